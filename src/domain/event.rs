@@ -1,0 +1,40 @@
+//! Events: one row per state change, written in the same transaction as the change.
+//! The payload bytes are fixed at write time; webhooks send them verbatim.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    PaymentCreated,
+    PaymentSucceeded,
+    PaymentCanceled,
+    PaymentExpired,
+    PaymentFailed,
+    RefundSucceeded,
+}
+
+impl EventType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventType::PaymentCreated => "payment.created",
+            EventType::PaymentSucceeded => "payment.succeeded",
+            EventType::PaymentCanceled => "payment.canceled",
+            EventType::PaymentExpired => "payment.expired",
+            EventType::PaymentFailed => "payment.failed",
+            EventType::RefundSucceeded => "refund.succeeded",
+        }
+    }
+}
+
+/// An event as stored. `payload` is the exact JSON document sent to receivers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    pub event_type: String,
+    /// The id of the payment or refund the event is about.
+    pub object_id: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}

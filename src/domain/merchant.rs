@@ -1,0 +1,22 @@
+//! Merchants and the people who log in to their dashboard.
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct User {
+    pub id: String,
+    pub merchant_id: String,
+    pub email: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const NAME_MAX: usize = 200;

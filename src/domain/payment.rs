@@ -1,0 +1,141 @@
+//! A payment: what a merchant asked to be paid, and where it stands.
+
+use super::money::{Currency, Money};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Where a payment stands. Terminal states never change again except through refunds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Pending,
+    Succeeded,
+    Canceled,
+    Expired,
+    Failed,
+    PartiallyRefunded,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub const ALL: [PaymentStatus; 7] = [
+        PaymentStatus::Pending,
+        PaymentStatus::Succeeded,
+        PaymentStatus::Canceled,
+        PaymentStatus::Expired,
+        PaymentStatus::Failed,
+        PaymentStatus::PartiallyRefunded,
+        PaymentStatus::Refunded,
+    ];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PaymentStatus::Pending => "pending",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Canceled => "canceled",
+            PaymentStatus::Expired => "expired",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::PartiallyRefunded => "partially_refunded",
+            PaymentStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PaymentStatus> {
+        PaymentStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Statuses from which money was received (and so can be refunded).
+    pub fn is_paid(&self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded
+        )
+    }
+}
+
+/// How a customer may pay. The checkout offers only the methods a payment allows.
+pub const METHODS: [&str; 4] = ["card", "jazzcash", "easypaisa", "upi"];
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Customer {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payment {
+    pub id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    /// The API key that created it (for per-key revenue), if any.
+    pub key_id: Option<String>,
+    /// `native` or the dialect that created it.
+    pub source: String,
+    pub status: PaymentStatus,
+    pub amount: Money,
+    pub refunded_minor: i64,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub customer: Customer,
+    pub metadata: BTreeMap<String, String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub methods: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Payment {
+    pub fn currency(&self) -> Currency {
+        self.amount.currency()
+    }
+
+    /// Still pending in storage but past its expiry: must be shown (and moved to) `expired`.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == PaymentStatus::Pending && self.expires_at <= now
+    }
+
+    pub fn refundable_minor(&self) -> i64 {
+        if self.status.is_paid() {
+            self.amount.minor() - self.refunded_minor
+        } else {
+            0
+        }
+    }
+}
+
+/// Limits on what a merchant may attach to a payment (as Stripe's, roughly).
+pub mod limits {
+    pub const DESCRIPTION_MAX: usize = 1000;
+    pub const REFERENCE_MAX: usize = 255;
+    pub const NAME_MAX: usize = 200;
+    pub const EMAIL_MAX: usize = 254;
+    pub const PHONE_MAX: usize = 32;
+    pub const URL_MAX: usize = 2048;
+    pub const METADATA_KEYS_MAX: usize = 50;
+    pub const METADATA_KEY_MAX: usize = 40;
+    pub const METADATA_VALUE_MAX: usize = 500;
+    pub const EXPIRES_IN_MIN: i64 = 60;
+    pub const EXPIRES_IN_MAX: i64 = 7 * 24 * 3600;
+    pub const EXPIRES_IN_DEFAULT: i64 = 3600;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_names_round_trip() {
+        for st in PaymentStatus::ALL {
+            assert_eq!(PaymentStatus::parse(st.as_str()), Some(st));
+            assert_eq!(
+                serde_json::to_value(st).unwrap(),
+                serde_json::Value::String(st.as_str().into())
+            );
+        }
+        assert_eq!(PaymentStatus::parse("paid"), None);
+    }
+}

@@ -1,0 +1,5 @@
+//! Hundi: a self-hosted payment gateway. See DESIGN.md for the map of the code.
+
+pub mod domain;
+pub mod service;
+pub mod store;

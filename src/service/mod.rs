@@ -1,0 +1,13 @@
+//! The payment service: the only place payment state changes.
+//!
+//! Every command validates its input with the domain's rules, then asks the store for one
+//! transaction (the change plus its outbox event). Dialects, the native API, the checkout
+//! and the dashboard all come through here.
+
+pub mod error;
+pub mod objects;
+pub mod payments;
+pub mod refunds;
+
+pub use error::ServiceError;
+pub use payments::{NewPayment, PaymentService};

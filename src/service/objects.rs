@@ -1,0 +1,140 @@
+//! The native JSON representation of payments, refunds and events.
+//!
+//! Used by the native API and frozen into event payloads (the bytes webhooks send).
+
+use crate::domain::money::format_minor;
+use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::refund::Refund;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentObject {
+    #[schema(example = "pay_0192b3c4d5e6f7a8b9c0d1e2f3a4b5c6")]
+    pub id: String,
+    #[schema(example = "payment")]
+    pub object: &'static str,
+    pub status: PaymentStatus,
+    /// Decimal string with the currency's exponent.
+    #[schema(example = "100.00")]
+    pub amount: String,
+    #[schema(example = "PKR")]
+    pub currency: String,
+    #[schema(example = "0.00")]
+    pub amount_refunded: String,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub customer: Option<Customer>,
+    pub metadata: BTreeMap<String, String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub methods: Vec<String>,
+    pub checkout_url: String,
+    /// `native` or the dialect that created the payment.
+    pub source: String,
+    pub livemode: bool,
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl PaymentObject {
+    pub fn new(p: &Payment, public_url: &str) -> PaymentObject {
+        let currency = p.currency();
+        let customer = (p.customer != Customer::default()).then(|| p.customer.clone());
+        PaymentObject {
+            id: p.id.clone(),
+            object: "payment",
+            status: p.status,
+            amount: p.amount.to_string(),
+            currency: currency.code().to_string(),
+            amount_refunded: format_minor(p.refunded_minor, currency),
+            description: p.description.clone(),
+            reference: p.reference.clone(),
+            customer,
+            metadata: p.metadata.clone(),
+            success_url: p.success_url.clone(),
+            cancel_url: p.cancel_url.clone(),
+            methods: p.methods.clone(),
+            checkout_url: format!("{}/pay/{}", public_url.trim_end_matches('/'), p.id),
+            source: p.source.clone(),
+            livemode: p.livemode,
+            created_at: rfc3339(p.created_at),
+            expires_at: rfc3339(p.expires_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundObject {
+    #[schema(example = "re_0192b3c4d5e6f7a8b9c0d1e2f3a4b5c6")]
+    pub id: String,
+    #[schema(example = "refund")]
+    pub object: &'static str,
+    pub payment: String,
+    #[schema(example = "25.00")]
+    pub amount: String,
+    pub currency: String,
+    pub reason: Option<String>,
+    #[schema(example = "succeeded")]
+    pub status: String,
+    pub livemode: bool,
+    pub created_at: String,
+}
+
+impl RefundObject {
+    pub fn new(r: &Refund) -> RefundObject {
+        RefundObject {
+            id: r.id.clone(),
+            object: "refund",
+            payment: r.payment_id.clone(),
+            amount: r.amount.to_string(),
+            currency: r.amount.currency().code().to_string(),
+            reason: r.reason.clone(),
+            status: r.status.clone(),
+            livemode: r.livemode,
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+/// The envelope every event payload has; `data.object` is the object after the change.
+#[derive(Serialize)]
+struct EventEnvelope<'a, T: Serialize> {
+    id: &'a str,
+    object: &'static str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    livemode: bool,
+    created_at: String,
+    data: EventData<'a, T>,
+}
+
+#[derive(Serialize)]
+struct EventData<'a, T: Serialize> {
+    object: &'a T,
+}
+
+pub fn event_payload<T: Serialize>(
+    id: &str,
+    event_type: &str,
+    livemode: bool,
+    created_at: DateTime<Utc>,
+    object: &T,
+) -> String {
+    serde_json::to_string(&EventEnvelope {
+        id,
+        object: "event",
+        event_type,
+        livemode,
+        created_at: rfc3339(created_at),
+        data: EventData { object },
+    })
+    // Serializing plain structs of strings and numbers cannot fail.
+    .unwrap_or_default()
+}

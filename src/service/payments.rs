@@ -1,0 +1,386 @@
+//! Creating payments and moving them between states.
+
+use super::objects::{event_payload, PaymentObject};
+use super::ServiceError;
+use crate::domain::event::EventType;
+use crate::domain::ids::new_id;
+use crate::domain::money::{Currency, Money};
+use crate::domain::payment::{limits, Customer, Payment, PaymentStatus, METHODS};
+use crate::store::{NewEvent, PaymentFilter, Scope, Store};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A create command as a front door received it: typed, not yet validated.
+#[derive(Debug, Clone, Default)]
+pub struct NewPayment {
+    pub amount: String,
+    pub currency: String,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub customer: Customer,
+    pub metadata: BTreeMap<String, String>,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub methods: Option<Vec<String>>,
+    /// Seconds until the payment expires.
+    pub expires_in: Option<i64>,
+    /// `native` or the dialect's name.
+    pub source: String,
+    /// The API key that creates it.
+    pub key_id: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct PaymentService {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) public_url: String,
+}
+
+fn check_len(param: &str, value: &Option<String>, max: usize) -> Result<(), ServiceError> {
+    match value {
+        Some(v) if v.chars().count() > max => Err(ServiceError::invalid(
+            param,
+            format!("must be at most {max} characters"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn check_url(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
+    let Some(v) = value else { return Ok(()) };
+    check_len(param, value, limits::URL_MAX)?;
+    match url::Url::parse(v) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
+        _ => Err(ServiceError::invalid(
+            param,
+            "must be an absolute http(s) URL",
+        )),
+    }
+}
+
+fn check_email(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
+    let Some(v) = value else { return Ok(()) };
+    check_len(param, value, limits::EMAIL_MAX)?;
+    let ok = match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+        }
+        None => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(param, "must be a valid e-mail address"))
+    }
+}
+
+fn check_phone(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
+    let Some(v) = value else { return Ok(()) };
+    check_len(param, value, limits::PHONE_MAX)?;
+    let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
+    if digits >= 5 && v.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+        Ok(())
+    } else {
+        Err(ServiceError::invalid(param, "must be a phone number"))
+    }
+}
+
+/// Validates a create command; returns the money and the methods to offer.
+fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceError> {
+    let currency =
+        Currency::parse(&input.currency).map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
+    let amount =
+        Money::parse(&input.amount, currency).map_err(|e| ServiceError::invalid("amount", e.to_string()))?;
+    check_len("description", &input.description, limits::DESCRIPTION_MAX)?;
+    check_len("reference", &input.reference, limits::REFERENCE_MAX)?;
+    check_len("customer[name]", &input.customer.name, limits::NAME_MAX)?;
+    check_email("customer[email]", &input.customer.email)?;
+    check_phone("customer[phone]", &input.customer.phone)?;
+    check_url("success_url", &input.success_url)?;
+    check_url("cancel_url", &input.cancel_url)?;
+    if input.metadata.len() > limits::METADATA_KEYS_MAX {
+        return Err(ServiceError::invalid(
+            "metadata",
+            format!("may have at most {} keys", limits::METADATA_KEYS_MAX),
+        ));
+    }
+    for (k, v) in &input.metadata {
+        if k.is_empty() || k.chars().count() > limits::METADATA_KEY_MAX {
+            return Err(ServiceError::invalid(
+                "metadata",
+                format!("keys must be 1 to {} characters", limits::METADATA_KEY_MAX),
+            ));
+        }
+        if v.chars().count() > limits::METADATA_VALUE_MAX {
+            return Err(ServiceError::invalid(
+                &format!("metadata[{k}]"),
+                format!("must be at most {} characters", limits::METADATA_VALUE_MAX),
+            ));
+        }
+    }
+    let methods = match &input.methods {
+        None => METHODS.iter().map(|m| m.to_string()).collect(),
+        Some(list) if list.is_empty() => {
+            return Err(ServiceError::invalid("methods", "must name at least one method"))
+        }
+        Some(list) => {
+            let mut out: Vec<String> = Vec::new();
+            for m in list {
+                if !METHODS.contains(&m.as_str()) {
+                    return Err(ServiceError::invalid(
+                        "methods",
+                        format!("unknown method '{m}'; known: {}", METHODS.join(", ")),
+                    ));
+                }
+                if !out.contains(m) {
+                    out.push(m.clone());
+                }
+            }
+            out
+        }
+    };
+    let expires_in = input.expires_in.unwrap_or(limits::EXPIRES_IN_DEFAULT);
+    if !(limits::EXPIRES_IN_MIN..=limits::EXPIRES_IN_MAX).contains(&expires_in) {
+        return Err(ServiceError::invalid(
+            "expires_in",
+            format!(
+                "must be between {} and {} seconds",
+                limits::EXPIRES_IN_MIN,
+                limits::EXPIRES_IN_MAX
+            ),
+        ));
+    }
+    Ok((amount, methods, expires_in))
+}
+
+impl PaymentService {
+    pub fn new(store: Arc<dyn Store>, public_url: String) -> PaymentService {
+        PaymentService { store, public_url }
+    }
+
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn object(&self, p: &Payment) -> PaymentObject {
+        PaymentObject::new(p, &self.public_url)
+    }
+
+    /// Builds the outbox event for a payment as it is after a change.
+    pub(crate) fn payment_event(&self, kind: EventType, p: &Payment, at: DateTime<Utc>) -> NewEvent {
+        let id = new_id("evt");
+        let payload = event_payload(&id, kind.as_str(), p.livemode, at, &self.object(p));
+        NewEvent {
+            id,
+            event_type: kind.as_str().to_string(),
+            object_id: p.id.clone(),
+            payload,
+            created_at: at,
+        }
+    }
+
+    pub async fn create(&self, scope: &Scope, input: NewPayment) -> Result<Payment, ServiceError> {
+        let (amount, methods, expires_in) = validate(&input)?;
+        let now = Utc::now();
+        let payment = Payment {
+            id: new_id("pay"),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
+            key_id: input.key_id,
+            source: input.source,
+            status: PaymentStatus::Pending,
+            amount,
+            refunded_minor: 0,
+            description: input.description,
+            reference: input.reference,
+            customer: input.customer,
+            metadata: input.metadata,
+            success_url: input.success_url,
+            cancel_url: input.cancel_url,
+            methods,
+            created_at: now,
+            expires_at: now + Duration::seconds(expires_in),
+            updated_at: now,
+        };
+        let event = self.payment_event(EventType::PaymentCreated, &payment, now);
+        self.store.insert_payment(&payment, &event).await?;
+        Ok(payment)
+    }
+
+    /// Reads a payment; one past its expiry is expired first, so a read never shows it pending.
+    pub async fn get(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+        let p = self
+            .store
+            .get_payment(scope, id)
+            .await
+            .map_err(|e| ServiceError::from_lookup("payment", e))?;
+        self.settle_expiry(scope, p).await
+    }
+
+    async fn settle_expiry(&self, scope: &Scope, p: Payment) -> Result<Payment, ServiceError> {
+        let now = Utc::now();
+        if !p.is_overdue(now) {
+            return Ok(p);
+        }
+        let expired = self
+            .store
+            .transition_payment(
+                scope,
+                &p.id,
+                &[PaymentStatus::Pending],
+                PaymentStatus::Expired,
+                None,
+                now,
+                &|p| self.payment_event(EventType::PaymentExpired, p, now),
+            )
+            .await?;
+        match expired {
+            Some(p) => Ok(p),
+            // Someone else moved it first (the expiry worker, or a success just in time).
+            None => self
+                .store
+                .get_payment(scope, &p.id)
+                .await
+                .map_err(|e| ServiceError::from_lookup("payment", e)),
+        }
+    }
+
+    pub async fn list(&self, scope: &Scope, filter: &PaymentFilter) -> Result<Vec<Payment>, ServiceError> {
+        let rows = self.store.list_payments(scope, filter).await.map_err(|e| {
+            if matches!(e, crate::store::StoreError::NotFound) {
+                ServiceError::invalid("starting_after", "no such payment")
+            } else {
+                e.into()
+            }
+        })?;
+        let mut out = Vec::with_capacity(rows.len());
+        for p in rows {
+            out.push(self.settle_expiry(scope, p).await?);
+        }
+        Ok(out)
+    }
+
+    /// Moves a pending payment to `to`; exactly one of any number of racing calls wins.
+    async fn finish(
+        &self,
+        scope: &Scope,
+        id: &str,
+        to: PaymentStatus,
+        kind: EventType,
+    ) -> Result<Payment, ServiceError> {
+        let now = Utc::now();
+        let changed = self
+            .store
+            .transition_payment(
+                scope,
+                id,
+                &[PaymentStatus::Pending],
+                to,
+                Some(now),
+                now,
+                &|p| self.payment_event(kind, p, now),
+            )
+            .await?;
+        match changed {
+            Some(p) => Ok(p),
+            None => {
+                let current = self.get(scope, id).await?;
+                Err(ServiceError::InvalidState {
+                    status: current.status,
+                    message: format!(
+                        "payment {id} is {}; only a pending payment can become {}",
+                        current.status.as_str(),
+                        to.as_str()
+                    ),
+                })
+            }
+        }
+    }
+
+    pub async fn cancel(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+        self.finish(scope, id, PaymentStatus::Canceled, EventType::PaymentCanceled)
+            .await
+    }
+
+    pub async fn succeed(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+        self.finish(scope, id, PaymentStatus::Succeeded, EventType::PaymentSucceeded)
+            .await
+    }
+
+    pub async fn fail(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+        self.finish(scope, id, PaymentStatus::Failed, EventType::PaymentFailed)
+            .await
+    }
+
+    /// Expires a batch of overdue payments; returns how many. Safe to run on many nodes.
+    pub async fn expire_due(&self, limit: u32) -> Result<usize, ServiceError> {
+        let now = Utc::now();
+        let expired = self
+            .store
+            .expire_due(now, limit, &|p| {
+                self.payment_event(EventType::PaymentExpired, p, now)
+            })
+            .await?;
+        Ok(expired.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> NewPayment {
+        NewPayment {
+            amount: "100.00".into(),
+            currency: "PKR".into(),
+            source: "native".into(),
+            ..Default::default()
+        }
+    }
+
+    fn param_of(r: Result<(Money, Vec<String>, i64), ServiceError>) -> String {
+        match r {
+            Err(ServiceError::Invalid { param, .. }) => param,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_offer_every_method_for_an_hour() {
+        let (amount, methods, expires_in) = validate(&input()).unwrap();
+        assert_eq!(amount.minor(), 10000);
+        assert_eq!(methods.len(), METHODS.len());
+        assert_eq!(expires_in, 3600);
+    }
+
+    #[test]
+    fn each_broken_rule_names_its_field() {
+        let mut i = input();
+        i.amount = "0".into();
+        assert_eq!(param_of(validate(&i)), "amount");
+        let mut i = input();
+        i.currency = "ABC".into();
+        assert_eq!(param_of(validate(&i)), "currency");
+        let mut i = input();
+        i.customer.email = Some("not-an-email".into());
+        assert_eq!(param_of(validate(&i)), "customer[email]");
+        let mut i = input();
+        i.success_url = Some("javascript:alert(1)".into());
+        assert_eq!(param_of(validate(&i)), "success_url");
+        let mut i = input();
+        i.methods = Some(vec!["bitcoin".into()]);
+        assert_eq!(param_of(validate(&i)), "methods");
+        let mut i = input();
+        i.expires_in = Some(5);
+        assert_eq!(param_of(validate(&i)), "expires_in");
+        let mut i = input();
+        i.description = Some("x".repeat(1001));
+        assert_eq!(param_of(validate(&i)), "description");
+    }
+}

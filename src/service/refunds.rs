@@ -1,0 +1,96 @@
+//! Refunds: full or partial, never more in total than was paid.
+
+use super::objects::{event_payload, RefundObject};
+use super::{PaymentService, ServiceError};
+use crate::domain::event::EventType;
+use crate::domain::ids::new_id;
+use crate::domain::money::{format_minor, Money};
+use crate::domain::payment::Payment;
+use crate::domain::refund::{Refund, REASON_MAX};
+use crate::store::{NewEvent, RefundRefusal, Scope};
+use chrono::Utc;
+
+impl PaymentService {
+    /// Refunds `amount` (or everything still refundable) of a paid payment.
+    pub async fn refund(
+        &self,
+        scope: &Scope,
+        payment_id: &str,
+        amount: Option<&str>,
+        reason: Option<String>,
+    ) -> Result<(Payment, Refund), ServiceError> {
+        if reason.as_ref().is_some_and(|r| r.chars().count() > REASON_MAX) {
+            return Err(ServiceError::invalid(
+                "reason",
+                format!("must be at most {REASON_MAX} characters"),
+            ));
+        }
+        let payment = self.get(scope, payment_id).await?;
+        let currency = payment.currency();
+        let amount = match amount {
+            Some(text) => Money::parse(text, currency)
+                .map_err(|e| ServiceError::invalid("amount", e.to_string()))?,
+            None => {
+                let rest = payment.refundable_minor();
+                if rest <= 0 {
+                    return Err(self.not_refundable(&payment));
+                }
+                Money::from_minor(rest, currency)
+            }
+        };
+        let now = Utc::now();
+        let refund = Refund {
+            id: new_id("re"),
+            payment_id: payment.id.clone(),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
+            amount,
+            reason,
+            status: "succeeded".into(),
+            created_at: now,
+        };
+        let build = |_: &Payment, r: &Refund| {
+            let id = new_id("evt");
+            let kind = EventType::RefundSucceeded.as_str();
+            NewEvent {
+                payload: event_payload(&id, kind, r.livemode, now, &RefundObject::new(r)),
+                id,
+                event_type: kind.to_string(),
+                object_id: r.id.clone(),
+                created_at: now,
+            }
+        };
+        match self.store.create_refund(scope, &refund, &build).await {
+            Ok(done) => Ok(done),
+            Err(RefundRefusal::NotFound) => Err(ServiceError::NotFound("payment")),
+            Err(RefundRefusal::NotPaid(_)) => Err(self.not_refundable(&payment)),
+            Err(RefundRefusal::Exceeds { refundable_minor }) => Err(ServiceError::invalid(
+                "amount",
+                format!(
+                    "exceeds what is left to refund ({} {})",
+                    format_minor(refundable_minor, currency),
+                    currency
+                ),
+            )),
+            Err(RefundRefusal::Store(e)) => Err(e.into()),
+        }
+    }
+
+    fn not_refundable(&self, p: &Payment) -> ServiceError {
+        ServiceError::InvalidState {
+            status: p.status,
+            message: format!(
+                "payment {} is {}; only a succeeded payment with an unrefunded amount can be refunded",
+                p.id,
+                p.status.as_str()
+            ),
+        }
+    }
+
+    pub async fn get_refund(&self, scope: &Scope, id: &str) -> Result<Refund, ServiceError> {
+        self.store
+            .get_refund(scope, id)
+            .await
+            .map_err(|e| ServiceError::from_lookup("refund", e))
+    }
+}

@@ -1,0 +1,229 @@
+//! Persistence: one trait, two implementations (SQLite, PostgreSQL), one conformance suite.
+//! No SQL lives outside this module.
+
+mod postgres;
+mod rows;
+mod sqlite;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+use crate::domain::event::Event;
+use crate::domain::key::{ApiKey, Mode};
+use crate::domain::merchant::{Merchant, User};
+use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::refund::Refund;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint refused the write; carries the constraint's name.
+    #[error("conflicts with an existing row ({0})")]
+    Duplicate(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whose data a query may see: one merchant, in one mode.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub merchant_id: String,
+    pub livemode: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    pub reference: Option<String>,
+    pub created_gte: Option<DateTime<Utc>>,
+    pub created_lte: Option<DateTime<Utc>>,
+    /// Return rows older than this payment (cursor pagination, newest first).
+    pub starting_after: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub object_id: Option<String>,
+    pub starting_after: Option<String>,
+    pub limit: u32,
+}
+
+/// An event to write alongside a state change.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: String,
+    pub event_type: String,
+    pub object_id: String,
+    pub payload: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Builds the event(s) for a state change from the row as it is after the change.
+pub type EventBuilder<'a> = &'a (dyn Fn(&Payment) -> NewEvent + Send + Sync);
+/// Builds the event for a refund from the payment and the refund as written.
+pub type RefundEventBuilder<'a> = &'a (dyn Fn(&Payment, &Refund) -> NewEvent + Send + Sync);
+
+/// Why a refund was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum RefundRefusal {
+    #[error("payment not found")]
+    NotFound,
+    #[error("payment is not paid")]
+    NotPaid(PaymentStatus),
+    #[error("refund exceeds the refundable amount")]
+    Exceeds { refundable_minor: i64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The outcome of claiming an idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyClaim {
+    /// The caller owns the key now and must complete or release it.
+    Claimed,
+    /// Someone else has it: finished (with its response) or still running.
+    Existing {
+        request_hash: Vec<u8>,
+        response: Option<StoredResponse>,
+        created_at: DateTime<Utc>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// Revenue of payments made with a key: per currency, net of refunds, in minor units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRevenue {
+    pub key_id: String,
+    pub currency: String,
+    pub minor: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies the embedded migrations for this backend; applying twice is a no-op.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> StoreResult<()>;
+    fn backend(&self) -> &'static str;
+
+    // Merchants and users
+    async fn create_merchant(&self, merchant: &Merchant) -> StoreResult<()>;
+    async fn get_merchant(&self, id: &str) -> StoreResult<Merchant>;
+    async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
+    async fn count_merchants(&self) -> StoreResult<i64>;
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+
+    // API keys
+    async fn create_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
+    async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
+    /// Adds counted requests to keys (flushed in batches, not per request).
+    async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
+    async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
+
+    // Payments
+    async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;
+    async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment>;
+    async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter)
+        -> StoreResult<Vec<Payment>>;
+    /// Moves a payment from one of `from` to `to` if, and only if, it is still in one of them
+    /// (and, with `unexpired_at`, not yet expired at that time), writing the event in the same
+    /// transaction. `Ok(None)` when the condition did not hold: someone else won.
+    async fn transition_payment(
+        &self,
+        scope: &Scope,
+        id: &str,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+        unexpired_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Option<Payment>>;
+    /// Expires up to `limit` pending payments whose time is up, with their events.
+    /// Rows are claimed so that concurrent workers never expire the same payment twice.
+    async fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Vec<Payment>>;
+    async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>>;
+
+    // Refunds
+    async fn create_refund(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+    ) -> Result<(Payment, Refund), RefundRefusal>;
+    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund>;
+
+    // Events
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event>;
+    async fn list_events(&self, scope: &Scope, filter: &EventFilter) -> StoreResult<Vec<Event>>;
+
+    // Idempotency keys
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        request_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyClaim>;
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()>;
+    /// Forgets an unfinished claim (the request failed before doing anything durable).
+    async fn release_idempotency_key(&self, scope: &Scope, key: &str) -> StoreResult<()>;
+}
+
+/// Opens the store a URL names: `postgres://…` or `sqlite://…` (or a bare file path).
+pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    }
+}
+
+/// The mode a scope is in.
+impl Scope {
+    pub fn mode(&self) -> Mode {
+        Mode::from_livemode(self.livemode)
+    }
+}
+
+/// Maps a unique-constraint violation to `Duplicate`, anything else to `Database`.
+pub(crate) fn classify(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            return StoreError::Duplicate(db.constraint().unwrap_or("unique").to_string());
+        }
+    }
+    if matches!(err, sqlx::Error::RowNotFound) {
+        return StoreError::NotFound;
+    }
+    StoreError::Database(err)
+}
+

@@ -1,0 +1,668 @@
+//! The PostgreSQL store: for production and for many `hundi serve` nodes on one database.
+//!
+//! Every transition is a conditional `UPDATE … WHERE status IN (…)`: under READ COMMITTED,
+//! PostgreSQL re-checks the condition after waiting for a concurrent writer, so exactly one
+//! of N racing transitions matches. Workers claim rows with `FOR UPDATE SKIP LOCKED`.
+
+use super::rows::{self, PaymentRow, EVENT_COLUMNS, KEY_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS};
+use super::*;
+use crate::domain::payment::Payment;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+        let options = PgConnectOptions::from_str(url)?;
+        let max = std::env::var("HUNDI_DB_POOL_SIZE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(32);
+        let pool = PgPoolOptions::new()
+            .max_connections(max)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(PgStore { pool })
+    }
+
+    /// The pool, for PostgreSQL-only features outside the store trait (LISTEN/NOTIFY).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
+        Ok(self.pool.begin().await?)
+    }
+}
+
+fn payment_from_row(r: &PgRow) -> StoreResult<Payment> {
+    Payment::try_from(PaymentRow {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        key_id: r.try_get("key_id")?,
+        source: r.try_get("source")?,
+        status: r.try_get("status")?,
+        currency: r.try_get("currency")?,
+        amount_minor: r.try_get("amount_minor")?,
+        refunded_minor: r.try_get("refunded_minor")?,
+        description: r.try_get("description")?,
+        reference: r.try_get("reference")?,
+        customer_name: r.try_get("customer_name")?,
+        customer_email: r.try_get("customer_email")?,
+        customer_phone: r.try_get("customer_phone")?,
+        metadata: r.try_get("metadata")?,
+        success_url: r.try_get("success_url")?,
+        cancel_url: r.try_get("cancel_url")?,
+        methods: r.try_get("methods")?,
+        created_at: r.try_get("created_at")?,
+        expires_at: r.try_get("expires_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn key_from_row(r: &PgRow) -> StoreResult<ApiKey> {
+        rows::api_key(
+        r.try_get("id")?,
+        r.try_get("merchant_id")?,
+        r.try_get("livemode")?,
+        r.try_get("label")?,
+        r.try_get("prefix")?,
+        r.try_get("secret_hash")?,
+        r.try_get("permissions")?,
+        r.try_get("webhook_url")?,
+        r.try_get("request_count")?,
+        r.try_get("created_at")?,
+        r.try_get("revoked_at")?,
+    )
+}
+
+fn refund_from_row(r: &PgRow) -> StoreResult<Refund> {
+    let currency: String = r.try_get("currency")?;
+    rows::refund(
+        r.try_get("id")?,
+        r.try_get("payment_id")?,
+        r.try_get("merchant_id")?,
+        r.try_get("livemode")?,
+        &currency,
+        r.try_get("amount_minor")?,
+        r.try_get("reason")?,
+        r.try_get("status")?,
+        r.try_get("created_at")?,
+    )
+}
+
+fn event_from_row(r: &PgRow) -> StoreResult<Event> {
+    Ok(Event {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        event_type: r.try_get("type")?,
+        object_id: r.try_get("object_id")?,
+        payload: r.try_get("payload")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn merchant_from_row(r: &PgRow) -> StoreResult<Merchant> {
+    Ok(Merchant {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+async fn insert_event(
+    tx: &mut sqlx::PgConnection,
+    scope: &Scope,
+    e: &NewEvent,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&e.id)
+    .bind(&scope.merchant_id)
+    .bind(scope.livemode)
+    .bind(&e.event_type)
+    .bind(&e.object_id)
+    .bind(&e.payload)
+    .bind(e.created_at)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+fn scope_of(p: &Payment) -> Scope {
+    Scope {
+        merchant_id: p.merchant_id.clone(),
+        livemode: p.livemode,
+    }
+}
+
+/// `status IN ('a', 'b')` for a fixed list of known status names (never user text).
+fn status_list(from: &[PaymentStatus]) -> String {
+    from.iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_merchant(&self, m: &Merchant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
+            .bind(&m.id)
+            .bind(&m.name)
+            .bind(m.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_merchant(&self, id: &str) -> StoreResult<Merchant> {
+        let row = sqlx::query("SELECT id, name, created_at FROM merchants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        merchant_from_row(&row)
+    }
+
+    async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(merchant_from_row).collect()
+    }
+
+    async fn count_merchants(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, merchant_id, email, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&u.id)
+        .bind(&u.merchant_id)
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(u.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
+             permissions, webhook_url, request_count, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&k.id)
+        .bind(&k.merchant_id)
+        .bind(k.mode.is_live())
+        .bind(&k.label)
+        .bind(&k.prefix)
+        .bind(&k.secret_hash)
+        .bind(crate::domain::key::format_permissions(&k.permissions))
+        .bind(&k.webhook_url)
+        .bind(k.request_count)
+        .bind(k.created_at)
+        .bind(k.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE ($1 IS NULL OR merchant_id = $1) \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(merchant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(at)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (id, n) in counts {
+            sqlx::query("UPDATE api_keys SET request_count = request_count + $2 WHERE id = $1")
+                .bind(id)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>> {
+        let rows = sqlx::query(
+            "SELECT key_id, currency, CAST(SUM(amount_minor - refunded_minor) AS BIGINT) AS minor FROM payments \
+             WHERE key_id IS NOT NULL AND ($1 IS NULL OR merchant_id = $1) \
+             AND status IN ('succeeded', 'partially_refunded', 'refunded') \
+             GROUP BY key_id, currency ORDER BY key_id, currency",
+        )
+        .bind(merchant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyRevenue {
+                    key_id: r.try_get("key_id")?,
+                    currency: r.try_get("currency")?,
+                    minor: r.try_get("minor")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
+        // One statement, so one round trip and one implicit transaction for both rows.
+        sqlx::query(&format!(
+            "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)) \
+             INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
+             VALUES ($22, $2, $3, $23, $1, $24, $25)"
+        ))
+        .bind(&p.id)
+        .bind(&p.merchant_id)
+        .bind(p.livemode)
+        .bind(&p.key_id)
+        .bind(&p.source)
+        .bind(p.status.as_str())
+        .bind(p.currency().code())
+        .bind(p.amount.minor())
+        .bind(p.refunded_minor)
+        .bind(&p.description)
+        .bind(&p.reference)
+        .bind(&p.customer.name)
+        .bind(&p.customer.email)
+        .bind(&p.customer.phone)
+        .bind(rows::metadata_json(p))
+        .bind(&p.success_url)
+        .bind(&p.cancel_url)
+        .bind(rows::methods_json(p))
+        .bind(p.created_at)
+        .bind(p.expires_at)
+        .bind(p.updated_at)
+        .bind(&e.id)
+        .bind(&e.event_type)
+        .bind(&e.payload)
+        .bind(e.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment> {
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        payment_from_row(&row)
+    }
+
+    async fn list_payments(&self, scope: &Scope, f: &PaymentFilter) -> StoreResult<Vec<Payment>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_payment(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR reference = $4) \
+             AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
+             AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
+             ORDER BY created_at DESC, id DESC LIMIT $9"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(f.status.map(|s| s.as_str()))
+            .bind(&f.reference)
+            .bind(f.created_gte)
+            .bind(f.created_lte)
+            .bind(cursor.as_ref().map(|c| c.created_at))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(payment_from_row).collect()
+    }
+
+    async fn transition_payment(
+        &self,
+        scope: &Scope,
+        id: &str,
+        from: &[PaymentStatus],
+        to: PaymentStatus,
+        unexpired_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Option<Payment>> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND merchant_id = $4 \
+             AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
+             RETURNING {PAYMENT_COLUMNS}",
+            status_list(from)
+        );
+        let row = sqlx::query(&sql)
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(unexpired_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let payment = payment_from_row(&row)?;
+        insert_event(&mut tx, scope, &event(&payment)).await?;
+        tx.commit().await?;
+        Ok(Some(payment))
+    }
+
+    async fn expire_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Vec<Payment>> {
+        // SKIP LOCKED: a row another node is expiring right now is left to that node.
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE payments SET status = 'expired', updated_at = $1 WHERE id IN \
+             (SELECT id FROM payments WHERE status = 'pending' AND expires_at <= $1 \
+              ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(now)
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut expired = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let p = payment_from_row(row)?;
+            insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
+            expired.push(p);
+        }
+        tx.commit().await?;
+        Ok(expired)
+    }
+
+    async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, livemode, COUNT(*) AS n FROM payments GROUP BY status, livemode",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("status")?, r.try_get("livemode")?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn create_refund(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+    ) -> Result<(Payment, Refund), RefundRefusal> {
+        let mut tx = self.begin().await?;
+        // One conditional update is the whole check: the sum of refunds can never pass the
+        // amount, whatever runs concurrently.
+        let sql = format!(
+            "UPDATE payments SET refunded_minor = refunded_minor + $1, updated_at = $2, \
+             status = CASE WHEN refunded_minor + $1 = amount_minor THEN 'refunded' \
+             ELSE 'partially_refunded' END \
+             WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
+             AND status IN ('succeeded', 'partially_refunded') \
+             AND refunded_minor + $1 <= amount_minor AND currency = $6 \
+             RETURNING {PAYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(refund.amount.minor())
+            .bind(refund.created_at)
+            .bind(&refund.payment_id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(refund.amount.currency().code())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let Some(row) = row else {
+            drop(tx);
+            let current = match self.get_payment(scope, &refund.payment_id).await {
+                Ok(p) => p,
+                Err(StoreError::NotFound) => return Err(RefundRefusal::NotFound),
+                Err(e) => return Err(e.into()),
+            };
+            if !matches!(
+                current.status,
+                PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded
+            ) {
+                return Err(RefundRefusal::NotPaid(current.status));
+            }
+            return Err(RefundRefusal::Exceeds {
+                refundable_minor: current.refundable_minor(),
+            });
+        };
+        let payment = payment_from_row(&row)?;
+        sqlx::query(&format!(
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&refund.id)
+        .bind(&refund.payment_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(refund.amount.currency().code())
+        .bind(refund.amount.minor())
+        .bind(&refund.reason)
+        .bind(&refund.status)
+        .bind(refund.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        insert_event(&mut tx, scope, &event(&payment, refund)).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok((payment, refund.clone()))
+    }
+
+    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
+        let sql = format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        refund_from_row(&row)
+    }
+
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        event_from_row(&row)
+    }
+
+    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_event(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(&f.event_type)
+            .bind(&f.object_id)
+            .bind(cursor.as_ref().map(|c| c.created_at))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        request_hash: &[u8],
+        now: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyClaim> {
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys \
+             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let status: Option<i32> = row.try_get("response_status")?;
+        let body: Option<Vec<u8>> = row.try_get("response_body")?;
+        Ok(IdempotencyClaim::Existing {
+            request_hash: row.try_get("request_hash")?,
+            response: match (status, body) {
+                (Some(status), Some(body)) => Some(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }),
+                _ => None,
+            },
+            created_at: row.try_get("created_at")?,
+        })
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE idempotency_keys SET response_status = $4, response_body = $5 \
+             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(i32::from(response.status))
+        .bind(&response.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn release_idempotency_key(&self, scope: &Scope, key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+             AND response_status IS NULL",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

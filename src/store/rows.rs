@@ -1,0 +1,149 @@
+//! Converting stored columns into domain types, shared by both backends.
+
+use super::{StoreError, StoreResult};
+use crate::domain::key::{parse_permissions, ApiKey, Mode};
+use crate::domain::money::{Currency, Money};
+use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::refund::Refund;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// The payment columns, in the order every payment query selects them.
+pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
+     amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
+     customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at";
+
+pub const KEY_COLUMNS: &str = "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
+     webhook_url, request_count, created_at, revoked_at";
+
+pub const REFUND_COLUMNS: &str =
+    "id, payment_id, merchant_id, livemode, currency, amount_minor, reason, status, created_at";
+
+pub const EVENT_COLUMNS: &str = "id, merchant_id, livemode, type, object_id, payload, created_at";
+
+/// A payment row with its backend-specific types already decoded.
+pub struct PaymentRow {
+    pub id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    pub key_id: Option<String>,
+    pub source: String,
+    pub status: String,
+    pub currency: String,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub customer_name: Option<String>,
+    pub customer_email: Option<String>,
+    pub customer_phone: Option<String>,
+    pub metadata: String,
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    pub methods: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub fn currency(code: &str) -> StoreResult<Currency> {
+    Currency::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+impl TryFrom<PaymentRow> for Payment {
+    type Error = StoreError;
+
+    fn try_from(r: PaymentRow) -> StoreResult<Payment> {
+        let status = PaymentStatus::parse(&r.status)
+            .ok_or_else(|| StoreError::Corrupt(format!("payment status '{}'", r.status)))?;
+        let metadata: BTreeMap<String, String> = serde_json::from_str(&r.metadata)
+            .map_err(|e| StoreError::Corrupt(format!("payment metadata: {e}")))?;
+        let methods: Vec<String> = serde_json::from_str(&r.methods)
+            .map_err(|e| StoreError::Corrupt(format!("payment methods: {e}")))?;
+        Ok(Payment {
+            amount: Money::from_minor(r.amount_minor, currency(&r.currency)?),
+            id: r.id,
+            merchant_id: r.merchant_id,
+            livemode: r.livemode,
+            key_id: r.key_id,
+            source: r.source,
+            status,
+            refunded_minor: r.refunded_minor,
+            description: r.description,
+            reference: r.reference,
+            customer: Customer {
+                name: r.customer_name,
+                email: r.customer_email,
+                phone: r.customer_phone,
+            },
+            metadata,
+            success_url: r.success_url,
+            cancel_url: r.cancel_url,
+            methods,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+pub fn metadata_json(p: &Payment) -> String {
+    serde_json::to_string(&p.metadata).unwrap_or_else(|_| "{}".into())
+}
+
+pub fn methods_json(p: &Payment) -> String {
+    serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn api_key(
+    id: String,
+    merchant_id: String,
+    livemode: bool,
+    label: String,
+    prefix: String,
+    secret_hash: Vec<u8>,
+    permissions: String,
+    webhook_url: Option<String>,
+    request_count: i64,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+) -> StoreResult<ApiKey> {
+    Ok(ApiKey {
+        id,
+        merchant_id,
+        mode: Mode::from_livemode(livemode),
+        label,
+        prefix,
+        secret_hash,
+        permissions: parse_permissions(&permissions).map_err(StoreError::Corrupt)?,
+        webhook_url,
+        request_count,
+        created_at,
+        revoked_at,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn refund(
+    id: String,
+    payment_id: String,
+    merchant_id: String,
+    livemode: bool,
+    currency_code: &str,
+    amount_minor: i64,
+    reason: Option<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+) -> StoreResult<Refund> {
+    Ok(Refund {
+        id,
+        payment_id,
+        merchant_id,
+        livemode,
+        amount: Money::from_minor(amount_minor, currency(currency_code)?),
+        reason,
+        status,
+        created_at,
+    })
+}
