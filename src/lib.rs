@@ -3,3 +3,7 @@
 pub mod domain;
 pub mod service;
 pub mod store;
+pub mod api;
+pub mod admin;
+pub mod cli;
+pub mod server;

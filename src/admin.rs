@@ -1,0 +1,151 @@
+//! Administrative commands shared by the CLI and first start: merchants, keys, users.
+
+use crate::domain::ids::{new_id, random_token};
+use crate::domain::key::{generate_secret, ApiKey, Mode, Permission};
+use crate::domain::merchant::{Merchant, User, NAME_MAX};
+use crate::store::{Store, StoreError};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::Argon2;
+use chrono::Utc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, AdminError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(AdminError::Invalid(format!(
+            "a merchant name must be 1 to {NAME_MAX} characters"
+        )));
+    }
+    let merchant = Merchant {
+        id: new_id("mer"),
+        name: name.to_string(),
+        created_at: Utc::now(),
+    };
+    store.create_merchant(&merchant).await?;
+    Ok(merchant)
+}
+
+pub struct CreatedKey {
+    pub key: ApiKey,
+    /// Shown once; only its hash is stored.
+    pub secret: String,
+}
+
+pub async fn create_key(
+    store: &dyn Store,
+    merchant_id: &str,
+    mode: Mode,
+    label: &str,
+    permissions: Vec<Permission>,
+    webhook_url: Option<String>,
+) -> Result<CreatedKey, AdminError> {
+    match store.get_merchant(merchant_id).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => {
+            return Err(AdminError::Invalid(format!("no merchant {merchant_id}")))
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if let Some(url) = &webhook_url {
+        match url::Url::parse(url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            _ => return Err(AdminError::Invalid("the webhook URL must be http(s)".into())),
+        }
+    }
+    let secret = generate_secret(mode);
+    let key = ApiKey {
+        id: new_id("key"),
+        merchant_id: merchant_id.to_string(),
+        mode,
+        label: label.trim().to_string(),
+        prefix: secret.prefix,
+        secret_hash: secret.hash,
+        permissions,
+        webhook_url,
+        request_count: 0,
+        created_at: Utc::now(),
+        revoked_at: None,
+    };
+    store.create_key(&key).await?;
+    Ok(CreatedKey {
+        key,
+        secret: secret.secret,
+    })
+}
+
+pub fn hash_password(password: &str) -> Result<String, AdminError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AdminError::Invalid(format!("cannot hash the password: {e}")))
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    merchant_id: &str,
+    email: &str,
+    password: &str,
+) -> Result<User, AdminError> {
+    if !email.contains('@') || email.len() > 254 {
+        return Err(AdminError::Invalid("the e-mail address is not valid".into()));
+    }
+    if password.chars().count() < 10 {
+        return Err(AdminError::Invalid(
+            "a password must have at least 10 characters".into(),
+        ));
+    }
+    let user = User {
+        id: new_id("usr"),
+        merchant_id: merchant_id.to_string(),
+        email: email.trim().to_lowercase(),
+        password_hash: hash_password(password)?,
+        created_at: Utc::now(),
+    };
+    store.create_user(&user).await.map_err(|e| match e {
+        StoreError::Duplicate(_) => AdminError::Invalid(format!("a user {email} already exists")),
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+/// What first start creates on an empty database, with the secrets to print once.
+pub struct Demo {
+    pub merchant: Merchant,
+    pub test_key: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Creates the demo merchant, its test key and dashboard login, if the database is empty.
+pub async fn ensure_demo(store: &dyn Store) -> Result<Option<Demo>, AdminError> {
+    if store.count_merchants().await? > 0 {
+        return Ok(None);
+    }
+    let merchant = create_merchant(store, "Demo Shop").await?;
+    let key = create_key(
+        store,
+        &merchant.id,
+        Mode::Test,
+        "Demo test key",
+        Permission::ALL.to_vec(),
+        None,
+    )
+    .await?;
+    let email = "demo@hundi.local".to_string();
+    let password = random_token(16);
+    create_user(store, &merchant.id, &email, &password).await?;
+    Ok(Some(Demo {
+        merchant,
+        test_key: key.secret,
+        email,
+        password,
+    }))
+}

@@ -1,0 +1,118 @@
+//! Extractors that turn bad JSON and bad query strings into the API's error shape
+//! (naming the field) instead of axum's plain-text rejections.
+
+use super::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
+
+pub const BODY_LIMIT: usize = 1 << 20;
+
+/// A JSON body, deserialized with the failing field's path in the error.
+pub struct ApiJson<T>(pub T);
+
+/// Turns a deserialization failure into a 400 that names the field.
+pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::malformed(format!("the body is not valid JSON: {inner}"));
+    }
+    let text = inner.to_string();
+    // serde reports a missing field at its parent's path: name the field itself.
+    if let Some(rest) = text.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        let param = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+        return ApiError::missing_param(&param);
+    }
+    let message = text.split(" at line ").next().unwrap_or(&text).to_string();
+    if path == "." {
+        ApiError::malformed(format!("the body must be a JSON object: {message}"))
+    } else {
+        ApiError::bad_param(&path, format!("{path}: {message}"))
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Syntax first, so a truncated body is reported as such and not as a bad field.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
+        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end()
+        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
+            if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::too_large()
+            } else {
+                ApiError::malformed(rej.body_text())
+            }
+        })?;
+        if bytes.is_empty() {
+            return Err(ApiError::malformed("the body must be a JSON object"));
+        }
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A query string, deserialized with the failing parameter in the error.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(de)
+            .map(ApiQuery)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                ApiError::malformed(format!("invalid query parameter {path}: {}", e.into_inner()))
+            })
+    }
+}
+
+fn form_urlencoded_parse(q: &str) -> url::form_urlencoded::Parse<'_> {
+    url::form_urlencoded::parse(q.as_bytes())
+}
+
+/// Accepts an amount as a JSON string ("100.00") or number (100.5) and keeps its text.
+pub fn amount_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Amount {
+        Text(String),
+        Number(serde_json::Number),
+    }
+    match Amount::deserialize(d) {
+        Ok(Amount::Text(s)) => Ok(s),
+        Ok(Amount::Number(n)) => Ok(n.to_string()),
+        Err(_) => Err(serde::de::Error::custom(
+            "must be a decimal string such as \"100.00\"",
+        )),
+    }
+}
+
+/// Like `amount_text`, for an optional amount.
+pub fn optional_amount_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    amount_text(d).map(Some)
+}

@@ -1,0 +1,174 @@
+//! The native HTTP API under `/v1`, plus `/healthz`, `/metrics` and `/openapi.json`.
+
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod idempotency;
+pub mod metrics;
+pub mod payments;
+pub mod refunds;
+pub mod usage;
+
+use crate::service::PaymentService;
+use crate::store::Store;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use error::ApiError;
+use serde::Serialize;
+use std::sync::Arc;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub payments: PaymentService,
+    pub usage: Arc<usage::KeyUsage>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: String) -> AppState {
+        AppState {
+            payments: PaymentService::new(store.clone(), public_url),
+            store,
+            usage: Arc::default(),
+            metrics: Arc::default(),
+        }
+    }
+}
+
+/// A page of objects, newest first.
+#[derive(Serialize)]
+pub struct List<T: Serialize> {
+    object: &'static str,
+    data: Vec<T>,
+    has_more: bool,
+    url: &'static str,
+}
+
+impl<T: Serialize> List<T> {
+    pub fn new(url: &'static str, data: Vec<T>, has_more: bool) -> List<T> {
+        List {
+            object: "list",
+            data,
+            has_more,
+            url,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Hundi API",
+        description = "The native API of Hundi, a self-hosted payment gateway. \
+            Authenticate with `Authorization: Bearer <key>`; every POST honours `Idempotency-Key`."
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "payments"), (name = "refunds"), (name = "events"),
+        (name = "test mode", description = "Only with test keys"),
+        (name = "system")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[utoipa::path(
+    get, path = "/healthz", tag = "system",
+    responses(
+        (status = 200, description = "The server and its database answer"),
+        (status = 503, description = "The database does not answer"),
+    )
+)]
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({"status": "unavailable", "database": state.store.backend()})),
+            )
+                .into_response()
+        }
+    }
+}
+
+#[utoipa::path(
+    get, path = "/metrics", tag = "system",
+    responses((status = 200, description = "Prometheus (OpenMetrics) text"))
+)]
+async fn metrics_route(state: State<AppState>) -> Response {
+    metrics::render(state).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such route")
+}
+
+/// Builds the whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let (v1, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(payments::create_payment, payments::list_payments))
+        .routes(routes!(payments::get_payment))
+        .routes(routes!(payments::cancel_payment))
+        .routes(routes!(payments::test_succeed))
+        .routes(routes!(payments::test_fail))
+        .routes(routes!(refunds::create_refund))
+        .routes(routes!(refunds::get_refund))
+        .routes(routes!(events::list_events))
+        .routes(routes!(events::get_event))
+        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .split_for_parts();
+    let (system, system_spec) = OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(metrics_route))
+        .split_for_parts();
+    spec.merge(system_spec);
+    spec.paths.paths.insert(
+        "/openapi.json".into(),
+        utoipa::openapi::path::PathItem::new(
+            utoipa::openapi::HttpMethod::Get,
+            utoipa::openapi::path::OperationBuilder::new()
+                .tag("system")
+                .summary(Some("This document"))
+                .response("200", utoipa::openapi::Response::new("The OpenAPI 3.1 document")),
+        ),
+    );
+    let spec = Arc::new(spec);
+    v1.merge(system)
+        .route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
+        .fallback(not_found)
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .with_state(state)
+}

@@ -1,0 +1,68 @@
+//! `/v1/refunds`: refund all or part of a paid payment.
+
+use super::auth::Principal;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{optional_amount_text, ApiJson};
+use super::AppState;
+use crate::domain::key::Permission;
+use crate::service::objects::RefundObject;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateRefund {
+    /// The payment to refund.
+    pub payment: String,
+    /// Decimal string; omit to refund everything still refundable.
+    #[serde(default, deserialize_with = "optional_amount_text")]
+    #[schema(value_type = Option<String>, example = "25.00")]
+    pub amount: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/refunds", tag = "refunds",
+    request_body = CreateRefund,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    responses(
+        (status = 201, description = "The refund was made", body = RefundObject),
+        (status = 404, description = "No such payment", body = ErrorBody),
+        (status = 409, description = "The payment is not refundable", body = ErrorBody),
+        (status = 422, description = "The amount is invalid or exceeds what is refundable", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateRefund>,
+) -> Result<(StatusCode, Json<RefundObject>), ApiError> {
+    principal.require(Permission::RefundsWrite)?;
+    let (_, refund) = state
+        .payments
+        .refund(&principal.scope(), &body.payment, body.amount.as_deref(), body.reason)
+        .await?;
+    Ok((StatusCode::CREATED, Json(RefundObject::new(&refund))))
+}
+
+#[utoipa::path(
+    get, path = "/v1/refunds/{id}", tag = "refunds",
+    params(("id" = String, Path, description = "The refund's id")),
+    responses(
+        (status = 200, description = "The refund", body = RefundObject),
+        (status = 404, description = "No such refund", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_refund(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<RefundObject>, ApiError> {
+    principal.require(Permission::RefundsRead)?;
+    let refund = state.payments.get_refund(&principal.scope(), &id).await?;
+    Ok(Json(RefundObject::new(&refund)))
+}

@@ -1,0 +1,387 @@
+//! The `hundi` command line: serve, migrate, and the admin commands scripts need.
+
+use crate::admin;
+use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
+use crate::domain::money::{format_minor, Currency};
+use crate::server::{self, ServerOptions};
+use crate::store::{self, KeyRevenue, Store};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "hundi", version, about = "A self-hosted payment gateway")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Db {
+    /// `sqlite://path` (created if missing) or `postgres://user@host/db`.
+    #[arg(long, env = "HUNDI_DATABASE_URL", default_value = "sqlite://hundi.db", global = true)]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrating the database first).
+    Serve(ServeArgs),
+    /// Apply the database migrations; applying twice is a no-op.
+    Migrate {
+        #[command(flatten)]
+        db: Db,
+    },
+    /// Manage merchants.
+    Merchant {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Manage API keys.
+    Key {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+    /// Manage dashboard logins.
+    User {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: Db,
+    /// Address to listen on.
+    #[arg(long, env = "HUNDI_LISTEN", default_value = "127.0.0.1:3000")]
+    listen: String,
+    /// Base URL for links Hundi hands out (checkout URLs); default `http://<listen>`.
+    #[arg(long, env = "HUNDI_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Milliseconds between sweeps for expired payments.
+    #[arg(long, env = "HUNDI_EXPIRY_INTERVAL_MS", default_value_t = 1000)]
+    expiry_interval_ms: u64,
+    #[arg(long, env = "HUNDI_LOG_FORMAT", value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Subcommand)]
+enum MerchantCommand {
+    /// Create a merchant.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List merchants.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Copy, Clone, ValueEnum)]
+enum ModeArg {
+    Test,
+    Live,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum, default_value = "test")]
+        mode: ModeArg,
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Comma-separated, e.g. payments:write,refunds:write (default: all).
+        #[arg(long, default_value = "all")]
+        permissions: String,
+        #[arg(long)]
+        webhook_url: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (prefix only, never the secret), with request counts and revenue.
+    List {
+        #[arg(long)]
+        merchant: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key: it stops working at once.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a dashboard login for a merchant.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long)]
+        email: String,
+        /// Read from HUNDI_USER_PASSWORD if not given; generated and printed if neither.
+        #[arg(long, env = "HUNDI_USER_PASSWORD")]
+        password: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+async fn open(db: &Db) -> Result<Arc<dyn Store>> {
+    let store = store::connect(&db.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))?;
+    store.migrate().await.context("cannot migrate the database")?;
+    Ok(store)
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("****"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+pub async fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate { db } => {
+            let store = store::connect(&db.database_url).await?;
+            store.migrate().await?;
+            println!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::Merchant { db, command } => merchant(&*open(&db).await?, command).await,
+        Command::Key { db, command } => key(&*open(&db).await?, command).await,
+        Command::User { db, command } => user(&*open(&db).await?, command).await,
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    init_logging(args.log_format);
+    let store = open(&args.db).await?;
+    let opts = ServerOptions {
+        listen: args.listen,
+        public_url: args.public_url,
+        expiry_interval: Duration::from_millis(args.expiry_interval_ms.max(10)),
+        ..ServerOptions::default()
+    };
+    let demo = admin::ensure_demo(&*store).await?;
+    let running = server::start(store, opts)
+        .await
+        .context("cannot listen")?;
+    let url = running.url();
+    if let Some(demo) = demo {
+        println!(
+            "\nA new database: created the demo merchant \"{}\" ({}).\n\
+             These secrets are shown once; keep them.\n\
+             \n  test API key:     {}\n  dashboard login:  {} / {}\n\
+             \nTry:  curl -X POST {url}/v1/payments -H 'Authorization: Bearer {}' \\\n\
+             \x20       -H 'Content-Type: application/json' -d '{{\"amount\":\"100.00\",\"currency\":\"PKR\"}}'\n",
+            demo.merchant.name, demo.merchant.id, demo.test_key, demo.email, demo.password, demo.test_key
+        );
+    }
+    tracing::info!(%url, database = running.state.store.backend(), "Hundi is listening");
+    let stopper = running.stopper();
+    tokio::spawn(async move {
+        server::shutdown_signal().await;
+        tracing::info!("stopping: finishing in-flight requests");
+        let _ = stopper.send(true);
+    });
+    running.wait().await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
+    match command {
+        MerchantCommand::Create { name, json } => {
+            let m = admin::create_merchant(store, &name).await?;
+            if json {
+                println!("{}", serde_json::to_string(&m)?);
+            } else {
+                println!("created merchant {} ({})", m.id, m.name);
+            }
+        }
+        MerchantCommand::List { json } => {
+            let all = store.list_merchants().await?;
+            if json {
+                println!("{}", serde_json::to_string(&all)?);
+            } else {
+                for m in all {
+                    println!("{}  {}", m.id, m.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn revenue_of(key: &ApiKey, revenue: &[KeyRevenue]) -> serde_json::Map<String, serde_json::Value> {
+    revenue
+        .iter()
+        .filter(|r| r.key_id == key.id)
+        .filter_map(|r| {
+            let c = Currency::parse(&r.currency).ok()?;
+            Some((r.currency.clone(), json!(format_minor(r.minor, c))))
+        })
+        .collect()
+}
+
+fn key_json(key: &ApiKey, revenue: &[KeyRevenue]) -> serde_json::Value {
+    json!({
+        "id": key.id,
+        "merchant": key.merchant_id,
+        "mode": key.mode.as_str(),
+        "label": key.label,
+        "prefix": key.prefix,
+        "permissions": key.permissions.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
+        "webhook_url": key.webhook_url,
+        "requests": key.request_count,
+        "revenue": revenue_of(key, revenue),
+        "status": if key.is_revoked() { "revoked" } else { "active" },
+        "created_at": crate::service::objects::rfc3339(key.created_at),
+    })
+}
+
+async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
+    match command {
+        KeyCommand::Create {
+            merchant,
+            mode,
+            label,
+            permissions,
+            webhook_url,
+            json,
+        } => {
+            let permissions = parse_permissions(&permissions).map_err(anyhow::Error::msg)?;
+            let mode = match mode {
+                ModeArg::Test => Mode::Test,
+                ModeArg::Live => Mode::Live,
+            };
+            let created =
+                admin::create_key(store, &merchant, mode, &label, permissions, webhook_url).await?;
+            if json {
+                let mut v = key_json(&created.key, &[]);
+                v["secret"] = json!(created.secret);
+                println!("{v}");
+            } else {
+                println!(
+                    "created {} key {} for {} ({})\nsecret (shown once): {}",
+                    mode.as_str(),
+                    created.key.id,
+                    merchant,
+                    format_permissions(&created.key.permissions),
+                    created.secret
+                );
+            }
+        }
+        KeyCommand::List { merchant, json } => {
+            let keys = store.list_keys(merchant.as_deref()).await?;
+            let revenue = store.key_revenue(merchant.as_deref()).await?;
+            if json {
+                let all: Vec<_> = keys.iter().map(|k| key_json(k, &revenue)).collect();
+                println!("{}", serde_json::to_string(&all)?);
+            } else {
+                for k in &keys {
+                    let rev: Vec<String> = revenue_of(k, &revenue)
+                        .into_iter()
+                        .map(|(c, v)| format!("{} {c}", v.as_str().unwrap_or_default()))
+                        .collect();
+                    println!(
+                        "{}  {}  {:<4}  {:<20}  {}…  requests={}  revenue=[{}]  {}",
+                        k.id,
+                        k.merchant_id,
+                        k.mode.as_str(),
+                        k.label,
+                        k.prefix,
+                        k.request_count,
+                        rev.join(", "),
+                        if k.is_revoked() { "revoked" } else { "active" }
+                    );
+                }
+            }
+        }
+        KeyCommand::Revoke { id, json } => {
+            let k = match store.revoke_key(&id, chrono::Utc::now()).await {
+                Err(store::StoreError::NotFound) => bail!("no key {id}"),
+                other => other?,
+            };
+            if json {
+                println!("{}", key_json(&k, &[]));
+            } else {
+                println!("revoked {}", k.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
+    match command {
+        UserCommand::Create {
+            merchant,
+            email,
+            password,
+            json,
+        } => {
+            if store.get_merchant(&merchant).await.is_err() {
+                bail!("no merchant {merchant}");
+            }
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(|| crate::domain::ids::random_token(16));
+            let u = admin::create_user(store, &merchant, &email, &password).await?;
+            if json {
+                let mut v = serde_json::to_value(&u)?;
+                if generated {
+                    v["password"] = json!(password);
+                }
+                println!("{v}");
+            } else if generated {
+                println!("created user {} ({}) with password {password}", u.id, u.email);
+            } else {
+                println!("created user {} ({})", u.id, u.email);
+            }
+        }
+    }
+    Ok(())
+}

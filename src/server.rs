@@ -1,0 +1,157 @@
+//! Running Hundi: the HTTP server, its background workers, and a graceful stop.
+
+use crate::api::{self, AppState};
+use crate::store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub listen: String,
+    /// The base of the URLs Hundi hands out (checkout links); defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// How often the expiry worker looks for overdue payments.
+    pub expiry_interval: Duration,
+    /// How often per-key request counts are written.
+    pub usage_flush_interval: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            listen: "127.0.0.1:3000".into(),
+            public_url: None,
+            expiry_interval: Duration::from_secs(1),
+            usage_flush_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A server that is accepting requests.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish, stops the workers.
+    pub async fn shutdown(self) -> std::io::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Waits until the server ends (after `stop` fires).
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// Binds, starts the workers and serves until told to stop.
+pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(&opts.listen).await?;
+    let addr = listener.local_addr()?;
+    let public_url = opts
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let state = AppState::new(store, public_url);
+    let (stop, stopped) = watch::channel(false);
+
+    let expiry = tokio::spawn(expiry_worker(state.clone(), opts.expiry_interval, stopped.clone()));
+    let usage = tokio::spawn(usage_worker(state.clone(), opts.usage_flush_interval, stopped.clone()));
+
+    let app = api::router(state.clone());
+    let mut on_stop = stopped.clone();
+    let flush_state = state.clone();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = on_stop.wait_for(|s| *s).await;
+            })
+            .await;
+        let _ = expiry.await;
+        let _ = usage.await;
+        flush_state.usage.flush(&flush_state.store).await;
+        served
+    });
+    Ok(RunningServer {
+        addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+async fn expiry_worker(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+    const BATCH: u32 = 500;
+    loop {
+        loop {
+            match state.payments.expire_due(BATCH).await {
+                Ok(n) if n as u32 == BATCH => continue,
+                Ok(n) => {
+                    if n > 0 {
+                        tracing::info!(expired = n, "expired overdue payments");
+                    }
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "expiry worker could not expire payments");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+async fn usage_worker(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(every) => false,
+            _ = stopped.changed() => true,
+        };
+        if stop {
+            return;
+        }
+        state.usage.flush(&state.store).await;
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
