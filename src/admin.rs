@@ -6,7 +6,6 @@ use crate::domain::merchant::{Merchant, User, NAME_MAX};
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
-use chrono::Utc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -26,7 +25,7 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
     let merchant = Merchant {
         id: new_id("mer"),
         name: name.to_string(),
-        created_at: Utc::now(),
+        created_at: crate::domain::now(),
     };
     store.create_merchant(&merchant).await?;
     Ok(merchant)
@@ -70,7 +69,7 @@ pub async fn create_key(
         permissions,
         webhook_url,
         request_count: 0,
-        created_at: Utc::now(),
+        created_at: crate::domain::now(),
         revoked_at: None,
     };
     store.create_key(&key).await?;
@@ -107,7 +106,7 @@ pub async fn create_user(
         merchant_id: merchant_id.to_string(),
         email: email.trim().to_lowercase(),
         password_hash: hash_password(password)?,
-        created_at: Utc::now(),
+        created_at: crate::domain::now(),
     };
     store.create_user(&user).await.map_err(|e| match e {
         StoreError::Duplicate(_) => AdminError::Invalid(format!("a user {email} already exists")),

@@ -7,3 +7,10 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod refund;
+
+/// The current time at the precision both stores keep (microseconds), so an object read back
+/// equals the object written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

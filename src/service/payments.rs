@@ -187,7 +187,7 @@ impl PaymentService {
 
     pub async fn create(&self, scope: &Scope, input: NewPayment) -> Result<Payment, ServiceError> {
         let (amount, methods, expires_in) = validate(&input)?;
-        let now = Utc::now();
+        let now = crate::domain::now();
         let payment = Payment {
             id: new_id("pay"),
             merchant_id: scope.merchant_id.clone(),
@@ -224,7 +224,7 @@ impl PaymentService {
     }
 
     async fn settle_expiry(&self, scope: &Scope, p: Payment) -> Result<Payment, ServiceError> {
-        let now = Utc::now();
+        let now = crate::domain::now();
         if !p.is_overdue(now) {
             return Ok(p);
         }
@@ -274,7 +274,7 @@ impl PaymentService {
         to: PaymentStatus,
         kind: EventType,
     ) -> Result<Payment, ServiceError> {
-        let now = Utc::now();
+        let now = crate::domain::now();
         let changed = self
             .store
             .transition_payment(
@@ -320,7 +320,7 @@ impl PaymentService {
 
     /// Expires a batch of overdue payments; returns how many. Safe to run on many nodes.
     pub async fn expire_due(&self, limit: u32) -> Result<usize, ServiceError> {
-        let now = Utc::now();
+        let now = crate::domain::now();
         let expired = self
             .store
             .expire_due(now, limit, &|p| {

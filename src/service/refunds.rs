@@ -8,7 +8,6 @@ use crate::domain::money::{format_minor, Money};
 use crate::domain::payment::Payment;
 use crate::domain::refund::{Refund, REASON_MAX};
 use crate::store::{NewEvent, RefundRefusal, Scope};
-use chrono::Utc;
 
 impl PaymentService {
     /// Refunds `amount` (or everything still refundable) of a paid payment.
@@ -38,7 +37,7 @@ impl PaymentService {
                 Money::from_minor(rest, currency)
             }
         };
-        let now = Utc::now();
+        let now = crate::domain::now();
         let refund = Refund {
             id: new_id("re"),
             payment_id: payment.id.clone(),

@@ -1,0 +1,251 @@
+//! The test harness: a fresh database per test (a temporary SQLite file, or a new PostgreSQL
+//! database), and the real server on an ephemeral port.
+#![allow(dead_code)]
+
+use hundi::admin;
+use hundi::domain::key::{Mode, Permission};
+use hundi::server::{self, RunningServer, ServerOptions};
+use hundi::store::{self, Store};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async scenario once per backend, each as its own test.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn postgres() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+/// A database that lives as long as the test: the SQLite file's folder, or a PostgreSQL
+/// database that is dropped afterwards.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+pub fn pg_admin_url() -> String {
+    std::env::var("HUNDI_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn pg_url_for(db: &str) -> String {
+    let mut url = url::Url::parse(&pg_admin_url()).expect("HUNDI_TEST_PG_URL is a URL");
+    url.set_path(db);
+    url.to_string()
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("hundi.db").display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    pg_name: None,
+                }
+            }
+            Backend::Postgres => {
+                let name = format!("hundi_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = sqlx_admin().await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .expect("PostgreSQL must be running (HUNDI_TEST_PG_URL)");
+                admin.close().await;
+                TestDb {
+                    url: pg_url_for(&name),
+                    _dir: None,
+                    pg_name: Some(name),
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Arc<dyn Store> {
+        let s = store::connect(&self.url).await.expect("open store");
+        s.migrate().await.expect("migrate");
+        s
+    }
+}
+
+async fn sqlx_admin() -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&pg_admin_url())
+        .await
+        .expect("PostgreSQL must be running (HUNDI_TEST_PG_URL)")
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside async context: clean up on a thread with its own runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    if let Ok(admin) = sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(1)
+                        .connect(&pg_admin_url())
+                        .await
+                    {
+                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&admin)
+                            .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// A merchant with a test key and a live key.
+pub struct Merchant {
+    pub id: String,
+    pub test_key: String,
+    pub live_key: String,
+}
+
+pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
+    let m = admin::create_merchant(store, name).await.expect("merchant");
+    let test = admin::create_key(store, &m.id, Mode::Test, "test", Permission::ALL.to_vec(), None)
+        .await
+        .expect("test key");
+    let live = admin::create_key(store, &m.id, Mode::Live, "live", Permission::ALL.to_vec(), None)
+        .await
+        .expect("live key");
+    Merchant {
+        id: m.id,
+        test_key: test.secret,
+        live_key: live.secret,
+    }
+}
+
+/// The real server on an ephemeral port, on a fresh database, with two merchants.
+pub struct TestApp {
+    pub db: TestDb,
+    pub store: Arc<dyn Store>,
+    pub server: Option<RunningServer>,
+    pub url: String,
+    pub http: reqwest::Client,
+    pub shop: Merchant,
+    pub other: Merchant,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, ServerOptions::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, mut opts: ServerOptions) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let store = db.store().await;
+        let shop = merchant(&*store, "Shop").await;
+        let other = merchant(&*store, "Other shop").await;
+        opts.listen = "127.0.0.1:0".into();
+        let server = server::start(store.clone(), opts).await.expect("server starts");
+        let url = server.url();
+        TestApp {
+            db,
+            store,
+            server: Some(server),
+            url,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            shop,
+            other,
+        }
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        read(res).await
+    }
+
+    pub async fn post_idem(&self, key: &str, path: &str, idem: &str, body: Value) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .header("Idempotency-Key", idem)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        read(res).await
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("request");
+        read(res).await
+    }
+
+    /// Creates a PKR payment with the shop's test key and returns it.
+    pub async fn payment(&self, amount: &str) -> Value {
+        let (status, body) = self
+            .post(
+                &self.shop.test_key,
+                "/v1/payments",
+                serde_json::json!({"amount": amount, "currency": "PKR"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body
+    }
+
+    /// The events written about one object, oldest first.
+    pub async fn events_of(&self, key: &str, object_id: &str) -> Vec<Value> {
+        let (status, body) = self
+            .get(key, &format!("/v1/events?object={object_id}&limit=100"))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let mut events = body["data"].as_array().cloned().unwrap_or_default();
+        events.reverse();
+        events
+    }
+}
+
+pub async fn read(res: reqwest::Response) -> (u16, Value) {
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}

@@ -1,0 +1,339 @@
+//! The store's conformance suite: every scenario runs against SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{Backend, TestDb};
+use hundi::domain::key::hash_secret;
+use hundi::domain::payment::PaymentStatus;
+use hundi::service::{NewPayment, PaymentService};
+use hundi::store::{
+    EventFilter, IdempotencyClaim, PaymentFilter, Scope, Store, StoredResponse,
+};
+use std::sync::Arc;
+
+async fn setup(backend: Backend) -> (TestDb, Arc<dyn Store>, PaymentService, Scope, common::Merchant) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let m = common::merchant(&*store, "Shop").await;
+    let service = PaymentService::new(store.clone(), "http://hundi.test".into());
+    let scope = Scope {
+        merchant_id: m.id.clone(),
+        livemode: false,
+    };
+    (db, store, service, scope, m)
+}
+
+fn new_payment(amount: &str) -> NewPayment {
+    NewPayment {
+        amount: amount.into(),
+        currency: "PKR".into(),
+        source: "native".into(),
+        ..Default::default()
+    }
+}
+
+async fn events(store: &dyn Store, scope: &Scope, object: &str) -> Vec<String> {
+    let filter = EventFilter {
+        object_id: Some(object.into()),
+        limit: 100,
+        ..Default::default()
+    };
+    let mut types: Vec<String> = store
+        .list_events(scope, &filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    types.reverse();
+    types
+}
+
+async fn migrations_apply_twice(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    store.migrate().await.expect("second migrate is a no-op");
+    store.ping().await.unwrap();
+}
+
+async fn keys_are_found_by_hash_and_revoked(backend: Backend) {
+    let (_db, store, _, _, m) = setup(backend).await;
+    let key = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    assert_eq!(key.merchant_id, m.id);
+    assert!(key.matches(&m.test_key));
+    assert!(store.find_key_by_hash(&hash_secret("hk_test_nope")).await.is_err());
+    let revoked = store.revoke_key(&key.id, Utc::now()).await.unwrap();
+    assert!(revoked.is_revoked());
+    let again = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    assert!(again.is_revoked());
+    store
+        .add_key_requests(&[(key.id.clone(), 3), (key.id.clone(), 4)])
+        .await
+        .unwrap();
+    let listed = store.list_keys(Some(&m.id)).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.iter().find(|k| k.id == key.id).unwrap().request_count, 7);
+}
+
+async fn payments_are_scoped_to_merchant_and_mode(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let other = common::merchant(&*store, "Other").await;
+    let p = service.create(&scope, new_payment("10.00")).await.unwrap();
+    let got = store.get_payment(&scope, &p.id).await.unwrap();
+    assert_eq!(got, p);
+    let foreign = Scope {
+        merchant_id: other.id,
+        livemode: false,
+    };
+    assert!(store.get_payment(&foreign, &p.id).await.is_err());
+    let live = Scope {
+        livemode: true,
+        ..scope.clone()
+    };
+    assert!(store.get_payment(&live, &p.id).await.is_err());
+    assert_eq!(events(&*store, &scope, &p.id).await, vec!["payment.created"]);
+    assert!(store.list_events(&foreign, &EventFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+}
+
+async fn listing_pages_newest_first_and_filters(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut input = new_payment("5.00");
+        input.reference = Some(if i % 2 == 0 { "even".into() } else { "odd".into() });
+        ids.push(service.create(&scope, input).await.unwrap().id);
+    }
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_payments(
+                &scope,
+                &PaymentFilter {
+                    starting_after: after.clone(),
+                    limit: 3,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        after = page.last().map(|p| p.id.clone());
+        seen.extend(page.into_iter().map(|p| p.id));
+    }
+    assert_eq!(seen, ids, "pages walk every payment once, newest first");
+    let evens = store
+        .list_payments(
+            &scope,
+            &PaymentFilter {
+                reference: Some("even".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(evens.len(), 4);
+    service.cancel(&scope, &ids[0]).await.unwrap();
+    let canceled = store
+        .list_payments(
+            &scope,
+            &PaymentFilter {
+                status: Some(PaymentStatus::Canceled),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(canceled.len(), 1);
+    let future = store
+        .list_payments(
+            &scope,
+            &PaymentFilter {
+                created_gte: Some(Utc::now() + Duration::hours(1)),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(future.is_empty());
+}
+
+async fn a_transition_happens_once(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let p = service.create(&scope, new_payment("10.00")).await.unwrap();
+    let done = service.succeed(&scope, &p.id).await.unwrap();
+    assert_eq!(done.status, PaymentStatus::Succeeded);
+    assert!(service.cancel(&scope, &p.id).await.is_err());
+    assert!(service.succeed(&scope, &p.id).await.is_err());
+    assert_eq!(
+        events(&*store, &scope, &p.id).await,
+        vec!["payment.created", "payment.succeeded"]
+    );
+}
+
+async fn concurrent_transitions_have_one_winner(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let p = service.create(&scope, new_payment("10.00")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let service = service.clone();
+        let scope = scope.clone();
+        let id = p.id.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                service.cancel(&scope, &id).await.is_ok()
+            } else {
+                service.succeed(&scope, &id).await.is_ok()
+            }
+        }));
+    }
+    let mut wins = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            wins += 1;
+        }
+    }
+    assert_eq!(wins, 1);
+    assert_eq!(events(&*store, &scope, &p.id).await.len(), 2);
+}
+
+async fn overdue_payments_expire_once(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let mut input = new_payment("10.00");
+    input.expires_in = Some(60);
+    let p = service.create(&scope, input).await.unwrap();
+    let build = |p: &hundi::domain::payment::Payment| hundi::store::NewEvent {
+        id: hundi::domain::ids::new_id("evt"),
+        event_type: "payment.expired".into(),
+        object_id: p.id.clone(),
+        payload: "{}".into(),
+        created_at: Utc::now(),
+    };
+    assert!(store.expire_due(Utc::now(), 100, &build).await.unwrap().is_empty());
+    let later = Utc::now() + Duration::seconds(61);
+    let (a, b) = tokio::join!(
+        store.expire_due(later, 100, &build),
+        store.expire_due(later, 100, &build)
+    );
+    let total = a.unwrap().len() + b.unwrap().len();
+    assert_eq!(total, 1, "two workers together expire the payment exactly once");
+    let got = store.get_payment(&scope, &p.id).await.unwrap();
+    assert_eq!(got.status, PaymentStatus::Expired);
+    assert_eq!(
+        events(&*store, &scope, &p.id).await,
+        vec!["payment.created", "payment.expired"]
+    );
+}
+
+async fn refunds_never_exceed_the_amount(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let p = service.create(&scope, new_payment("100.00")).await.unwrap();
+    assert!(service.refund(&scope, &p.id, Some("1.00"), None).await.is_err(), "not paid yet");
+    service.succeed(&scope, &p.id).await.unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let service = service.clone();
+        let scope = scope.clone();
+        let id = p.id.clone();
+        tasks.push(tokio::spawn(async move {
+            service.refund(&scope, &id, Some("15.00"), None).await.is_ok()
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        if t.await.unwrap() {
+            ok += 1;
+        }
+    }
+    assert_eq!(ok, 6, "six refunds of 15.00 fit in 100.00, the seventh does not");
+    let after = store.get_payment(&scope, &p.id).await.unwrap();
+    assert_eq!(after.refunded_minor, 9000);
+    assert_eq!(after.status, PaymentStatus::PartiallyRefunded);
+    let (_, last) = service.refund(&scope, &p.id, None, None).await.unwrap();
+    assert_eq!(last.amount.minor(), 1000, "no amount refunds the rest");
+    let after = store.get_payment(&scope, &p.id).await.unwrap();
+    assert_eq!(after.status, PaymentStatus::Refunded);
+    let refund_events = events(&*store, &scope, &last.id).await;
+    assert_eq!(refund_events, vec!["refund.succeeded"]);
+    let revenue = store.key_revenue(Some(&scope.merchant_id)).await.unwrap();
+    assert!(revenue.iter().all(|r| r.minor == 0), "fully refunded: no revenue");
+}
+
+async fn idempotency_keys_claim_once(backend: Backend) {
+    let (_db, store, _, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let claims = futures::future::join_all(
+        (0..10).map(|_| store.claim_idempotency_key(&scope, "k1", b"hash", now)),
+    )
+    .await;
+    let claimed = claims
+        .iter()
+        .filter(|c| matches!(c, Ok(IdempotencyClaim::Claimed)))
+        .count();
+    assert_eq!(claimed, 1);
+    let stored = StoredResponse {
+        status: 201,
+        body: b"{\"ok\":true}".to_vec(),
+    };
+    store.complete_idempotency_key(&scope, "k1", &stored).await.unwrap();
+    match store.claim_idempotency_key(&scope, "k1", b"hash", now).await.unwrap() {
+        IdempotencyClaim::Existing { response, request_hash, .. } => {
+            assert_eq!(response, Some(stored));
+            assert_eq!(request_hash, b"hash".to_vec());
+        }
+        other => panic!("expected the stored response, got {other:?}"),
+    }
+    // A released (unfinished) claim can be taken again; a finished one is never released.
+    assert!(matches!(
+        store.claim_idempotency_key(&scope, "k2", b"h", now).await.unwrap(),
+        IdempotencyClaim::Claimed
+    ));
+    store.release_idempotency_key(&scope, "k2").await.unwrap();
+    assert!(matches!(
+        store.claim_idempotency_key(&scope, "k2", b"h", now).await.unwrap(),
+        IdempotencyClaim::Claimed
+    ));
+    store.release_idempotency_key(&scope, "k1").await.unwrap();
+    assert!(matches!(
+        store.claim_idempotency_key(&scope, "k1", b"hash", now).await.unwrap(),
+        IdempotencyClaim::Existing { response: Some(_), .. }
+    ));
+}
+
+async fn key_revenue_counts_paid_payments(backend: Backend) {
+    let (_db, store, service, scope, m) = setup(backend).await;
+    let key = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    for amount in ["10.00", "20.50", "5.00"] {
+        let mut input = new_payment(amount);
+        input.key_id = Some(key.id.clone());
+        let p = service.create(&scope, input).await.unwrap();
+        if amount != "5.00" {
+            service.succeed(&scope, &p.id).await.unwrap();
+        }
+    }
+    let revenue = store.key_revenue(Some(&m.id)).await.unwrap();
+    assert_eq!(revenue.len(), 1);
+    assert_eq!(revenue[0].key_id, key.id);
+    assert_eq!(revenue[0].currency, "PKR");
+    assert_eq!(revenue[0].minor, 3050);
+}
+
+on_both_backends!(
+    migrations_apply_twice,
+    keys_are_found_by_hash_and_revoked,
+    payments_are_scoped_to_merchant_and_mode,
+    listing_pages_newest_first_and_filters,
+    a_transition_happens_once,
+    concurrent_transitions_have_one_winner,
+    overdue_payments_expire_once,
+    refunds_never_exceed_the_amount,
+    idempotency_keys_claim_once,
+    key_revenue_counts_paid_payments,
+);
