@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test of Hundi: unit tests, the store conformance suite on SQLite and PostgreSQL,
+# HTTP, concurrency and process (CLI, SIGKILL, SIGTERM) tests.
+# Installs or starts what the tests need; safe to run on a fresh machine as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=false
+apt_install() {
+  if [ "$apt_updated" = false ]; then
+    as_root apt-get update -qq
+    apt_updated=true
+  fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@"
+}
+
+# PostgreSQL: the tests create (and drop) their own databases on it.
+export HUNDI_TEST_PG_URL="${HUNDI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+pg_up() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
+if ! command -v pg_isready >/dev/null 2>&1; then
+  log "installing PostgreSQL"
+  apt_install postgresql
+fi
+if ! pg_up; then
+  log "starting PostgreSQL"
+  for version in $(ls /etc/postgresql 2>/dev/null); do
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+  for _ in $(seq 1 60); do pg_up && break; sleep 1; done
+  pg_up || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "cargo is needed: install Rust (https://rustup.rs) first" >&2
+  exit 1
+fi
+
+log "running the tests"
+cargo test --locked --all-targets "$@"
