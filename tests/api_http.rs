@@ -367,6 +367,9 @@ async fn system_routes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let res = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 200);
+    assert!(res.headers().contains_key("x-request-id"), "every response names its request");
+    let res = app.http.get(format!("{}/healthz", app.url)).header("x-request-id", "trace-me-1").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-me-1");
     app.payment("1.00").await;
     app.get("hk_test_wrong", "/v1/payments").await;
     let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();

@@ -20,10 +20,14 @@ use axum::{middleware, Json, Router};
 use error::ApiError;
 use serde::Serialize;
 use std::sync::Arc;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 #[derive(Clone)]
 pub struct AppState {
@@ -126,6 +130,24 @@ async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
+/// Every request gets an `x-request-id` (kept if the caller sent one, echoed in the response)
+/// and a tracing span carrying it, so each log line names its request.
+fn with_request_tracing(router: Router) -> Router {
+    fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    }
+    // Layers wrap outwards: the id is set first, then the span opens, then the id is echoed.
+    router
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
 /// Builds the whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let (v1, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -157,7 +179,8 @@ pub fn router(state: AppState) -> Router {
         ),
     );
     let spec = Arc::new(spec);
-    v1.merge(system)
+    let app = v1
+        .merge(system)
         .route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
@@ -170,5 +193,6 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-        .with_state(state)
+        .with_state(state);
+    with_request_tracing(app)
 }
