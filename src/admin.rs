@@ -55,7 +55,11 @@ pub async fn create_key(
     if let Some(url) = &webhook_url {
         match url::Url::parse(url) {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            _ => return Err(AdminError::Invalid("the webhook URL must be http(s)".into())),
+            _ => {
+                return Err(AdminError::Invalid(
+                    "the webhook URL must be http(s)".into(),
+                ))
+            }
         }
     }
     let secret = generate_secret(mode);
@@ -94,7 +98,9 @@ pub async fn create_user(
     password: &str,
 ) -> Result<User, AdminError> {
     if !email.contains('@') || email.len() > 254 {
-        return Err(AdminError::Invalid("the e-mail address is not valid".into()));
+        return Err(AdminError::Invalid(
+            "the e-mail address is not valid".into(),
+        ));
     }
     if password.chars().count() < 10 {
         return Err(AdminError::Invalid(

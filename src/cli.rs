@@ -21,7 +21,12 @@ pub struct Cli {
 #[derive(Args, Clone)]
 struct Db {
     /// `sqlite://path` (created if missing) or `postgres://user@host/db`.
-    #[arg(long, env = "HUNDI_DATABASE_URL", default_value = "sqlite://hundi.db", global = true)]
+    #[arg(
+        long,
+        env = "HUNDI_DATABASE_URL",
+        default_value = "sqlite://hundi.db",
+        global = true
+    )]
     database_url: String,
 }
 
@@ -155,7 +160,10 @@ async fn open(db: &Db) -> Result<Arc<dyn Store>> {
     let store = store::connect(&db.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 
@@ -174,7 +182,9 @@ fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into());
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -207,9 +217,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         ..ServerOptions::default()
     };
     let demo = admin::ensure_demo(&*store).await?;
-    let running = server::start(store, opts)
-        .await
-        .context("cannot listen")?;
+    let running = server::start(store, opts).await.context("cannot listen")?;
     let url = running.url();
     if let Some(demo) = demo {
         println!(
@@ -378,7 +386,10 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
                 }
                 println!("{v}");
             } else if generated {
-                println!("created user {} ({}) with password {password}", u.id, u.email);
+                println!(
+                    "created user {} ({}) with password {password}",
+                    u.id, u.email
+                );
             } else {
                 println!("created user {} ({})", u.id, u.email);
             }

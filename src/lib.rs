@@ -1,9 +1,9 @@
 //! Hundi: a self-hosted payment gateway. See DESIGN.md for the map of the code.
 
+pub mod admin;
+pub mod api;
+pub mod cli;
 pub mod domain;
+pub mod server;
 pub mod service;
 pub mod store;
-pub mod api;
-pub mod admin;
-pub mod cli;
-pub mod server;

@@ -47,12 +47,16 @@ impl RunningServer {
     /// Stops accepting, lets in-flight requests finish, stops the workers.
     pub async fn shutdown(self) -> std::io::Result<()> {
         let _ = self.stop.send(true);
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     /// Waits until the server ends (after `stop` fires).
     pub async fn wait(self) -> std::io::Result<()> {
-        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
 
     pub fn stopper(&self) -> watch::Sender<bool> {
@@ -71,8 +75,16 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let state = AppState::new(store, public_url);
     let (stop, stopped) = watch::channel(false);
 
-    let expiry = tokio::spawn(expiry_worker(state.clone(), opts.expiry_interval, stopped.clone()));
-    let usage = tokio::spawn(usage_worker(state.clone(), opts.usage_flush_interval, stopped.clone()));
+    let expiry = tokio::spawn(expiry_worker(
+        state.clone(),
+        opts.expiry_interval,
+        stopped.clone(),
+    ));
+    let usage = tokio::spawn(usage_worker(
+        state.clone(),
+        opts.usage_flush_interval,
+        stopped.clone(),
+    ));
 
     let app = api::router(state.clone());
     let mut on_stop = stopped.clone();

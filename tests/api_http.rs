@@ -52,15 +52,27 @@ async fn create_read_list_cancel(backend: Backend) {
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert_eq!(list["has_more"], false);
 
-    let (status, canceled) = app.post(key, &format!("/v1/payments/{id}/cancel"), json!({})).await;
+    let (status, canceled) = app
+        .post(key, &format!("/v1/payments/{id}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 200, "{canceled}");
     assert_eq!(canceled["status"], "canceled");
-    let (status, again) = app.post(key, &format!("/v1/payments/{id}/cancel"), json!({})).await;
+    let (status, again) = app
+        .post(key, &format!("/v1/payments/{id}/cancel"), json!({}))
+        .await;
     assert_eq!(status, 409);
     assert_eq!(error_of(&again).1, "invalid_state");
 
-    let types: Vec<Value> = app.events_of(key, id).await.iter().map(|e| e["type"].clone()).collect();
-    assert_eq!(types, vec![json!("payment.created"), json!("payment.canceled")]);
+    let types: Vec<Value> = app
+        .events_of(key, id)
+        .await
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        vec![json!("payment.created"), json!("payment.canceled")]
+    );
 }
 
 async fn list_pagination_and_filters(backend: Backend) {
@@ -68,46 +80,104 @@ async fn list_pagination_and_filters(backend: Backend) {
     let key = &app.shop.test_key;
     let mut ids = Vec::new();
     for _ in 0..5 {
-        ids.push(app.payment("10.00").await["id"].as_str().unwrap().to_string());
+        ids.push(
+            app.payment("10.00").await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     ids.reverse();
     let (_, first) = app.get(key, "/v1/payments?limit=2").await;
     assert_eq!(first["has_more"], true);
-    let page1: Vec<&str> = first["data"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let page1: Vec<&str> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(page1, vec![ids[0].as_str(), ids[1].as_str()]);
     // A payment created between pages does not disturb the next page.
     app.payment("1.00").await;
-    let (_, second) = app.get(key, &format!("/v1/payments?limit=2&starting_after={}", ids[1])).await;
-    let page2: Vec<&str> = second["data"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    let (_, second) = app
+        .get(
+            key,
+            &format!("/v1/payments?limit=2&starting_after={}", ids[1]),
+        )
+        .await;
+    let page2: Vec<&str> = second["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
     assert_eq!(page2, vec![ids[2].as_str(), ids[3].as_str()]);
 
-    app.post(key, &format!("/v1/test/payments/{}/succeed", ids[4]), json!({})).await;
+    app.post(
+        key,
+        &format!("/v1/test/payments/{}/succeed", ids[4]),
+        json!({}),
+    )
+    .await;
     let (_, succeeded) = app.get(key, "/v1/payments?status=succeeded").await;
     assert_eq!(succeeded["data"].as_array().unwrap().len(), 1);
     let (_, since) = app.get(key, "/v1/payments?created[gte]=4102444800").await;
     assert_eq!(since["data"].as_array().unwrap().len(), 0);
 
-    for bad in ["status=paid", "limit=0", "limit=101", "limit=abc", "created[gte]=yesterday"] {
+    for bad in [
+        "status=paid",
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "created[gte]=yesterday",
+    ] {
         let (status, body) = app.get(key, &format!("/v1/payments?{bad}")).await;
         assert_eq!(status, 400, "{bad}: {body}");
-        assert!(error_of(&body).2.is_some(), "{bad} names its parameter: {body}");
+        assert!(
+            error_of(&body).2.is_some(),
+            "{bad} names its parameter: {body}"
+        );
     }
-    let (status, _) = app.get(key, "/v1/payments?starting_after=pay_unknown").await;
+    let (status, _) = app
+        .get(key, "/v1/payments?starting_after=pay_unknown")
+        .await;
     assert_eq!(status, 422);
 }
 
 async fn refunds_full_and_partial(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = &app.shop.test_key;
-    let id = app.payment("100.00").await["id"].as_str().unwrap().to_string();
-    let (status, body) = app.post(key, "/v1/refunds", json!({"payment": id, "amount": "10.00"})).await;
+    let id = app.payment("100.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = app
+        .post(
+            key,
+            "/v1/refunds",
+            json!({"payment": id, "amount": "10.00"}),
+        )
+        .await;
     assert_eq!(status, 409, "not paid yet: {body}");
-    app.post(key, &format!("/v1/test/payments/{id}/succeed"), json!({})).await;
-    let (status, r1) = app.post(key, "/v1/refunds", json!({"payment": id, "amount": "40.00", "reason": "one broken cup"})).await;
+    app.post(key, &format!("/v1/test/payments/{id}/succeed"), json!({}))
+        .await;
+    let (status, r1) = app
+        .post(
+            key,
+            "/v1/refunds",
+            json!({"payment": id, "amount": "40.00", "reason": "one broken cup"}),
+        )
+        .await;
     assert_eq!(status, 201, "{r1}");
     assert_eq!(r1["amount"], "40.00");
     assert_eq!(r1["status"], "succeeded");
-    let (status, body) = app.post(key, "/v1/refunds", json!({"payment": id, "amount": "60.01"})).await;
+    let (status, body) = app
+        .post(
+            key,
+            "/v1/refunds",
+            json!({"payment": id, "amount": "60.01"}),
+        )
+        .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(error_of(&body).2, Some("amount"));
     let (status, r2) = app.post(key, "/v1/refunds", json!({"payment": id})).await;
@@ -116,35 +186,66 @@ async fn refunds_full_and_partial(backend: Backend) {
     let (_, p) = app.get(key, &format!("/v1/payments/{id}")).await;
     assert_eq!(p["status"], "refunded");
     assert_eq!(p["amount_refunded"], "100.00");
-    let (status, got) = app.get(key, &format!("/v1/refunds/{}", r1["id"].as_str().unwrap())).await;
+    let (status, got) = app
+        .get(key, &format!("/v1/refunds/{}", r1["id"].as_str().unwrap()))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(got, r1);
-    let (status, _) = app.get(&app.other.test_key, &format!("/v1/refunds/{}", r1["id"].as_str().unwrap())).await;
+    let (status, _) = app
+        .get(
+            &app.other.test_key,
+            &format!("/v1/refunds/{}", r1["id"].as_str().unwrap()),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, body) = app.post(key, "/v1/refunds", json!({"payment": "pay_nope"})).await;
+    let (status, body) = app
+        .post(key, "/v1/refunds", json!({"payment": "pay_nope"}))
+        .await;
     assert_eq!(status, 404, "{body}");
 }
 
 async fn every_state_change_writes_one_event(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = &app.shop.test_key;
-    let a = app.payment("5.00").await["id"].as_str().unwrap().to_string();
-    let b = app.payment("5.00").await["id"].as_str().unwrap().to_string();
-    app.post(key, &format!("/v1/test/payments/{a}/succeed"), json!({})).await;
-    let (status, failed) = app.post(key, &format!("/v1/test/payments/{b}/fail"), json!({})).await;
+    let a = app.payment("5.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let b = app.payment("5.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(key, &format!("/v1/test/payments/{a}/succeed"), json!({}))
+        .await;
+    let (status, failed) = app
+        .post(key, &format!("/v1/test/payments/{b}/fail"), json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(failed["status"], "failed");
     let (_, refund) = app.post(key, "/v1/refunds", json!({"payment": a})).await;
-    let types = |events: Vec<Value>| events.iter().map(|e| e["type"].as_str().unwrap().to_string()).collect::<Vec<_>>();
-    assert_eq!(types(app.events_of(key, &a).await), vec!["payment.created", "payment.succeeded"]);
-    assert_eq!(types(app.events_of(key, &b).await), vec!["payment.created", "payment.failed"]);
+    let types = |events: Vec<Value>| {
+        events
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        types(app.events_of(key, &a).await),
+        vec!["payment.created", "payment.succeeded"]
+    );
+    assert_eq!(
+        types(app.events_of(key, &b).await),
+        vec!["payment.created", "payment.failed"]
+    );
     let refund_events = app.events_of(key, refund["id"].as_str().unwrap()).await;
     assert_eq!(types(refund_events.clone()), vec!["refund.succeeded"]);
     let event_id = refund_events[0]["id"].as_str().unwrap();
     let (status, event) = app.get(key, &format!("/v1/events/{event_id}")).await;
     assert_eq!(status, 200);
     assert_eq!(event["data"]["object"]["id"], refund["id"]);
-    let (status, _) = app.get(&app.other.test_key, &format!("/v1/events/{event_id}")).await;
+    let (status, _) = app
+        .get(&app.other.test_key, &format!("/v1/events/{event_id}"))
+        .await;
     assert_eq!(status, 404);
     let (_, only) = app.get(key, "/v1/events?type=payment.failed").await;
     assert_eq!(only["data"].as_array().unwrap().len(), 1);
@@ -161,29 +262,58 @@ async fn expiry_is_never_shown_pending(backend: Backend) {
     )
     .await;
     let key = &app.shop.test_key;
-    let (_, p) = app.post(key, "/v1/payments", json!({"amount": "5", "currency": "PKR", "expires_in": 60})).await;
+    let (_, p) = app
+        .post(
+            key,
+            "/v1/payments",
+            json!({"amount": "5", "currency": "PKR", "expires_in": 60}),
+        )
+        .await;
     let id = p["id"].as_str().unwrap();
     // Age the payment in the database, as if 61 seconds had passed.
-    let scope = hundi::store::Scope { merchant_id: app.shop.id.clone(), livemode: false };
+    let scope = hundi::store::Scope {
+        merchant_id: app.shop.id.clone(),
+        livemode: false,
+    };
     let stored = app.store.get_payment(&scope, id).await.unwrap();
     let url = app.db.url.clone();
     age_payment(&url, id, stored.created_at - chrono::Duration::seconds(1)).await;
     let (_, got) = app.get(key, &format!("/v1/payments/{id}")).await;
     assert_eq!(got["status"], "expired");
-    let (status, _) = app.post(key, &format!("/v1/test/payments/{id}/succeed"), json!({})).await;
+    let (status, _) = app
+        .post(key, &format!("/v1/test/payments/{id}/succeed"), json!({}))
+        .await;
     assert_eq!(status, 409);
-    let types: Vec<Value> = app.events_of(key, id).await.iter().map(|e| e["type"].clone()).collect();
-    assert_eq!(types, vec![json!("payment.created"), json!("payment.expired")]);
+    let types: Vec<Value> = app
+        .events_of(key, id)
+        .await
+        .iter()
+        .map(|e| e["type"].clone())
+        .collect();
+    assert_eq!(
+        types,
+        vec![json!("payment.created"), json!("payment.expired")]
+    );
 }
 
 /// Moves a payment's expiry into the past, straight in the database.
 async fn age_payment(url: &str, id: &str, at: chrono::DateTime<chrono::Utc>) {
     if url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2").bind(at).bind(id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
     } else {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2").bind(at.timestamp_micros()).bind(id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+            .bind(at.timestamp_micros())
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
 }
 
@@ -197,9 +327,20 @@ async fn the_expiry_worker_expires_in_the_background(backend: Backend) {
     )
     .await;
     let key = &app.shop.test_key;
-    let (_, p) = app.post(key, "/v1/payments", json!({"amount": "5", "currency": "PKR", "expires_in": 60})).await;
+    let (_, p) = app
+        .post(
+            key,
+            "/v1/payments",
+            json!({"amount": "5", "currency": "PKR", "expires_in": 60}),
+        )
+        .await;
     let id = p["id"].as_str().unwrap();
-    age_payment(&app.db.url, id, chrono::Utc::now() - chrono::Duration::seconds(1)).await;
+    age_payment(
+        &app.db.url,
+        id,
+        chrono::Utc::now() - chrono::Duration::seconds(1),
+    )
+    .await;
     let mut expired = false;
     for _ in 0..50 {
         let events = app.events_of(key, id).await;
@@ -218,7 +359,11 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
     let cases: Vec<(Value, u16, &str)> = vec![
         (json!({"currency": "PKR"}), 400, "amount"),
         (json!({"amount": "10"}), 400, "currency"),
-        (json!({"amount": {"x": 1}, "currency": "PKR"}), 400, "amount"),
+        (
+            json!({"amount": {"x": 1}, "currency": "PKR"}),
+            400,
+            "amount",
+        ),
         (json!({"amount": true, "currency": "PKR"}), 400, "amount"),
         (json!({"amount": "0", "currency": "PKR"}), 422, "amount"),
         (json!({"amount": "-5", "currency": "PKR"}), 422, "amount"),
@@ -227,15 +372,39 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
         (json!({"amount": "abc", "currency": "PKR"}), 422, "amount"),
         (json!({"amount": "NaN", "currency": "PKR"}), 422, "amount"),
         (json!({"amount": "1e400", "currency": "PKR"}), 422, "amount"),
-        (json!({"amount": "99999999999999999999999", "currency": "PKR"}), 422, "amount"),
+        (
+            json!({"amount": "99999999999999999999999", "currency": "PKR"}),
+            422,
+            "amount",
+        ),
         (json!({"amount": 1e300, "currency": "PKR"}), 422, "amount"),
         (json!({"amount": "10", "currency": "XYZ"}), 422, "currency"),
         (json!({"amount": "10", "currency": 5}), 400, "currency"),
-        (json!({"amount": "10", "currency": "PKR", "metadata": {"a": 1}}), 400, "metadata.a"),
-        (json!({"amount": "10", "currency": "PKR", "methods": ["cash"]}), 422, "methods"),
-        (json!({"amount": "10", "currency": "PKR", "expires_in": 10}), 422, "expires_in"),
-        (json!({"amount": "10", "currency": "PKR", "success_url": "ftp://x"}), 422, "success_url"),
-        (json!({"amount": "10", "currency": "PKR", "customer": {"email": "nope"}}), 422, "customer[email]"),
+        (
+            json!({"amount": "10", "currency": "PKR", "metadata": {"a": 1}}),
+            400,
+            "metadata.a",
+        ),
+        (
+            json!({"amount": "10", "currency": "PKR", "methods": ["cash"]}),
+            422,
+            "methods",
+        ),
+        (
+            json!({"amount": "10", "currency": "PKR", "expires_in": 10}),
+            422,
+            "expires_in",
+        ),
+        (
+            json!({"amount": "10", "currency": "PKR", "success_url": "ftp://x"}),
+            422,
+            "success_url",
+        ),
+        (
+            json!({"amount": "10", "currency": "PKR", "customer": {"email": "nope"}}),
+            422,
+            "customer[email]",
+        ),
     ];
     for (body, want_status, want_param) in cases {
         let (status, res) = app.post(key, "/v1/payments", body.clone()).await;
@@ -259,8 +428,18 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
         assert_eq!(error_of(&body).1, "malformed_request", "{raw:?} -> {body}");
     }
     // Over 1 MiB.
-    let huge = format!("{{\"amount\":\"1\",\"currency\":\"PKR\",\"description\":\"{}\"}}", "x".repeat(1 << 20));
-    let res = app.http.post(format!("{}/v1/payments", app.url)).bearer_auth(key).body(huge).send().await.unwrap();
+    let huge = format!(
+        "{{\"amount\":\"1\",\"currency\":\"PKR\",\"description\":\"{}\"}}",
+        "x".repeat(1 << 20)
+    );
+    let res = app
+        .http
+        .post(format!("{}/v1/payments", app.url))
+        .bearer_auth(key)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read(res).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(error_of(&body).1, "body_too_large");
@@ -268,7 +447,13 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
     let (status, body) = app.get(key, "/v1/nothing").await;
     assert_eq!(status, 404);
     assert_eq!(error_of(&body).1, "resource_missing");
-    let res = app.http.delete(format!("{}/v1/payments", app.url)).bearer_auth(key).send().await.unwrap();
+    let res = app
+        .http
+        .delete(format!("{}/v1/payments", app.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read(res).await;
     assert_eq!(status, 405, "{body}");
 }
@@ -278,34 +463,76 @@ async fn keys_modes_and_merchants_are_walled_off(backend: Backend) {
     let p = app.payment("10.00").await;
     let id = p["id"].as_str().unwrap();
     // No key, a bad key, a malformed header.
-    let res = app.http.get(format!("{}/v1/payments", app.url)).send().await.unwrap();
+    let res = app
+        .http
+        .get(format!("{}/v1/payments", app.url))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = common::read(res).await;
     assert_eq!((status, error_of(&body).1), (401, "api_key_missing"));
     let (status, body) = app.get("hk_test_not_a_real_key", "/v1/payments").await;
     assert_eq!((status, error_of(&body).1), (401, "api_key_invalid"));
-    let res = app.http.get(format!("{}/v1/payments", app.url)).header("Authorization", "Basic abc").send().await.unwrap();
+    let res = app
+        .http
+        .get(format!("{}/v1/payments", app.url))
+        .header("Authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 401);
     // Another merchant's id is a 404, and so is a test object seen with a live key.
-    let (status, _) = app.get(&app.other.test_key, &format!("/v1/payments/{id}")).await;
+    let (status, _) = app
+        .get(&app.other.test_key, &format!("/v1/payments/{id}"))
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = app.post(&app.other.test_key, &format!("/v1/payments/{id}/cancel"), json!({})).await;
+    let (status, _) = app
+        .post(
+            &app.other.test_key,
+            &format!("/v1/payments/{id}/cancel"),
+            json!({}),
+        )
+        .await;
     assert_eq!(status, 404);
-    let (status, _) = app.get(&app.shop.live_key, &format!("/v1/payments/{id}")).await;
+    let (status, _) = app
+        .get(&app.shop.live_key, &format!("/v1/payments/{id}"))
+        .await;
     assert_eq!(status, 404);
     let (_, live_list) = app.get(&app.shop.live_key, "/v1/payments").await;
     assert_eq!(live_list["data"].as_array().unwrap().len(), 0);
     // Live payments are live; the test-only endpoints refuse live keys.
-    let (status, live) = app.post(&app.shop.live_key, "/v1/payments", json!({"amount": "10", "currency": "PKR"})).await;
+    let (status, live) = app
+        .post(
+            &app.shop.live_key,
+            "/v1/payments",
+            json!({"amount": "10", "currency": "PKR"}),
+        )
+        .await;
     assert_eq!(status, 201);
     assert_eq!(live["livemode"], true);
     let live_id = live["id"].as_str().unwrap();
-    let (status, body) = app.post(&app.shop.live_key, &format!("/v1/test/payments/{live_id}/succeed"), json!({})).await;
+    let (status, body) = app
+        .post(
+            &app.shop.live_key,
+            &format!("/v1/test/payments/{live_id}/succeed"),
+            json!({}),
+        )
+        .await;
     assert_eq!((status, error_of(&body).1), (403, "test_mode_only"));
-    let (status, _) = app.get(&app.shop.test_key, &format!("/v1/payments/{live_id}")).await;
+    let (status, _) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{live_id}"))
+        .await;
     assert_eq!(status, 404);
     // A revoked key stops working at once.
-    let key = app.store.find_key_by_hash(&hundi::domain::key::hash_secret(&app.shop.test_key)).await.unwrap();
-    app.store.revoke_key(&key.id, chrono::Utc::now()).await.unwrap();
+    let key = app
+        .store
+        .find_key_by_hash(&hundi::domain::key::hash_secret(&app.shop.test_key))
+        .await
+        .unwrap();
+    app.store
+        .revoke_key(&key.id, chrono::Utc::now())
+        .await
+        .unwrap();
     let (status, body) = app.get(&app.shop.test_key, "/v1/payments").await;
     assert_eq!((status, error_of(&body).1), (401, "api_key_revoked"));
 }
@@ -322,7 +549,13 @@ async fn permissions_are_enforced(backend: Backend) {
     )
     .await
     .unwrap();
-    let (status, body) = app.post(&read_only.secret, "/v1/payments", json!({"amount": "1", "currency": "PKR"})).await;
+    let (status, body) = app
+        .post(
+            &read_only.secret,
+            "/v1/payments",
+            json!({"amount": "1", "currency": "PKR"}),
+        )
+        .await;
     assert_eq!((status, error_of(&body).1), (403, "permission_denied"));
     let (status, _) = app.get(&read_only.secret, "/v1/payments").await;
     assert_eq!(status, 200);
@@ -334,21 +567,40 @@ async fn idempotency_replays_and_conflicts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = &app.shop.test_key;
     let body = json!({"amount": "10.00", "currency": "PKR"});
-    let (s1, first) = app.post_idem(key, "/v1/payments", "order-7", body.clone()).await;
-    let (s2, second) = app.post_idem(key, "/v1/payments", "order-7", body.clone()).await;
+    let (s1, first) = app
+        .post_idem(key, "/v1/payments", "order-7", body.clone())
+        .await;
+    let (s2, second) = app
+        .post_idem(key, "/v1/payments", "order-7", body.clone())
+        .await;
     assert_eq!((s1, s2), (201, 201));
     assert_eq!(first, second, "the retry gets the stored response");
     let (_, list) = app.get(key, "/v1/payments").await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 1, "one payment for two requests");
-    let (status, err) = app.post_idem(key, "/v1/payments", "order-7", json!({"amount": "11.00", "currency": "PKR"})).await;
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "one payment for two requests"
+    );
+    let (status, err) = app
+        .post_idem(
+            key,
+            "/v1/payments",
+            "order-7",
+            json!({"amount": "11.00", "currency": "PKR"}),
+        )
+        .await;
     assert_eq!((status, error_of(&err).1), (409, "idempotency_key_reused"));
     // A validation error is stored too: the same bad request gets the same answer.
     let bad = json!({"amount": "0", "currency": "PKR"});
-    let (a, _) = app.post_idem(key, "/v1/payments", "bad-1", bad.clone()).await;
+    let (a, _) = app
+        .post_idem(key, "/v1/payments", "bad-1", bad.clone())
+        .await;
     let (b, _) = app.post_idem(key, "/v1/payments", "bad-1", bad).await;
     assert_eq!((a, b), (422, 422));
     // Keys are per merchant: another merchant may use the same key.
-    let (status, other) = app.post_idem(&app.other.test_key, "/v1/payments", "order-7", body).await;
+    let (status, other) = app
+        .post_idem(&app.other.test_key, "/v1/payments", "order-7", body)
+        .await;
     assert_eq!(status, 201);
     assert_ne!(other["id"], first["id"]);
     let res = app
@@ -365,24 +617,68 @@ async fn idempotency_replays_and_conflicts(backend: Backend) {
 
 async fn system_routes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let res = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    let res = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    assert!(res.headers().contains_key("x-request-id"), "every response names its request");
-    let res = app.http.get(format!("{}/healthz", app.url)).header("x-request-id", "trace-me-1").send().await.unwrap();
+    assert!(
+        res.headers().contains_key("x-request-id"),
+        "every response names its request"
+    );
+    let res = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .header("x-request-id", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-me-1");
     app.payment("1.00").await;
     app.get("hk_test_wrong", "/v1/payments").await;
-    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"hundi_http_requests_total{method="POST",route="/v1/payments",status="201"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"route="/v1/payments",status="401"}"#), "{metrics}");
-    assert!(metrics.contains("hundi_http_request_duration_seconds_bucket"), "{metrics}");
-    assert!(metrics.contains(r#"hundi_payments{status="pending",livemode="false"} 1"#), "{metrics}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            r#"hundi_http_requests_total{method="POST",route="/v1/payments",status="201"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"route="/v1/payments",status="401"}"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("hundi_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"hundi_payments{status="pending",livemode="false"} 1"#),
+        "{metrics}"
+    );
 }
 
 /// Every route the server answers is in the OpenAPI document, and every documented route answers.
 async fn openapi_documents_every_route(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let spec: Value = app.http.get(format!("{}/openapi.json", app.url)).send().await.unwrap().json().await.unwrap();
+    let spec: Value = app
+        .http
+        .get(format!("{}/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     let served = [
         ("post", "/v1/payments"),
@@ -406,12 +702,19 @@ async fn openapi_documents_every_route(backend: Backend) {
         }
     }
     documented.sort();
-    let mut expected: Vec<(String, String)> = served.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut expected: Vec<(String, String)> = served
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     expected.sort();
     assert_eq!(documented, expected);
     for (method, path) in &expected {
         let url = format!("{}{}", app.url, path.replace("{id}", "x"));
-        let req = if method == "post" { app.http.post(url).json(&json!({})) } else { app.http.get(url) };
+        let req = if method == "post" {
+            app.http.post(url).json(&json!({}))
+        } else {
+            app.http.get(url)
+        };
         let res = req.bearer_auth(&app.shop.test_key).send().await.unwrap();
         let status = res.status().as_u16();
         let body: Value = res.json().await.unwrap_or(Value::Null);
@@ -427,10 +730,22 @@ async fn key_requests_are_counted(backend: Backend) {
     for _ in 0..3 {
         app.get(&app.shop.test_key, "/v1/payments").await;
     }
-    let key = app.store.find_key_by_hash(&hundi::domain::key::hash_secret(&app.shop.test_key)).await.unwrap();
+    let key = app
+        .store
+        .find_key_by_hash(&hundi::domain::key::hash_secret(&app.shop.test_key))
+        .await
+        .unwrap();
     let mut count = 0;
     for _ in 0..40 {
-        count = app.store.list_keys(Some(&app.shop.id)).await.unwrap().into_iter().find(|k| k.id == key.id).unwrap().request_count;
+        count = app
+            .store
+            .list_keys(Some(&app.shop.id))
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|k| k.id == key.id)
+            .unwrap()
+            .request_count;
         if count == 3 {
             break;
         }

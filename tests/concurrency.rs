@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 async fn fifty_transitions_one_winner(backend: Backend) {
     let app = Arc::new(TestApp::spawn(backend).await);
-    let id = app.payment("10.00").await["id"].as_str().unwrap().to_string();
+    let id = app.payment("10.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let barrier = Arc::new(tokio::sync::Barrier::new(50));
     let mut tasks = Vec::new();
     for i in 0..50 {
@@ -36,7 +39,9 @@ async fn fifty_transitions_one_winner(backend: Backend) {
     let events = app.events_of(&app.shop.test_key, &id).await;
     assert_eq!(events.len(), 2, "created + exactly one transition event");
     assert_eq!(events[1]["type"], format!("payment.{}", ok[0]));
-    let (_, p) = app.get(&app.shop.test_key, &format!("/v1/payments/{id}")).await;
+    let (_, p) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
     assert_eq!(p["status"], ok[0]);
 }
 
@@ -65,20 +70,37 @@ async fn fifty_creates_one_idempotency_key(backend: Backend) {
     }
     assert_eq!(ids.len(), 1, "every caller sees the one payment");
     let (_, list) = app.get(&app.shop.test_key, "/v1/payments?limit=100").await;
-    assert_eq!(list["data"].as_array().unwrap().len(), 1, "one payment was created");
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "one payment was created"
+    );
 }
 
 async fn twenty_partial_refunds_never_exceed(backend: Backend) {
     let app = Arc::new(TestApp::spawn(backend).await);
-    let id = app.payment("100.00").await["id"].as_str().unwrap().to_string();
-    app.post(&app.shop.test_key, &format!("/v1/test/payments/{id}/succeed"), json!({})).await;
+    let id = app.payment("100.00").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/test/payments/{id}/succeed"),
+        json!({}),
+    )
+    .await;
     let barrier = Arc::new(tokio::sync::Barrier::new(20));
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let (app, id, barrier) = (app.clone(), id.clone(), barrier.clone());
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            app.post(&app.shop.test_key, "/v1/refunds", json!({"payment": id, "amount": "7.00"})).await
+            app.post(
+                &app.shop.test_key,
+                "/v1/refunds",
+                json!({"payment": id, "amount": "7.00"}),
+            )
+            .await
         }));
     }
     let mut refunded = 0;
@@ -91,10 +113,17 @@ async fn twenty_partial_refunds_never_exceed(backend: Backend) {
         }
     }
     assert_eq!(refunded, 9800, "14 refunds of 7.00 fit in 100.00");
-    let (_, p) = app.get(&app.shop.test_key, &format!("/v1/payments/{id}")).await;
+    let (_, p) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
     assert_eq!(p["amount_refunded"], "98.00");
     assert_eq!(p["status"], "partially_refunded");
-    let (_, events) = app.get(&app.shop.test_key, "/v1/events?type=refund.succeeded&limit=100").await;
+    let (_, events) = app
+        .get(
+            &app.shop.test_key,
+            "/v1/events?type=refund.succeeded&limit=100",
+        )
+        .await;
     assert_eq!(events["data"].as_array().unwrap().len(), 14);
 }
 

@@ -40,6 +40,14 @@ struct Server {
     url: String,
 }
 
+impl Drop for Server {
+    /// A server a test leaves running (or a failed test abandons) is killed and reaped.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 async fn serve(db: &TestDb, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -49,12 +57,15 @@ async fn serve(db: &TestDb, port: u16) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start hundi serve");
-    let url = format!("http://127.0.0.1:{port}");
+    let server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
     let client = reqwest::Client::new();
     for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
+        if let Ok(r) = client.get(format!("{}/healthz", server.url)).send().await {
             if r.status().is_success() {
-                return Server { child, url };
+                return server;
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -63,11 +74,24 @@ async fn serve(db: &TestDb, port: u16) -> Server {
 }
 
 async fn merchant_with_key(db: &TestDb) -> (String, String) {
-    let m = hundi_json(db, &["merchant", "create", "--name", "Crash Shop", "--json"]);
+    let m = hundi_json(
+        db,
+        &["merchant", "create", "--name", "Crash Shop", "--json"],
+    );
     let merchant = m["id"].as_str().unwrap().to_string();
     let k = hundi_json(
         db,
-        &["key", "create", "--merchant", &merchant, "--mode", "test", "--label", "crash", "--json"],
+        &[
+            "key",
+            "create",
+            "--merchant",
+            &merchant,
+            "--mode",
+            "test",
+            "--label",
+            "crash",
+            "--json",
+        ],
     );
     (merchant, k["secret"].as_str().unwrap().to_string())
 }
@@ -80,7 +104,10 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
     let (ok, _, err) = hundi(&db, &["migrate"]);
     assert!(ok, "applying twice is a no-op: {err}");
 
-    let m = hundi_json(&db, &["merchant", "create", "--name", "Corner Shop", "--json"]);
+    let m = hundi_json(
+        &db,
+        &["merchant", "create", "--name", "Corner Shop", "--json"],
+    );
     assert_eq!(m["name"], "Corner Shop");
     let merchant = m["id"].as_str().unwrap();
     assert!(merchant.starts_with("mer_"));
@@ -88,16 +115,40 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
     let live = hundi_json(
         &db,
         &[
-            "key", "create", "--merchant", merchant, "--mode", "live", "--label", "shop site",
-            "--permissions", "payments:write,refunds:write", "--webhook-url", "https://shop.example/hook", "--json",
+            "key",
+            "create",
+            "--merchant",
+            merchant,
+            "--mode",
+            "live",
+            "--label",
+            "shop site",
+            "--permissions",
+            "payments:write,refunds:write",
+            "--webhook-url",
+            "https://shop.example/hook",
+            "--json",
         ],
     );
     let secret = live["secret"].as_str().unwrap();
     assert!(secret.starts_with("hk_live_"));
-    assert_eq!(live["permissions"], json!(["payments:write", "refunds:write"]));
+    assert_eq!(
+        live["permissions"],
+        json!(["payments:write", "refunds:write"])
+    );
     assert_eq!(live["webhook_url"], "https://shop.example/hook");
 
-    let (ok, _, err) = hundi(&db, &["key", "create", "--merchant", merchant, "--permissions", "payments:delete"]);
+    let (ok, _, err) = hundi(
+        &db,
+        &[
+            "key",
+            "create",
+            "--merchant",
+            merchant,
+            "--permissions",
+            "payments:delete",
+        ],
+    );
     assert!(!ok);
     assert!(err.contains("payments:delete"), "{err}");
     let (ok, _, err) = hundi(&db, &["key", "create", "--merchant", "mer_nope"]);
@@ -122,18 +173,39 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
             .send()
     };
     assert_eq!(create().await.unwrap().status().as_u16(), 201);
-    let revoked = hundi_json(&db, &["key", "revoke", listed["id"].as_str().unwrap(), "--json"]);
+    let revoked = hundi_json(
+        &db,
+        &["key", "revoke", listed["id"].as_str().unwrap(), "--json"],
+    );
     assert_eq!(revoked["status"], "revoked");
     assert_eq!(create().await.unwrap().status().as_u16(), 401);
 
-    let u = hundi_json(&db, &["user", "create", "--merchant", merchant, "--email", "Owner@Shop.example", "--json"]);
+    let u = hundi_json(
+        &db,
+        &[
+            "user",
+            "create",
+            "--merchant",
+            merchant,
+            "--email",
+            "Owner@Shop.example",
+            "--json",
+        ],
+    );
     assert_eq!(u["email"], "owner@shop.example");
     assert!(u["password"].as_str().unwrap().len() >= 10);
-    let (ok, _, _) = hundi(&db, &["user", "create", "--merchant", merchant, "--email", "owner@shop.example"]);
+    let (ok, _, _) = hundi(
+        &db,
+        &[
+            "user",
+            "create",
+            "--merchant",
+            merchant,
+            "--email",
+            "owner@shop.example",
+        ],
+    );
     assert!(!ok, "an e-mail address is one login");
-    let mut child = server.child;
-    let _ = child.kill();
-    let _ = child.wait();
 }
 
 /// SIGKILL while creates stream in; after a restart every acknowledged payment is there.
@@ -144,10 +216,18 @@ async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
     let mut server = serve(&db, port).await;
     let url = server.url.clone();
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let mut writers = Vec::new();
     for w in 0..8 {
-        let (client, url, key, acknowledged) = (client.clone(), url.clone(), key.clone(), acknowledged.clone());
+        let (client, url, key, acknowledged) = (
+            client.clone(),
+            url.clone(),
+            key.clone(),
+            acknowledged.clone(),
+        );
         writers.push(tokio::spawn(async move {
             for i in 0.. {
                 let reference = format!("w{w}-{i}");
@@ -163,7 +243,10 @@ async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
                             Ok(b) => b,
                             Err(_) => return,
                         };
-                        acknowledged.lock().await.push((body["id"].as_str().unwrap().to_string(), reference));
+                        acknowledged
+                            .lock()
+                            .await
+                            .push((body["id"].as_str().unwrap().to_string(), reference));
                     }
                     Ok(r) => panic!("unexpected status {}", r.status()),
                     Err(_) => return, // the server is gone
@@ -184,75 +267,88 @@ async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
         w.await.unwrap();
     }
     let acknowledged = acknowledged.lock().await.clone();
-    assert!(acknowledged.len() >= 50, "only {} creates were acknowledged", acknowledged.len());
+    assert!(
+        acknowledged.len() >= 50,
+        "only {} creates were acknowledged",
+        acknowledged.len()
+    );
 
-    let mut restarted = serve(&db, port).await;
+    let restarted = serve(&db, port).await;
     for (id, reference) in &acknowledged {
-        let res = client.get(format!("{}/v1/payments/{id}", restarted.url)).bearer_auth(&key).send().await.unwrap();
-        assert_eq!(res.status().as_u16(), 200, "acknowledged payment {id} was lost");
+        let res = client
+            .get(format!("{}/v1/payments/{id}", restarted.url))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status().as_u16(),
+            200,
+            "acknowledged payment {id} was lost"
+        );
         let body: Value = res.json().await.unwrap();
         assert_eq!(body["reference"], reference.as_str());
     }
-    let _ = restarted.child.kill();
-    let _ = restarted.child.wait();
 }
 
-/// SIGTERM: the server stops accepting, finishes what it accepted, and exits cleanly.
+/// SIGTERM: the server stops accepting new connections, finishes the request in flight, and
+/// exits cleanly. The in-flight request is held open by sending its body in two halves.
 async fn sigterm_drains_in_flight_requests(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDb::new(backend).await;
     let (_, key) = merchant_with_key(&db).await;
-    let mut server = serve(&db, free_port()).await;
-    // A new connection per request: an error can then only be a refused connection,
-    // never a request cut off half-way.
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(10))
-        .build()
+    let port = free_port();
+    let mut server = serve(&db, port).await;
+    let body = r#"{"amount":"10.00","currency":"PKR","reference":"in-flight"}"#;
+    let (first, second) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
         .unwrap();
-    let mut writers = Vec::new();
-    for _ in 0..8 {
-        let (client, url, key) = (client.clone(), server.url.clone(), key.clone());
-        writers.push(tokio::spawn(async move {
-            let mut done = Vec::new();
-            loop {
-                let res = client
-                    .post(format!("{url}/v1/payments"))
-                    .bearer_auth(&key)
-                    .json(&json!({"amount": "10.00", "currency": "PKR"}))
-                    .send()
-                    .await;
-                match res {
-                    Ok(r) => {
-                        assert_eq!(r.status().as_u16(), 201);
-                        let body: Value = r.json().await.expect("a whole response");
-                        done.push(body["id"].as_str().unwrap().to_string());
-                    }
-                    Err(e) => {
-                        assert!(e.is_connect(), "a request was cut off: {e}");
-                        return done;
-                    }
-                }
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(first.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
     let pid = server.child.id() as libc::pid_t;
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server waits for the request in flight"
+    );
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err(),
+        "no new connections are accepted while draining"
+    );
+
+    conn.write_all(second.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let json_start = response.find("\r\n\r\n").unwrap() + 4;
+    let created: Value = serde_json::from_str(&response[json_start..]).unwrap();
+
     let status = server.child.wait().expect("exits");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
-    let mut acknowledged = Vec::new();
-    for w in writers {
-        acknowledged.extend(w.await.unwrap());
-    }
-    assert!(!acknowledged.is_empty());
-    let mut restarted = serve(&db, free_port()).await;
-    for id in &acknowledged {
-        let res = client.get(format!("{}/v1/payments/{id}", restarted.url)).bearer_auth(&key).send().await.unwrap();
-        assert_eq!(res.status().as_u16(), 200, "{id}");
-    }
-    let _ = restarted.child.kill();
-    let _ = restarted.child.wait();
+    let restarted = serve(&db, free_port()).await;
+    let res = reqwest::Client::new()
+        .get(format!(
+            "{}/v1/payments/{}",
+            restarted.url,
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
 }
 
 on_both_backends!(

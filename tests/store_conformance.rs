@@ -7,12 +7,18 @@ use common::{Backend, TestDb};
 use hundi::domain::key::hash_secret;
 use hundi::domain::payment::PaymentStatus;
 use hundi::service::{NewPayment, PaymentService};
-use hundi::store::{
-    EventFilter, IdempotencyClaim, PaymentFilter, Scope, Store, StoredResponse,
-};
+use hundi::store::{EventFilter, IdempotencyClaim, PaymentFilter, Scope, Store, StoredResponse};
 use std::sync::Arc;
 
-async fn setup(backend: Backend) -> (TestDb, Arc<dyn Store>, PaymentService, Scope, common::Merchant) {
+async fn setup(
+    backend: Backend,
+) -> (
+    TestDb,
+    Arc<dyn Store>,
+    PaymentService,
+    Scope,
+    common::Merchant,
+) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
     let m = common::merchant(&*store, "Shop").await;
@@ -59,13 +65,22 @@ async fn migrations_apply_twice(backend: Backend) {
 
 async fn keys_are_found_by_hash_and_revoked(backend: Backend) {
     let (_db, store, _, _, m) = setup(backend).await;
-    let key = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    let key = store
+        .find_key_by_hash(&hash_secret(&m.test_key))
+        .await
+        .unwrap();
     assert_eq!(key.merchant_id, m.id);
     assert!(key.matches(&m.test_key));
-    assert!(store.find_key_by_hash(&hash_secret("hk_test_nope")).await.is_err());
+    assert!(store
+        .find_key_by_hash(&hash_secret("hk_test_nope"))
+        .await
+        .is_err());
     let revoked = store.revoke_key(&key.id, Utc::now()).await.unwrap();
     assert!(revoked.is_revoked());
-    let again = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    let again = store
+        .find_key_by_hash(&hash_secret(&m.test_key))
+        .await
+        .unwrap();
     assert!(again.is_revoked());
     store
         .add_key_requests(&[(key.id.clone(), 3), (key.id.clone(), 4)])
@@ -73,7 +88,14 @@ async fn keys_are_found_by_hash_and_revoked(backend: Backend) {
         .unwrap();
     let listed = store.list_keys(Some(&m.id)).await.unwrap();
     assert_eq!(listed.len(), 2);
-    assert_eq!(listed.iter().find(|k| k.id == key.id).unwrap().request_count, 7);
+    assert_eq!(
+        listed
+            .iter()
+            .find(|k| k.id == key.id)
+            .unwrap()
+            .request_count,
+        7
+    );
 }
 
 async fn payments_are_scoped_to_merchant_and_mode(backend: Backend) {
@@ -92,8 +114,21 @@ async fn payments_are_scoped_to_merchant_and_mode(backend: Backend) {
         ..scope.clone()
     };
     assert!(store.get_payment(&live, &p.id).await.is_err());
-    assert_eq!(events(&*store, &scope, &p.id).await, vec!["payment.created"]);
-    assert!(store.list_events(&foreign, &EventFilter { limit: 10, ..Default::default() }).await.unwrap().is_empty());
+    assert_eq!(
+        events(&*store, &scope, &p.id).await,
+        vec!["payment.created"]
+    );
+    assert!(store
+        .list_events(
+            &foreign,
+            &EventFilter {
+                limit: 10,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn listing_pages_newest_first_and_filters(backend: Backend) {
@@ -101,7 +136,11 @@ async fn listing_pages_newest_first_and_filters(backend: Backend) {
     let mut ids = Vec::new();
     for i in 0..7 {
         let mut input = new_payment("5.00");
-        input.reference = Some(if i % 2 == 0 { "even".into() } else { "odd".into() });
+        input.reference = Some(if i % 2 == 0 {
+            "even".into()
+        } else {
+            "odd".into()
+        });
         ids.push(service.create(&scope, input).await.unwrap().id);
     }
     ids.reverse();
@@ -216,14 +255,21 @@ async fn overdue_payments_expire_once(backend: Backend) {
         payload: "{}".into(),
         created_at: Utc::now(),
     };
-    assert!(store.expire_due(Utc::now(), 100, &build).await.unwrap().is_empty());
+    assert!(store
+        .expire_due(Utc::now(), 100, &build)
+        .await
+        .unwrap()
+        .is_empty());
     let later = Utc::now() + Duration::seconds(61);
     let (a, b) = tokio::join!(
         store.expire_due(later, 100, &build),
         store.expire_due(later, 100, &build)
     );
     let total = a.unwrap().len() + b.unwrap().len();
-    assert_eq!(total, 1, "two workers together expire the payment exactly once");
+    assert_eq!(
+        total, 1,
+        "two workers together expire the payment exactly once"
+    );
     let got = store.get_payment(&scope, &p.id).await.unwrap();
     assert_eq!(got.status, PaymentStatus::Expired);
     assert_eq!(
@@ -235,7 +281,13 @@ async fn overdue_payments_expire_once(backend: Backend) {
 async fn refunds_never_exceed_the_amount(backend: Backend) {
     let (_db, store, service, scope, _) = setup(backend).await;
     let p = service.create(&scope, new_payment("100.00")).await.unwrap();
-    assert!(service.refund(&scope, &p.id, Some("1.00"), None).await.is_err(), "not paid yet");
+    assert!(
+        service
+            .refund(&scope, &p.id, Some("1.00"), None)
+            .await
+            .is_err(),
+        "not paid yet"
+    );
     service.succeed(&scope, &p.id).await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -243,7 +295,10 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
         let scope = scope.clone();
         let id = p.id.clone();
         tasks.push(tokio::spawn(async move {
-            service.refund(&scope, &id, Some("15.00"), None).await.is_ok()
+            service
+                .refund(&scope, &id, Some("15.00"), None)
+                .await
+                .is_ok()
         }));
     }
     let mut ok = 0;
@@ -252,7 +307,10 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
             ok += 1;
         }
     }
-    assert_eq!(ok, 6, "six refunds of 15.00 fit in 100.00, the seventh does not");
+    assert_eq!(
+        ok, 6,
+        "six refunds of 15.00 fit in 100.00, the seventh does not"
+    );
     let after = store.get_payment(&scope, &p.id).await.unwrap();
     assert_eq!(after.refunded_minor, 9000);
     assert_eq!(after.status, PaymentStatus::PartiallyRefunded);
@@ -263,7 +321,10 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
     let refund_events = events(&*store, &scope, &last.id).await;
     assert_eq!(refund_events, vec!["refund.succeeded"]);
     let revenue = store.key_revenue(Some(&scope.merchant_id)).await.unwrap();
-    assert!(revenue.iter().all(|r| r.minor == 0), "fully refunded: no revenue");
+    assert!(
+        revenue.iter().all(|r| r.minor == 0),
+        "fully refunded: no revenue"
+    );
 }
 
 async fn idempotency_keys_claim_once(backend: Backend) {
@@ -282,9 +343,20 @@ async fn idempotency_keys_claim_once(backend: Backend) {
         status: 201,
         body: b"{\"ok\":true}".to_vec(),
     };
-    store.complete_idempotency_key(&scope, "k1", &stored).await.unwrap();
-    match store.claim_idempotency_key(&scope, "k1", b"hash", now).await.unwrap() {
-        IdempotencyClaim::Existing { response, request_hash, .. } => {
+    store
+        .complete_idempotency_key(&scope, "k1", &stored)
+        .await
+        .unwrap();
+    match store
+        .claim_idempotency_key(&scope, "k1", b"hash", now)
+        .await
+        .unwrap()
+    {
+        IdempotencyClaim::Existing {
+            response,
+            request_hash,
+            ..
+        } => {
             assert_eq!(response, Some(stored));
             assert_eq!(request_hash, b"hash".to_vec());
         }
@@ -292,24 +364,39 @@ async fn idempotency_keys_claim_once(backend: Backend) {
     }
     // A released (unfinished) claim can be taken again; a finished one is never released.
     assert!(matches!(
-        store.claim_idempotency_key(&scope, "k2", b"h", now).await.unwrap(),
+        store
+            .claim_idempotency_key(&scope, "k2", b"h", now)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     ));
     store.release_idempotency_key(&scope, "k2").await.unwrap();
     assert!(matches!(
-        store.claim_idempotency_key(&scope, "k2", b"h", now).await.unwrap(),
+        store
+            .claim_idempotency_key(&scope, "k2", b"h", now)
+            .await
+            .unwrap(),
         IdempotencyClaim::Claimed
     ));
     store.release_idempotency_key(&scope, "k1").await.unwrap();
     assert!(matches!(
-        store.claim_idempotency_key(&scope, "k1", b"hash", now).await.unwrap(),
-        IdempotencyClaim::Existing { response: Some(_), .. }
+        store
+            .claim_idempotency_key(&scope, "k1", b"hash", now)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing {
+            response: Some(_),
+            ..
+        }
     ));
 }
 
 async fn key_revenue_counts_paid_payments(backend: Backend) {
     let (_db, store, service, scope, m) = setup(backend).await;
-    let key = store.find_key_by_hash(&hash_secret(&m.test_key)).await.unwrap();
+    let key = store
+        .find_key_by_hash(&hash_secret(&m.test_key))
+        .await
+        .unwrap();
     for amount in ["10.00", "20.50", "5.00"] {
         let mut input = new_payment(amount);
         input.key_id = Some(key.id.clone());

@@ -92,6 +92,7 @@ pub async fn authenticate(
         ));
     }
     state.usage.count(&key.id);
-    req.extensions_mut().insert(Principal { key: Arc::new(key) });
+    req.extensions_mut()
+        .insert(Principal { key: Arc::new(key) });
     Ok(next.run(req).await)
 }

@@ -36,7 +36,12 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(
+        status: StatusCode,
+        kind: &'static str,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status,
             kind,
@@ -52,12 +57,22 @@ impl ApiError {
     }
 
     pub fn malformed(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "malformed_request", message)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "malformed_request",
+            message,
+        )
     }
 
     pub fn bad_param(param: &str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid_request_error", "parameter_invalid", message)
-            .with_param(param)
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "parameter_invalid",
+            message,
+        )
+        .with_param(param)
     }
 
     pub fn missing_param(param: &str) -> ApiError {
@@ -80,7 +95,12 @@ impl ApiError {
     }
 
     pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "authentication_error", code, message)
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_error",
+            code,
+            message,
+        )
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -88,7 +108,12 @@ impl ApiError {
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::NOT_FOUND, "invalid_request_error", "resource_missing", message)
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "resource_missing",
+            message,
+        )
     }
 
     pub fn internal() -> ApiError {

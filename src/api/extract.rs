@@ -25,7 +25,11 @@ pub fn json_error(err: serde_path_to_error::Error<serde_json::Error>) -> ApiErro
     // serde reports a missing field at its parent's path: name the field itself.
     if let Some(rest) = text.strip_prefix("missing field `") {
         let field = rest.split('`').next().unwrap_or_default();
-        let param = if path == "." { field.to_string() } else { format!("{path}.{field}") };
+        let param = if path == "." {
+            field.to_string()
+        } else {
+            format!("{path}.{field}")
+        };
         return ApiError::missing_param(&param);
     }
     let message = text.split(" at line ").next().unwrap_or(&text).to_string();
@@ -90,7 +94,10 @@ where
             .map(ApiQuery)
             .map_err(|e| {
                 let path = e.path().to_string();
-                ApiError::malformed(format!("invalid query parameter {path}: {}", e.into_inner()))
+                ApiError::malformed(format!(
+                    "invalid query parameter {path}: {}",
+                    e.into_inner()
+                ))
             })
     }
 }

@@ -113,7 +113,9 @@ pub async fn idempotency(
         }
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     let (res_parts, res_body) = response.into_parts();
     let res_bytes = match axum::body::to_bytes(res_body, usize::MAX).await {
         Ok(b) => b,

@@ -111,7 +111,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(serde_json::json!({"status": "unavailable", "database": state.store.backend()})),
+                Json(
+                    serde_json::json!({"status": "unavailable", "database": state.store.backend()}),
+                ),
             )
                 .into_response()
         }
@@ -160,8 +162,14 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(refunds::get_refund))
         .routes(routes!(events::list_events))
         .routes(routes!(events::get_event))
-        .layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::idempotency,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
         .split_for_parts();
     let (system, system_spec) = OpenApiRouter::new()
         .routes(routes!(healthz))
@@ -175,13 +183,19 @@ pub fn router(state: AppState) -> Router {
             utoipa::openapi::path::OperationBuilder::new()
                 .tag("system")
                 .summary(Some("This document"))
-                .response("200", utoipa::openapi::Response::new("The OpenAPI 3.1 document")),
+                .response(
+                    "200",
+                    utoipa::openapi::Response::new("The OpenAPI 3.1 document"),
+                ),
         ),
     );
     let spec = Arc::new(spec);
     let app = v1
         .merge(system)
-        .route("/openapi.json", get(move || async move { Json(spec.as_ref().clone()) }))
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(spec.as_ref().clone()) }),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -191,7 +205,10 @@ pub fn router(state: AppState) -> Router {
                 "this route does not accept that method",
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .with_state(state);
     with_request_tracing(app)

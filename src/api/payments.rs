@@ -3,7 +3,7 @@
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{amount_text, ApiJson, ApiQuery};
-use super::{List, AppState};
+use super::{AppState, List};
 use crate::domain::key::Permission;
 use crate::domain::payment::{Customer, PaymentStatus};
 use crate::service::objects::PaymentObject;
@@ -145,7 +145,10 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, ApiError> {
         None => Ok(10),
         Some(v) => match v.parse::<u32>() {
             Ok(n) if (1..=100).contains(&n) => Ok(n),
-            _ => Err(ApiError::bad_param("limit", "limit must be between 1 and 100")),
+            _ => Err(ApiError::bad_param(
+                "limit",
+                "limit must be between 1 and 100",
+            )),
         },
     }
 }
@@ -175,8 +178,16 @@ pub async fn list_payments(
     let filter = PaymentFilter {
         status,
         reference: q.reference,
-        created_gte: q.created_gte.as_deref().map(|v| parse_time("created[gte]", v)).transpose()?,
-        created_lte: q.created_lte.as_deref().map(|v| parse_time("created[lte]", v)).transpose()?,
+        created_gte: q
+            .created_gte
+            .as_deref()
+            .map(|v| parse_time("created[gte]", v))
+            .transpose()?,
+        created_lte: q
+            .created_lte
+            .as_deref()
+            .map(|v| parse_time("created[lte]", v))
+            .transpose()?,
         starting_after: q.starting_after,
         limit: limit + 1,
     };

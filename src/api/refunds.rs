@@ -43,7 +43,12 @@ pub async fn create_refund(
     principal.require(Permission::RefundsWrite)?;
     let (_, refund) = state
         .payments
-        .refund(&principal.scope(), &body.payment, body.amount.as_deref(), body.reason)
+        .refund(
+            &principal.scope(),
+            &body.payment,
+            body.amount.as_deref(),
+            body.reason,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(RefundObject::new(&refund))))
 }

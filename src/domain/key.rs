@@ -108,7 +108,11 @@ pub fn parse_permissions(list: &str) -> Result<Vec<Permission>, String> {
 }
 
 pub fn format_permissions(perms: &[Permission]) -> String {
-    perms.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(",")
+    perms
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -213,7 +217,10 @@ mod tests {
             parse_permissions("refunds:write, payments:write").unwrap(),
             vec![Permission::PaymentsWrite, Permission::RefundsWrite]
         );
-        assert_eq!(parse_permissions("all").unwrap().len(), Permission::ALL.len());
+        assert_eq!(
+            parse_permissions("all").unwrap().len(),
+            Permission::ALL.len()
+        );
         assert!(parse_permissions("payments:delete")
             .unwrap_err()
             .contains("payments:delete"));

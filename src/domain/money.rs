@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Largest amount accepted, in minor units (fits JavaScript's safe integers with room to spare).
-pub const MAX_MINOR: i64 = 999_999_999_999_99;
+pub const MAX_MINOR: i64 = 99_999_999_999_999;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency {
@@ -18,13 +18,55 @@ pub struct Currency {
 
 /// ISO-4217 codes Hundi accepts, with their minor-unit exponents.
 const CURRENCIES: &[(&str, u32)] = &[
-    ("AED", 2), ("AUD", 2), ("BDT", 2), ("BHD", 3), ("BRL", 2), ("CAD", 2), ("CHF", 2),
-    ("CLP", 0), ("CNY", 2), ("DKK", 2), ("EGP", 2), ("EUR", 2), ("GBP", 2), ("HKD", 2),
-    ("IDR", 2), ("INR", 2), ("IQD", 3), ("ISK", 0), ("JOD", 3), ("JPY", 0), ("KES", 2),
-    ("KRW", 0), ("KWD", 3), ("LKR", 2), ("LYD", 3), ("MXN", 2), ("MYR", 2), ("NGN", 2),
-    ("NOK", 2), ("NPR", 2), ("NZD", 2), ("OMR", 3), ("PHP", 2), ("PKR", 2), ("PLN", 2),
-    ("QAR", 2), ("SAR", 2), ("SEK", 2), ("SGD", 2), ("SYP", 2), ("THB", 2), ("TND", 3),
-    ("TRY", 2), ("UGX", 0), ("USD", 2), ("VND", 0), ("XAF", 0), ("XOF", 0), ("ZAR", 2),
+    ("AED", 2),
+    ("AUD", 2),
+    ("BDT", 2),
+    ("BHD", 3),
+    ("BRL", 2),
+    ("CAD", 2),
+    ("CHF", 2),
+    ("CLP", 0),
+    ("CNY", 2),
+    ("DKK", 2),
+    ("EGP", 2),
+    ("EUR", 2),
+    ("GBP", 2),
+    ("HKD", 2),
+    ("IDR", 2),
+    ("INR", 2),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KES", 2),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LKR", 2),
+    ("LYD", 3),
+    ("MXN", 2),
+    ("MYR", 2),
+    ("NGN", 2),
+    ("NOK", 2),
+    ("NPR", 2),
+    ("NZD", 2),
+    ("OMR", 3),
+    ("PHP", 2),
+    ("PKR", 2),
+    ("PLN", 2),
+    ("QAR", 2),
+    ("SAR", 2),
+    ("SEK", 2),
+    ("SGD", 2),
+    ("SYP", 2),
+    ("THB", 2),
+    ("TND", 3),
+    ("TRY", 2),
+    ("UGX", 0),
+    ("USD", 2),
+    ("VND", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("ZAR", 2),
 ];
 
 impl Currency {
@@ -60,7 +102,10 @@ pub enum MoneyError {
     #[error("must be greater than zero")]
     NotPositive,
     #[error("has more decimal places than {currency} allows ({exponent})")]
-    TooManyDecimals { currency: &'static str, exponent: u32 },
+    TooManyDecimals {
+        currency: &'static str,
+        exponent: u32,
+    },
     #[error("is larger than the maximum allowed")]
     TooLarge,
     #[error("unknown currency '{0}'")]
@@ -80,7 +125,9 @@ impl Money {
         let text = text.trim();
         let plain = !text.is_empty()
             && text.len() <= 40
-            && text.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
+            && text
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '-' || c == '+');
         if !plain {
             return Err(MoneyError::NotANumber);
         }
@@ -185,7 +232,11 @@ mod tests {
             Err(MoneyError::TooManyDecimals { .. })
         ));
         for bad in ["abc", "", "NaN", "1e5", "inf", "1,000", "0x10", " . "] {
-            assert_eq!(Money::parse(bad, pkr()), Err(MoneyError::NotANumber), "{bad}");
+            assert_eq!(
+                Money::parse(bad, pkr()),
+                Err(MoneyError::NotANumber),
+                "{bad}"
+            );
         }
         assert_eq!(
             Money::parse("1000000000000000000000", pkr()),

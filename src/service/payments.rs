@@ -6,7 +6,7 @@ use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{limits, Customer, Payment, PaymentStatus, METHODS};
-use crate::store::{NewEvent, PaymentFilter, Scope, Store};
+use crate::store::{NewEvent, PaymentFilter, Scope, Store, Transition};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -76,7 +76,10 @@ fn check_email(param: &str, value: &Option<String>) -> Result<(), ServiceError> 
     if ok {
         Ok(())
     } else {
-        Err(ServiceError::invalid(param, "must be a valid e-mail address"))
+        Err(ServiceError::invalid(
+            param,
+            "must be a valid e-mail address",
+        ))
     }
 }
 
@@ -84,7 +87,10 @@ fn check_phone(param: &str, value: &Option<String>) -> Result<(), ServiceError> 
     let Some(v) = value else { return Ok(()) };
     check_len(param, value, limits::PHONE_MAX)?;
     let digits = v.chars().filter(|c| c.is_ascii_digit()).count();
-    if digits >= 5 && v.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) {
+    if digits >= 5
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    {
         Ok(())
     } else {
         Err(ServiceError::invalid(param, "must be a phone number"))
@@ -93,10 +99,10 @@ fn check_phone(param: &str, value: &Option<String>) -> Result<(), ServiceError> 
 
 /// Validates a create command; returns the money and the methods to offer.
 fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceError> {
-    let currency =
-        Currency::parse(&input.currency).map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
-    let amount =
-        Money::parse(&input.amount, currency).map_err(|e| ServiceError::invalid("amount", e.to_string()))?;
+    let currency = Currency::parse(&input.currency)
+        .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
+    let amount = Money::parse(&input.amount, currency)
+        .map_err(|e| ServiceError::invalid("amount", e.to_string()))?;
     check_len("description", &input.description, limits::DESCRIPTION_MAX)?;
     check_len("reference", &input.reference, limits::REFERENCE_MAX)?;
     check_len("customer[name]", &input.customer.name, limits::NAME_MAX)?;
@@ -127,7 +133,10 @@ fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceErro
     let methods = match &input.methods {
         None => METHODS.iter().map(|m| m.to_string()).collect(),
         Some(list) if list.is_empty() => {
-            return Err(ServiceError::invalid("methods", "must name at least one method"))
+            return Err(ServiceError::invalid(
+                "methods",
+                "must name at least one method",
+            ))
         }
         Some(list) => {
             let mut out: Vec<String> = Vec::new();
@@ -173,7 +182,12 @@ impl PaymentService {
     }
 
     /// Builds the outbox event for a payment as it is after a change.
-    pub(crate) fn payment_event(&self, kind: EventType, p: &Payment, at: DateTime<Utc>) -> NewEvent {
+    pub(crate) fn payment_event(
+        &self,
+        kind: EventType,
+        p: &Payment,
+        at: DateTime<Utc>,
+    ) -> NewEvent {
         let id = new_id("evt");
         let payload = event_payload(&id, kind.as_str(), p.livemode, at, &self.object(p));
         NewEvent {
@@ -233,10 +247,12 @@ impl PaymentService {
             .transition_payment(
                 scope,
                 &p.id,
-                &[PaymentStatus::Pending],
-                PaymentStatus::Expired,
-                None,
-                now,
+                Transition {
+                    from: &[PaymentStatus::Pending],
+                    to: PaymentStatus::Expired,
+                    unexpired_at: None,
+                    at: now,
+                },
                 &|p| self.payment_event(EventType::PaymentExpired, p, now),
             )
             .await?;
@@ -251,7 +267,11 @@ impl PaymentService {
         }
     }
 
-    pub async fn list(&self, scope: &Scope, filter: &PaymentFilter) -> Result<Vec<Payment>, ServiceError> {
+    pub async fn list(
+        &self,
+        scope: &Scope,
+        filter: &PaymentFilter,
+    ) -> Result<Vec<Payment>, ServiceError> {
         let rows = self.store.list_payments(scope, filter).await.map_err(|e| {
             if matches!(e, crate::store::StoreError::NotFound) {
                 ServiceError::invalid("starting_after", "no such payment")
@@ -280,10 +300,12 @@ impl PaymentService {
             .transition_payment(
                 scope,
                 id,
-                &[PaymentStatus::Pending],
-                to,
-                Some(now),
-                now,
+                Transition {
+                    from: &[PaymentStatus::Pending],
+                    to,
+                    unexpired_at: Some(now),
+                    at: now,
+                },
                 &|p| self.payment_event(kind, p, now),
             )
             .await?;
@@ -304,13 +326,23 @@ impl PaymentService {
     }
 
     pub async fn cancel(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
-        self.finish(scope, id, PaymentStatus::Canceled, EventType::PaymentCanceled)
-            .await
+        self.finish(
+            scope,
+            id,
+            PaymentStatus::Canceled,
+            EventType::PaymentCanceled,
+        )
+        .await
     }
 
     pub async fn succeed(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
-        self.finish(scope, id, PaymentStatus::Succeeded, EventType::PaymentSucceeded)
-            .await
+        self.finish(
+            scope,
+            id,
+            PaymentStatus::Succeeded,
+            EventType::PaymentSucceeded,
+        )
+        .await
     }
 
     pub async fn fail(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {

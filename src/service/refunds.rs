@@ -18,7 +18,10 @@ impl PaymentService {
         amount: Option<&str>,
         reason: Option<String>,
     ) -> Result<(Payment, Refund), ServiceError> {
-        if reason.as_ref().is_some_and(|r| r.chars().count() > REASON_MAX) {
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > REASON_MAX)
+        {
             return Err(ServiceError::invalid(
                 "reason",
                 format!("must be at most {REASON_MAX} characters"),

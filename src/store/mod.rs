@@ -70,6 +70,16 @@ pub struct NewEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// A conditional status change: from one of `from` to `to`, at `at`; with `unexpired_at`,
+/// only if the payment has not expired by then.
+#[derive(Debug, Clone, Copy)]
+pub struct Transition<'a> {
+    pub from: &'a [PaymentStatus],
+    pub to: PaymentStatus,
+    pub unexpired_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
+}
+
 /// Builds the event(s) for a state change from the row as it is after the change.
 pub type EventBuilder<'a> = &'a (dyn Fn(&Payment) -> NewEvent + Send + Sync);
 /// Builds the event for a refund from the payment and the refund as written.
@@ -142,8 +152,11 @@ pub trait Store: Send + Sync + 'static {
     // Payments
     async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment>;
-    async fn list_payments(&self, scope: &Scope, filter: &PaymentFilter)
-        -> StoreResult<Vec<Payment>>;
+    async fn list_payments(
+        &self,
+        scope: &Scope,
+        filter: &PaymentFilter,
+    ) -> StoreResult<Vec<Payment>>;
     /// Moves a payment from one of `from` to `to` if, and only if, it is still in one of them
     /// (and, with `unexpired_at`, not yet expired at that time), writing the event in the same
     /// transaction. `Ok(None)` when the condition did not hold: someone else won.
@@ -151,10 +164,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         scope: &Scope,
         id: &str,
-        from: &[PaymentStatus],
-        to: PaymentStatus,
-        unexpired_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
+        change: Transition<'_>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<Payment>>;
     /// Expires up to `limit` pending payments whose time is up, with their events.
@@ -226,4 +236,3 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     }
     StoreError::Database(err)
 }
-

@@ -69,7 +69,7 @@ fn payment_from_row(r: &PgRow) -> StoreResult<Payment> {
 }
 
 fn key_from_row(r: &PgRow) -> StoreResult<ApiKey> {
-        rows::api_key(
+    rows::api_key(
         r.try_get("id")?,
         r.try_get("merchant_id")?,
         r.try_get("livemode")?,
@@ -119,11 +119,7 @@ fn merchant_from_row(r: &PgRow) -> StoreResult<Merchant> {
     })
 }
 
-async fn insert_event(
-    tx: &mut sqlx::PgConnection,
-    scope: &Scope,
-    e: &NewEvent,
-) -> StoreResult<()> {
+async fn insert_event(tx: &mut sqlx::PgConnection, scope: &Scope, e: &NewEvent) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -158,7 +154,9 @@ fn status_list(from: &[PaymentStatus]) -> String {
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -192,9 +190,10 @@ impl Store for PgStore {
     }
 
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(merchant_from_row).collect()
     }
 
@@ -397,10 +396,7 @@ impl Store for PgStore {
         &self,
         scope: &Scope,
         id: &str,
-        from: &[PaymentStatus],
-        to: PaymentStatus,
-        unexpired_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
+        change: Transition<'_>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<Payment>> {
         let mut tx = self.begin().await?;
@@ -408,15 +404,15 @@ impl Store for PgStore {
             "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND merchant_id = $4 \
              AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
              RETURNING {PAYMENT_COLUMNS}",
-            status_list(from)
+            status_list(change.from)
         );
         let row = sqlx::query(&sql)
-            .bind(to.as_str())
-            .bind(now)
+            .bind(change.to.as_str())
+            .bind(change.at)
             .bind(id)
             .bind(&scope.merchant_id)
             .bind(scope.livemode)
-            .bind(unexpired_at)
+            .bind(change.unexpired_at)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -464,7 +460,13 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("status")?, r.try_get("livemode")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("status")?,
+                    r.try_get("livemode")?,
+                    r.try_get("n")?,
+                ))
+            })
             .collect()
     }
 

@@ -13,7 +13,8 @@ pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, st
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at";
 
-pub const KEY_COLUMNS: &str = "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
+pub const KEY_COLUMNS: &str =
+    "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
      webhook_url, request_count, created_at, revoked_at";
 
 pub const REFUND_COLUMNS: &str =

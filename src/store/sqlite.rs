@@ -8,7 +8,9 @@
 use super::rows::{self, PaymentRow, EVENT_COLUMNS, KEY_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS};
 use super::*;
 use crate::domain::payment::Payment;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
@@ -178,7 +180,9 @@ fn status_list(from: &[PaymentStatus]) -> String {
 #[async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.writer)
+            .await?;
         Ok(())
     }
 
@@ -212,9 +216,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
-            .fetch_all(&self.reader)
-            .await?;
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
+                .fetch_all(&self.reader)
+                .await?;
         rows.iter().map(merchant_from_row).collect()
     }
 
@@ -413,10 +418,7 @@ impl Store for SqliteStore {
         &self,
         scope: &Scope,
         id: &str,
-        from: &[PaymentStatus],
-        to: PaymentStatus,
-        unexpired_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
+        change: Transition<'_>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<Payment>> {
         let mut tx = self.begin().await?;
@@ -424,15 +426,15 @@ impl Store for SqliteStore {
             "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND merchant_id = $4 \
              AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
              RETURNING {PAYMENT_COLUMNS}",
-            status_list(from)
+            status_list(change.from)
         );
         let row = sqlx::query(&sql)
-            .bind(to.as_str())
-            .bind(micros(now))
+            .bind(change.to.as_str())
+            .bind(micros(change.at))
             .bind(id)
             .bind(&scope.merchant_id)
             .bind(scope.livemode)
-            .bind(unexpired_at.map(micros))
+            .bind(change.unexpired_at.map(micros))
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
@@ -479,7 +481,13 @@ impl Store for SqliteStore {
         .fetch_all(&self.reader)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.try_get("status")?, r.try_get("livemode")?, r.try_get("n")?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("status")?,
+                    r.try_get("livemode")?,
+                    r.try_get("n")?,
+                ))
+            })
             .collect()
     }
 

@@ -100,10 +100,14 @@ async fn sqlx_admin() -> sqlx::PgPool {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(name) = self.pg_name.take() else { return };
+        let Some(name) = self.pg_name.take() else {
+            return;
+        };
         // Drop runs outside async context: clean up on a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
                     if let Ok(admin) = sqlx::postgres::PgPoolOptions::new()
@@ -111,9 +115,10 @@ impl Drop for TestDb {
                         .connect(&pg_admin_url())
                         .await
                     {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&admin)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&admin)
+                                .await;
                     }
                 });
             }
@@ -131,12 +136,26 @@ pub struct Merchant {
 
 pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
     let m = admin::create_merchant(store, name).await.expect("merchant");
-    let test = admin::create_key(store, &m.id, Mode::Test, "test", Permission::ALL.to_vec(), None)
-        .await
-        .expect("test key");
-    let live = admin::create_key(store, &m.id, Mode::Live, "live", Permission::ALL.to_vec(), None)
-        .await
-        .expect("live key");
+    let test = admin::create_key(
+        store,
+        &m.id,
+        Mode::Test,
+        "test",
+        Permission::ALL.to_vec(),
+        None,
+    )
+    .await
+    .expect("test key");
+    let live = admin::create_key(
+        store,
+        &m.id,
+        Mode::Live,
+        "live",
+        Permission::ALL.to_vec(),
+        None,
+    )
+    .await
+    .expect("live key");
     Merchant {
         id: m.id,
         test_key: test.secret,
@@ -166,7 +185,9 @@ impl TestApp {
         let shop = merchant(&*store, "Shop").await;
         let other = merchant(&*store, "Other shop").await;
         opts.listen = "127.0.0.1:0".into();
-        let server = server::start(store.clone(), opts).await.expect("server starts");
+        let server = server::start(store.clone(), opts)
+            .await
+            .expect("server starts");
         let url = server.url();
         TestApp {
             db,
