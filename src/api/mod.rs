@@ -20,6 +20,7 @@ use axum::{middleware, Json, Router};
 use error::ApiError;
 use serde::Serialize;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -145,9 +146,16 @@ fn with_request_tracing(router: Router) -> Router {
     }
     // Layers wrap outwards: the id is set first, then the span opens, then the id is echoed.
     router
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _))
         .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// A panic in a handler is a bug; the caller still gets the API's error shape, not a reset.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::internal().into_response()
 }
 
 /// Builds the whole HTTP application.

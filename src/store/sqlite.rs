@@ -61,6 +61,26 @@ impl SqliteStore {
         // (busy_timeout) instead of failing half-way through.
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
+
+    /// One row of `table` by id, if it belongs to the scope's merchant and mode.
+    async fn scoped_row(
+        &self,
+        table: &str,
+        columns: &str,
+        scope: &Scope,
+        id: &str,
+    ) -> StoreResult<SqliteRow> {
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+        );
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)
+    }
 }
 
 fn payment_from_row(r: &SqliteRow) -> StoreResult<Payment> {
@@ -374,17 +394,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment> {
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        payment_from_row(&row)
+        payment_from_row(
+            &self
+                .scoped_row("payments", PAYMENT_COLUMNS, scope, id)
+                .await?,
+        )
     }
 
     async fn list_payments(&self, scope: &Scope, f: &PaymentFilter) -> StoreResult<Vec<Payment>> {
@@ -558,31 +572,15 @@ impl Store for SqliteStore {
     }
 
     async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
-        let sql = format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        refund_from_row(&row)
+        refund_from_row(
+            &self
+                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
+                .await?,
+        )
     }
 
     async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        event_from_row(&row)
+        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
     }
 
     async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
