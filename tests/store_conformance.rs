@@ -412,7 +412,60 @@ async fn key_revenue_counts_paid_payments(backend: Backend) {
     assert_eq!(revenue[0].minor, 3050);
 }
 
+/// Concurrent inserts all land; a bad one (a duplicate id) fails alone, with `Duplicate`.
+async fn concurrent_inserts_fail_alone(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let existing = service.create(&scope, new_payment("1.00")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let (store, scope) = (store.clone(), scope.clone());
+        let mut p = existing.clone();
+        if i != 25 {
+            p.id = hundi::domain::ids::new_id("pay");
+        }
+        p.reference = Some(format!("r{i}"));
+        tasks.push(tokio::spawn(async move {
+            let event = hundi::store::NewEvent {
+                id: hundi::domain::ids::new_id("evt"),
+                event_type: "payment.created".into(),
+                object_id: p.id.clone(),
+                payload: "{}".into(),
+                created_at: Utc::now(),
+            };
+            let result = store.insert_payment(&p, &event).await;
+            (i, p.id, result, scope)
+        }));
+    }
+    for t in tasks {
+        let (i, id, result, scope) = t.await.unwrap();
+        if i == 25 {
+            assert!(
+                matches!(result, Err(hundi::store::StoreError::Duplicate(_))),
+                "{result:?}"
+            );
+            let kept = store.get_payment(&scope, &id).await.unwrap();
+            assert_eq!(kept.reference, None, "the original row is untouched");
+        } else {
+            result.unwrap();
+            let got = store.get_payment(&scope, &id).await.unwrap();
+            assert_eq!(got.reference, Some(format!("r{i}")));
+        }
+    }
+    let all = store
+        .list_payments(
+            &scope,
+            &PaymentFilter {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 50);
+}
+
 on_both_backends!(
+    concurrent_inserts_fail_alone,
     migrations_apply_twice,
     keys_are_found_by_hash_and_revoked,
     payments_are_scoped_to_merchant_and_mode,

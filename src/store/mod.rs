@@ -28,6 +28,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A write that failed as a whole (for instance its group commit did).
+    #[error("write failed: {0}")]
+    Write(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
 }

@@ -14,10 +14,12 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    inserts: mpsc::Sender<InsertJob>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -53,7 +55,13 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        let (inserts, jobs) = mpsc::channel(4 * GROUP_MAX);
+        tokio::spawn(group_commit(writer.clone(), jobs));
+        Ok(SqliteStore {
+            writer,
+            reader,
+            inserts,
+        })
     }
 
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -195,6 +203,99 @@ fn status_list(from: &[PaymentStatus]) -> String {
         .map(|s| format!("'{}'", s.as_str()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A payment to insert with its `payment.created` event, and where to say it is committed.
+struct InsertJob {
+    payment: Payment,
+    event: NewEvent,
+    done: oneshot::Sender<StoreResult<()>>,
+}
+
+/// Most inserts committed together in one transaction.
+const GROUP_MAX: usize = 256;
+
+/// Group commit for creates: SQLite's durable commit costs one fsync, so inserts waiting at the
+/// same moment share one transaction (each inside its own savepoint, so one bad row fails
+/// alone). Nobody is answered before the commit that holds their row.
+async fn group_commit(writer: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GROUP_MAX {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match write_group(&writer, &batch).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.done.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for job in batch {
+                    let _ = job.done.send(Err(StoreError::Write(message.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn write_group(
+    writer: &SqlitePool,
+    batch: &[InsertJob],
+) -> StoreResult<Vec<StoreResult<()>>> {
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        sqlx::query("SAVEPOINT one").execute(&mut *tx).await?;
+        let result = insert_one(&mut tx, &job.payment, &job.event).await;
+        if result.is_err() {
+            sqlx::query("ROLLBACK TO one").execute(&mut *tx).await?;
+        }
+        sqlx::query("RELEASE one").execute(&mut *tx).await?;
+        results.push(result);
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn insert_one(
+    tx: &mut sqlx::SqliteConnection,
+    p: &Payment,
+    event: &NewEvent,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+    ))
+    .bind(&p.id)
+    .bind(&p.merchant_id)
+    .bind(p.livemode)
+    .bind(&p.key_id)
+    .bind(&p.source)
+    .bind(p.status.as_str())
+    .bind(p.currency().code())
+    .bind(p.amount.minor())
+    .bind(p.refunded_minor)
+    .bind(&p.description)
+    .bind(&p.reference)
+    .bind(&p.customer.name)
+    .bind(&p.customer.email)
+    .bind(&p.customer.phone)
+    .bind(rows::metadata_json(p))
+    .bind(&p.success_url)
+    .bind(&p.cancel_url)
+    .bind(rows::methods_json(p))
+    .bind(micros(p.created_at))
+    .bind(micros(p.expires_at))
+    .bind(micros(p.updated_at))
+    .execute(&mut *tx)
+    .await
+    .map_err(classify)?;
+    insert_event(tx, &scope_of(p), event).await
 }
 
 #[async_trait]
@@ -359,38 +460,19 @@ impl Store for SqliteStore {
     }
 
     async fn insert_payment(&self, p: &Payment, event: &NewEvent) -> StoreResult<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-             $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
-        ))
-        .bind(&p.id)
-        .bind(&p.merchant_id)
-        .bind(p.livemode)
-        .bind(&p.key_id)
-        .bind(&p.source)
-        .bind(p.status.as_str())
-        .bind(p.currency().code())
-        .bind(p.amount.minor())
-        .bind(p.refunded_minor)
-        .bind(&p.description)
-        .bind(&p.reference)
-        .bind(&p.customer.name)
-        .bind(&p.customer.email)
-        .bind(&p.customer.phone)
-        .bind(rows::metadata_json(p))
-        .bind(&p.success_url)
-        .bind(&p.cancel_url)
-        .bind(rows::methods_json(p))
-        .bind(micros(p.created_at))
-        .bind(micros(p.expires_at))
-        .bind(micros(p.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        insert_event(&mut tx, &scope_of(p), event).await?;
-        tx.commit().await?;
-        Ok(())
+        let (done, result) = oneshot::channel();
+        let job = InsertJob {
+            payment: p.clone(),
+            event: event.clone(),
+            done,
+        };
+        self.inserts
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
     }
 
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment> {
