@@ -232,7 +232,8 @@ cpu_begin() {
   read -r CPU0_BUSY CPU0_TOT < <(machine_ticks)
   CPU0_T="$(date +%s.%N)"
 }
-# cpu_end HUNDI_PID CLIENT_SECONDS -> "hundi% postgres% client% machine%"
+# cpu_end HUNDI_PID CLIENT_SECONDS -> "hundi% postgres% client% machine% other%"
+# (other = machine - the three: kernel threads doing I/O, and anything else running)
 cpu_end() {
   local h pg busy tot t
   h="$( [[ -n "${1:-}" ]] && proc_ticks "$1" || echo 0)"
@@ -241,7 +242,8 @@ cpu_end() {
   t="$(date +%s.%N)"
   awk -v h=$((h - CPU0_HUNDI)) -v pg=$((pg - CPU0_PG)) -v b=$((busy - CPU0_BUSY)) -v tt=$((tot - CPU0_TOT)) \
       -v cl="$2" -v el="$(awk -v a="$CPU0_T" -v b="$t" 'BEGIN{print b-a}')" -v hz="$CLK_TCK" -v n="$(nproc)" \
-      'BEGIN{printf "%.0f %.0f %.0f %.0f\n", 100*h/hz/el, 100*pg/hz/el, 100*cl/el, (tt>0 ? 100*n*b/tt : 0)}'
+      'BEGIN{hh=100*h/hz/el; pp=100*pg/hz/el; cc=100*cl/el; m=(tt>0 ? 100*n*b/tt : 0); o=m-hh-pp-cc; if (o<0) o=0
+             printf "%.0f %.0f %.0f %.0f %.0f\n", hh, pp, cc, m, o}'
 }
 
 # --------------------------------------------------------------- load ------
@@ -281,7 +283,7 @@ load_series() {
     cpu_begin "$HUNDI_PID"
     run_oha "${label}_c$c" "$c" "$DURATION" "$secret"
     cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
-    log "  $label c=$c: $(printf '%.0f' "$OHA_RPS") req/s, p50 $(printf '%.2f' "$OHA_P50") ms, p99 $(printf '%.2f' "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine $cpu"
+    log "  $label c=$c: $(printf '%.0f' "$OHA_RPS") req/s, p50 $(printf '%.2f' "$OHA_P50") ms, p99 $(printf '%.2f' "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine/other $cpu"
     RES["$label,$c"]="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu"
   done
 }
@@ -366,7 +368,7 @@ SQL
     failed="$(grep -oP 'number of failed transactions: \K[0-9]+' "$out" | head -n1 || true)"
     [[ -n "$tps" ]] || { cat "$out" >&2; die "pgbench failed at c=$c"; }
     PGB["$c"]="$tps $lat ${failed:-0} $cpu"
-    log "  pgbench c=$c: $(fmt0 "$tps") tps, latency avg $lat ms, failed ${failed:-0}, cpu% -/pg/pgbench/machine $cpu"
+    log "  pgbench c=$c: $(fmt0 "$tps") tps, latency avg $lat ms, failed ${failed:-0}, cpu% -/pg/pgbench/machine/other $cpu"
   done
   drop_pg_db "$pdb"
 }
@@ -413,22 +415,23 @@ report() {
     echo "- PostgreSQL: $(psql -d postgres -Atc 'SHOW server_version'), synchronous_commit=$(psql -d postgres -Atc 'SHOW synchronous_commit'), fsync=$(psql -d postgres -Atc 'SHOW fsync'); Hundi pool HUNDI_DB_POOL_SIZE=$HUNDI_DB_POOL_SIZE; pgbench \`-n -c N -j min(N,2) -T $DURATION\`, one-row INSERT transaction"
   fi
   echo "- SQLite: WAL, synchronous=FULL, one writer connection"
-  echo "- CPU columns: % of one core over the run (machine: of $(( $(nproc) * 100 ))%)"
+  echo "- CPU columns: % of one core over the run, from /proc (machine: busy of $(( $(nproc) * 100 ))%; other = machine minus the named processes, i.e. kernel I/O threads and anything else running)"
+  echo "- machine busy before the run (2 s sample, nothing of ours running): $IDLE_BEFORE% of $(( $(nproc) * 100 ))%"
   echo
   if wants postgres; then
     echo "## PostgreSQL"
     echo
-    echo "| conns | Hundi req/s | p50 ms | p99 ms | 201s | non-201 | pgbench TPS | pgbench lat avg ms | Hundi/pgbench | CPU% hundi / postgres / oha / machine | CPU% postgres / pgbench / machine (pgbench) |"
+    echo "| conns | Hundi req/s | p50 ms | p99 ms | 201s | non-201 | pgbench TPS | pgbench lat avg ms | Hundi/pgbench | CPU% hundi / postgres / oha / machine / other | CPU% postgres / pgbench / machine / other (pgbench run) |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     for c in $CONNS; do
-      read -r rps p50 p99 ok bad ch cp cl cm <<<"${RES["pg,$c"]}"
-      read -r tps lat pfail _ bpg bcl bm <<<"${PGB[$c]}"
-      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $(fmt0 "$tps") | $lat | $(fmt2 "$(awk -v a="$rps" -v b="$tps" 'BEGIN{print a/b}')") | $ch / $cp / $cl / $cm | $bpg / $bcl / $bm |"
+      read -r rps p50 p99 ok bad ch cp cl cm co <<<"${RES["pg,$c"]}"
+      read -r tps lat pfail _ bpg bcl bm bo <<<"${PGB[$c]}"
+      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $(fmt0 "$tps") | $lat | $(fmt2 "$(awk -v a="$rps" -v b="$tps" 'BEGIN{print a/b}')") | $ch / $cp / $cl / $cm / $co | $bpg / $bcl / $bm / $bo |"
     done
     echo
-    read -r rps p50 p99 ok bad ch cp cl cm <<<"$RATE_RES"
+    read -r rps p50 p99 ok bad ch cp cl cm co <<<"$RATE_RES"
     echo "Rate-limited run: half of Hundi's max ($(fmt0 "$PG_MAX") req/s at $PG_MAX_C conns) = **$PG_HALF req/s**, $RATE_CONNS connections, ${RATE_DURATION}s, oha \`-q $PG_HALF --latency-correction\`:"
-    echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine: $ch / $cp / $cl / $cm."
+    echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine / other: $ch / $cp / $cl / $cm / $co."
     echo
     echo "Rows in payments after the PostgreSQL runs: $PG_ROWS."
     echo
@@ -436,11 +439,11 @@ report() {
   if wants sqlite; then
     echo "## SQLite"
     echo
-    echo "| conns | creates/s | p50 ms | p99 ms | 201s | non-201 | CPU% hundi / oha / machine |"
+    echo "| conns | creates/s | p50 ms | p99 ms | 201s | non-201 | CPU% hundi / oha / machine / other |"
     echo "|---:|---:|---:|---:|---:|---:|---|"
     for c in $CONNS; do
-      read -r rps p50 p99 ok bad ch cp cl cm <<<"${RES["sqlite,$c"]}"
-      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $ch / $cl / $cm |"
+      read -r rps p50 p99 ok bad ch cp cl cm co <<<"${RES["sqlite,$c"]}"
+      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $ch / $cl / $cm / $co |"
     done
     echo
   fi
@@ -485,6 +488,8 @@ main() {
   rm -rf "$RAW"; mkdir -p "$RAW"
   ensure_tools
   build
+  cpu_begin ""; sleep 2; IDLE_BEFORE="$(cpu_end "" 0 | cut -d' ' -f4)"
+  log "machine busy before the run: $IDLE_BEFORE% of $(( $(nproc) * 100 ))% (other work on the machine skews the figures)"
   log "binary: $HUNDI; parts: $PARTS; conns: $CONNS; ${WARMUP}s warm-up + ${DURATION}s per run"
   wants postgres && part_postgres
   wants sqlite && part_sqlite

@@ -83,9 +83,21 @@ pub struct Payment {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub methods: Vec<String>,
+    /// Where a UPI payment goes and the exact amount to pay (unique among pending payments).
+    pub upi: Option<UpiTarget>,
+    /// The method that completed the payment, and its reference (a UTR, "Visa •••• 4242").
+    pub paid_with: Option<String>,
+    pub method_reference: Option<String>,
+    pub attempt_count: i32,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpiTarget {
+    pub upi_id: String,
+    pub payable_minor: i64,
 }
 
 impl Payment {

@@ -85,6 +85,11 @@ fn payment_from_row(r: &PgRow) -> StoreResult<Payment> {
         created_at: r.try_get("created_at")?,
         expires_at: r.try_get("expires_at")?,
         updated_at: r.try_get("updated_at")?,
+        upi_id: r.try_get("upi_id")?,
+        payable_minor: r.try_get("payable_minor")?,
+        paid_with: r.try_get("paid_with")?,
+        method_reference: r.try_get("method_reference")?,
+        attempt_count: r.try_get("attempt_count")?,
     })
 }
 
@@ -336,9 +341,10 @@ impl Store for PgStore {
         // One statement, so one round trip and one implicit transaction for both rows.
         sqlx::query(&format!(
             "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)) \
+             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+             $23, $24, $25, $26)) \
              INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
-             VALUES ($22, $2, $3, $23, $1, $24, $25)"
+             VALUES ($27, $2, $3, $28, $1, $29, $30)"
         ))
         .bind(&p.id)
         .bind(&p.merchant_id)
@@ -361,6 +367,11 @@ impl Store for PgStore {
         .bind(p.created_at)
         .bind(p.expires_at)
         .bind(p.updated_at)
+        .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+        .bind(p.upi.as_ref().map(|u| u.payable_minor))
+        .bind(&p.paid_with)
+        .bind(&p.method_reference)
+        .bind(p.attempt_count)
         .bind(&e.id)
         .bind(&e.event_type)
         .bind(&e.payload)

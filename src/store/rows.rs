@@ -3,7 +3,7 @@
 use super::{StoreError, StoreResult};
 use crate::domain::key::{parse_permissions, ApiKey, Mode};
 use crate::domain::money::{Currency, Money};
-use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::payment::{Customer, Payment, PaymentStatus, UpiTarget};
 use crate::domain::refund::Refund;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 /// The payment columns, in the order every payment query selects them.
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
-     customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at";
+     customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
+     upi_id, payable_minor, paid_with, method_reference, attempt_count";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -45,6 +46,11 @@ pub struct PaymentRow {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub upi_id: Option<String>,
+    pub payable_minor: Option<i64>,
+    pub paid_with: Option<String>,
+    pub method_reference: Option<String>,
+    pub attempt_count: i32,
 }
 
 pub fn currency(code: &str) -> StoreResult<Currency> {
@@ -81,6 +87,16 @@ impl TryFrom<PaymentRow> for Payment {
             success_url: r.success_url,
             cancel_url: r.cancel_url,
             methods,
+            upi: match (r.upi_id, r.payable_minor) {
+                (Some(upi_id), Some(payable_minor)) => Some(UpiTarget {
+                    upi_id,
+                    payable_minor,
+                }),
+                _ => None,
+            },
+            paid_with: r.paid_with,
+            method_reference: r.method_reference,
+            attempt_count: r.attempt_count,
             created_at: r.created_at,
             expires_at: r.expires_at,
             updated_at: r.updated_at,

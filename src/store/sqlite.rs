@@ -114,6 +114,11 @@ fn payment_from_row(r: &SqliteRow) -> StoreResult<Payment> {
         created_at: from_micros(r.try_get("created_at")?)?,
         expires_at: from_micros(r.try_get("expires_at")?)?,
         updated_at: from_micros(r.try_get("updated_at")?)?,
+        upi_id: r.try_get("upi_id")?,
+        payable_minor: r.try_get("payable_minor")?,
+        paid_with: r.try_get("paid_with")?,
+        method_reference: r.try_get("method_reference")?,
+        attempt_count: r.try_get("attempt_count")?,
     })
 }
 
@@ -269,7 +274,7 @@ async fn insert_one(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
     ))
     .bind(&p.id)
     .bind(&p.merchant_id)
@@ -292,6 +297,11 @@ async fn insert_one(
     .bind(micros(p.created_at))
     .bind(micros(p.expires_at))
     .bind(micros(p.updated_at))
+    .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+    .bind(p.upi.as_ref().map(|u| u.payable_minor))
+    .bind(&p.paid_with)
+    .bind(&p.method_reference)
+    .bind(p.attempt_count)
     .execute(&mut *tx)
     .await
     .map_err(classify)?;
