@@ -256,6 +256,8 @@ impl PaymentService {
                     to: PaymentStatus::Expired,
                     unexpired_at: None,
                     at: now,
+                    paid_with: None,
+                    method_reference: None,
                 },
                 &|p| self.payment_event(EventType::PaymentExpired, p, now),
             )
@@ -297,6 +299,7 @@ impl PaymentService {
         id: &str,
         to: PaymentStatus,
         kind: EventType,
+        paid: Option<(&str, &str)>,
     ) -> Result<Payment, ServiceError> {
         let now = crate::domain::now();
         let changed = self
@@ -309,6 +312,8 @@ impl PaymentService {
                     to,
                     unexpired_at: Some(now),
                     at: now,
+                    paid_with: paid.map(|(method, _)| method),
+                    method_reference: paid.map(|(_, reference)| reference),
                 },
                 &|p| self.payment_event(kind, p, now),
             )
@@ -335,23 +340,44 @@ impl PaymentService {
             id,
             PaymentStatus::Canceled,
             EventType::PaymentCanceled,
+            None,
         )
         .await
     }
 
+    /// Test mode: completes a payment as if the customer had paid.
     pub async fn succeed(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+        self.paid(scope, id, "test", "completed through the API")
+            .await
+    }
+
+    /// The customer paid with `method`; `reference` is what identifies that money.
+    pub async fn paid(
+        &self,
+        scope: &Scope,
+        id: &str,
+        method: &str,
+        reference: &str,
+    ) -> Result<Payment, ServiceError> {
         self.finish(
             scope,
             id,
             PaymentStatus::Succeeded,
             EventType::PaymentSucceeded,
+            Some((method, reference)),
         )
         .await
     }
 
     pub async fn fail(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
-        self.finish(scope, id, PaymentStatus::Failed, EventType::PaymentFailed)
-            .await
+        self.finish(
+            scope,
+            id,
+            PaymentStatus::Failed,
+            EventType::PaymentFailed,
+            None,
+        )
+        .await
     }
 
     /// Expires a batch of overdue payments; returns how many. Safe to run on many nodes.

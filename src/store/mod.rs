@@ -81,6 +81,9 @@ pub struct Transition<'a> {
     pub to: PaymentStatus,
     pub unexpired_at: Option<DateTime<Utc>>,
     pub at: DateTime<Utc>,
+    /// Recorded on success: the method that paid and its reference.
+    pub paid_with: Option<&'a str>,
+    pub method_reference: Option<&'a str>,
 }
 
 /// Builds the event(s) for a state change from the row as it is after the change.

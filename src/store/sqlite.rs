@@ -529,7 +529,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<Option<Payment>> {
         let mut tx = self.begin().await?;
         let sql = format!(
-            "UPDATE payments SET status = $1, updated_at = $2 WHERE id = $3 AND merchant_id = $4 \
+            "UPDATE payments SET status = $1, updated_at = $2, paid_with = COALESCE($7, paid_with), \
+             method_reference = COALESCE($8, method_reference) WHERE id = $3 AND merchant_id = $4 \
              AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
              RETURNING {PAYMENT_COLUMNS}",
             status_list(change.from)
@@ -541,6 +542,8 @@ impl Store for SqliteStore {
             .bind(&scope.merchant_id)
             .bind(scope.livemode)
             .bind(change.unexpired_at.map(micros))
+            .bind(change.paid_with)
+            .bind(change.method_reference)
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = row else {
