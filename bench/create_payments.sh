@@ -16,6 +16,9 @@
 #   BENCH_SKIP_BUILD=1   use the binary already built
 #   BENCH_SOURCE=REV     build a clean `git archive` export of commit REV (e.g. HEAD)
 #                        instead of the working tree
+#   BENCH_QUIET_PCT      before each measured run, wait until the machine is at most this
+#                        busy (% of one core, 1 s sample)             (default 20)
+#   BENCH_QUIET_WAIT     ... but wait at most this many seconds; 0 = don't wait (default 120)
 #   BENCH_PORT           first port to try for hundi                   (default 18400)
 #   BENCH_RESULTS_DIR    where latest.md and raw outputs go            (default bench/results)
 #   HUNDI_DB_POOL_SIZE   PostgreSQL pool size of hundi                 (default 32)
@@ -40,6 +43,8 @@ RATE_CONNS="${BENCH_RATE_CONNS:-32}"
 IDLE_WAIT="${BENCH_IDLE_WAIT:-3}"
 PARTS="${BENCH_PARTS:-postgres sqlite rss}"
 PORT_BASE="${BENCH_PORT:-18400}"
+QUIET_PCT="${BENCH_QUIET_PCT:-20}"
+QUIET_WAIT="${BENCH_QUIET_WAIT:-120}"
 RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO/bench/results}"
 export HUNDI_DB_POOL_SIZE="${HUNDI_DB_POOL_SIZE:-32}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
@@ -246,6 +251,22 @@ cpu_end() {
              printf "%.0f %.0f %.0f %.0f %.0f\n", hh, pp, cc, m, o}'
 }
 
+# Other work on this small machine skews every figure: wait for a quiet moment first.
+NOT_QUIET=0
+wait_quiet() {
+  [[ "$QUIET_WAIT" == 0 ]] && return
+  local start=$SECONDS busy
+  while :; do
+    cpu_begin ""; sleep 1; busy="$(cpu_end "" 0 | cut -d' ' -f4)"
+    ((busy <= QUIET_PCT)) && return
+    if ((SECONDS - start >= QUIET_WAIT)); then
+      log "  machine still ${busy}% busy after ${QUIET_WAIT}s of waiting; measuring anyway"
+      NOT_QUIET=$((NOT_QUIET + 1))
+      return
+    fi
+  done
+}
+
 # --------------------------------------------------------------- load ------
 # run_oha NAME CONNS SECONDS SECRET [QPS]: writes $RAW/NAME.json, sets OHA_* values.
 run_oha() {
@@ -279,6 +300,7 @@ warm_up() { # CONNS SECRET
 load_series() {
   local label="$1" secret="$2" c cpu
   for c in $CONNS; do
+    wait_quiet
     warm_up "$c" "$secret"
     cpu_begin "$HUNDI_PID"
     run_oha "${label}_c$c" "$c" "$DURATION" "$secret"
@@ -322,6 +344,7 @@ part_postgres() {
   PG_HALF="$(awk -v m="$best" 'BEGIN{printf "%d", m / 2}')"
   [[ "$PG_HALF" -ge 1 ]] || PG_HALF=1
   log "  max $(fmt0 "$PG_MAX") req/s at c=$PG_MAX_C; rate-limited run at $PG_HALF req/s, c=$RATE_CONNS, ${RATE_DURATION}s"
+  wait_quiet
   cpu_begin "$HUNDI_PID"
   run_oha "pg_rate_half" "$RATE_CONNS" "$RATE_DURATION" "$secret" "$PG_HALF"
   local cpu; cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
@@ -354,6 +377,7 @@ END;
 SQL
   for c in $CONNS; do
     local j=$((c < 2 ? c : 2)) out="$RAW/pgbench_c$c.txt"
+    wait_quiet
     if [[ "$WARMUP" != 0 ]]; then
       pgbench -n -c "$c" -j "$j" -T "$WARMUP" -f "$RAW/pgbench_insert.sql" "$pdb" >/dev/null 2>&1
     fi
@@ -416,7 +440,7 @@ report() {
   fi
   echo "- SQLite: WAL, synchronous=FULL, one writer connection"
   echo "- CPU columns: % of one core over the run, from /proc (machine: busy of $(( $(nproc) * 100 ))%; other = machine minus the named processes, i.e. kernel I/O threads and anything else running)"
-  echo "- machine busy before the run (2 s sample, nothing of ours running): $IDLE_BEFORE% of $(( $(nproc) * 100 ))%"
+  echo "- machine busy before the run (2 s sample, nothing of ours running): $IDLE_BEFORE% of $(( $(nproc) * 100 ))%; each measured run waited for the machine to be ≤ ${QUIET_PCT}% busy (up to ${QUIET_WAIT}s)$( ((NOT_QUIET > 0)) && echo "; **$NOT_QUIET run(s) started on a busy machine**")"
   echo
   if wants postgres; then
     echo "## PostgreSQL"

@@ -25,6 +25,8 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
     let merchant = Merchant {
         id: new_id("mer"),
         name: name.to_string(),
+        upi_id: None,
+        upi_name: None,
         created_at: crate::domain::now(),
     };
     store.create_merchant(&merchant).await?;

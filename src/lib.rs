@@ -2,8 +2,10 @@
 
 pub mod admin;
 pub mod api;
+pub mod checkout;
 pub mod cli;
 pub mod domain;
+pub mod methods;
 pub mod server;
 pub mod service;
 pub mod store;

@@ -72,7 +72,11 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
-    let state = AppState::new(store, public_url);
+    let secret = store
+        .instance_secret("checkout_csrf", &crate::domain::ids::random_token(64))
+        .await
+        .map_err(std::io::Error::other)?;
+    let state = AppState::new(store, public_url, secret.into_bytes());
     let (stop, stopped) = watch::channel(false);
 
     let expiry = tokio::spawn(expiry_worker(

@@ -36,15 +36,18 @@ pub struct AppState {
     pub payments: PaymentService,
     pub usage: Arc<usage::KeyUsage>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Keys the checkout's CSRF tokens; shared by every node through the database.
+    pub checkout_secret: Arc<Vec<u8>>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, public_url: String) -> AppState {
+    pub fn new(store: Arc<dyn Store>, public_url: String, checkout_secret: Vec<u8>) -> AppState {
         AppState {
             payments: PaymentService::new(store.clone(), public_url),
             store,
             usage: Arc::default(),
             metrics: Arc::default(),
+            checkout_secret: Arc::new(checkout_secret),
         }
     }
 }
@@ -200,6 +203,7 @@ pub fn router(state: AppState) -> Router {
     let spec = Arc::new(spec);
     let app = v1
         .merge(system)
+        .merge(crate::checkout::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

@@ -6,6 +6,9 @@ use chrono::{DateTime, Utc};
 pub struct Merchant {
     pub id: String,
     pub name: String,
+    /// Where UPI payments go (`shop@okbank`) and the payee name customers see.
+    pub upi_id: Option<String>,
+    pub upi_name: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

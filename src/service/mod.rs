@@ -4,6 +4,7 @@
 //! transaction (the change plus its outbox event). Dialects, the native API, the checkout
 //! and the dashboard all come through here.
 
+pub mod checkout;
 pub mod error;
 pub mod objects;
 pub mod payments;

@@ -8,6 +8,7 @@ mod sqlite;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
+use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::event::Event;
 use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
@@ -145,6 +146,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
     async fn count_merchants(&self) -> StoreResult<i64>;
     async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn set_merchant_upi(
+        &self,
+        id: &str,
+        upi_id: Option<&str>,
+        upi_name: Option<&str>,
+    ) -> StoreResult<Merchant>;
 
     // API keys
     async fn create_key(&self, key: &ApiKey) -> StoreResult<()>;
@@ -158,6 +165,8 @@ pub trait Store: Send + Sync + 'static {
     // Payments
     async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment>;
+    /// A payment by id alone, for the public checkout (the id is the capability).
+    async fn find_payment(&self, id: &str) -> StoreResult<Payment>;
     async fn list_payments(
         &self,
         scope: &Scope,
@@ -182,6 +191,22 @@ pub trait Store: Send + Sync + 'static {
         event: EventBuilder<'_>,
     ) -> StoreResult<Vec<Payment>>;
     async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>>;
+
+    // Attempts
+    /// Records a new attempt and counts it on its payment, in one transaction. Refused with
+    /// `Ok(None)` when the payment is no longer pending or has used all its attempts.
+    async fn insert_attempt(&self, attempt: &Attempt, max: i32) -> StoreResult<Option<Attempt>>;
+    /// Moves an attempt on from `from` (for an OTP answer); `Ok(None)` if it had moved already.
+    async fn finish_attempt(
+        &self,
+        attempt: &Attempt,
+        from: AttemptStatus,
+    ) -> StoreResult<Option<Attempt>>;
+    async fn get_attempt(&self, payment_id: &str, id: &str) -> StoreResult<Attempt>;
+    async fn list_attempts(&self, payment_id: &str) -> StoreResult<Vec<Attempt>>;
+
+    /// A secret shared by every node: created with `fresh` the first time, read afterwards.
+    async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
 
     // Refunds
     async fn create_refund(

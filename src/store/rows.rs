@@ -164,3 +164,13 @@ pub fn refund(
         created_at,
     })
 }
+
+pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, card_last4, \
+     wallet_last4, failure_code, failure_message, created_at, updated_at";
+
+pub const MERCHANT_COLUMNS: &str = "id, name, upi_id, upi_name, created_at";
+
+pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptStatus> {
+    crate::domain::attempt::AttemptStatus::parse(s)
+        .ok_or_else(|| StoreError::Corrupt(format!("attempt status '{s}'")))
+}

@@ -5,8 +5,12 @@
 //! a small pool of readers serves queries concurrently thanks to WAL. Timestamps are
 //! INTEGER microseconds since the Unix epoch, booleans 0/1.
 
-use super::rows::{self, PaymentRow, EVENT_COLUMNS, KEY_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS};
+use super::rows::{
+    self, PaymentRow, ATTEMPT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS, MERCHANT_COLUMNS,
+    PAYMENT_COLUMNS, REFUND_COLUMNS,
+};
 use super::*;
+use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::payment::Payment;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -166,10 +170,29 @@ fn event_from_row(r: &SqliteRow) -> StoreResult<Event> {
     })
 }
 
+fn attempt_from_row(r: &SqliteRow) -> StoreResult<Attempt> {
+    let status: String = r.try_get("status")?;
+    Ok(Attempt {
+        id: r.try_get("id")?,
+        payment_id: r.try_get("payment_id")?,
+        method: r.try_get("method")?,
+        status: rows::attempt_status(&status)?,
+        card_brand: r.try_get("card_brand")?,
+        card_last4: r.try_get("card_last4")?,
+        wallet_last4: r.try_get("wallet_last4")?,
+        failure_code: r.try_get("failure_code")?,
+        failure_message: r.try_get("failure_message")?,
+        created_at: from_micros(r.try_get("created_at")?)?,
+        updated_at: from_micros(r.try_get("updated_at")?)?,
+    })
+}
+
 fn merchant_from_row(r: &SqliteRow) -> StoreResult<Merchant> {
     Ok(Merchant {
         id: r.try_get("id")?,
         name: r.try_get("name")?,
+        upi_id: r.try_get("upi_id")?,
+        upi_name: r.try_get("upi_name")?,
         created_at: from_micros(r.try_get("created_at")?)?,
     })
 }
@@ -327,9 +350,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_merchant(&self, m: &Merchant) -> StoreResult<()> {
-        sqlx::query("INSERT INTO merchants (id, name, created_at) VALUES ($1, $2, $3)")
+        sqlx::query("INSERT INTO merchants (id, name, upi_id, upi_name, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&m.id)
             .bind(&m.name)
+            .bind(&m.upi_id)
+            .bind(&m.upi_name)
             .bind(micros(m.created_at))
             .execute(&self.writer)
             .await
@@ -338,19 +363,22 @@ impl Store for SqliteStore {
     }
 
     async fn get_merchant(&self, id: &str) -> StoreResult<Merchant> {
-        let row = sqlx::query("SELECT id, name, created_at FROM merchants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sqlx::query(&format!(
+            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
     }
 
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
-        let rows =
-            sqlx::query("SELECT id, name, created_at FROM merchants ORDER BY created_at, id")
-                .fetch_all(&self.reader)
-                .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
         rows.iter().map(merchant_from_row).collect()
     }
 
@@ -374,6 +402,134 @@ impl Store for SqliteStore {
         .await
         .map_err(classify)?;
         Ok(())
+    }
+
+    async fn set_merchant_upi(
+        &self,
+        id: &str,
+        upi_id: Option<&str>,
+        upi_name: Option<&str>,
+    ) -> StoreResult<Merchant> {
+        let sql = format!(
+            "UPDATE merchants SET upi_id = $2, upi_name = $3 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(upi_id)
+            .bind(upi_name)
+            .fetch_optional(&self.writer)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        merchant_from_row(&row)
+    }
+
+    async fn find_payment(&self, id: &str) -> StoreResult<Payment> {
+        let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        payment_from_row(&row)
+    }
+
+    async fn insert_attempt(&self, a: &Attempt, max: i32) -> StoreResult<Option<Attempt>> {
+        let mut tx = self.begin().await?;
+        let counted = sqlx::query(
+            "UPDATE payments SET attempt_count = attempt_count + 1, updated_at = $2 \
+             WHERE id = $1 AND status = 'pending' AND attempt_count < $3",
+        )
+        .bind(&a.payment_id)
+        .bind(micros(a.created_at))
+        .bind(max)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if counted == 0 {
+            return Ok(None);
+        }
+        sqlx::query(&format!(
+            "INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&a.id)
+        .bind(&a.payment_id)
+        .bind(&a.method)
+        .bind(a.status.as_str())
+        .bind(&a.card_brand)
+        .bind(&a.card_last4)
+        .bind(&a.wallet_last4)
+        .bind(&a.failure_code)
+        .bind(&a.failure_message)
+        .bind(micros(a.created_at))
+        .bind(micros(a.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await?;
+        Ok(Some(a.clone()))
+    }
+
+    async fn finish_attempt(
+        &self,
+        a: &Attempt,
+        from: AttemptStatus,
+    ) -> StoreResult<Option<Attempt>> {
+        let sql = format!(
+            "UPDATE payment_attempts SET status = $2, failure_code = $3, failure_message = $4, \
+             updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&a.id)
+            .bind(a.status.as_str())
+            .bind(&a.failure_code)
+            .bind(&a.failure_message)
+            .bind(micros(a.updated_at))
+            .bind(from.as_str())
+            .fetch_optional(&self.writer)
+            .await?;
+        row.as_ref().map(attempt_from_row).transpose()
+    }
+
+    async fn get_attempt(&self, payment_id: &str, id: &str) -> StoreResult<Attempt> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(payment_id)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        attempt_from_row(&row)
+    }
+
+    async fn list_attempts(&self, payment_id: &str) -> StoreResult<Vec<Attempt>> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(payment_id)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(attempt_from_row).collect()
+    }
+
+    async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(name)
+        .bind(fresh)
+        .execute(&self.writer)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
+                .bind(name)
+                .fetch_one(&self.writer)
+                .await?,
+        )
     }
 
     async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {

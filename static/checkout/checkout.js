@@ -1,0 +1,70 @@
+// Hosted checkout behaviour: the expiry countdown, learning of completion without a reload,
+// and talking to the JS SDK's modal when embedded. No dependencies, no inline script (CSP).
+(function () {
+  "use strict";
+  var body = document.body;
+  var paymentId = body.getAttribute("data-payment");
+  var status = body.getAttribute("data-status");
+  var embedOrigin = body.getAttribute("data-embed-origin");
+  var redirect = body.getAttribute("data-redirect") || undefined;
+  // The page's own URL for this payment; form posts land on /pay/{id}/<action>, which must
+  // not be re-requested with GET. The query string carries the embed parameters.
+  var pageUrl = "/pay/" + encodeURIComponent(paymentId) + window.location.search;
+
+  function post(message) {
+    // Only ever to the exact origin the server accepted for embedding, never "*".
+    if (!embedOrigin || window.parent === window) return;
+    message.source = "hundi";
+    window.parent.postMessage(message, embedOrigin);
+  }
+
+  if (embedOrigin) {
+    if (status === "succeeded") {
+      post({ type: "success", payment: paymentId, redirect: redirect });
+    } else if (status === "canceled") {
+      post({ type: "cancel", payment: paymentId, redirect: redirect });
+    }
+    var sendSize = function () {
+      post({ type: "resize", height: document.documentElement.scrollHeight });
+    };
+    window.addEventListener("load", sendSize);
+    window.addEventListener("resize", sendSize);
+    document.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") post({ type: "close" });
+    });
+  }
+
+  var countdown = document.getElementById("countdown");
+  if (countdown) {
+    var expiresAt = Date.parse(countdown.getAttribute("data-expires-at"));
+    var tick = function () {
+      var left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
+      var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+      var two = function (n) { return (n < 10 ? "0" : "") + n; };
+      countdown.textContent = (h > 0 ? h + ":" + two(m) : two(m)) + ":" + two(s);
+      if (left === 0) {
+        window.clearInterval(timer);
+        // Give the server a moment to settle the expiry, then show it.
+        window.setTimeout(function () { window.location.replace(pageUrl); }, 500);
+      }
+    };
+    var timer = window.setInterval(tick, 1000);
+    tick();
+  }
+
+  if (status === "pending" || status === "processing") {
+    var poll = function () {
+      fetch("/pay/" + encodeURIComponent(paymentId) + "/status", { cache: "no-store" })
+        .then(function (r) { return r.json(); })
+        .then(function (s) {
+          if (s.status && s.status !== "pending" && s.status !== status) {
+            window.location.replace(pageUrl);
+          } else {
+            window.setTimeout(poll, 1000);
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 3000); });
+    };
+    window.setTimeout(poll, 1000);
+  }
+})();
