@@ -19,6 +19,9 @@
 #   BENCH_QUIET_PCT      before each measured run, wait until the machine is at most this
 #                        busy (% of one core, 1 s sample)             (default 20)
 #   BENCH_QUIET_WAIT     ... but wait at most this many seconds; 0 = don't wait (default 120)
+#   BENCH_MAX_OTHER      a run during which other processes used more than this (% of one
+#                        core, not hundi/postgres/load generator) is repeated (default 30)
+#   BENCH_RETRIES        ... at most this many times; the last one is kept, marked noisy (default 2)
 #   BENCH_PORT           first port to try for hundi                   (default 18400)
 #   BENCH_RESULTS_DIR    where latest.md and raw outputs go            (default bench/results)
 #   HUNDI_DB_POOL_SIZE   PostgreSQL pool size of hundi                 (default 32)
@@ -45,6 +48,8 @@ PARTS="${BENCH_PARTS:-postgres sqlite rss}"
 PORT_BASE="${BENCH_PORT:-18400}"
 QUIET_PCT="${BENCH_QUIET_PCT:-20}"
 QUIET_WAIT="${BENCH_QUIET_WAIT:-120}"
+MAX_OTHER="${BENCH_MAX_OTHER:-30}"
+RETRIES="${BENCH_RETRIES:-2}"
 RESULTS_DIR="${BENCH_RESULTS_DIR:-$REPO/bench/results}"
 export HUNDI_DB_POOL_SIZE="${HUNDI_DB_POOL_SIZE:-32}"
 export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
@@ -164,6 +169,7 @@ free_port() {
 start_hundi() {
   local url="$1" logfile="$2" port
   port="$(free_port)"
+  HUNDI_LOG="$logfile"
   "$HUNDI" serve --database-url "$url" --listen "$HOST:$port" >"$logfile" 2>&1 &
   HUNDI_PID=$!
   PIDS+=("$HUNDI_PID")
@@ -278,15 +284,19 @@ run_oha() {
       -H "Authorization: Bearer $secret" -T application/json -d "$BODY" \
       "${extra[@]}" --output-format json "$BASE_URL/v1/payments" >"$out" 2>"$RAW/$name.stderr"; } 2>"$timef"
   OHA_CPU="$(awk '{print $1 + $2}' "$timef")"
-  OHA_RPS="$(jq -r '.summary.requestsPerSec' "$out")"
-  OHA_P50="$(jq -r '.latencyPercentiles.p50 * 1000' "$out")"
-  OHA_P99="$(jq -r '.latencyPercentiles.p99 * 1000' "$out")"
+  OHA_RPS="$(jq -r '.summary.requestsPerSec // 0' "$out")"
+  OHA_P50="$(jq -r '(.latencyPercentiles.p50 // 0) * 1000' "$out")"
+  OHA_P99="$(jq -r '(.latencyPercentiles.p99 // 0) * 1000' "$out")"
   OHA_OK="$(jq -r '.statusCodeDistribution["201"] // 0' "$out")"
   OHA_BAD="$(jq -r '([.statusCodeDistribution | to_entries[] | select(.key != "201") | .value] | add // 0)
                     + ([.errorDistribution | to_entries[] | .value] | add // 0)' "$out")"
   if [[ "$OHA_BAD" != 0 ]]; then
     NON201_TOTAL=$((NON201_TOTAL + OHA_BAD))
     log "  $name: $OHA_BAD requests without 201: $(jq -c '{statusCodeDistribution, errorDistribution}' "$out")"
+  fi
+  if ! kill -0 "$HUNDI_PID" 2>/dev/null; then
+    tail -n 20 "$HUNDI_LOG" >&2
+    die "hundi (pid $HUNDI_PID) is gone: it exited or was killed from outside during $name (log above)"
   fi
 }
 
@@ -296,17 +306,27 @@ warm_up() { # CONNS SECRET
     -d "$BODY" --output-format quiet "$BASE_URL/v1/payments" >/dev/null
 }
 
-# load_series LABEL SECRET: runs every connection count; fills ROWS_<LABEL>[c].
+# A run during which something else used the CPU is repeated (up to BENCH_RETRIES times);
+# the last attempt is kept and marked "noisy" if it still was.
+noisy() { (($(cut -d' ' -f5 <<<"$1") > MAX_OTHER)); }
+NOISY_RUNS=0
+
+# load_series LABEL SECRET: runs every connection count; fills RES[LABEL,c].
 load_series() {
-  local label="$1" secret="$2" c cpu
+  local label="$1" secret="$2" c cpu attempt note
   for c in $CONNS; do
-    wait_quiet
-    warm_up "$c" "$secret"
-    cpu_begin "$HUNDI_PID"
-    run_oha "${label}_c$c" "$c" "$DURATION" "$secret"
-    cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
-    log "  $label c=$c: $(printf '%.0f' "$OHA_RPS") req/s, p50 $(printf '%.2f' "$OHA_P50") ms, p99 $(printf '%.2f' "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine/other $cpu"
-    RES["$label,$c"]="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu"
+    for ((attempt = 0; attempt <= RETRIES; attempt++)); do
+      wait_quiet
+      warm_up "$c" "$secret"
+      cpu_begin "$HUNDI_PID"
+      run_oha "${label}_c$c" "$c" "$DURATION" "$secret"
+      cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
+      log "  $label c=$c: $(fmt0 "$OHA_RPS") req/s, p50 $(fmt2 "$OHA_P50") ms, p99 $(fmt2 "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine/other $cpu"
+      noisy "$cpu" || break
+      log "  (other processes used ${cpu##* }% of a core during the run)"
+    done
+    note=""; noisy "$cpu" && { note="noisy"; NOISY_RUNS=$((NOISY_RUNS + 1)); }
+    RES["$label,$c"]="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu $note"
   done
 }
 
@@ -344,12 +364,18 @@ part_postgres() {
   PG_HALF="$(awk -v m="$best" 'BEGIN{printf "%d", m / 2}')"
   [[ "$PG_HALF" -ge 1 ]] || PG_HALF=1
   log "  max $(fmt0 "$PG_MAX") req/s at c=$PG_MAX_C; rate-limited run at $PG_HALF req/s, c=$RATE_CONNS, ${RATE_DURATION}s"
-  wait_quiet
-  cpu_begin "$HUNDI_PID"
-  run_oha "pg_rate_half" "$RATE_CONNS" "$RATE_DURATION" "$secret" "$PG_HALF"
-  local cpu; cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
-  RATE_RES="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu"
-  log "  rate-limited: $(fmt0 "$OHA_RPS") req/s, p50 $(fmt2 "$OHA_P50") ms, p99 $(fmt2 "$OHA_P99") ms, non-201 $OHA_BAD, cpu% $cpu"
+  local cpu attempt
+  for ((attempt = 0; attempt <= RETRIES; attempt++)); do
+    wait_quiet
+    cpu_begin "$HUNDI_PID"
+    run_oha "pg_rate_half" "$RATE_CONNS" "$RATE_DURATION" "$secret" "$PG_HALF"
+    cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
+    log "  rate-limited: $(fmt0 "$OHA_RPS") req/s, p50 $(fmt2 "$OHA_P50") ms, p99 $(fmt2 "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine/other $cpu"
+    noisy "$cpu" || break
+    log "  (other processes used ${cpu##* }% of a core during the run)"
+  done
+  local note=""; noisy "$cpu" && { note="noisy"; NOISY_RUNS=$((NOISY_RUNS + 1)); }
+  RATE_RES="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu $note"
   PG_ROWS="$(psql -d "$db" -Atc 'SELECT count(*) FROM payments')"
   stop_hundi
   drop_pg_db "$db"
@@ -376,23 +402,27 @@ VALUES ('pay_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000):
 END;
 SQL
   for c in $CONNS; do
-    local j=$((c < 2 ? c : 2)) out="$RAW/pgbench_c$c.txt"
-    wait_quiet
-    if [[ "$WARMUP" != 0 ]]; then
-      pgbench -n -c "$c" -j "$j" -T "$WARMUP" -f "$RAW/pgbench_insert.sql" "$pdb" >/dev/null 2>&1
-    fi
-    cpu_begin ""
-    local TIMEFORMAT='%U %S' pcpu
-    { time pgbench -n -c "$c" -j "$j" -T "$DURATION" -f "$RAW/pgbench_insert.sql" "$pdb" >"$out" 2>&1; } 2>"$TMP/pgb.time"
-    pcpu="$(awk '{print $1 + $2}' "$TMP/pgb.time")"
-    cpu="$(cpu_end "" "$pcpu")"
-    local tps lat failed
-    tps="$(grep -oP 'tps = \K[0-9.]+' "$out" | head -n1 || true)"
-    lat="$(grep -oP 'latency average = \K[0-9.]+' "$out" | head -n1 || true)"
-    failed="$(grep -oP 'number of failed transactions: \K[0-9]+' "$out" | head -n1 || true)"
-    [[ -n "$tps" ]] || { cat "$out" >&2; die "pgbench failed at c=$c"; }
-    PGB["$c"]="$tps $lat ${failed:-0} $cpu"
-    log "  pgbench c=$c: $(fmt0 "$tps") tps, latency avg $lat ms, failed ${failed:-0}, cpu% -/pg/pgbench/machine/other $cpu"
+    local j=$((c < 2 ? c : 2)) out="$RAW/pgbench_c$c.txt" tps lat failed pcpu
+    local TIMEFORMAT='%U %S'
+    for ((attempt = 0; attempt <= RETRIES; attempt++)); do
+      wait_quiet
+      if [[ "$WARMUP" != 0 ]]; then
+        pgbench -n -c "$c" -j "$j" -T "$WARMUP" -f "$RAW/pgbench_insert.sql" "$pdb" >/dev/null 2>&1
+      fi
+      cpu_begin ""
+      { time pgbench -n -c "$c" -j "$j" -T "$DURATION" -f "$RAW/pgbench_insert.sql" "$pdb" >"$out" 2>&1; } 2>"$TMP/pgb.time"
+      pcpu="$(awk '{print $1 + $2}' "$TMP/pgb.time")"
+      cpu="$(cpu_end "" "$pcpu")"
+      tps="$(grep -oP 'tps = \K[0-9.]+' "$out" | head -n1 || true)"
+      lat="$(grep -oP 'latency average = \K[0-9.]+' "$out" | head -n1 || true)"
+      failed="$(grep -oP 'number of failed transactions: \K[0-9]+' "$out" | head -n1 || true)"
+      [[ -n "$tps" ]] || { cat "$out" >&2; die "pgbench failed at c=$c"; }
+      log "  pgbench c=$c: $(fmt0 "$tps") tps, latency avg $lat ms, failed ${failed:-0}, cpu% -/pg/pgbench/machine/other $cpu"
+      noisy "$cpu" || break
+      log "  (other processes used ${cpu##* }% of a core during the run)"
+    done
+    note=""; noisy "$cpu" && { note="noisy"; NOISY_RUNS=$((NOISY_RUNS + 1)); }
+    PGB["$c"]="$tps $lat ${failed:-0} $cpu $note"
   done
   drop_pg_db "$pdb"
 }
@@ -441,6 +471,7 @@ report() {
   echo "- SQLite: WAL, synchronous=FULL, one writer connection"
   echo "- CPU columns: % of one core over the run, from /proc (machine: busy of $(( $(nproc) * 100 ))%; other = machine minus the named processes, i.e. kernel I/O threads and anything else running)"
   echo "- machine busy before the run (2 s sample, nothing of ours running): $IDLE_BEFORE% of $(( $(nproc) * 100 ))%; each measured run waited for the machine to be ≤ ${QUIET_PCT}% busy (up to ${QUIET_WAIT}s)$( ((NOT_QUIET > 0)) && echo "; **$NOT_QUIET run(s) started on a busy machine**")"
+  echo "- a run during which other processes took more than ${MAX_OTHER}% of a core was repeated (up to $RETRIES times); runs still disturbed are marked **noisy** ($NOISY_RUNS)"
   echo
   if wants postgres; then
     echo "## PostgreSQL"
@@ -448,14 +479,14 @@ report() {
     echo "| conns | Hundi req/s | p50 ms | p99 ms | 201s | non-201 | pgbench TPS | pgbench lat avg ms | Hundi/pgbench | CPU% hundi / postgres / oha / machine / other | CPU% postgres / pgbench / machine / other (pgbench run) |"
     echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     for c in $CONNS; do
-      read -r rps p50 p99 ok bad ch cp cl cm co <<<"${RES["pg,$c"]}"
-      read -r tps lat pfail _ bpg bcl bm bo <<<"${PGB[$c]}"
-      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $(fmt0 "$tps") | $lat | $(fmt2 "$(awk -v a="$rps" -v b="$tps" 'BEGIN{print a/b}')") | $ch / $cp / $cl / $cm / $co | $bpg / $bcl / $bm / $bo |"
+      read -r rps p50 p99 ok bad ch cp cl cm co cn <<<"${RES["pg,$c"]}"
+      read -r tps lat pfail _ bpg bcl bm bo bn <<<"${PGB[$c]}"
+      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $(fmt0 "$tps") | $lat | $(fmt2 "$(awk -v a="$rps" -v b="$tps" 'BEGIN{print a/b}')") | $ch / $cp / $cl / $cm / $co${cn:+ **$cn**} | $bpg / $bcl / $bm / $bo${bn:+ **$bn**} |"
     done
     echo
-    read -r rps p50 p99 ok bad ch cp cl cm co <<<"$RATE_RES"
+    read -r rps p50 p99 ok bad ch cp cl cm co cn <<<"$RATE_RES"
     echo "Rate-limited run: half of Hundi's max ($(fmt0 "$PG_MAX") req/s at $PG_MAX_C conns) = **$PG_HALF req/s**, $RATE_CONNS connections, ${RATE_DURATION}s, oha \`-q $PG_HALF --latency-correction\`:"
-    echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine / other: $ch / $cp / $cl / $cm / $co."
+    echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine / other: $ch / $cp / $cl / $cm / $co${cn:+ (**$cn**)}."
     echo
     echo "Rows in payments after the PostgreSQL runs: $PG_ROWS."
     echo
@@ -466,8 +497,8 @@ report() {
     echo "| conns | creates/s | p50 ms | p99 ms | 201s | non-201 | CPU% hundi / oha / machine / other |"
     echo "|---:|---:|---:|---:|---:|---:|---|"
     for c in $CONNS; do
-      read -r rps p50 p99 ok bad ch cp cl cm co <<<"${RES["sqlite,$c"]}"
-      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $ch / $cl / $cm / $co |"
+      read -r rps p50 p99 ok bad ch cp cl cm co cn <<<"${RES["sqlite,$c"]}"
+      echo "| $c | $(fmt0 "$rps") | $(fmt2 "$p50") | $(fmt2 "$p99") | $ok | $bad | $ch / $cl / $cm / $co${cn:+ **$cn**} |"
     done
     echo
   fi

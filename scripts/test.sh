@@ -36,6 +36,12 @@ if ! pg_up; then
   pg_up || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 fi
 
+# Browser tests drive Debian's Chromium through ChromeDriver, never a downloaded browser.
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  log "installing Chromium and ChromeDriver"
+  apt_install chromium chromium-driver
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is needed: install Rust (https://rustup.rs) first" >&2
   exit 1

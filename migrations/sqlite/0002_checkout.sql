@@ -4,6 +4,7 @@ ALTER TABLE merchants ADD COLUMN upi_id TEXT;
 ALTER TABLE merchants ADD COLUMN upi_name TEXT;
 
 ALTER TABLE payments ADD COLUMN upi_id TEXT;
+ALTER TABLE payments ADD COLUMN upi_name TEXT;
 ALTER TABLE payments ADD COLUMN payable_minor INTEGER;
 ALTER TABLE payments ADD COLUMN paid_with TEXT;
 ALTER TABLE payments ADD COLUMN method_reference TEXT;

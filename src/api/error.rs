@@ -152,6 +152,12 @@ impl From<ServiceError> for ApiError {
                 "invalid_state",
                 message,
             ),
+            ServiceError::Conflict(message) => ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                "conflict",
+                message,
+            ),
             ServiceError::Store(e) => e.into(),
         }
     }

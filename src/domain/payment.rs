@@ -97,7 +97,26 @@ pub struct Payment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UpiTarget {
     pub upi_id: String,
+    /// The payee name UPI apps show.
+    pub upi_name: String,
     pub payable_minor: i64,
+}
+
+impl UpiTarget {
+    /// The `upi://pay` link a UPI app opens, with the exact amount and the payment as note.
+    pub fn deeplink(&self, currency: super::money::Currency, payment_id: &str) -> String {
+        let amount = super::money::format_minor(self.payable_minor, currency);
+        let mut url = String::from("upi://pay?");
+        let pairs = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("pa", &self.upi_id)
+            .append_pair("pn", &self.upi_name)
+            .append_pair("am", &amount)
+            .append_pair("cu", currency.code())
+            .append_pair("tn", payment_id)
+            .finish();
+        url.push_str(&pairs);
+        url
+    }
 }
 
 impl Payment {

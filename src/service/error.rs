@@ -15,6 +15,9 @@ pub enum ServiceError {
         status: PaymentStatus,
         message: String,
     },
+    /// The request conflicts with what exists (a UTR recorded twice, a credit matched).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod objects;
 pub mod payments;
 pub mod refunds;
+pub mod upi;
 
 pub use error::ServiceError;
 pub use payments::{NewPayment, PaymentService};

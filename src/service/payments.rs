@@ -35,6 +35,7 @@ pub struct NewPayment {
 pub struct PaymentService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) public_url: String,
+    pub(crate) upi_locks: Arc<dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 fn check_len(param: &str, value: &Option<String>, max: usize) -> Result<(), ServiceError> {
@@ -170,7 +171,11 @@ fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceErro
 
 impl PaymentService {
     pub fn new(store: Arc<dyn Store>, public_url: String) -> PaymentService {
-        PaymentService { store, public_url }
+        PaymentService {
+            store,
+            public_url,
+            upi_locks: Arc::default(),
+        }
     }
 
     pub fn public_url(&self) -> &str {
@@ -200,7 +205,31 @@ impl PaymentService {
     }
 
     pub async fn create(&self, scope: &Scope, input: NewPayment) -> Result<Payment, ServiceError> {
-        let (amount, methods, expires_in) = validate(&input)?;
+        let (amount, mut methods, expires_in) = validate(&input)?;
+        // UPI needs rupees and the merchant's UPI id; offered by default only when both hold.
+        let mut upi = None;
+        if methods.iter().any(|m| m == "upi") {
+            let merchant = if amount.currency().code() == "INR" {
+                Some(
+                    self.store
+                        .get_merchant(&scope.merchant_id)
+                        .await
+                        .map_err(|e| ServiceError::from_lookup("merchant", e))?,
+                )
+            } else {
+                None
+            };
+            match merchant.and_then(|m| Some((m.upi_id?, m.upi_name.unwrap_or(m.name)))) {
+                Some(target) => upi = Some(target),
+                None if input.methods.is_some() => {
+                    return Err(ServiceError::invalid(
+                        "methods",
+                        "upi needs an INR amount and a UPI id set for the merchant",
+                    ))
+                }
+                None => methods.retain(|m| m != "upi"),
+            }
+        }
         let now = crate::domain::now();
         let payment = Payment {
             id: new_id("pay"),
@@ -226,6 +255,9 @@ impl PaymentService {
             expires_at: now + Duration::seconds(expires_in),
             updated_at: now,
         };
+        if let Some((upi_id, upi_name)) = upi {
+            return self.insert_with_payable(payment, &upi_id, &upi_name).await;
+        }
         let event = self.payment_event(EventType::PaymentCreated, &payment, now);
         self.store.insert_payment(&payment, &event).await?;
         Ok(payment)

@@ -9,6 +9,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::credit::Credit;
 use crate::domain::event::Event;
 use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
@@ -52,6 +53,13 @@ pub struct PaymentFilter {
     pub created_gte: Option<DateTime<Utc>>,
     pub created_lte: Option<DateTime<Utc>>,
     /// Return rows older than this payment (cursor pagination, newest first).
+    pub starting_after: Option<String>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreditFilter {
+    pub matched: Option<bool>,
     pub starting_after: Option<String>,
     pub limit: u32,
 }
@@ -207,6 +215,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// A secret shared by every node: created with `fresh` the first time, read afterwards.
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
+
+    // UPI payable amounts and bank credits
+    /// The payable amounts (minor units) pending payments to `upi_id` hold within a range.
+    async fn pending_payables(
+        &self,
+        upi_id: &str,
+        lowest: i64,
+        highest: i64,
+    ) -> StoreResult<Vec<i64>>;
+    /// Records a credit and, in the same transaction, completes the pending payment whose
+    /// payable amount it equals. `Duplicate` when the UTR was recorded before.
+    async fn record_credit(
+        &self,
+        scope: &Scope,
+        credit: &Credit,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<(Credit, Option<Payment>)>;
+    /// Matches an unmatched credit to a pending payment by hand. `Ok(None)` when the credit
+    /// is matched already or the payment is no longer pending.
+    async fn match_credit(
+        &self,
+        scope: &Scope,
+        credit_id: &str,
+        payment_id: &str,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Option<(Credit, Payment)>>;
+    async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit>;
+    async fn list_credits(&self, scope: &Scope, filter: &CreditFilter) -> StoreResult<Vec<Credit>>;
 
     // Refunds
     async fn create_refund(

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
-     upi_id, payable_minor, paid_with, method_reference, attempt_count";
+     upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -47,6 +47,7 @@ pub struct PaymentRow {
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub upi_id: Option<String>,
+    pub upi_name: Option<String>,
     pub payable_minor: Option<i64>,
     pub paid_with: Option<String>,
     pub method_reference: Option<String>,
@@ -90,6 +91,7 @@ impl TryFrom<PaymentRow> for Payment {
             upi: match (r.upi_id, r.payable_minor) {
                 (Some(upi_id), Some(payable_minor)) => Some(UpiTarget {
                     upi_id,
+                    upi_name: r.upi_name.unwrap_or_default(),
                     payable_minor,
                 }),
                 _ => None,
@@ -174,3 +176,6 @@ pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptSta
     crate::domain::attempt::AttemptStatus::parse(s)
         .ok_or_else(|| StoreError::Corrupt(format!("attempt status '{s}'")))
 }
+
+pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amount_minor, payer, \
+     received_at, payment_id, matched_at, created_at";

@@ -6,11 +6,12 @@
 //! INTEGER microseconds since the Unix epoch, booleans 0/1.
 
 use super::rows::{
-    self, PaymentRow, ATTEMPT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS, MERCHANT_COLUMNS,
-    PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
+    MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::credit::Credit;
 use crate::domain::payment::Payment;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -119,6 +120,7 @@ fn payment_from_row(r: &SqliteRow) -> StoreResult<Payment> {
         expires_at: from_micros(r.try_get("expires_at")?)?,
         updated_at: from_micros(r.try_get("updated_at")?)?,
         upi_id: r.try_get("upi_id")?,
+        upi_name: r.try_get("upi_name")?,
         payable_minor: r.try_get("payable_minor")?,
         paid_with: r.try_get("paid_with")?,
         method_reference: r.try_get("method_reference")?,
@@ -184,6 +186,28 @@ fn attempt_from_row(r: &SqliteRow) -> StoreResult<Attempt> {
         failure_message: r.try_get("failure_message")?,
         created_at: from_micros(r.try_get("created_at")?)?,
         updated_at: from_micros(r.try_get("updated_at")?)?,
+    })
+}
+
+fn credit_from_row(r: &SqliteRow) -> StoreResult<Credit> {
+    let currency: String = r.try_get("currency")?;
+    Ok(Credit {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        utr: r.try_get("utr")?,
+        amount: crate::domain::money::Money::from_minor(
+            r.try_get("amount_minor")?,
+            rows::currency(&currency)?,
+        ),
+        payer: r.try_get("payer")?,
+        received_at: from_micros(r.try_get("received_at")?)?,
+        payment_id: r.try_get("payment_id")?,
+        matched_at: r
+            .try_get::<Option<i64>, _>("matched_at")?
+            .map(from_micros)
+            .transpose()?,
+        created_at: from_micros(r.try_get("created_at")?)?,
     })
 }
 
@@ -297,7 +321,7 @@ async fn insert_one(
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)"
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
     ))
     .bind(&p.id)
     .bind(&p.merchant_id)
@@ -321,6 +345,7 @@ async fn insert_one(
     .bind(micros(p.expires_at))
     .bind(micros(p.updated_at))
     .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+    .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
     .bind(p.upi.as_ref().map(|u| u.payable_minor))
     .bind(&p.paid_with)
     .bind(&p.method_reference)
@@ -754,6 +779,165 @@ impl Store for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    async fn pending_payables(
+        &self,
+        upi_id: &str,
+        lowest: i64,
+        highest: i64,
+    ) -> StoreResult<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT payable_minor FROM payments WHERE upi_id = $1 AND status = 'pending' \
+             AND payable_minor BETWEEN $2 AND $3 ORDER BY payable_minor DESC",
+        )
+        .bind(upi_id)
+        .bind(lowest)
+        .bind(highest)
+        .fetch_all(&self.reader)
+        .await?)
+    }
+
+    async fn record_credit(
+        &self,
+        scope: &Scope,
+        c: &Credit,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<(Credit, Option<Payment>)> {
+        let mut tx = self.begin().await?;
+        sqlx::query(&format!(
+            "INSERT INTO credits ({CREDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(&c.id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&c.utr)
+        .bind(c.amount.currency().code())
+        .bind(c.amount.minor())
+        .bind(&c.payer)
+        .bind(micros(c.received_at))
+        .bind(&c.payment_id)
+        .bind(c.matched_at.map(micros))
+        .bind(micros(c.created_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        // The one pending UPI payment asking for exactly this amount, if any.
+        let sql = format!(
+            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
+             method_reference = $2 WHERE id = (SELECT id FROM payments WHERE merchant_id = $3 \
+             AND livemode = $4 AND status = 'pending' AND upi_id IS NOT NULL \
+             AND payable_minor = $5 AND currency = $6 AND expires_at > $1 \
+             ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(&c.utr)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(c.amount.minor())
+            .bind(c.amount.currency().code())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let mut credit = c.clone();
+        let payment = match row {
+            None => None,
+            Some(row) => {
+                let payment = payment_from_row(&row)?;
+                sqlx::query("UPDATE credits SET payment_id = $2, matched_at = $3 WHERE id = $1")
+                    .bind(&c.id)
+                    .bind(&payment.id)
+                    .bind(micros(now))
+                    .execute(&mut *tx)
+                    .await?;
+                insert_event(&mut tx, scope, &event(&payment)).await?;
+                credit.payment_id = Some(payment.id.clone());
+                credit.matched_at = Some(now);
+                Some(payment)
+            }
+        };
+        tx.commit().await?;
+        Ok((credit, payment))
+    }
+
+    async fn match_credit(
+        &self,
+        scope: &Scope,
+        credit_id: &str,
+        payment_id: &str,
+        now: DateTime<Utc>,
+        event: EventBuilder<'_>,
+    ) -> StoreResult<Option<(Credit, Payment)>> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE credits SET payment_id = $4, matched_at = $5 WHERE id = $1 \
+             AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
+             RETURNING {CREDIT_COLUMNS}"
+        );
+        let Some(credit_row) = sqlx::query(&sql)
+            .bind(credit_id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(payment_id)
+            .bind(micros(now))
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let credit = credit_from_row(&credit_row)?;
+        let sql = format!(
+            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
+             method_reference = $2 WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
+             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(micros(now))
+            .bind(&credit.utr)
+            .bind(payment_id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let payment = payment_from_row(&row)?;
+        insert_event(&mut tx, scope, &event(&payment)).await?;
+        tx.commit().await?;
+        Ok(Some((credit, payment)))
+    }
+
+    async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit> {
+        credit_from_row(
+            &self
+                .scoped_row("credits", CREDIT_COLUMNS, scope, id)
+                .await?,
+        )
+    }
+
+    async fn list_credits(&self, scope: &Scope, f: &CreditFilter) -> StoreResult<Vec<Credit>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_credit(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {CREDIT_COLUMNS} FROM credits WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR (payment_id IS NOT NULL) = $3) \
+             AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
+             ORDER BY created_at DESC, id DESC LIMIT $6"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(f.matched)
+            .bind(cursor.as_ref().map(|c| micros(c.created_at)))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(credit_from_row).collect()
     }
 
     async fn create_refund(

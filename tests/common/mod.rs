@@ -2,6 +2,8 @@
 //! database), and the real server on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod browser;
+
 use hundi::admin;
 use hundi::domain::key::{Mode, Permission};
 use hundi::server::{self, RunningServer, ServerOptions};
@@ -33,6 +35,42 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// Runs an async scenario once, on SQLite (for tests whose subject is not the store).
+#[macro_export]
+macro_rules! on_sqlite {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            }
+        )*
+    };
+}
+
+/// Moves a payment's expiry, straight in the database (to test time passing).
+pub async fn set_expiry(url: &str, id: &str, at: chrono::DateTime<chrono::Utc>) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.expect("connect");
+        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("update");
+    } else {
+        let pool = sqlx::SqlitePool::connect(url).await.expect("connect");
+        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
+            .bind(at.timestamp_micros())
+            .bind(id)
+            .execute(&pool)
+            .await
+            .expect("update");
+    }
 }
 
 /// A database that lives as long as the test: the SQLite file's folder, or a PostgreSQL

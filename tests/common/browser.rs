@@ -1,0 +1,205 @@
+//! A real headless Chromium driven through ChromeDriver (Debian's `chromium` and
+//! `chromium-driver`; the test script installs them), plus a tiny "merchant site" on another
+//! origin for redirects and the JS SDK.
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const CHROMIUM_FLAGS: [&str; 7] = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl Browser {
+    /// Starts ChromeDriver and a headless Chromium window of `width` × `height`.
+    pub async fn start(width: u32, height: u32) -> Browser {
+        // Two TLS back ends are linked into the tests; pick one for the WebDriver client.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let driver_bin =
+            std::env::var("HUNDI_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+        let chromium =
+            std::env::var("HUNDI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        let port = free_port();
+        let driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {driver_bin} (install chromium-driver): {e}"));
+        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--window-size={width},{height}"));
+        let caps = serde_json::json!({
+            "goog:chromeOptions": { "binary": chromium, "args": args }
+        });
+        let caps = caps.as_object().cloned().unwrap_or_default();
+        let mut last_error = String::new();
+        for _ in 0..100 {
+            let builder = ClientBuilder::rustls();
+            match builder {
+                Ok(mut b) => match b
+                    .capabilities(caps.clone())
+                    .connect(&format!("http://127.0.0.1:{port}"))
+                    .await
+                {
+                    Ok(client) => return Browser { client, driver },
+                    Err(e) => last_error = e.to_string(),
+                },
+                Err(e) => last_error = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("ChromeDriver did not start a browser: {last_error}");
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let el = self.find(css).await;
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.expect("click");
+    }
+
+    /// Waits (up to 10 s) for an element to appear.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element {css}: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css).await.text().await.expect("text")
+    }
+
+    pub async fn url(&self) -> String {
+        self.client.current_url().await.expect("url").to_string()
+    }
+
+    /// Waits (up to `secs`) until the current URL starts with `prefix`; returns it.
+    pub async fn wait_for_url(&self, prefix: &str, secs: u64) -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let url = self.url().await;
+            if url.starts_with(prefix) {
+                return url;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("still at {url}, expected {prefix}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to `secs`) until the page's text contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let text = match self.client.find(Locator::Css("body")).await {
+                Ok(b) => b.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text.contains(needle) {
+                return;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("the page never said {needle:?}; it says: {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn screenshot(&self, path: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        std::fs::write(path, png).expect("write screenshot");
+    }
+
+    pub async fn close(self) {
+        let Browser { client, mut driver } = self;
+        let _ = client.close().await;
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+}
+
+/// A merchant's site on its own origin: `/thanks` and `/cart` for redirects, and `/shop`,
+/// a page that loads Hundi's JS SDK from Hundi's origin and opens a checkout in the modal.
+pub struct MerchantSite {
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl MerchantSite {
+    pub async fn start(hundi_url: &str) -> MerchantSite {
+        use axum::response::Html;
+        use axum::routing::get;
+        let sdk = format!("{hundi_url}/js/hundi.js");
+        let shop = move |axum::extract::Query(q): axum::extract::Query<
+            std::collections::HashMap<String, String>,
+        >| {
+            let sdk = sdk.clone();
+            async move {
+                let checkout = q.get("checkout").cloned().unwrap_or_default();
+                Html(format!(
+                    r#"<!doctype html><html><head><title>Shop</title><script src="{sdk}"></script></head>
+<body><h1>Shop</h1><button id="buy">Buy</button><p id="result">waiting</p>
+<script>
+document.getElementById("buy").addEventListener("click", function () {{
+  Hundi.open({checkout:?}, {{
+    onSuccess: function (r) {{ document.getElementById("result").textContent = "paid " + r.payment; }},
+    onCancel: function (r) {{ document.getElementById("result").textContent = "canceled " + r.payment; }},
+    onClose: function () {{ document.getElementById("result").textContent = "closed"; }}
+  }});
+}});
+</script></body></html>"#
+                ))
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/thanks",
+                get(|| async { Html("<h1>Thanks for your order</h1>") }),
+            )
+            .route("/cart", get(|| async { Html("<h1>Your cart</h1>") }))
+            .route("/shop", get(shop));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        MerchantSite { url, task }
+    }
+}
+
+impl Drop for MerchantSite {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
