@@ -33,6 +33,43 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
     Ok(merchant)
 }
 
+/// A UPI id looks like `name@bank`: letters, digits, `.`, `-`, `_` around one `@`.
+pub fn valid_upi_id(id: &str) -> bool {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    };
+    id.len() <= 100 && matches!(id.split_once('@'), Some((user, bank)) if ok(user) && ok(bank))
+}
+
+pub async fn set_upi(
+    store: &dyn Store,
+    merchant_id: &str,
+    upi_id: Option<&str>,
+    upi_name: Option<&str>,
+) -> Result<Merchant, AdminError> {
+    let upi_id = upi_id.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(id) = upi_id {
+        if !valid_upi_id(id) {
+            return Err(AdminError::Invalid(format!(
+                "'{id}' is not a UPI id (expected name@bank)"
+            )));
+        }
+    }
+    let upi_name = upi_name.map(str::trim).filter(|s| !s.is_empty());
+    if upi_name.is_some_and(|n| n.chars().count() > NAME_MAX) {
+        return Err(AdminError::Invalid(format!(
+            "a payee name must be at most {NAME_MAX} characters"
+        )));
+    }
+    match store.set_merchant_upi(merchant_id, upi_id, upi_name).await {
+        Err(StoreError::NotFound) => Err(AdminError::Invalid(format!("no merchant {merchant_id}"))),
+        other => Ok(other?),
+    }
+}
+
 pub struct CreatedKey {
     pub key: ApiKey,
     /// Shown once; only its hash is stored.

@@ -99,6 +99,19 @@ enum MerchantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set (or, with no --upi-id, clear) where UPI payments go and the payee name shown.
+    SetUpi {
+        #[arg(long)]
+        merchant: String,
+        /// The UPI id (VPA), e.g. shop@okbank.
+        #[arg(long)]
+        upi_id: Option<String>,
+        /// The payee name UPI apps show (default: the merchant's name).
+        #[arg(long)]
+        upi_name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Copy, Clone, ValueEnum)]
@@ -249,6 +262,27 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
                 println!("{}", serde_json::to_string(&m)?);
             } else {
                 println!("created merchant {} ({})", m.id, m.name);
+            }
+        }
+        MerchantCommand::SetUpi {
+            merchant,
+            upi_id,
+            upi_name,
+            json,
+        } => {
+            let m =
+                admin::set_upi(store, &merchant, upi_id.as_deref(), upi_name.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&m)?);
+            } else {
+                match &m.upi_id {
+                    Some(id) => println!(
+                        "UPI payments to {} go to {id} ({})",
+                        m.name,
+                        m.upi_name.as_deref().unwrap_or(&m.name)
+                    ),
+                    None => println!("UPI is off for {}", m.name),
+                }
             }
         }
         MerchantCommand::List { json } => {

@@ -1,6 +1,7 @@
 //! The native HTTP API under `/v1`, plus `/healthz`, `/metrics` and `/openapi.json`.
 
 pub mod auth;
+pub mod credits;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -82,6 +83,7 @@ impl<T: Serialize> List<T> {
     modifiers(&BearerAuth),
     tags(
         (name = "payments"), (name = "refunds"), (name = "events"),
+        (name = "credits", description = "Bank credits that complete UPI payments"),
         (name = "test mode", description = "Only with test keys"),
         (name = "system")
     )
@@ -173,6 +175,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(refunds::get_refund))
         .routes(routes!(events::list_events))
         .routes(routes!(events::get_event))
+        .routes(routes!(credits::create_credit, credits::list_credits))
+        .routes(routes!(credits::parse_alert))
+        .routes(routes!(credits::get_credit))
+        .routes(routes!(credits::match_credit))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,

@@ -43,6 +43,16 @@ pub struct MethodView {
     pub phone_value: String,
 }
 
+pub struct UpiView {
+    pub id: String,
+    pub name: String,
+    pub amount: String,
+    pub deeplink: String,
+    /// The QR code of the deeplink, as SVG markup made here (no user text in it).
+    pub qr_svg: String,
+    pub open: bool,
+}
+
 pub struct OtpView {
     pub attempt_id: String,
     pub prompt: String,
@@ -61,6 +71,7 @@ pub struct Page {
     pub expires_at: String,
     pub time_left: String,
     pub methods: Vec<MethodView>,
+    pub upi: Option<UpiView>,
     pub error: Option<String>,
     pub otp: Option<OtpView>,
     pub csrf: String,
@@ -101,6 +112,25 @@ fn time_left(p: &Payment) -> String {
         format!("{h}:{m:02}:{s:02}")
     } else {
         format!("{m:02}:{s:02}")
+    }
+}
+
+/// A QR code of `text` as inline SVG.
+fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::new(text.as_bytes()) {
+        Ok(code) => {
+            let svg = code
+                .render::<qrcode::render::svg::Color>()
+                .min_dimensions(200, 200)
+                .quiet_zone(true)
+                .build();
+            // Inline in HTML: drop the XML declaration.
+            match svg.find("<svg") {
+                Some(at) => svg[at..].to_string(),
+                None => svg,
+            }
+        }
+        Err(_) => String::new(),
     }
 }
 
@@ -152,7 +182,27 @@ impl Page {
                 .map(|f| f.message.clone())
         };
         let offered = methods::offered(p);
-        let first = offered.first().map(|m| m.name());
+        let upi = p
+            .upi
+            .as_ref()
+            .filter(|_| p.methods.iter().any(|m| m == "upi"))
+            .map(|u| {
+                let deeplink = u.deeplink(p.currency(), &p.id);
+                UpiView {
+                    id: u.upi_id.clone(),
+                    name: u.upi_name.clone(),
+                    amount: format_amount(u.payable_minor, p.currency()),
+                    qr_svg: qr_svg(&deeplink),
+                    deeplink,
+                    open: open_method.is_none(),
+                }
+            });
+        // UPI comes first when offered; otherwise the first method starts open.
+        let first = if upi.is_some() {
+            None
+        } else {
+            offered.first().map(|m| m.name())
+        };
         let methods = offered
             .iter()
             .map(|m| {
@@ -207,6 +257,7 @@ impl Page {
             expires_at: crate::service::objects::rfc3339(p.expires_at),
             time_left: time_left(p),
             methods,
+            upi,
             error,
             otp,
             csrf,

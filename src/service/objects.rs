@@ -36,6 +36,10 @@ pub struct PaymentObject {
     pub cancel_url: Option<String>,
     pub methods: Vec<String>,
     pub checkout_url: String,
+    /// Set when the payment can be paid by UPI: where, and the exact amount to send.
+    pub upi: Option<UpiObject>,
+    /// How the payment was paid, once it is.
+    pub payment_method: Option<PaymentMethodObject>,
     /// `native` or the dialect that created the payment.
     pub source: String,
     pub livemode: bool,
@@ -62,12 +66,43 @@ impl PaymentObject {
             cancel_url: p.cancel_url.clone(),
             methods: p.methods.clone(),
             checkout_url: format!("{}/pay/{}", public_url.trim_end_matches('/'), p.id),
+            upi: p.upi.as_ref().map(|u| UpiObject {
+                id: u.upi_id.clone(),
+                name: u.upi_name.clone(),
+                payable_amount: format_minor(u.payable_minor, currency),
+                deeplink: u.deeplink(currency, &p.id),
+            }),
+            payment_method: p.paid_with.as_ref().map(|kind| PaymentMethodObject {
+                kind: kind.clone(),
+                reference: p.method_reference.clone(),
+            }),
             source: p.source.clone(),
             livemode: p.livemode,
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct UpiObject {
+    /// The merchant's UPI id (VPA).
+    pub id: String,
+    pub name: String,
+    /// What the customer pays by UPI; unique among pending payments to this UPI id.
+    #[schema(example = "99.00")]
+    pub payable_amount: String,
+    #[schema(example = "upi://pay?pa=shop%40okbank&pn=Shop&am=99.00&cu=INR&tn=pay_…")]
+    pub deeplink: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PaymentMethodObject {
+    /// `card`, `jazzcash`, `easypaisa`, `upi` or `test`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What identifies the money: a UTR, "Visa •••• 4242".
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

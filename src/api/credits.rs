@@ -1,0 +1,287 @@
+//! `/v1/credits`: bank credits received on the merchant's UPI id, which complete payments.
+
+use super::auth::Principal;
+use super::error::{ApiError, ErrorBody};
+use super::extract::{amount_text, ApiJson, ApiQuery};
+use super::payments::{parse_limit, parse_time};
+use super::{AppState, List};
+use crate::domain::credit::Credit;
+use crate::domain::key::Permission;
+use crate::methods::upi_alerts::parse_credit_alert;
+use crate::service::objects::{rfc3339, PaymentObject};
+use crate::service::upi::NewCredit;
+use crate::store::CreditFilter;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct CreditObject {
+    #[schema(example = "cr_0192b3c4d5e6f7a8b9c0d1e2f3a4b5c6")]
+    pub id: String,
+    #[schema(example = "credit")]
+    pub object: &'static str,
+    #[schema(example = "410512345678")]
+    pub utr: String,
+    #[schema(example = "99.00")]
+    pub amount: String,
+    pub currency: String,
+    pub payer: Option<String>,
+    pub received_at: String,
+    /// The payment this credit completed, if any.
+    pub payment: Option<String>,
+    pub matched: bool,
+    pub livemode: bool,
+    pub created_at: String,
+}
+
+impl CreditObject {
+    fn new(c: &Credit) -> CreditObject {
+        CreditObject {
+            id: c.id.clone(),
+            object: "credit",
+            utr: c.utr.clone(),
+            amount: c.amount.to_string(),
+            currency: c.amount.currency().code().to_string(),
+            payer: c.payer.clone(),
+            received_at: rfc3339(c.received_at),
+            payment: c.payment_id.clone(),
+            matched: c.payment_id.is_some(),
+            livemode: c.livemode,
+            created_at: rfc3339(c.created_at),
+        }
+    }
+}
+
+/// A recorded credit, with the payment it completed.
+#[derive(Serialize, ToSchema)]
+pub struct CreditResult {
+    pub credit: CreditObject,
+    pub payment: Option<PaymentObject>,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateCredit {
+    /// The bank reference (UPI RRN, IMPS or NEFT UTR).
+    pub utr: String,
+    /// The amount received, in INR.
+    #[serde(deserialize_with = "amount_text")]
+    #[schema(value_type = String, example = "99.00")]
+    pub amount: String,
+    /// When the bank received it (RFC 3339); default now.
+    pub received_at: Option<String>,
+    /// The payer's VPA or name.
+    pub payer: Option<String>,
+}
+
+async fn record(
+    state: &AppState,
+    principal: &Principal,
+    input: NewCredit,
+) -> Result<(StatusCode, Json<CreditResult>), ApiError> {
+    let (credit, payment) = state
+        .payments
+        .record_credit(&principal.scope(), input)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreditResult {
+            credit: CreditObject::new(&credit),
+            payment: payment.map(|p| state.payments.object(&p)),
+        }),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/v1/credits", tag = "credits",
+    request_body = CreateCredit,
+    responses(
+        (status = 201, description = "Recorded; `payment` is the payment it completed, if any", body = CreditResult),
+        (status = 409, description = "This UTR was recorded before", body = ErrorBody),
+        (status = 422, description = "A bad UTR or amount", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_credit(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateCredit>,
+) -> Result<(StatusCode, Json<CreditResult>), ApiError> {
+    principal.require(Permission::CreditsWrite)?;
+    let received_at = body
+        .received_at
+        .as_deref()
+        .map(|t| parse_time("received_at", t))
+        .transpose()?;
+    let input = NewCredit {
+        utr: body.utr,
+        amount: body.amount,
+        received_at,
+        payer: body.payer,
+    };
+    record(&state, &principal, input).await
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ParseAlert {
+    /// The text of a bank's credit alert (SMS or e-mail body).
+    pub text: String,
+    /// Also record the credit (and complete its payment), as `POST /v1/credits` would.
+    #[serde(default)]
+    pub record: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ParsedAlert {
+    pub utr: String,
+    #[schema(example = "1499.00")]
+    pub amount: String,
+    pub payer: Option<String>,
+    /// Present when `record` was true.
+    pub recorded: Option<CreditResult>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/credits/parse", tag = "credits",
+    request_body = ParseAlert,
+    responses(
+        (status = 200, description = "What the alert says (and the recorded credit, if asked)", body = ParsedAlert),
+        (status = 422, description = "Not a credit alert, or no amount or UTR in it", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn parse_alert(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<ParseAlert>,
+) -> Result<Json<ParsedAlert>, ApiError> {
+    principal.require(Permission::CreditsWrite)?;
+    if body.text.len() > 10_000 {
+        return Err(ApiError::bad_param(
+            "text",
+            "text must be at most 10000 bytes",
+        ));
+    }
+    let parsed = parse_credit_alert(&body.text).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request_error",
+            "alert_not_understood",
+            e.to_string(),
+        )
+        .with_param("text")
+    })?;
+    let recorded = if body.record {
+        let input = NewCredit {
+            utr: parsed.utr.clone(),
+            amount: parsed.amount.to_string(),
+            received_at: None,
+            payer: parsed.payer.clone(),
+        };
+        Some(record(&state, &principal, input).await?.1 .0)
+    } else {
+        None
+    };
+    Ok(Json(ParsedAlert {
+        utr: parsed.utr,
+        amount: parsed.amount.to_string(),
+        payer: parsed.payer,
+        recorded,
+    }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListCreditsQuery {
+    /// `false`: only credits that matched no payment.
+    pub matched: Option<bool>,
+    /// 1 to 100, default 10.
+    pub limit: Option<String>,
+    pub starting_after: Option<String>,
+}
+
+#[utoipa::path(
+    get, path = "/v1/credits", tag = "credits",
+    params(ListCreditsQuery),
+    responses((status = 200, description = "Credits, newest first: {object, data, has_more, url}")),
+    security(("bearer" = []))
+)]
+pub async fn list_credits(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<ListCreditsQuery>,
+) -> Result<Json<List<CreditObject>>, ApiError> {
+    principal.require(Permission::CreditsWrite)?;
+    let limit = parse_limit(q.limit.as_deref())?;
+    let filter = CreditFilter {
+        matched: q.matched,
+        starting_after: q.starting_after,
+        limit: limit + 1,
+    };
+    let mut rows = state
+        .payments
+        .list_credits(&principal.scope(), &filter)
+        .await?;
+    let has_more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok(Json(List::new(
+        "/v1/credits",
+        rows.iter().map(CreditObject::new).collect(),
+        has_more,
+    )))
+}
+
+#[utoipa::path(
+    get, path = "/v1/credits/{id}", tag = "credits",
+    params(("id" = String, Path, description = "The credit's id")),
+    responses(
+        (status = 200, description = "The credit", body = CreditObject),
+        (status = 404, description = "No such credit", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_credit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<CreditObject>, ApiError> {
+    principal.require(Permission::CreditsWrite)?;
+    let credit = state.payments.get_credit(&principal.scope(), &id).await?;
+    Ok(Json(CreditObject::new(&credit)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct MatchCredit {
+    /// The pending payment this credit pays.
+    pub payment: String,
+}
+
+#[utoipa::path(
+    post, path = "/v1/credits/{id}/match", tag = "credits",
+    params(("id" = String, Path, description = "The credit's id")),
+    request_body = MatchCredit,
+    responses(
+        (status = 200, description = "Matched: the payment succeeded", body = CreditResult),
+        (status = 404, description = "No such credit or payment", body = ErrorBody),
+        (status = 409, description = "The credit is matched already or the payment is not pending", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn match_credit(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<MatchCredit>,
+) -> Result<Json<CreditResult>, ApiError> {
+    principal.require(Permission::CreditsWrite)?;
+    let (credit, payment) = state
+        .payments
+        .match_credit(&principal.scope(), &id, &body.payment)
+        .await?;
+    Ok(Json(CreditResult {
+        credit: CreditObject::new(&credit),
+        payment: Some(state.payments.object(&payment)),
+    }))
+}
