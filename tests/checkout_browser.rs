@@ -218,7 +218,54 @@ async fn sdk_modal_on_another_origin(backend: Backend) {
     b.close().await;
 }
 
+async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    hundi::admin::set_upi(
+        &*app.store,
+        &app.shop.id,
+        Some("shop@okaxis"),
+        Some("Corner Shop"),
+    )
+    .await
+    .unwrap();
+    let (id, checkout) = create(&app, json!({"amount": "300.00", "currency": "INR"})).await;
+    let b = Browser::start(360, 900).await;
+    b.goto(&checkout).await;
+    assert_eq!(b.text("[data-testid=upi-amount]").await, "INR 299.00");
+    b.find("[data-testid=upi-qr] svg").await;
+    let href = b
+        .find("[data-testid=upi-open]")
+        .await
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(href.starts_with("upi://pay?pa=shop%40okaxis"), "{href}");
+    let (status, _) = app
+        .post(
+            &app.shop.test_key,
+            "/v1/credits",
+            json!({"utr": "410512345678", "amount": "299.00"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let posted = std::time::Instant::now();
+    b.wait_for_text("Payment successful", 5).await;
+    let took = posted.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(2),
+        "the page took {took:?} to move on"
+    );
+    assert!(b
+        .text("[data-testid=receipt]")
+        .await
+        .contains("410512345678"));
+    assert_eq!(status_of(&app, &id).await, "succeeded");
+    b.close().await;
+}
+
 on_sqlite!(
+    upi_page_moves_on_when_the_credit_arrives,
     pays_and_lands_on_success_url,
     decline_then_retry,
     otp_card_and_wallet,

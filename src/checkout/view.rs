@@ -264,7 +264,11 @@ impl Page {
             embedded,
             embed_origin: embed_origin.map(str::to_string),
             embed_query,
-            paid_with: p.method_reference.clone(),
+            paid_with: match (p.paid_with.as_deref(), &p.method_reference) {
+                (Some("upi"), Some(utr)) => Some(format!("UPI · UTR {utr}")),
+                (Some("test"), _) => Some("Test mode".into()),
+                (_, reference) => reference.clone(),
+            },
             auto_redirect: if embedded { None } else { redirect_to.clone() },
             redirect_to,
         }
