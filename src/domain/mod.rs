@@ -9,6 +9,7 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod refund;
+pub mod webhook;
 
 /// The current time at the precision both stores keep (microseconds), so an object read back
 /// equals the object written.

@@ -15,6 +15,7 @@ use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::refund::Refund;
+use crate::domain::webhook::Endpoint;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -82,6 +83,54 @@ pub struct NewEvent {
     pub created_at: DateTime<Utc>,
 }
 
+/// A delivery a dispatcher has leased, with what it needs to send it.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub delivery_id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    /// Attempts made before this one.
+    pub attempts: i32,
+    pub url: String,
+    pub secret: String,
+    /// Still signing after a rotation, until its grace period ends.
+    pub previous_secret: Option<String>,
+    /// The event's payload: the exact bytes to send.
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DeliveryOutcome {
+    Succeeded,
+    Retry { at: DateTime<Utc> },
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptLog {
+    pub id: String,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    /// The first KiB of the response.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub endpoint_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i32>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub log: Vec<AttemptLog>,
+}
+
 /// A conditional status change: from one of `from` to `to`, at `at`; with `unexpired_at`,
 /// only if the payment has not expired by then.
 #[derive(Debug, Clone, Copy)]
@@ -97,6 +146,8 @@ pub struct Transition<'a> {
 
 /// Builds the event(s) for a state change from the row as it is after the change.
 pub type EventBuilder<'a> = &'a (dyn Fn(&Payment) -> NewEvent + Send + Sync);
+/// Builds the event for an endpoint (when it is disabled).
+pub type EndpointEventBuilder<'a> = &'a (dyn Fn(&Endpoint) -> NewEvent + Send + Sync);
 /// Builds the event for a refund from the payment and the refund as written.
 pub type RefundEventBuilder<'a> = &'a (dyn Fn(&Payment, &Refund) -> NewEvent + Send + Sync);
 
@@ -245,6 +296,48 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<(Credit, Payment)>>;
     async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit>;
     async fn list_credits(&self, scope: &Scope, filter: &CreditFilter) -> StoreResult<Vec<Credit>>;
+
+    // Webhooks
+    /// A signal that fires when deliveries may be due: at once after a commit on this node,
+    /// and (PostgreSQL) on other nodes' commits through LISTEN/NOTIFY.
+    async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>>;
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint>;
+    async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>>;
+    /// Writes every mutable field of an endpoint.
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Leases up to `limit` due deliveries until `lease_until`; a delivery whose lease ran
+    /// out (its node died) is due again. Safe to run on many nodes at once.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Logs an attempt and moves its delivery on, in one transaction; also keeps the
+    /// endpoint's `failing_since`.
+    async fn finish_delivery(
+        &self,
+        job: &DeliveryJob,
+        log: &AttemptLog,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()>;
+    /// Disables endpoints failing since before `before`, each with an event.
+    async fn disable_failing_endpoints(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>,
+    ) -> StoreResult<Vec<Endpoint>>;
+    async fn list_deliveries(&self, scope: &Scope, event_id: &str) -> StoreResult<Vec<Delivery>>;
+    /// Schedules an event again for every endpoint that wants it now; returns how many.
+    async fn redeliver(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 
     // Refunds
     async fn create_refund(

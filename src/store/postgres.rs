@@ -5,13 +5,14 @@
 //! of N racing transitions matches. Workers claim rows with `FOR UPDATE SKIP LOCKED`.
 
 use super::rows::{
-    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
-    MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
+    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credit::Credit;
 use crate::domain::payment::Payment;
+use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 use std::str::FromStr;
@@ -19,6 +20,8 @@ use std::time::Duration;
 
 pub struct PgStore {
     pool: PgPool,
+    deliveries: Arc<tokio::sync::Notify>,
+    listening: tokio::sync::OnceCell<()>,
 }
 
 impl PgStore {
@@ -34,12 +37,20 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
-        Ok(PgStore { pool })
+        Ok(PgStore {
+            pool,
+            deliveries: Arc::new(tokio::sync::Notify::new()),
+            listening: tokio::sync::OnceCell::new(),
+        })
     }
 
     /// The pool, for PostgreSQL-only features outside the store trait (LISTEN/NOTIFY).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn signal_deliveries(&self) {
+        self.deliveries.notify_one();
     }
 
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
@@ -178,6 +189,37 @@ fn credit_from_row(r: &PgRow) -> StoreResult<Credit> {
     })
 }
 
+fn endpoint_from_row(r: &PgRow) -> StoreResult<Endpoint> {
+    let events: String = r.try_get("events")?;
+    Ok(Endpoint {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        url: r.try_get("url")?,
+        description: r.try_get("description")?,
+        events: crate::domain::webhook::events_from_column(&events),
+        enabled: r.try_get("enabled")?,
+        secret: r.try_get("secret")?,
+        previous_secret: r.try_get("previous_secret")?,
+        previous_secret_until: r.try_get("previous_secret_until")?,
+        failing_since: r.try_get("failing_since")?,
+        disabled_reason: r.try_get("disabled_reason")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+fn attempt_log_from_row(r: &PgRow) -> StoreResult<AttemptLog> {
+    Ok(AttemptLog {
+        id: r.try_get("id")?,
+        attempted_at: r.try_get("attempted_at")?,
+        status_code: r.try_get("status_code")?,
+        latency_ms: r.try_get("latency_ms")?,
+        response_body: r.try_get("response_body")?,
+        error: r.try_get("error")?,
+    })
+}
+
 fn merchant_from_row(r: &PgRow) -> StoreResult<Merchant> {
     Ok(Merchant {
         id: r.try_get("id")?,
@@ -188,7 +230,11 @@ fn merchant_from_row(r: &PgRow) -> StoreResult<Merchant> {
     })
 }
 
-async fn insert_event(tx: &mut sqlx::PgConnection, scope: &Scope, e: &NewEvent) -> StoreResult<()> {
+async fn insert_event(
+    tx: &mut sqlx::PgConnection,
+    scope: &Scope,
+    e: &NewEvent,
+) -> StoreResult<bool> {
     sqlx::query(
         "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -200,9 +246,32 @@ async fn insert_event(tx: &mut sqlx::PgConnection, scope: &Scope, e: &NewEvent) 
     .bind(&e.object_id)
     .bind(&e.payload)
     .bind(e.created_at)
-    .execute(tx)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    fan_out(tx, scope, e).await
+}
+
+/// One delivery per enabled endpoint that wants this event, in the event's transaction.
+async fn fan_out(tx: &mut sqlx::PgConnection, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {
+    let scheduled = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
+         attempts, next_attempt_at, created_at) \
+         SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $1, id, merchant_id, livemode, 'pending', 0, $2, $2 \
+         FROM webhook_endpoints WHERE merchant_id = $3 AND livemode = $4 AND enabled \
+         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%')",
+    )
+    .bind(&e.id)
+    .bind(e.created_at)
+    .bind(&scope.merchant_id)
+    .bind(scope.livemode)
+    .bind(&e.event_type)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if scheduled > 0 {
+        notify_dispatchers(tx).await?;
+    }
+    Ok(scheduled > 0)
 }
 
 fn scope_of(p: &Payment) -> Scope {
@@ -515,13 +584,21 @@ impl Store for PgStore {
     }
 
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
-        // One statement, so one round trip and one implicit transaction for both rows.
-        sqlx::query(&format!(
+        // One statement, so one round trip and one implicit transaction for the payment, its
+        // event and the event's webhook deliveries (NOTIFY fires on commit).
+        let scheduled = sqlx::query(&format!(
             "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
              $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
              $23, $24, $25, $26, $27)) \
-             INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
-             VALUES ($28, $2, $3, $29, $1, $30, $31)"
+             , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
+             created_at) VALUES ($28, $2, $3, $29, $1, $30, $31)) \
+             , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
+             livemode, status, attempts, next_attempt_at, created_at) \
+             SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $28, id, merchant_id, \
+             livemode, 'pending', 0, $31, $31 FROM webhook_endpoints WHERE merchant_id = $2 \
+             AND livemode = $3 AND enabled AND deleted_at IS NULL \
+             AND (events LIKE '%,*,%' OR events LIKE '%,' || $29 || ',%') RETURNING 1) \
+             SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
         ))
         .bind(&p.id)
         .bind(&p.merchant_id)
@@ -554,9 +631,12 @@ impl Store for PgStore {
         .bind(&e.event_type)
         .bind(&e.payload)
         .bind(e.created_at)
-        .execute(&self.pool)
+        .fetch_optional(&self.pool)
         .await
         .map_err(classify)?;
+        if scheduled.is_some() {
+            self.signal_deliveries();
+        }
         Ok(())
     }
 
@@ -602,6 +682,7 @@ impl Store for PgStore {
         change: Transition<'_>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<Payment>> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE payments SET status = $1, updated_at = $2, paid_with = COALESCE($7, paid_with), \
@@ -625,8 +706,11 @@ impl Store for PgStore {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
-        insert_event(&mut tx, scope, &event(&payment)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(Some(payment))
     }
 
@@ -636,6 +720,7 @@ impl Store for PgStore {
         limit: u32,
         event: EventBuilder<'_>,
     ) -> StoreResult<Vec<Payment>> {
+        let mut wake = false;
         // SKIP LOCKED: a row another node is expiring right now is left to that node.
         let mut tx = self.begin().await?;
         let sql = format!(
@@ -652,10 +737,13 @@ impl Store for PgStore {
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let p = payment_from_row(row)?;
-            insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
+            wake |= insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
             expired.push(p);
         }
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(expired)
     }
 
@@ -700,6 +788,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<(Credit, Option<Payment>)> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO credits ({CREDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -746,13 +835,16 @@ impl Store for PgStore {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                insert_event(&mut tx, scope, &event(&payment)).await?;
+                wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
                 credit.payment_id = Some(payment.id.clone());
                 credit.matched_at = Some(now);
                 Some(payment)
             }
         };
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok((credit, payment))
     }
 
@@ -764,6 +856,7 @@ impl Store for PgStore {
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE credits SET payment_id = $4, matched_at = $5 WHERE id = $1 \
@@ -799,8 +892,11 @@ impl Store for PgStore {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
-        insert_event(&mut tx, scope, &event(&payment)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(Some((credit, payment)))
     }
 
@@ -835,12 +931,354 @@ impl Store for PgStore {
         rows.iter().map(credit_from_row).collect()
     }
 
+    async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
+        self.listening
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen("hundi_deliveries").await?;
+                let signal = self.deliveries.clone();
+                tokio::spawn(async move {
+                    // recv reconnects by itself after a dropped connection; any error is
+                    // followed by a wake, since notifications may have been missed.
+                    loop {
+                        let _ = listener.recv().await;
+                        signal.notify_one();
+                    }
+                });
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(self.deliveries.clone())
+    }
+
+    async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(&e.id)
+        .bind(&e.merchant_id)
+        .bind(e.livemode)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_until)
+        .bind(e.failing_since)
+        .bind(&e.disabled_reason)
+        .bind(e.created_at)
+        .bind(e.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
+             AND livemode = $3 AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        endpoint_from_row(&row)
+    }
+
+    async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+             AND livemode = $2 AND deleted_at IS NULL ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(endpoint_from_row).collect()
+    }
+
+    async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
+             secret = $6, previous_secret = $7, previous_secret_until = $8, failing_since = $9, \
+             disabled_reason = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(&e.id)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_until)
+        .bind(e.failing_since)
+        .bind(&e.disabled_reason)
+        .bind(e.updated_at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        // Kept (disabled) so that its delivery log stays readable.
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
+             WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(at)
+        .bind(false)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "WITH due AS (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
+             AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             UPDATE webhook_deliveries d SET lease_until = $2 FROM due WHERE d.id = due.id \
+             RETURNING d.id",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query(
+                "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
+                 CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
+                 e.payload FROM webhook_deliveries d \
+                 JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+                 JOIN events e ON e.id = d.event_id WHERE d.id = $1",
+            )
+            .bind(&id)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+            let Some(r) = row else { continue };
+            jobs.push(DeliveryJob {
+                delivery_id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                attempts: r.try_get("attempts")?,
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                payload: r.try_get("payload")?,
+            });
+        }
+        Ok(jobs)
+    }
+
+    async fn finish_delivery(
+        &self,
+        job: &DeliveryJob,
+        log: &AttemptLog,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
+             response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&log.id)
+        .bind(&job.delivery_id)
+        .bind(log.attempted_at)
+        .bind(log.status_code)
+        .bind(log.latency_ms)
+        .bind(&log.response_body)
+        .bind(&log.error)
+        .execute(&mut *tx)
+        .await?;
+        let (status, next, completed) = match outcome {
+            DeliveryOutcome::Succeeded => ("succeeded", log.attempted_at, Some(log.attempted_at)),
+            DeliveryOutcome::Retry { at } => ("pending", at, None),
+            DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+             next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(&job.delivery_id)
+        .bind(status)
+        .bind(next)
+        .bind(log.status_code)
+        .bind(completed)
+        .execute(&mut *tx)
+        .await?;
+        let failing = if outcome == DeliveryOutcome::Succeeded {
+            "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+        } else {
+            "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+        };
+        sqlx::query(failing)
+            .bind(&job.endpoint_id)
+            .bind(log.attempted_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disable_failing_endpoints(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>,
+    ) -> StoreResult<Vec<Endpoint>> {
+        let mut wake = false;
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = 'failing', updated_at = $2 \
+             WHERE enabled AND deleted_at IS NULL AND failing_since < $1 RETURNING {ENDPOINT_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(before)
+            .bind(now)
+            .bind(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut disabled = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let e = endpoint_from_row(row)?;
+            let scope = Scope {
+                merchant_id: e.merchant_id.clone(),
+                livemode: e.livemode,
+            };
+            wake |= insert_event(&mut tx, &scope, &event(&e)).await?;
+            disabled.push(e);
+        }
+        tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
+        Ok(disabled)
+    }
+
+    async fn list_deliveries(&self, scope: &Scope, event_id: &str) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+             created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
+             AND merchant_id = $2 AND livemode = $3 ORDER BY created_at, id",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let logs = sqlx::query(
+                "SELECT id, attempted_at, status_code, latency_ms, response_body, error \
+                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempted_at, id",
+            )
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+            out.push(Delivery {
+                id,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: r.try_get("next_attempt_at")?,
+                last_status: r.try_get("last_status")?,
+                created_at: r.try_get("created_at")?,
+                completed_at: r.try_get("completed_at")?,
+                log: logs
+                    .iter()
+                    .map(attempt_log_from_row)
+                    .collect::<StoreResult<_>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn redeliver(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let event_type: Option<String> = sqlx::query_scalar(
+            "SELECT type FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(event_type) = event_type else {
+            return Err(StoreError::NotFound);
+        };
+        let again = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, \
+             lease_until = NULL, completed_at = NULL WHERE event_id = $1 AND endpoint_id IN \
+             (SELECT id FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL)",
+        )
+        .bind(event_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let added = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, \
+             status, attempts, next_attempt_at, created_at) \
+             SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
+             FROM webhook_endpoints w WHERE w.merchant_id = $3 AND w.livemode = $4 AND w.enabled \
+             AND w.deleted_at IS NULL AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || $5 || ',%') \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             AND d.endpoint_id = w.id)",
+        )
+        .bind(event_id)
+        .bind(now)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&event_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        self.signal_deliveries();
+        Ok(again + added)
+    }
+
     async fn create_refund(
         &self,
         scope: &Scope,
         refund: &Refund,
         event: RefundEventBuilder<'_>,
     ) -> Result<(Payment, Refund), RefundRefusal> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         // One conditional update is the whole check: the sum of refunds can never pass the
         // amount, whatever runs concurrently.
@@ -896,8 +1334,11 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        insert_event(&mut tx, scope, &event(&payment, refund)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment, refund)).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok((payment, refund.clone()))
     }
 
@@ -1016,4 +1457,12 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
+
+/// Wakes the dispatchers of every node when this transaction commits.
+async fn notify_dispatchers(tx: &mut sqlx::PgConnection) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify('hundi_deliveries', '')")
+        .execute(tx)
+        .await?;
+    Ok(())
 }

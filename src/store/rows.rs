@@ -179,3 +179,7 @@ pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptSta
 
 pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amount_minor, payer, \
      received_at, payment_id, matched_at, created_at";
+
+pub const ENDPOINT_COLUMNS: &str = "id, merchant_id, livemode, url, description, events, enabled, \
+     secret, previous_secret, previous_secret_until, failing_since, disabled_reason, created_at, \
+     updated_at";

@@ -6,13 +6,14 @@
 //! INTEGER microseconds since the Unix epoch, booleans 0/1.
 
 use super::rows::{
-    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
-    MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
+    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credit::Credit;
 use crate::domain::payment::Payment;
+use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
@@ -25,6 +26,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     inserts: mpsc::Sender<InsertJob>,
+    deliveries: Arc<tokio::sync::Notify>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -61,12 +63,18 @@ impl SqliteStore {
             .connect_with(options.read_only(true))
             .await?;
         let (inserts, jobs) = mpsc::channel(4 * GROUP_MAX);
-        tokio::spawn(group_commit(writer.clone(), jobs));
+        let deliveries = Arc::new(tokio::sync::Notify::new());
+        tokio::spawn(group_commit(writer.clone(), jobs, deliveries.clone()));
         Ok(SqliteStore {
             writer,
             reader,
             inserts,
+            deliveries,
         })
+    }
+
+    fn signal_deliveries(&self) {
+        self.deliveries.notify_one();
     }
 
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
@@ -211,6 +219,43 @@ fn credit_from_row(r: &SqliteRow) -> StoreResult<Credit> {
     })
 }
 
+fn endpoint_from_row(r: &SqliteRow) -> StoreResult<Endpoint> {
+    let events: String = r.try_get("events")?;
+    Ok(Endpoint {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        url: r.try_get("url")?,
+        description: r.try_get("description")?,
+        events: crate::domain::webhook::events_from_column(&events),
+        enabled: r.try_get("enabled")?,
+        secret: r.try_get("secret")?,
+        previous_secret: r.try_get("previous_secret")?,
+        previous_secret_until: r
+            .try_get::<Option<i64>, _>("previous_secret_until")?
+            .map(from_micros)
+            .transpose()?,
+        failing_since: r
+            .try_get::<Option<i64>, _>("failing_since")?
+            .map(from_micros)
+            .transpose()?,
+        disabled_reason: r.try_get("disabled_reason")?,
+        created_at: from_micros(r.try_get("created_at")?)?,
+        updated_at: from_micros(r.try_get("updated_at")?)?,
+    })
+}
+
+fn attempt_log_from_row(r: &SqliteRow) -> StoreResult<AttemptLog> {
+    Ok(AttemptLog {
+        id: r.try_get("id")?,
+        attempted_at: from_micros(r.try_get("attempted_at")?)?,
+        status_code: r.try_get("status_code")?,
+        latency_ms: r.try_get("latency_ms")?,
+        response_body: r.try_get("response_body")?,
+        error: r.try_get("error")?,
+    })
+}
+
 fn merchant_from_row(r: &SqliteRow) -> StoreResult<Merchant> {
     Ok(Merchant {
         id: r.try_get("id")?,
@@ -225,7 +270,7 @@ async fn insert_event(
     tx: &mut sqlx::SqliteConnection,
     scope: &Scope,
     e: &NewEvent,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     sqlx::query(
         "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -237,9 +282,36 @@ async fn insert_event(
     .bind(&e.object_id)
     .bind(&e.payload)
     .bind(micros(e.created_at))
-    .execute(tx)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    fan_out(tx, scope, e).await
+}
+
+/// One delivery per enabled endpoint that wants this event, in the event's transaction.
+async fn fan_out(
+    tx: &mut sqlx::SqliteConnection,
+    scope: &Scope,
+    e: &NewEvent,
+) -> StoreResult<bool> {
+    let scheduled = sqlx::query(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
+         attempts, next_attempt_at, created_at) \
+         SELECT 'whd_' || lower(hex(randomblob(16))), $1, id, merchant_id, livemode, 'pending', 0, $2, $2 \
+         FROM webhook_endpoints WHERE merchant_id = $3 AND livemode = $4 AND enabled \
+         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%')",
+    )
+    .bind(&e.id)
+    .bind(micros(e.created_at))
+    .bind(&scope.merchant_id)
+    .bind(scope.livemode)
+    .bind(&e.event_type)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if scheduled > 0 {
+        notify_dispatchers(tx).await?;
+    }
+    Ok(scheduled > 0)
 }
 
 fn scope_of(p: &Payment) -> Scope {
@@ -270,7 +342,11 @@ const GROUP_MAX: usize = 256;
 /// Group commit for creates: SQLite's durable commit costs one fsync, so inserts waiting at the
 /// same moment share one transaction (each inside its own savepoint, so one bad row fails
 /// alone). Nobody is answered before the commit that holds their row.
-async fn group_commit(writer: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
+async fn group_commit(
+    writer: SqlitePool,
+    mut jobs: mpsc::Receiver<InsertJob>,
+    deliveries: Arc<tokio::sync::Notify>,
+) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < GROUP_MAX {
@@ -280,7 +356,10 @@ async fn group_commit(writer: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
             }
         }
         match write_group(&writer, &batch).await {
-            Ok(results) => {
+            Ok((results, wake)) => {
+                if wake {
+                    deliveries.notify_one();
+                }
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.done.send(result);
                 }
@@ -295,11 +374,33 @@ async fn group_commit(writer: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
     }
 }
 
+/// Inserts a group in one transaction. The fast path inserts every row straight away; if
+/// any row fails, the group is rolled back and written again with a savepoint per row, so
+/// that only the bad row fails. Returns each row's result and whether any webhook
+/// deliveries were scheduled.
 async fn write_group(
     writer: &SqlitePool,
     batch: &[InsertJob],
-) -> StoreResult<Vec<StoreResult<()>>> {
+) -> StoreResult<(Vec<StoreResult<()>>, bool)> {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut wake = false;
+    let mut failed = false;
+    for job in batch {
+        match insert_one(&mut tx, &job.payment, &job.event).await {
+            Ok(w) => wake |= w,
+            Err(_) => {
+                failed = true;
+                break;
+            }
+        }
+    }
+    if !failed {
+        tx.commit().await?;
+        return Ok((batch.iter().map(|_| Ok(())).collect(), wake));
+    }
+    tx.rollback().await?;
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
+    let mut wake = false;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         sqlx::query("SAVEPOINT one").execute(&mut *tx).await?;
@@ -308,17 +409,17 @@ async fn write_group(
             sqlx::query("ROLLBACK TO one").execute(&mut *tx).await?;
         }
         sqlx::query("RELEASE one").execute(&mut *tx).await?;
-        results.push(result);
+        results.push(result.map(|w| wake |= w));
     }
     tx.commit().await?;
-    Ok(results)
+    Ok((results, wake))
 }
 
 async fn insert_one(
     tx: &mut sqlx::SqliteConnection,
     p: &Payment,
     event: &NewEvent,
-) -> StoreResult<()> {
+) -> StoreResult<bool> {
     sqlx::query(&format!(
         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
@@ -708,6 +809,7 @@ impl Store for SqliteStore {
         change: Transition<'_>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<Payment>> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE payments SET status = $1, updated_at = $2, paid_with = COALESCE($7, paid_with), \
@@ -731,8 +833,11 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
-        insert_event(&mut tx, scope, &event(&payment)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(Some(payment))
     }
 
@@ -742,6 +847,7 @@ impl Store for SqliteStore {
         limit: u32,
         event: EventBuilder<'_>,
     ) -> StoreResult<Vec<Payment>> {
+        let mut wake = false;
         // The write lock taken by BEGIN IMMEDIATE is the claim: no other writer runs meanwhile.
         let mut tx = self.begin().await?;
         let sql = format!(
@@ -757,10 +863,13 @@ impl Store for SqliteStore {
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let p = payment_from_row(row)?;
-            insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
+            wake |= insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
             expired.push(p);
         }
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(expired)
     }
 
@@ -805,6 +914,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<(Credit, Option<Payment>)> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO credits ({CREDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -851,13 +961,16 @@ impl Store for SqliteStore {
                     .bind(micros(now))
                     .execute(&mut *tx)
                     .await?;
-                insert_event(&mut tx, scope, &event(&payment)).await?;
+                wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
                 credit.payment_id = Some(payment.id.clone());
                 credit.matched_at = Some(now);
                 Some(payment)
             }
         };
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok((credit, payment))
     }
 
@@ -869,6 +982,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE credits SET payment_id = $4, matched_at = $5 WHERE id = $1 \
@@ -904,8 +1018,11 @@ impl Store for SqliteStore {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
-        insert_event(&mut tx, scope, &event(&payment)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
         tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok(Some((credit, payment)))
     }
 
@@ -940,12 +1057,340 @@ impl Store for SqliteStore {
         rows.iter().map(credit_from_row).collect()
     }
 
+    async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
+        Ok(self.deliveries.clone())
+    }
+
+    async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(&e.id)
+        .bind(&e.merchant_id)
+        .bind(e.livemode)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_until.map(micros))
+        .bind(e.failing_since.map(micros))
+        .bind(&e.disabled_reason)
+        .bind(micros(e.created_at))
+        .bind(micros(e.updated_at))
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
+             AND livemode = $3 AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(&self.reader)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        endpoint_from_row(&row)
+    }
+
+    async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+             AND livemode = $2 AND deleted_at IS NULL ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(endpoint_from_row).collect()
+    }
+
+    async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
+             secret = $6, previous_secret = $7, previous_secret_until = $8, failing_since = $9, \
+             disabled_reason = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(&e.id)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(&e.secret)
+        .bind(&e.previous_secret)
+        .bind(e.previous_secret_until.map(micros))
+        .bind(e.failing_since.map(micros))
+        .bind(&e.disabled_reason)
+        .bind(micros(e.updated_at))
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        // Kept (disabled) so that its delivery log stays readable.
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
+             WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(micros(at))
+        .bind(false)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "UPDATE webhook_deliveries SET lease_until = $2 WHERE id IN (SELECT id FROM \
+             webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3) \
+             RETURNING id",
+        )
+        .bind(micros(now))
+        .bind(micros(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        let mut jobs = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row = sqlx::query(
+                "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
+                 CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
+                 e.payload FROM webhook_deliveries d \
+                 JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+                 JOIN events e ON e.id = d.event_id WHERE d.id = $1",
+            )
+            .bind(&id)
+            .bind(micros(now))
+            .fetch_optional(&self.writer)
+            .await?;
+            let Some(r) = row else { continue };
+            jobs.push(DeliveryJob {
+                delivery_id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                attempts: r.try_get("attempts")?,
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                payload: r.try_get("payload")?,
+            });
+        }
+        Ok(jobs)
+    }
+
+    async fn finish_delivery(
+        &self,
+        job: &DeliveryJob,
+        log: &AttemptLog,
+        outcome: DeliveryOutcome,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
+             response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&log.id)
+        .bind(&job.delivery_id)
+        .bind(micros(log.attempted_at))
+        .bind(log.status_code)
+        .bind(log.latency_ms)
+        .bind(&log.response_body)
+        .bind(&log.error)
+        .execute(&mut *tx)
+        .await?;
+        let (status, next, completed) = match outcome {
+            DeliveryOutcome::Succeeded => ("succeeded", log.attempted_at, Some(log.attempted_at)),
+            DeliveryOutcome::Retry { at } => ("pending", at, None),
+            DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+             next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(&job.delivery_id)
+        .bind(status)
+        .bind(micros(next))
+        .bind(log.status_code)
+        .bind(completed.map(micros))
+        .execute(&mut *tx)
+        .await?;
+        let failing = if outcome == DeliveryOutcome::Succeeded {
+            "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+        } else {
+            "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+        };
+        sqlx::query(failing)
+            .bind(&job.endpoint_id)
+            .bind(micros(log.attempted_at))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disable_failing_endpoints(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>,
+    ) -> StoreResult<Vec<Endpoint>> {
+        let mut wake = false;
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = 'failing', updated_at = $2 \
+             WHERE enabled AND deleted_at IS NULL AND failing_since < $1 RETURNING {ENDPOINT_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(micros(before))
+            .bind(micros(now))
+            .bind(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut disabled = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let e = endpoint_from_row(row)?;
+            let scope = Scope {
+                merchant_id: e.merchant_id.clone(),
+                livemode: e.livemode,
+            };
+            wake |= insert_event(&mut tx, &scope, &event(&e)).await?;
+            disabled.push(e);
+        }
+        tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
+        Ok(disabled)
+    }
+
+    async fn list_deliveries(&self, scope: &Scope, event_id: &str) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+             created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
+             AND merchant_id = $2 AND livemode = $3 ORDER BY created_at, id",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let logs = sqlx::query(
+                "SELECT id, attempted_at, status_code, latency_ms, response_body, error \
+                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempted_at, id",
+            )
+            .bind(&id)
+            .fetch_all(&self.reader)
+            .await?;
+            out.push(Delivery {
+                id,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: from_micros(r.try_get("next_attempt_at")?)?,
+                last_status: r.try_get("last_status")?,
+                created_at: from_micros(r.try_get("created_at")?)?,
+                completed_at: r
+                    .try_get::<Option<i64>, _>("completed_at")?
+                    .map(from_micros)
+                    .transpose()?,
+                log: logs
+                    .iter()
+                    .map(attempt_log_from_row)
+                    .collect::<StoreResult<_>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn redeliver(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let event_type: Option<String> = sqlx::query_scalar(
+            "SELECT type FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(event_type) = event_type else {
+            return Err(StoreError::NotFound);
+        };
+        let again = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, \
+             lease_until = NULL, completed_at = NULL WHERE event_id = $1 AND endpoint_id IN \
+             (SELECT id FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL)",
+        )
+        .bind(event_id)
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let added = sqlx::query(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, \
+             status, attempts, next_attempt_at, created_at) \
+             SELECT 'whd_' || lower(hex(randomblob(16))), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
+             FROM webhook_endpoints w WHERE w.merchant_id = $3 AND w.livemode = $4 AND w.enabled \
+             AND w.deleted_at IS NULL AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || $5 || ',%') \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             AND d.endpoint_id = w.id)",
+        )
+        .bind(event_id)
+        .bind(micros(now))
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&event_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        self.signal_deliveries();
+        Ok(again + added)
+    }
+
     async fn create_refund(
         &self,
         scope: &Scope,
         refund: &Refund,
         event: RefundEventBuilder<'_>,
     ) -> Result<(Payment, Refund), RefundRefusal> {
+        let mut wake = false;
         let mut tx = self.begin().await?;
         // One conditional update is the whole check: the sum of refunds can never pass the
         // amount, whatever runs concurrently.
@@ -1001,8 +1446,11 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        insert_event(&mut tx, scope, &event(&payment, refund)).await?;
+        wake |= insert_event(&mut tx, scope, &event(&payment, refund)).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        if wake {
+            self.signal_deliveries();
+        }
         Ok((payment, refund.clone()))
     }
 
@@ -1121,4 +1569,9 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+}
+
+/// In-process on SQLite: the store signals its dispatcher after the commit.
+async fn notify_dispatchers(_: &mut sqlx::SqliteConnection) -> StoreResult<()> {
+    Ok(())
 }

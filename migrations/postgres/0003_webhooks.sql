@@ -1,0 +1,51 @@
+-- Webhooks: endpoints, one delivery per (event, endpoint), and every attempt's outcome.
+
+CREATE TABLE webhook_endpoints (
+    id                        TEXT PRIMARY KEY,
+    merchant_id               TEXT NOT NULL REFERENCES merchants (id),
+    livemode                  BOOLEAN NOT NULL,
+    url                       TEXT NOT NULL,
+    description               TEXT,
+    -- ",payment.succeeded,refund.succeeded," or ",*," for every event.
+    events                    TEXT NOT NULL,
+    enabled                   BOOLEAN NOT NULL,
+    secret                    TEXT NOT NULL,
+    previous_secret           TEXT,
+    previous_secret_until     TIMESTAMPTZ,
+    failing_since             TIMESTAMPTZ,
+    disabled_reason           TEXT,
+    deleted_at                TIMESTAMPTZ,
+    created_at                TIMESTAMPTZ NOT NULL,
+    updated_at                TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX webhook_endpoints_merchant ON webhook_endpoints (merchant_id, livemode) WHERE enabled;
+
+CREATE TABLE webhook_deliveries (
+    id               TEXT PRIMARY KEY,
+    event_id         TEXT NOT NULL REFERENCES events (id),
+    endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id),
+    merchant_id      TEXT NOT NULL,
+    livemode         BOOLEAN NOT NULL,
+    -- pending (due at next_attempt_at), succeeded, failed
+    status           TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  TIMESTAMPTZ NOT NULL,
+    -- A dispatcher holds the delivery until then; after it, another may take it over.
+    lease_until      TIMESTAMPTZ,
+    last_status      INTEGER,
+    created_at       TIMESTAMPTZ NOT NULL,
+    completed_at     TIMESTAMPTZ
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_event ON webhook_deliveries (event_id);
+
+CREATE TABLE webhook_attempts (
+    id             TEXT PRIMARY KEY,
+    delivery_id    TEXT NOT NULL REFERENCES webhook_deliveries (id),
+    attempted_at   TIMESTAMPTZ NOT NULL,
+    status_code    INTEGER,
+    latency_ms     INTEGER NOT NULL,
+    response_body  TEXT,
+    error          TEXT
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempted_at);
