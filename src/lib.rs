@@ -9,3 +9,4 @@ pub mod methods;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod webhooks;

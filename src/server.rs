@@ -18,6 +18,7 @@ pub struct ServerOptions {
     pub expiry_interval: Duration,
     /// How often per-key request counts are written.
     pub usage_flush_interval: Duration,
+    pub webhooks: crate::webhooks::WebhookConfig,
 }
 
 impl Default for ServerOptions {
@@ -27,6 +28,7 @@ impl Default for ServerOptions {
             public_url: None,
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
+            webhooks: crate::webhooks::WebhookConfig::from_env(),
         }
     }
 }
@@ -76,7 +78,11 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .instance_secret("checkout_csrf", &crate::domain::ids::random_token(64))
         .await
         .map_err(std::io::Error::other)?;
-    let state = AppState::new(store, public_url, secret.into_bytes());
+    let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
+    state.payments = state
+        .payments
+        .clone()
+        .allow_private_webhooks(opts.webhooks.allow_private);
     let (stop, stopped) = watch::channel(false);
 
     let expiry = tokio::spawn(expiry_worker(
@@ -89,6 +95,13 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         opts.usage_flush_interval,
         stopped.clone(),
     ));
+    let dispatcher = crate::webhooks::Dispatcher::new(
+        store,
+        opts.webhooks.clone(),
+        Box::new(crate::service::webhooks::endpoint_disabled_event),
+    )
+    .map_err(std::io::Error::other)?;
+    let webhooks = tokio::spawn(std::sync::Arc::new(dispatcher).run(stopped.clone()));
 
     let app = api::router(state.clone());
     let mut on_stop = stopped.clone();
@@ -101,6 +114,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
             .await;
         let _ = expiry.await;
         let _ = usage.await;
+        let _ = webhooks.await;
         flush_state.usage.flush(&flush_state.store).await;
         served
     });

@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod payments;
 pub mod refunds;
 pub mod usage;
+pub mod webhooks;
 
 use crate::service::PaymentService;
 use crate::store::Store;
@@ -84,6 +85,7 @@ impl<T: Serialize> List<T> {
     tags(
         (name = "payments"), (name = "refunds"), (name = "events"),
         (name = "credits", description = "Bank credits that complete UPI payments"),
+        (name = "webhooks", description = "Endpoints and deliveries (Standard Webhooks signatures)"),
         (name = "test mode", description = "Only with test keys"),
         (name = "system")
     )
@@ -179,6 +181,15 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(credits::parse_alert))
         .routes(routes!(credits::get_credit))
         .routes(routes!(credits::match_credit))
+        .routes(routes!(webhooks::create_endpoint, webhooks::list_endpoints))
+        .routes(routes!(
+            webhooks::get_endpoint,
+            webhooks::update_endpoint,
+            webhooks::delete_endpoint
+        ))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::list_deliveries))
+        .routes(routes!(webhooks::redeliver))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,

@@ -10,6 +10,7 @@ pub mod objects;
 pub mod payments;
 pub mod refunds;
 pub mod upi;
+pub mod webhooks;
 
 pub use error::ServiceError;
 pub use payments::{NewPayment, PaymentService};

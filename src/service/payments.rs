@@ -36,6 +36,8 @@ pub struct PaymentService {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) public_url: String,
     pub(crate) upi_locks: Arc<dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Lets webhook URLs point at private addresses (development and tests).
+    pub(crate) allow_private_webhooks: bool,
 }
 
 fn check_len(param: &str, value: &Option<String>, max: usize) -> Result<(), ServiceError> {
@@ -175,7 +177,14 @@ impl PaymentService {
             store,
             public_url,
             upi_locks: Arc::default(),
+            allow_private_webhooks: false,
         }
+    }
+
+    /// Allows (or not) webhook URLs on private and loopback addresses.
+    pub fn allow_private_webhooks(mut self, allow: bool) -> PaymentService {
+        self.allow_private_webhooks = allow;
+        self
     }
 
     pub fn public_url(&self) -> &str {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod receiver;
 
 use hundi::admin;
 use hundi::domain::key::{Mode, Permission};

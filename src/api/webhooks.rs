@@ -1,0 +1,263 @@
+//! `/v1/webhook_endpoints`, and each event's deliveries.
+
+use super::auth::Principal;
+use super::error::{ApiError, ErrorBody};
+use super::extract::ApiJson;
+use super::{AppState, List};
+use crate::domain::key::Permission;
+use crate::service::objects::rfc3339;
+use crate::service::webhooks::{EndpointChange, EndpointObject};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+pub struct CreateEndpoint {
+    /// Where to POST events (https in live mode).
+    pub url: String,
+    /// Event types, or `["*"]` for all.
+    pub events: Vec<String>,
+    pub description: Option<String>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/webhook_endpoints", tag = "webhooks",
+    request_body = CreateEndpoint,
+    responses(
+        (status = 201, description = "Created; `secret` (whsec_…) is shown this once", body = EndpointObject),
+        (status = 422, description = "A forbidden or malformed URL, or an unknown event type", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn create_endpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<CreateEndpoint>,
+) -> Result<(StatusCode, Json<EndpointObject>), ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let e = state
+        .payments
+        .create_endpoint(
+            &principal.scope(),
+            &body.url,
+            &body.events,
+            body.description,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(EndpointObject::new(&e, true))))
+}
+
+#[utoipa::path(
+    get, path = "/v1/webhook_endpoints", tag = "webhooks",
+    responses((status = 200, description = "Endpoints: {object, data, has_more, url}")),
+    security(("bearer" = []))
+)]
+pub async fn list_endpoints(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<List<EndpointObject>>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let all = state.payments.list_endpoints(&principal.scope()).await?;
+    Ok(Json(List::new(
+        "/v1/webhook_endpoints",
+        all.iter().map(|e| EndpointObject::new(e, false)).collect(),
+        false,
+    )))
+}
+
+#[utoipa::path(
+    get, path = "/v1/webhook_endpoints/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointObject),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_endpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<EndpointObject>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let e = state.payments.get_endpoint(&principal.scope(), &id).await?;
+    Ok(Json(EndpointObject::new(&e, false)))
+}
+
+/// Tells an absent field from an explicit `null` (which clears the description).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct UpdateEndpoint {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[utoipa::path(
+    post, path = "/v1/webhook_endpoints/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    request_body = UpdateEndpoint,
+    responses(
+        (status = 200, description = "The updated endpoint", body = EndpointObject),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+        (status = 422, description = "A forbidden URL or unknown event type", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn update_endpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateEndpoint>,
+) -> Result<Json<EndpointObject>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let change = EndpointChange {
+        url: body.url,
+        events: body.events,
+        description: body.description,
+        enabled: body.enabled,
+    };
+    let e = state
+        .payments
+        .update_endpoint(&principal.scope(), &id, change)
+        .await?;
+    Ok(Json(EndpointObject::new(&e, false)))
+}
+
+#[utoipa::path(
+    delete, path = "/v1/webhook_endpoints/{id}", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    responses(
+        (status = 200, description = "Deleted: {id, object, deleted: true}"),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn delete_endpoint(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    state
+        .payments
+        .delete_endpoint(&principal.scope(), &id)
+        .await?;
+    Ok(Json(
+        serde_json::json!({"id": id, "object": "webhook_endpoint", "deleted": true}),
+    ))
+}
+
+#[utoipa::path(
+    post, path = "/v1/webhook_endpoints/{id}/rotate_secret", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    responses(
+        (status = 200, description = "The new secret, shown once; the old one signs too for 24 hours", body = EndpointObject),
+        (status = 404, description = "No such endpoint", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<EndpointObject>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let e = state
+        .payments
+        .rotate_endpoint_secret(&principal.scope(), &id)
+        .await?;
+    Ok(Json(EndpointObject::new(&e, true)))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptObject {
+    pub attempted_at: String,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    /// The first KiB of the response.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryObject {
+    pub id: String,
+    pub object: &'static str,
+    pub event: String,
+    pub endpoint: String,
+    /// `pending` (due at `next_attempt_at`), `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: Vec<AttemptObject>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+}
+
+#[utoipa::path(
+    get, path = "/v1/events/{id}/deliveries", tag = "webhooks",
+    params(("id" = String, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "Every delivery of the event, with every attempt"),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<List<DeliveryObject>>, ApiError> {
+    principal.require(Permission::EventsRead)?;
+    let all = state.payments.deliveries(&principal.scope(), &id).await?;
+    let data = all
+        .into_iter()
+        .map(|d| DeliveryObject {
+            object: "webhook_delivery",
+            event: d.event_id,
+            endpoint: d.endpoint_id,
+            next_attempt_at: (d.status == "pending").then(|| rfc3339(d.next_attempt_at)),
+            status: d.status,
+            attempts: d
+                .log
+                .into_iter()
+                .map(|a| AttemptObject {
+                    attempted_at: rfc3339(a.attempted_at),
+                    status_code: a.status_code,
+                    latency_ms: a.latency_ms,
+                    response_body: a.response_body,
+                    error: a.error,
+                })
+                .collect(),
+            created_at: rfc3339(d.created_at),
+            id: d.id,
+        })
+        .collect();
+    Ok(Json(List::new("/v1/events/{id}/deliveries", data, false)))
+}
+
+#[utoipa::path(
+    post, path = "/v1/events/{id}/redeliver", tag = "webhooks",
+    params(("id" = String, Path, description = "The event's id")),
+    responses(
+        (status = 200, description = "{scheduled: n}: deliveries scheduled again now"),
+        (status = 404, description = "No such event", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    principal.require(Permission::WebhooksWrite)?;
+    let n = state.payments.redeliver(&principal.scope(), &id).await?;
+    Ok(Json(serde_json::json!({"event": id, "scheduled": n})))
+}

@@ -1,0 +1,308 @@
+//! Webhook delivery: a dispatcher that leases due deliveries, signs them (Standard Webhooks),
+//! sends the event's stored bytes, logs every attempt and schedules retries.
+
+pub mod ssrf;
+
+use crate::domain::ids::new_id;
+use crate::domain::webhook::{sign, Endpoint};
+use crate::store::{AttemptLog, DeliveryJob, DeliveryOutcome, NewEvent, Store};
+use dashmap::DashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// Waits before each retry; after the last, the delivery is marked failed.
+    pub retry_schedule: Vec<Duration>,
+    pub timeout: Duration,
+    /// How long a dispatcher holds a delivery; longer than `timeout`.
+    pub lease: Duration,
+    /// Lets webhooks reach private and loopback addresses (development and tests only).
+    pub allow_private: bool,
+    /// Deliveries in flight to one endpoint at most, so a slow one delays no other.
+    pub per_endpoint: usize,
+    /// Deliveries in flight in all.
+    pub in_flight: usize,
+    /// How often to look for due deliveries without a wake-up.
+    pub poll_interval: Duration,
+    /// An endpoint failing for this long is disabled.
+    pub disable_after: Duration,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        let mins = |m: u64| Duration::from_secs(60 * m);
+        WebhookConfig {
+            retry_schedule: vec![
+                Duration::from_secs(5),
+                mins(5),
+                mins(30),
+                mins(120),
+                mins(300),
+                mins(600),
+                mins(600),
+            ],
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(30),
+            allow_private: false,
+            per_endpoint: 16,
+            in_flight: 512,
+            poll_interval: Duration::from_secs(1),
+            disable_after: Duration::from_secs(5 * 24 * 3600),
+        }
+    }
+}
+
+impl WebhookConfig {
+    /// Reads `HUNDI_ALLOW_PRIVATE_WEBHOOKS`, `HUNDI_WEBHOOK_RETRY_SCHEDULE` (seconds, comma
+    /// separated), `HUNDI_WEBHOOK_TIMEOUT_MS`, `HUNDI_WEBHOOK_LEASE_SECS` and
+    /// `HUNDI_WEBHOOK_DISABLE_AFTER_SECS` over the defaults.
+    pub fn from_env() -> WebhookConfig {
+        let mut c = WebhookConfig::default();
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("HUNDI_ALLOW_PRIVATE_WEBHOOKS") {
+            c.allow_private = matches!(v.trim(), "1" | "true" | "yes");
+        }
+        if let Some(v) = var("HUNDI_WEBHOOK_RETRY_SCHEDULE") {
+            let parsed: Option<Vec<Duration>> = v
+                .split(',')
+                .map(|s| s.trim().parse::<f64>().ok().map(Duration::from_secs_f64))
+                .collect();
+            if let Some(schedule) = parsed {
+                c.retry_schedule = schedule;
+            }
+        }
+        if let Some(ms) = var("HUNDI_WEBHOOK_TIMEOUT_MS").and_then(|v| v.parse().ok()) {
+            c.timeout = Duration::from_millis(ms);
+        }
+        if let Some(s) = var("HUNDI_WEBHOOK_LEASE_SECS").and_then(|v| v.parse().ok()) {
+            c.lease = Duration::from_secs(s);
+        }
+        if let Some(s) = var("HUNDI_WEBHOOK_DISABLE_AFTER_SECS").and_then(|v| v.parse().ok()) {
+            c.disable_after = Duration::from_secs(s);
+        }
+        c
+    }
+}
+
+/// What one attempt came to.
+struct Sent {
+    status: Option<u16>,
+    body: Option<String>,
+    error: Option<String>,
+    latency: Duration,
+}
+
+pub struct Dispatcher {
+    store: Arc<dyn Store>,
+    config: WebhookConfig,
+    client: reqwest::Client,
+    endpoints: DashMap<String, Arc<Semaphore>>,
+    in_flight: Arc<Semaphore>,
+    /// Builds the `webhook_endpoint.disabled` event.
+    disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: WebhookConfig,
+        disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
+    ) -> Result<Dispatcher, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(ssrf::GuardedResolver {
+                allow_private: config.allow_private,
+            }))
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .user_agent("Hundi-Webhooks/1.0")
+            .pool_max_idle_per_host(config.per_endpoint)
+            .build()?;
+        Ok(Dispatcher {
+            in_flight: Arc::new(Semaphore::new(config.in_flight)),
+            store,
+            config,
+            client,
+            endpoints: DashMap::new(),
+            disabled_event,
+        })
+    }
+
+    /// Runs until `stopped` turns true; deliveries in flight then finish or are retried by
+    /// another node once their lease ends.
+    pub async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        const BATCH: u32 = 256;
+        let signal = match self.store.watch_deliveries().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "no delivery notifications; polling only");
+                Arc::new(tokio::sync::Notify::new())
+            }
+        };
+        let mut last_sweep = Instant::now();
+        loop {
+            if *stopped.borrow() {
+                return;
+            }
+            let now = crate::domain::now();
+            let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
+            let claimed = match self.store.claim_deliveries(now, now + lease, BATCH).await {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim deliveries");
+                    Vec::new()
+                }
+            };
+            let full = claimed.len() as u32 == BATCH;
+            for job in claimed {
+                let me = self.clone();
+                tokio::spawn(async move { me.deliver(job).await });
+            }
+            if last_sweep.elapsed() > Duration::from_secs(60) {
+                last_sweep = Instant::now();
+                self.disable_failing().await;
+            }
+            if full && self.in_flight.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = signal.notified() => {}
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    async fn disable_failing(&self) {
+        let now = crate::domain::now();
+        let after = chrono::Duration::from_std(self.config.disable_after).unwrap_or_default();
+        match self
+            .store
+            .disable_failing_endpoints(now - after, now, &*self.disabled_event)
+            .await
+        {
+            Ok(disabled) => {
+                for e in disabled {
+                    tracing::warn!(endpoint = %e.id, url = %e.url, "disabled a webhook endpoint that kept failing");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not disable failing endpoints"),
+        }
+    }
+
+    async fn deliver(&self, job: DeliveryJob) {
+        let Ok(_global) = self.in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let gate = self
+            .endpoints
+            .entry(job.endpoint_id.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_endpoint)))
+            .clone();
+        // A busy endpoint waits its turn, but never longer than its lease allows.
+        let wait = self.config.lease.saturating_sub(self.config.timeout * 2);
+        let _slot = match tokio::time::timeout(wait, gate.acquire_owned()).await {
+            Ok(Ok(slot)) => slot,
+            _ => return, // the lease runs out and the delivery is picked up again
+        };
+        let sent = self.send(&job).await;
+        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let attempted_at = crate::domain::now();
+        let outcome = if ok {
+            DeliveryOutcome::Succeeded
+        } else {
+            match self.config.retry_schedule.get(job.attempts.max(0) as usize) {
+                Some(wait) => DeliveryOutcome::Retry {
+                    at: attempted_at + chrono::Duration::from_std(*wait).unwrap_or_default(),
+                },
+                None => DeliveryOutcome::Failed,
+            }
+        };
+        let log = AttemptLog {
+            id: new_id("wha"),
+            attempted_at,
+            status_code: sent.status.map(i32::from),
+            latency_ms: sent.latency.as_millis().min(i32::MAX as u128) as i32,
+            response_body: sent.body,
+            error: sent.error,
+        };
+        if let Err(e) = self.store.finish_delivery(&job, &log, outcome).await {
+            // The lease will run out and the delivery will be sent again: at least once.
+            tracing::warn!(error = %e, delivery = %job.delivery_id, "could not record a delivery");
+        }
+    }
+
+    async fn send(&self, job: &DeliveryJob) -> Sent {
+        let started = Instant::now();
+        let failed = |error: String| Sent {
+            status: None,
+            body: None,
+            error: Some(error),
+            latency: started.elapsed(),
+        };
+        let url = match url::Url::parse(&job.url) {
+            Ok(u) => u,
+            Err(e) => return failed(format!("invalid URL: {e}")),
+        };
+        if let Err(e) = ssrf::check_literal(&url, self.config.allow_private) {
+            return failed(e.to_string());
+        }
+        let timestamp = chrono::Utc::now().timestamp();
+        let body = job.payload.as_bytes();
+        let mut signatures: Vec<String> = [Some(&job.secret), job.previous_secret.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| sign(s, &job.event_id, timestamp, body))
+            .collect();
+        signatures.dedup();
+        let res = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &job.event_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signatures.join(" "))
+            .body(job.payload.clone())
+            .send()
+            .await;
+        let mut res = match res {
+            Ok(r) => r,
+            Err(e) => return failed(describe(&e)),
+        };
+        let status = res.status().as_u16();
+        let mut snippet = Vec::new();
+        while snippet.len() < 1024 {
+            match res.chunk().await {
+                Ok(Some(chunk)) => snippet.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        snippet.truncate(1024);
+        Sent {
+            status: Some(status),
+            body: Some(String::from_utf8_lossy(&snippet).into_owned()),
+            error: None,
+            latency: started.elapsed(),
+        }
+    }
+}
+
+/// A readable cause for a failed request (reqwest's display hides the source).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "could not connect".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,479 @@
+//! Webhook delivery end to end, on both backends: Standard Webhooks signatures checked by the
+//! `standardwebhooks` library from PyPI, retries until the receiver is up, the delivery log,
+//! rotation, redelivery, SSRF refusals, and a slow endpoint that delays no other.
+
+mod common;
+
+use common::receiver::{Inbox, Receiver};
+use common::{Backend, TestApp};
+use hundi::server::ServerOptions;
+use hundi::webhooks::WebhookConfig;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn fast_webhooks() -> ServerOptions {
+    ServerOptions {
+        webhooks: WebhookConfig {
+            allow_private: true,
+            retry_schedule: vec![Duration::from_millis(300); 4],
+            timeout: Duration::from_secs(2),
+            lease: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(200),
+            ..WebhookConfig::default()
+        },
+        ..ServerOptions::default()
+    }
+}
+
+async fn endpoint(app: &TestApp, url: &str, events: Value) -> Value {
+    let (status, e) = app
+        .post(
+            &app.shop.test_key,
+            "/v1/webhook_endpoints",
+            json!({"url": url, "events": events}),
+        )
+        .await;
+    assert_eq!(status, 201, "{e}");
+    assert!(e["secret"].as_str().unwrap().starts_with("whsec_"));
+    e
+}
+
+/// Runs the PyPI `standardwebhooks` library over captured deliveries; returns the ids it verified.
+fn verify_with_library(secret: &str, got: &[common::receiver::Captured]) -> Vec<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/verify_standardwebhooks.py"
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 (the test script installs standardwebhooks)");
+    {
+        let stdin = child.stdin.as_mut().expect("stdin");
+        for c in got {
+            let headers: serde_json::Map<String, Value> =
+                ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                    .iter()
+                    .map(|h| (h.to_string(), Value::String(c.header(h))))
+                    .collect();
+            let line = json!({"secret": secret, "headers": headers, "body": c.body});
+            writeln!(stdin, "{line}").expect("write");
+        }
+    }
+    let out = child.wait_with_output().expect("python ran");
+    assert!(
+        out.status.success(),
+        "standardwebhooks refused a delivery: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+async fn signed_deliveries_verify_with_the_library(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    let e = endpoint(&app, &receiver.url, json!(["*"])).await;
+    let secret = e["secret"].as_str().unwrap().to_string();
+    let p = app.payment("10.00").await;
+    let id = p["id"].as_str().unwrap();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/test/payments/{id}/succeed"),
+        json!({}),
+    )
+    .await;
+    let got = receiver.inbox.wait_for(2, 10).await;
+    let verified = verify_with_library(&secret, &got);
+    let events = app.events_of(&app.shop.test_key, id).await;
+    let mut expected: Vec<String> = events
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut verified_sorted = verified.clone();
+    expected.sort();
+    verified_sorted.sort();
+    assert_eq!(
+        verified_sorted, expected,
+        "both events arrived and verified"
+    );
+    for c in &got {
+        // The body is the event's stored bytes, exactly.
+        let event_id = c.header("webhook-id");
+        let stored = app
+            .http
+            .get(format!("{}/v1/events/{event_id}", app.url))
+            .bearer_auth(&app.shop.test_key)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(c.body, stored);
+        assert_eq!(c.header("content-type"), "application/json");
+    }
+    // A tampered body does not verify.
+    let mut tampered = got[0].clone();
+    tampered.body = tampered.body.replace("10.00", "99.00");
+    let result = std::panic::catch_unwind(|| verify_with_library(&secret, &[tampered]));
+    assert!(result.is_err(), "a changed body must fail verification");
+    // Endpoint subscribed to one type gets only that.
+    let only = Receiver::start().await;
+    endpoint(&app, &only.url, json!(["payment.canceled"])).await;
+    let q = app.payment("1.00").await;
+    let qid = q["id"].as_str().unwrap();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/payments/{qid}/cancel"),
+        json!({}),
+    )
+    .await;
+    let got = only.inbox.wait_for(1, 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(only.inbox.count(), 1);
+    assert_eq!(got[0].json()["type"], "payment.canceled");
+}
+
+async fn retries_until_the_receiver_is_up(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    // A port with nobody listening yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    endpoint(&app, &url, json!(["payment.created"])).await;
+    let p = app.payment("5.00").await;
+    let id = p["id"].as_str().unwrap();
+    let event_id = app.events_of(&app.shop.test_key, id).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Two failed attempts (connection refused), then the receiver comes up answering 500 once.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, log) = app
+            .get(
+                &app.shop.test_key,
+                &format!("/v1/events/{event_id}/deliveries"),
+            )
+            .await;
+        if log["data"][0]["attempts"].as_array().map_or(0, |a| a.len()) >= 2 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no retries: {log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let inbox = Arc::new(Inbox::default());
+    inbox
+        .status
+        .store(500, std::sync::atomic::Ordering::Relaxed);
+    let receiver = Receiver::start_on(port, inbox.clone()).await;
+    inbox.wait_for(1, 10).await;
+    inbox
+        .status
+        .store(200, std::sync::atomic::Ordering::Relaxed);
+    inbox.wait_for(2, 10).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let (_, log) = app
+            .get(
+                &app.shop.test_key,
+                &format!("/v1/events/{event_id}/deliveries"),
+            )
+            .await;
+        if log["data"][0]["status"] == "succeeded" {
+            break log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never delivered: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let attempts = log["data"][0]["attempts"].as_array().unwrap();
+    assert!(attempts.len() >= 4, "{log}");
+    let first = &attempts[0];
+    assert_eq!(first["status_code"], Value::Null);
+    assert!(
+        first["error"].as_str().unwrap().contains("connect"),
+        "{first}"
+    );
+    let last_two: Vec<&Value> = attempts.iter().rev().take(2).collect();
+    assert_eq!(last_two[0]["status_code"], 200);
+    assert_eq!(last_two[0]["response_body"], "received");
+    assert_eq!(last_two[1]["status_code"], 500);
+    drop(receiver);
+}
+
+async fn gives_up_after_the_schedule(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    receiver
+        .inbox
+        .status
+        .store(503, std::sync::atomic::Ordering::Relaxed);
+    endpoint(&app, &receiver.url, json!(["payment.created"])).await;
+    let p = app.payment("5.00").await;
+    let event_id = app
+        .events_of(&app.shop.test_key, p["id"].as_str().unwrap())
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 1 attempt + 4 retries, then failed.
+    receiver.inbox.wait_for(5, 15).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, log) = app
+            .get(
+                &app.shop.test_key,
+                &format!("/v1/events/{event_id}/deliveries"),
+            )
+            .await;
+        if log["data"][0]["status"] == "failed" {
+            assert_eq!(log["data"][0]["attempts"].as_array().unwrap().len(), 5);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(receiver.inbox.count(), 5, "nothing after the last retry");
+    // Redelivery sends it again.
+    receiver
+        .inbox
+        .status
+        .store(200, std::sync::atomic::Ordering::Relaxed);
+    let (status, res) = app
+        .post(
+            &app.shop.test_key,
+            &format!("/v1/events/{event_id}/redeliver"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["scheduled"], 1);
+    receiver.inbox.wait_for(6, 10).await;
+}
+
+async fn rotation_signs_with_both_secrets(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    let e = endpoint(&app, &receiver.url, json!(["payment.created"])).await;
+    let old = e["secret"].as_str().unwrap().to_string();
+    let eid = e["id"].as_str().unwrap();
+    let (status, rotated) = app
+        .post(
+            &app.shop.test_key,
+            &format!("/v1/webhook_endpoints/{eid}/rotate_secret"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(old, new);
+    let (_, listed) = app
+        .get(&app.shop.test_key, &format!("/v1/webhook_endpoints/{eid}"))
+        .await;
+    assert_eq!(listed.get("secret"), None, "the secret is shown once");
+    app.payment("1.00").await;
+    let got = receiver.inbox.wait_for(1, 10).await;
+    assert_eq!(got[0].header("webhook-signature").split(' ').count(), 2);
+    verify_with_library(&old, &got);
+    verify_with_library(&new, &got);
+}
+
+async fn endpoints_are_managed_and_checked(backend: Backend) {
+    let app = TestApp::spawn(backend).await; // private targets NOT allowed here
+    let key = &app.shop.test_key;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://10.0.0.1/hook",
+        "http://172.16.5.4/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://100.64.0.1/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+        "http://[::1]/",
+        "http://[fe80::1]/",
+        "http://[fd00:ec2::254]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:9/hook",
+        "ftp://example.com/",
+    ] {
+        let (status, body) = app
+            .post(
+                key,
+                "/v1/webhook_endpoints",
+                json!({"url": url, "events": ["*"]}),
+            )
+            .await;
+        assert_eq!(status, 422, "{url} must be refused: {body}");
+        assert_eq!(body["error"]["param"], "url");
+    }
+    let (status, body) = app
+        .post(
+            &app.shop.live_key,
+            "/v1/webhook_endpoints",
+            json!({"url": "http://8.8.8.8/hook", "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(status, 422, "live endpoints need https: {body}");
+    let (status, body) = app
+        .post(
+            key,
+            "/v1/webhook_endpoints",
+            json!({"url": "https://8.8.8.8/hook", "events": ["payment.nope"]}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["param"], "events");
+    let (status, e) = app.post(key, "/v1/webhook_endpoints", json!({"url": "https://8.8.8.8/hook", "events": ["payment.succeeded"], "description": "orders"})).await;
+    assert_eq!(status, 201);
+    let id = e["id"].as_str().unwrap();
+    let (status, updated) = app
+        .post(
+            key,
+            &format!("/v1/webhook_endpoints/{id}"),
+            json!({"enabled": false, "events": ["*"], "description": null}),
+        )
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["enabled"], false);
+    assert_eq!(updated["events"], json!(["*"]));
+    assert_eq!(updated["description"], Value::Null);
+    let (status, _) = app
+        .get(&app.other.test_key, &format!("/v1/webhook_endpoints/{id}"))
+        .await;
+    assert_eq!(status, 404);
+    let (_, list) = app.get(key, "/v1/webhook_endpoints").await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 1);
+    let res = app
+        .http
+        .delete(format!("{}/v1/webhook_endpoints/{id}", app.url))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let (status, _) = app.get(key, &format!("/v1/webhook_endpoints/{id}")).await;
+    assert_eq!(status, 404);
+}
+
+/// Endpoints saved while private targets were allowed (written straight to the store here)
+/// are still refused at send time when they are not: the check runs again after DNS
+/// resolution, for names (localhost) and literal addresses alike.
+async fn send_time_check_refuses_private_targets(backend: Backend) {
+    let mut strict = fast_webhooks();
+    strict.webhooks.allow_private = false;
+    let app = TestApp::spawn_with(backend, strict).await;
+    let receiver = Receiver::start().await;
+    let now = chrono::Utc::now();
+    for url in [
+        receiver.url.replace("127.0.0.1", "localhost"),
+        receiver.url.clone(),
+    ] {
+        let e = hundi::domain::webhook::Endpoint {
+            id: hundi::domain::ids::new_id("we"),
+            merchant_id: app.shop.id.clone(),
+            livemode: false,
+            url,
+            description: None,
+            events: vec!["*".into()],
+            enabled: true,
+            secret: hundi::domain::webhook::generate_secret(),
+            previous_secret: None,
+            previous_secret_until: None,
+            failing_since: None,
+            disabled_reason: None,
+            created_at: now,
+            updated_at: now,
+        };
+        app.store.create_endpoint(&e).await.unwrap();
+    }
+    let p = app.payment("1.00").await;
+    let event_id = app
+        .events_of(&app.shop.test_key, p["id"].as_str().unwrap())
+        .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, log) = app
+            .get(
+                &app.shop.test_key,
+                &format!("/v1/events/{event_id}/deliveries"),
+            )
+            .await;
+        let refused: Vec<String> = log["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d["attempts"][0]["error"].as_str().map(str::to_string))
+            .collect();
+        if refused.len() == 2 {
+            assert!(
+                refused.iter().any(|e| e.contains("forbidden addresses")),
+                "{refused:?}"
+            );
+            assert!(
+                refused.iter().any(|e| e.contains("reserved address")),
+                "{refused:?}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{log}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        receiver.inbox.count(),
+        0,
+        "nothing reached the private address"
+    );
+}
+
+async fn a_slow_endpoint_delays_no_other(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let slow = Receiver::start().await;
+    slow.inbox
+        .delay_ms
+        .store(1500, std::sync::atomic::Ordering::Relaxed);
+    let fast = Receiver::start().await;
+    endpoint(&app, &slow.url, json!(["payment.created"])).await;
+    endpoint(&app, &fast.url, json!(["payment.created"])).await;
+    let started = std::time::Instant::now();
+    for _ in 0..40 {
+        app.payment("1.00").await;
+    }
+    fast.inbox.wait_for(40, 10).await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "the fast endpoint waited {took:?} behind the slow one"
+    );
+    assert!(
+        slow.inbox.count() < 40,
+        "the slow endpoint is still catching up"
+    );
+}
+
+on_both_backends!(
+    signed_deliveries_verify_with_the_library,
+    retries_until_the_receiver_is_up,
+    gives_up_after_the_schedule,
+    rotation_signs_with_both_secrets,
+    endpoints_are_managed_and_checked,
+    send_time_check_refuses_private_targets,
+    a_slow_endpoint_delays_no_other,
+);
