@@ -178,7 +178,15 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
         &["key", "revoke", listed["id"].as_str().unwrap(), "--json"],
     );
     assert_eq!(revoked["status"], "revoked");
-    assert_eq!(create().await.unwrap().status().as_u16(), 401);
+    // Refused within the key cache's lifetime (1 s).
+    let revoked_at = std::time::Instant::now();
+    while create().await.unwrap().status().as_u16() != 401 {
+        assert!(
+            revoked_at.elapsed() < Duration::from_millis(1500),
+            "the revoked key still works"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let u = hundi_json(
         &db,

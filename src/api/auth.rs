@@ -9,7 +9,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
+use dashmap::DashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The caller, as its API key says.
 #[derive(Clone, Debug)]
@@ -69,22 +71,79 @@ fn bearer(req: &Request) -> Result<&str, ApiError> {
     Ok(secret.trim())
 }
 
+/// Recently seen keys, so a busy integration does not cost a database read per request.
+/// An entry lives `ttl` at most: a key revoked on any node stops working within that time.
+pub struct KeyCache {
+    ttl: Duration,
+    entries: DashMap<Vec<u8>, (Arc<ApiKey>, Instant)>,
+}
+
+impl KeyCache {
+    pub fn new(ttl: Duration) -> KeyCache {
+        KeyCache {
+            ttl,
+            entries: DashMap::new(),
+        }
+    }
+
+    /// `HUNDI_KEY_CACHE_MS` (default 1000; 0 turns the cache off).
+    pub fn from_env() -> KeyCache {
+        let ms = std::env::var("HUNDI_KEY_CACHE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1000);
+        KeyCache::new(Duration::from_millis(ms))
+    }
+
+    fn get(&self, hash: &[u8]) -> Option<Arc<ApiKey>> {
+        let hit = self.entries.get(hash)?;
+        (hit.1.elapsed() < self.ttl).then(|| hit.0.clone())
+    }
+
+    fn put(&self, hash: Vec<u8>, key: Arc<ApiKey>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if self.entries.len() > 10_000 {
+            self.entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+        }
+        self.entries.insert(hash, (key, Instant::now()));
+    }
+
+    /// Forgets a key at once (it was revoked or changed on this node).
+    pub fn forget(&self, key_id: &str) {
+        self.entries.retain(|_, (k, _)| k.id != key_id);
+    }
+}
+
+async fn find_key(state: &AppState, secret: &str) -> Result<Arc<ApiKey>, ApiError> {
+    let hash = hash_secret(secret);
+    if let Some(key) = state.keys.get(&hash) {
+        if key.matches(secret) {
+            return Ok(key);
+        }
+    }
+    match state.store.find_key_by_hash(&hash).await {
+        Ok(key) if key.matches(secret) => {
+            let key = Arc::new(key);
+            state.keys.put(hash, key.clone());
+            Ok(key)
+        }
+        Ok(_) | Err(StoreError::NotFound) => Err(ApiError::unauthenticated(
+            "api_key_invalid",
+            "the API key is not valid",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn authenticate(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let secret = bearer(&req)?;
-    let key = match state.store.find_key_by_hash(&hash_secret(secret)).await {
-        Ok(key) if key.matches(secret) => key,
-        Ok(_) | Err(StoreError::NotFound) => {
-            return Err(ApiError::unauthenticated(
-                "api_key_invalid",
-                "the API key is not valid",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let key = find_key(&state, secret).await?;
     if key.is_revoked() {
         return Err(ApiError::unauthenticated(
             "api_key_revoked",
@@ -92,7 +151,6 @@ pub async fn authenticate(
         ));
     }
     state.usage.count(&key.id);
-    req.extensions_mut()
-        .insert(Principal { key: Arc::new(key) });
+    req.extensions_mut().insert(Principal { key });
     Ok(next.run(req).await)
 }

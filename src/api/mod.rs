@@ -40,6 +40,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Keys the checkout's CSRF tokens; shared by every node through the database.
     pub checkout_secret: Arc<Vec<u8>>,
+    pub keys: Arc<auth::KeyCache>,
 }
 
 impl AppState {
@@ -50,6 +51,7 @@ impl AppState {
             usage: Arc::default(),
             metrics: Arc::default(),
             checkout_secret: Arc::new(checkout_secret),
+            keys: Arc::new(auth::KeyCache::from_env()),
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct WebhookConfig {
     pub poll_interval: Duration,
     /// An endpoint failing for this long is disabled.
     pub disable_after: Duration,
+    /// How often to look for endpoints to disable.
+    pub sweep_interval: Duration,
 }
 
 impl Default for WebhookConfig {
@@ -50,6 +52,7 @@ impl Default for WebhookConfig {
             in_flight: 512,
             poll_interval: Duration::from_secs(1),
             disable_after: Duration::from_secs(5 * 24 * 3600),
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -160,7 +163,7 @@ impl Dispatcher {
                 let me = self.clone();
                 tokio::spawn(async move { me.deliver(job).await });
             }
-            if last_sweep.elapsed() > Duration::from_secs(60) {
+            if last_sweep.elapsed() > self.config.sweep_interval {
                 last_sweep = Instant::now();
                 self.disable_failing().await;
             }
