@@ -19,6 +19,8 @@ pub struct ServerOptions {
     /// How often per-key request counts are written.
     pub usage_flush_interval: Duration,
     pub webhooks: crate::webhooks::WebhookConfig,
+    /// Whether this node delivers webhooks (an API-only node leaves it to others).
+    pub dispatch_webhooks: bool,
 }
 
 impl Default for ServerOptions {
@@ -29,6 +31,7 @@ impl Default for ServerOptions {
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
             webhooks: crate::webhooks::WebhookConfig::from_env(),
+            dispatch_webhooks: true,
         }
     }
 }
@@ -101,7 +104,11 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         Box::new(crate::service::webhooks::endpoint_disabled_event),
     )
     .map_err(std::io::Error::other)?;
-    let webhooks = tokio::spawn(std::sync::Arc::new(dispatcher).run(stopped.clone()));
+    let webhooks = if opts.dispatch_webhooks {
+        tokio::spawn(std::sync::Arc::new(dispatcher).run(stopped.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
 
     let app = api::router(state.clone());
     let mut on_stop = stopped.clone();

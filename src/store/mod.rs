@@ -99,6 +99,14 @@ pub struct DeliveryJob {
     pub payload: String,
 }
 
+/// One attempt's result, to be written.
+#[derive(Debug, Clone)]
+pub struct FinishedDelivery {
+    pub job: DeliveryJob,
+    pub log: AttemptLog,
+    pub outcome: DeliveryOutcome,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DeliveryOutcome {
     Succeeded,
@@ -315,14 +323,9 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>>;
-    /// Logs an attempt and moves its delivery on, in one transaction; also keeps the
+    /// Logs attempts and moves their deliveries on, all in one transaction; also keeps each
     /// endpoint's `failing_since`.
-    async fn finish_delivery(
-        &self,
-        job: &DeliveryJob,
-        log: &AttemptLog,
-        outcome: DeliveryOutcome,
-    ) -> StoreResult<()>;
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
     /// Disables endpoints failing since before `before`, each with an event.
     async fn disable_failing_endpoints(
         &self,

@@ -1177,20 +1177,23 @@ impl Store for SqliteStore {
         .bind(i64::from(limit))
         .fetch_all(&self.writer)
         .await?;
-        let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(
-                "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
-                 CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
-                 e.payload FROM webhook_deliveries d \
-                 JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-                 JOIN events e ON e.id = d.event_id WHERE d.id = $1",
-            )
-            .bind(&id)
-            .bind(micros(now))
-            .fetch_optional(&self.writer)
-            .await?;
-            let Some(r) = row else { continue };
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read for the whole batch.
+        let rows = sqlx::query(
+            "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
+             CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
+             e.payload FROM webhook_deliveries d \
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             JOIN events e ON e.id = d.event_id WHERE d.id IN (SELECT value FROM json_each($1))",
+        )
+        .bind(serde_json::to_string(&ids).unwrap_or_default())
+        .bind(micros(now))
+        .fetch_all(&self.writer)
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in &rows {
             jobs.push(DeliveryJob {
                 delivery_id: r.try_get("id")?,
                 event_id: r.try_get("event_id")?,
@@ -1205,14 +1208,11 @@ impl Store for SqliteStore {
         Ok(jobs)
     }
 
-    async fn finish_delivery(
-        &self,
-        job: &DeliveryJob,
-        log: &AttemptLog,
-        outcome: DeliveryOutcome,
-    ) -> StoreResult<()> {
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
+        for FinishedDelivery { job, log, outcome } in done {
+            let outcome = *outcome;
+            sqlx::query(
             "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
              response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -1225,33 +1225,36 @@ impl Store for SqliteStore {
         .bind(&log.error)
         .execute(&mut *tx)
         .await?;
-        let (status, next, completed) = match outcome {
-            DeliveryOutcome::Succeeded => ("succeeded", log.attempted_at, Some(log.attempted_at)),
-            DeliveryOutcome::Retry { at } => ("pending", at, None),
-            DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+            let (status, next, completed) = match outcome {
+                DeliveryOutcome::Succeeded => {
+                    ("succeeded", log.attempted_at, Some(log.attempted_at))
+                }
+                DeliveryOutcome::Retry { at } => ("pending", at, None),
+                DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
+            };
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
              next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
              WHERE id = $1",
-        )
-        .bind(&job.delivery_id)
-        .bind(status)
-        .bind(micros(next))
-        .bind(log.status_code)
-        .bind(completed.map(micros))
-        .execute(&mut *tx)
-        .await?;
-        let failing = if outcome == DeliveryOutcome::Succeeded {
-            "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
-        } else {
-            "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
-        };
-        sqlx::query(failing)
-            .bind(&job.endpoint_id)
-            .bind(micros(log.attempted_at))
+            )
+            .bind(&job.delivery_id)
+            .bind(status)
+            .bind(micros(next))
+            .bind(log.status_code)
+            .bind(completed.map(micros))
             .execute(&mut *tx)
             .await?;
+            let failing = if outcome == DeliveryOutcome::Succeeded {
+                "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+            } else {
+                "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+            };
+            sqlx::query(failing)
+                .bind(&job.endpoint_id)
+                .bind(micros(log.attempted_at))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }

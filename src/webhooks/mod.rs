@@ -5,7 +5,7 @@ pub mod ssrf;
 
 use crate::domain::ids::new_id;
 use crate::domain::webhook::{sign, Endpoint};
-use crate::store::{AttemptLog, DeliveryJob, DeliveryOutcome, NewEvent, Store};
+use crate::store::{AttemptLog, DeliveryJob, DeliveryOutcome, FinishedDelivery, NewEvent, Store};
 use dashmap::DashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -105,6 +105,9 @@ pub struct Dispatcher {
     in_flight: Arc<Semaphore>,
     /// Builds the `webhook_endpoint.disabled` event.
     disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
+    /// Results wait here to be written in batches (one transaction for many attempts).
+    results: tokio::sync::mpsc::Sender<FinishedDelivery>,
+    pending_results: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<FinishedDelivery>>>,
 }
 
 impl Dispatcher {
@@ -123,7 +126,10 @@ impl Dispatcher {
             .user_agent("Hundi-Webhooks/1.0")
             .pool_max_idle_per_host(config.per_endpoint)
             .build()?;
+        let (results, pending) = tokio::sync::mpsc::channel(4096);
         Ok(Dispatcher {
+            results,
+            pending_results: std::sync::Mutex::new(Some(pending)),
             in_flight: Arc::new(Semaphore::new(config.in_flight)),
             store,
             config,
@@ -144,9 +150,16 @@ impl Dispatcher {
                 Arc::new(tokio::sync::Notify::new())
             }
         };
+        let writer = self
+            .pending_results
+            .lock()
+            .ok()
+            .and_then(|mut r| r.take())
+            .map(|r| tokio::spawn(write_results(self.store.clone(), r)));
         let mut last_sweep = Instant::now();
         loop {
             if *stopped.borrow() {
+                drop(writer);
                 return;
             }
             let now = crate::domain::now();
@@ -231,10 +244,12 @@ impl Dispatcher {
             response_body: sent.body,
             error: sent.error,
         };
-        if let Err(e) = self.store.finish_delivery(&job, &log, outcome).await {
-            // The lease will run out and the delivery will be sent again: at least once.
-            tracing::warn!(error = %e, delivery = %job.delivery_id, "could not record a delivery");
-        }
+        // If this result is lost (crash, database down), the lease runs out and the delivery
+        // is sent again: at least once.
+        let _ = self
+            .results
+            .send(FinishedDelivery { job, log, outcome })
+            .await;
     }
 
     async fn send(&self, job: &DeliveryJob) -> Sent {
@@ -288,6 +303,27 @@ impl Dispatcher {
             body: Some(String::from_utf8_lossy(&snippet).into_owned()),
             error: None,
             latency: started.elapsed(),
+        }
+    }
+}
+
+/// Writes attempt results in batches: whatever has finished by the time the last batch is
+/// written goes into the next one.
+async fn write_results(
+    store: Arc<dyn Store>,
+    mut results: tokio::sync::mpsc::Receiver<FinishedDelivery>,
+) {
+    const MAX: usize = 512;
+    while let Some(first) = results.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX {
+            match results.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = store.finish_deliveries(&batch).await {
+            tracing::warn!(error = %e, n = batch.len(), "could not record deliveries; they will be sent again");
         }
     }
 }
