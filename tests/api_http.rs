@@ -277,7 +277,7 @@ async fn expiry_is_never_shown_pending(backend: Backend) {
     };
     let stored = app.store.get_payment(&scope, id).await.unwrap();
     let url = app.db.url.clone();
-    age_payment(&url, id, stored.created_at - chrono::Duration::seconds(1)).await;
+    common::set_expiry(&url, id, stored.created_at - chrono::Duration::seconds(1)).await;
     let (_, got) = app.get(key, &format!("/v1/payments/{id}")).await;
     assert_eq!(got["status"], "expired");
     let (status, _) = app
@@ -294,27 +294,6 @@ async fn expiry_is_never_shown_pending(backend: Backend) {
         types,
         vec![json!("payment.created"), json!("payment.expired")]
     );
-}
-
-/// Moves a payment's expiry into the past, straight in the database.
-async fn age_payment(url: &str, id: &str, at: chrono::DateTime<chrono::Utc>) {
-    if url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        sqlx::query("UPDATE payments SET expires_at = $1 WHERE id = $2")
-            .bind(at.timestamp_micros())
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
 }
 
 async fn the_expiry_worker_expires_in_the_background(backend: Backend) {
@@ -335,7 +314,7 @@ async fn the_expiry_worker_expires_in_the_background(backend: Backend) {
         )
         .await;
     let id = p["id"].as_str().unwrap();
-    age_payment(
+    common::set_expiry(
         &app.db.url,
         id,
         chrono::Utc::now() - chrono::Duration::seconds(1),
