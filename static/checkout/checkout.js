@@ -34,6 +34,18 @@
     });
   }
 
+  // Processing: once a form is sent, its button says so and cannot be pressed twice.
+  Array.prototype.forEach.call(document.querySelectorAll("form.method-form"), function (form) {
+    form.addEventListener("submit", function () {
+      var button = form.querySelector("button[type=submit]");
+      if (button) {
+        button.disabled = true;
+        button.textContent = "Processing…";
+      }
+      body.classList.add("processing");
+    });
+  });
+
   var countdown = document.getElementById("countdown");
   if (countdown) {
     var expiresAt = Date.parse(countdown.getAttribute("data-expires-at"));
