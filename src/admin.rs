@@ -3,6 +3,7 @@
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::key::{generate_secret, ApiKey, Mode, Permission};
 use crate::domain::merchant::{Merchant, User, NAME_MAX};
+use crate::domain::webhook::Endpoint;
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
@@ -74,6 +75,8 @@ pub struct CreatedKey {
     pub key: ApiKey,
     /// Shown once; only its hash is stored.
     pub secret: String,
+    /// The signing secret of the key's own webhook endpoint, when it has a webhook URL.
+    pub webhook_secret: Option<String>,
 }
 
 pub async fn create_key(
@@ -84,6 +87,29 @@ pub async fn create_key(
     permissions: Vec<Permission>,
     webhook_url: Option<String>,
 ) -> Result<CreatedKey, AdminError> {
+    let allow_private = crate::webhooks::WebhookConfig::from_env().allow_private;
+    create_key_allowing(
+        store,
+        merchant_id,
+        mode,
+        label,
+        permissions,
+        webhook_url,
+        allow_private,
+    )
+    .await
+}
+
+/// `create_key`, saying whether the webhook URL may be a private address.
+pub async fn create_key_allowing(
+    store: &dyn Store,
+    merchant_id: &str,
+    mode: Mode,
+    label: &str,
+    permissions: Vec<Permission>,
+    webhook_url: Option<String>,
+    allow_private: bool,
+) -> Result<CreatedKey, AdminError> {
     match store.get_merchant(merchant_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
@@ -92,14 +118,9 @@ pub async fn create_key(
         Err(e) => return Err(e.into()),
     }
     if let Some(url) = &webhook_url {
-        match url::Url::parse(url) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-            _ => {
-                return Err(AdminError::Invalid(
-                    "the webhook URL must be http(s)".into(),
-                ))
-            }
-        }
+        crate::webhooks::ssrf::check_url(url, mode.is_live(), allow_private)
+            .await
+            .map_err(|e| AdminError::Invalid(format!("webhook URL: {e}")))?;
     }
     let secret = generate_secret(mode);
     let key = ApiKey {
@@ -116,9 +137,36 @@ pub async fn create_key(
         revoked_at: None,
     };
     store.create_key(&key).await?;
+    // A key's own webhook URL is one more endpoint, limited to events about its payments.
+    let webhook_secret = match &key.webhook_url {
+        Some(url) => {
+            let now = crate::domain::now();
+            let endpoint = Endpoint {
+                id: new_id("we"),
+                merchant_id: key.merchant_id.clone(),
+                livemode: key.mode.is_live(),
+                url: url.clone(),
+                description: Some(format!("webhook URL of API key {}", key.id)),
+                events: vec!["*".into()],
+                enabled: true,
+                secret: crate::domain::webhook::generate_secret(),
+                previous_secret: None,
+                previous_secret_until: None,
+                failing_since: None,
+                disabled_reason: None,
+                key_id: Some(key.id.clone()),
+                created_at: now,
+                updated_at: now,
+            };
+            store.create_endpoint(&endpoint).await?;
+            Some(endpoint.secret)
+        }
+        None => None,
+    };
     Ok(CreatedKey {
         key,
         secret: secret.secret,
+        webhook_secret,
     })
 }
 

@@ -346,6 +346,9 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
             if json {
                 let mut v = key_json(&created.key, &[]);
                 v["secret"] = json!(created.secret);
+                if let Some(ws) = &created.webhook_secret {
+                    v["webhook_secret"] = json!(ws);
+                }
                 println!("{v}");
             } else {
                 println!(
@@ -356,6 +359,9 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                     format_permissions(&created.key.permissions),
                     created.secret
                 );
+                if let Some(ws) = &created.webhook_secret {
+                    println!("webhook signing secret (shown once): {ws}");
+                }
             }
         }
         KeyCommand::List { merchant, json } => {

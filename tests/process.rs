@@ -126,7 +126,7 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
             "--permissions",
             "payments:write,refunds:write",
             "--webhook-url",
-            "https://shop.example/hook",
+            "https://93.184.216.34/hook",
             "--json",
         ],
     );
@@ -136,7 +136,15 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
         live["permissions"],
         json!(["payments:write", "refunds:write"])
     );
-    assert_eq!(live["webhook_url"], "https://shop.example/hook");
+    assert_eq!(live["webhook_url"], "https://93.184.216.34/hook");
+    assert!(live["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
+    assert!(live["webhook_secret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
 
     let (ok, _, err) = hundi(
         &db,

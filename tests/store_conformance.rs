@@ -250,6 +250,7 @@ async fn overdue_payments_expire_once(backend: Backend) {
     let p = service.create(&scope, input).await.unwrap();
     let build = |p: &hundi::domain::payment::Payment| hundi::store::NewEvent {
         id: hundi::domain::ids::new_id("evt"),
+        key_id: None,
         event_type: "payment.expired".into(),
         object_id: p.id.clone(),
         payload: "{}".into(),
@@ -427,6 +428,7 @@ async fn concurrent_inserts_fail_alone(backend: Backend) {
         tasks.push(tokio::spawn(async move {
             let event = hundi::store::NewEvent {
                 id: hundi::domain::ids::new_id("evt"),
+                key_id: None,
                 event_type: "payment.created".into(),
                 object_id: p.id.clone(),
                 payload: "{}".into(),

@@ -396,6 +396,7 @@ async fn send_time_check_refuses_private_targets(backend: Backend) {
             previous_secret_until: None,
             failing_since: None,
             disabled_reason: None,
+            key_id: None,
             created_at: now,
             updated_at: now,
         };
@@ -468,7 +469,67 @@ async fn a_slow_endpoint_delays_no_other(backend: Backend) {
     );
 }
 
+/// A key's own webhook URL (PayGate's model) is one more endpoint: it gets the events about
+/// payments made with that key, and only those.
+async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let own = Receiver::start().await;
+    let all = Receiver::start().await;
+    endpoint(&app, &all.url, json!(["payment.created"])).await;
+    let key = hundi::admin::create_key_allowing(
+        &*app.store,
+        &app.shop.id,
+        hundi::domain::key::Mode::Test,
+        "plugin",
+        hundi::domain::key::Permission::ALL.to_vec(),
+        Some(own.url.clone()),
+        true,
+    )
+    .await
+    .unwrap();
+    let secret = key
+        .webhook_secret
+        .clone()
+        .expect("a signing secret for the key's URL");
+    let (_, mine) = app
+        .post(
+            &key.secret,
+            "/v1/payments",
+            json!({"amount": "3.00", "currency": "PKR"}),
+        )
+        .await;
+    app.payment("4.00").await; // made with another key of the same merchant
+    let got = own.inbox.wait_for(1, 10).await;
+    all.inbox.wait_for(2, 10).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(own.inbox.count(), 1, "only the key's own payment");
+    assert_eq!(got[0].json()["data"]["object"]["id"], mine["id"]);
+    verify_with_library(&secret, &got);
+    let mid = mine["id"].as_str().unwrap();
+    app.post(
+        &key.secret,
+        &format!("/v1/test/payments/{mid}/succeed"),
+        json!({}),
+    )
+    .await;
+    let got = own.inbox.wait_for(2, 10).await;
+    assert_eq!(got[1].json()["type"], "payment.succeeded");
+    // Refused when the URL points into the operator's network and that is not allowed.
+    let refused = hundi::admin::create_key_allowing(
+        &*app.store,
+        &app.shop.id,
+        hundi::domain::key::Mode::Test,
+        "x",
+        hundi::domain::key::Permission::ALL.to_vec(),
+        Some("http://10.0.0.1/hook".into()),
+        false,
+    )
+    .await;
+    assert!(refused.is_err());
+}
+
 on_both_backends!(
+    a_keys_own_webhook_url_gets_its_payments,
     signed_deliveries_verify_with_the_library,
     retries_until_the_receiver_is_up,
     gives_up_after_the_schedule,

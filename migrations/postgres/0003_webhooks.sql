@@ -14,6 +14,8 @@ CREATE TABLE webhook_endpoints (
     previous_secret_until     TIMESTAMPTZ,
     failing_since             TIMESTAMPTZ,
     disabled_reason           TEXT,
+    -- Set for an API key's own webhook URL: it gets only events about that key's payments.
+    key_id                    TEXT,
     deleted_at                TIMESTAMPTZ,
     created_at                TIMESTAMPTZ NOT NULL,
     updated_at                TIMESTAMPTZ NOT NULL
@@ -49,3 +51,6 @@ CREATE TABLE webhook_attempts (
     error          TEXT
 );
 CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id, attempted_at);
+
+-- The API key behind the object an event is about, so a key's own endpoint gets its events.
+ALTER TABLE events ADD COLUMN key_id TEXT;

@@ -25,6 +25,8 @@ pub struct Endpoint {
     pub previous_secret_until: Option<DateTime<Utc>>,
     pub failing_since: Option<DateTime<Utc>>,
     pub disabled_reason: Option<String>,
+    /// An API key's own webhook URL: only events about payments made with that key.
+    pub key_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

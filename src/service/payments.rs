@@ -206,6 +206,7 @@ impl PaymentService {
         let payload = event_payload(&id, kind.as_str(), p.livemode, at, &self.object(p));
         NewEvent {
             id,
+            key_id: p.key_id.clone(),
             event_type: kind.as_str().to_string(),
             object_id: p.id.clone(),
             payload,

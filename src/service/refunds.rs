@@ -51,10 +51,11 @@ impl PaymentService {
             status: "succeeded".into(),
             created_at: now,
         };
-        let build = |_: &Payment, r: &Refund| {
+        let build = |p: &Payment, r: &Refund| {
             let id = new_id("evt");
             let kind = EventType::RefundSucceeded.as_str();
             NewEvent {
+                key_id: p.key_id.clone(),
                 payload: event_payload(&id, kind, r.livemode, now, &RefundObject::new(r)),
                 id,
                 event_type: kind.to_string(),

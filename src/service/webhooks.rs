@@ -55,6 +55,7 @@ pub fn endpoint_disabled_event(e: &Endpoint) -> NewEvent {
     let id = new_id("evt");
     let kind = "webhook_endpoint.disabled";
     NewEvent {
+        key_id: None,
         payload: event_payload(&id, kind, e.livemode, now, &EndpointObject::new(e, false)),
         id,
         event_type: kind.to_string(),
@@ -140,6 +141,7 @@ impl PaymentService {
             previous_secret_until: None,
             failing_since: None,
             disabled_reason: None,
+            key_id: None,
             created_at: now,
             updated_at: now,
         };

@@ -77,6 +77,8 @@ pub struct EventFilter {
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub id: String,
+    /// The API key behind the object, if any: that key's own webhook endpoint gets the event.
+    pub key_id: Option<String>,
     pub event_type: String,
     pub object_id: String,
     pub payload: String,

@@ -204,6 +204,7 @@ fn endpoint_from_row(r: &PgRow) -> StoreResult<Endpoint> {
         previous_secret_until: r.try_get("previous_secret_until")?,
         failing_since: r.try_get("failing_since")?,
         disabled_reason: r.try_get("disabled_reason")?,
+        key_id: r.try_get("key_id")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
@@ -236,8 +237,8 @@ async fn insert_event(
     e: &NewEvent,
 ) -> StoreResult<bool> {
     sqlx::query(
-        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&e.id)
     .bind(&scope.merchant_id)
@@ -246,6 +247,7 @@ async fn insert_event(
     .bind(&e.object_id)
     .bind(&e.payload)
     .bind(e.created_at)
+    .bind(&e.key_id)
     .execute(&mut *tx)
     .await?;
     fan_out(tx, scope, e).await
@@ -258,13 +260,15 @@ async fn fan_out(tx: &mut sqlx::PgConnection, scope: &Scope, e: &NewEvent) -> St
          attempts, next_attempt_at, created_at) \
          SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $1, id, merchant_id, livemode, 'pending', 0, $2, $2 \
          FROM webhook_endpoints WHERE merchant_id = $3 AND livemode = $4 AND enabled \
-         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%')",
+         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%') \
+         AND (key_id IS NULL OR key_id = $6)",
     )
     .bind(&e.id)
     .bind(e.created_at)
     .bind(&scope.merchant_id)
     .bind(scope.livemode)
     .bind(&e.event_type)
+    .bind(&e.key_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -591,13 +595,14 @@ impl Store for PgStore {
              $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
              $23, $24, $25, $26, $27)) \
              , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
-             created_at) VALUES ($28, $2, $3, $29, $1, $30, $31)) \
+             created_at, key_id) VALUES ($28, $2, $3, $29, $1, $30, $31, $4)) \
              , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
              livemode, status, attempts, next_attempt_at, created_at) \
              SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $28, id, merchant_id, \
              livemode, 'pending', 0, $31, $31 FROM webhook_endpoints WHERE merchant_id = $2 \
              AND livemode = $3 AND enabled AND deleted_at IS NULL \
-             AND (events LIKE '%,*,%' OR events LIKE '%,' || $29 || ',%') RETURNING 1) \
+             AND (events LIKE '%,*,%' OR events LIKE '%,' || $29 || ',%') \
+             AND (key_id IS NULL OR key_id = $4) RETURNING 1) \
              SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
         ))
         .bind(&p.id)
@@ -954,7 +959,7 @@ impl Store for PgStore {
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&e.id)
         .bind(&e.merchant_id)
@@ -968,6 +973,7 @@ impl Store for PgStore {
         .bind(e.previous_secret_until)
         .bind(e.failing_since)
         .bind(&e.disabled_reason)
+        .bind(&e.key_id)
         .bind(e.created_at)
         .bind(e.updated_at)
         .execute(&self.pool)
@@ -1232,15 +1238,15 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let event_type: Option<String> = sqlx::query_scalar(
-            "SELECT type FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        let found: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT type, key_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
         )
         .bind(event_id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(event_type) = event_type else {
+        let Some((event_type, key_id)) = found else {
             return Err(StoreError::NotFound);
         };
         let again = sqlx::query(
@@ -1259,7 +1265,7 @@ impl Store for PgStore {
              SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
              FROM webhook_endpoints w WHERE w.merchant_id = $3 AND w.livemode = $4 AND w.enabled \
              AND w.deleted_at IS NULL AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || $5 || ',%') \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             AND (w.key_id IS NULL OR w.key_id = $6) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
              AND d.endpoint_id = w.id)",
         )
         .bind(event_id)
@@ -1267,6 +1273,7 @@ impl Store for PgStore {
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .bind(&event_type)
+        .bind(&key_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

@@ -181,5 +181,5 @@ pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amou
      received_at, payment_id, matched_at, created_at";
 
 pub const ENDPOINT_COLUMNS: &str = "id, merchant_id, livemode, url, description, events, enabled, \
-     secret, previous_secret, previous_secret_until, failing_since, disabled_reason, created_at, \
-     updated_at";
+     secret, previous_secret, previous_secret_until, failing_since, disabled_reason, key_id, \
+     created_at, updated_at";

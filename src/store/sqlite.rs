@@ -240,6 +240,7 @@ fn endpoint_from_row(r: &SqliteRow) -> StoreResult<Endpoint> {
             .map(from_micros)
             .transpose()?,
         disabled_reason: r.try_get("disabled_reason")?,
+        key_id: r.try_get("key_id")?,
         created_at: from_micros(r.try_get("created_at")?)?,
         updated_at: from_micros(r.try_get("updated_at")?)?,
     })
@@ -272,8 +273,8 @@ async fn insert_event(
     e: &NewEvent,
 ) -> StoreResult<bool> {
     sqlx::query(
-        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&e.id)
     .bind(&scope.merchant_id)
@@ -282,6 +283,7 @@ async fn insert_event(
     .bind(&e.object_id)
     .bind(&e.payload)
     .bind(micros(e.created_at))
+    .bind(&e.key_id)
     .execute(&mut *tx)
     .await?;
     fan_out(tx, scope, e).await
@@ -298,13 +300,15 @@ async fn fan_out(
          attempts, next_attempt_at, created_at) \
          SELECT 'whd_' || lower(hex(randomblob(16))), $1, id, merchant_id, livemode, 'pending', 0, $2, $2 \
          FROM webhook_endpoints WHERE merchant_id = $3 AND livemode = $4 AND enabled \
-         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%')",
+         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%') \
+         AND (key_id IS NULL OR key_id = $6)",
     )
     .bind(&e.id)
     .bind(micros(e.created_at))
     .bind(&scope.merchant_id)
     .bind(scope.livemode)
     .bind(&e.event_type)
+    .bind(&e.key_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -1064,7 +1068,7 @@ impl Store for SqliteStore {
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         ))
         .bind(&e.id)
         .bind(&e.merchant_id)
@@ -1078,6 +1082,7 @@ impl Store for SqliteStore {
         .bind(e.previous_secret_until.map(micros))
         .bind(e.failing_since.map(micros))
         .bind(&e.disabled_reason)
+        .bind(&e.key_id)
         .bind(micros(e.created_at))
         .bind(micros(e.updated_at))
         .execute(&self.writer)
@@ -1344,15 +1349,15 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let event_type: Option<String> = sqlx::query_scalar(
-            "SELECT type FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        let found: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT type, key_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
         )
         .bind(event_id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(event_type) = event_type else {
+        let Some((event_type, key_id)) = found else {
             return Err(StoreError::NotFound);
         };
         let again = sqlx::query(
@@ -1371,7 +1376,7 @@ impl Store for SqliteStore {
              SELECT 'whd_' || lower(hex(randomblob(16))), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
              FROM webhook_endpoints w WHERE w.merchant_id = $3 AND w.livemode = $4 AND w.enabled \
              AND w.deleted_at IS NULL AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || $5 || ',%') \
-             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             AND (w.key_id IS NULL OR w.key_id = $6) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
              AND d.endpoint_id = w.id)",
         )
         .bind(event_id)
@@ -1379,6 +1384,7 @@ impl Store for SqliteStore {
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .bind(&event_type)
+        .bind(&key_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();
