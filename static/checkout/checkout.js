@@ -72,11 +72,11 @@
           if (s.status && s.status !== "pending" && s.status !== status) {
             window.location.replace(pageUrl);
           } else {
-            window.setTimeout(poll, 1000);
+            window.setTimeout(poll, 500);
           }
         })
         .catch(function () { window.setTimeout(poll, 3000); });
     };
-    window.setTimeout(poll, 1000);
+    window.setTimeout(poll, 500);
   }
 })();
