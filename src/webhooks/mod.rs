@@ -159,6 +159,7 @@ impl Dispatcher {
         let mut last_sweep = Instant::now();
         loop {
             if *stopped.borrow() {
+                self.drain().await;
                 drop(writer);
                 return;
             }
@@ -186,8 +187,23 @@ impl Dispatcher {
             tokio::select! {
                 _ = signal.notified() => {}
                 _ = tokio::time::sleep(self.config.poll_interval) => {}
-                _ = stopped.changed() => return,
+                _ = stopped.changed() => {
+                    self.drain().await;
+                    drop(writer);
+                    return;
+                }
             }
+        }
+    }
+
+    /// On a graceful stop: let deliveries in flight finish (up to the timeout) and their
+    /// results be written, so a restart does not send them again.
+    async fn drain(&self) {
+        let all = self.config.in_flight as u32;
+        let _ = tokio::time::timeout(self.config.timeout, self.in_flight.acquire_many(all)).await;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.results.capacity() < self.results.max_capacity() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 
