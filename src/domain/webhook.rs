@@ -140,6 +140,20 @@ mod tests {
     }
 
     #[test]
+    fn native_vector_of_the_seeds() {
+        let sig = sign(
+            "whsec_aHVuZGktdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2Q=",
+            "msg_2Kx9",
+            1767225600,
+            br#"{"type":"payment.succeeded","data":{"id":"pay_123"}}"#,
+        );
+        assert_eq!(
+            sig.unwrap(),
+            "v1,v0J7MfyfRNunLxy4WcNB2Fqk0yyb3yS+KbIOCxX0kv8="
+        );
+    }
+
+    #[test]
     fn secrets_are_whsec_base64() {
         let s = generate_secret();
         assert!(s.starts_with("whsec_"));
