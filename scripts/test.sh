@@ -42,12 +42,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt_install chromium chromium-driver
 fi
 
-# Webhook signatures are checked by the `standardwebhooks` library from PyPI, unmodified.
-if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
-  log "installing the standardwebhooks Python library"
+# Python test clients: webhook signatures are checked by the `standardwebhooks` library from
+# PyPI, unmodified; the gateways' documented Python examples use `requests`.
+if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
+  log "installing the Python test clients' libraries"
   if ! command -v python3 >/dev/null 2>&1; then apt_install python3 python3-pip; fi
-  python3 -m pip install --quiet --disable-pip-version-check standardwebhooks \
-    || python3 -m pip install --quiet --break-system-packages standardwebhooks
+  python3 -m pip install --quiet --disable-pip-version-check standardwebhooks requests \
+    || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

@@ -116,7 +116,8 @@ impl KeyCache {
     }
 }
 
-async fn find_key(state: &AppState, secret: &str) -> Result<Arc<ApiKey>, ApiError> {
+/// The key a secret names (from the cache or the store); any front door authenticates here.
+pub async fn find_key(state: &AppState, secret: &str) -> Result<Arc<ApiKey>, ApiError> {
     let hash = hash_secret(secret);
     if let Some(key) = state.keys.get(&hash) {
         if key.matches(secret) {

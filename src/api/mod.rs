@@ -223,6 +223,7 @@ pub fn router(state: AppState) -> Router {
     let app = v1
         .merge(system)
         .merge(crate::checkout::router())
+        .merge(crate::dialects::pakhipay::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

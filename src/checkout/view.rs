@@ -134,10 +134,19 @@ fn qr_svg(text: &str) -> String {
     }
 }
 
-/// `url` with `payment_id=<id>` appended to its query.
-fn with_payment_id(url: &str, id: &str) -> Option<String> {
+/// `url` with the payment's id appended to its query, named as its front door expects:
+/// `payment_id` natively, `transaction_id` and `transactionId` for Pakhi Pay.
+fn with_payment_id(url: &str, p: &Payment) -> Option<String> {
     let mut u = url::Url::parse(url).ok()?;
-    u.query_pairs_mut().append_pair("payment_id", id);
+    {
+        let mut q = u.query_pairs_mut();
+        if p.source == crate::dialects::pakhipay::SOURCE {
+            q.append_pair("transaction_id", &p.id);
+            q.append_pair("transactionId", &p.id);
+        } else {
+            q.append_pair("payment_id", &p.id);
+        }
+    }
     Some(u.to_string())
 }
 
@@ -227,14 +236,10 @@ impl Page {
         let redirect_to = match p.status {
             PaymentStatus::Succeeded
             | PaymentStatus::PartiallyRefunded
-            | PaymentStatus::Refunded => p
-                .success_url
-                .as_deref()
-                .and_then(|u| with_payment_id(u, &p.id)),
-            PaymentStatus::Canceled => p
-                .cancel_url
-                .as_deref()
-                .and_then(|u| with_payment_id(u, &p.id)),
+            | PaymentStatus::Refunded => {
+                p.success_url.as_deref().and_then(|u| with_payment_id(u, p))
+            }
+            PaymentStatus::Canceled => p.cancel_url.as_deref().and_then(|u| with_payment_id(u, p)),
             _ => None,
         };
         let embedded = embed_origin.is_some();

@@ -3,4 +3,5 @@
 //! share lives here.
 
 pub mod js_json;
+pub mod pakhipay;
 pub mod signing;

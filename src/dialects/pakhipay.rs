@@ -1,0 +1,266 @@
+//! Pakhi Pay (seeds/000): `api-key` header, create and verify, `{"status":1|0,"message"}`.
+//! The transaction id is the Hundi payment id, so it works in the native API too. Payments
+//! are in `HUNDI_PAKHIPAY_CURRENCY` (default BDT): the document names no currency.
+//!
+//! Still to come: the signed callback to `callback_url` and the SDK file.
+
+use crate::api::auth::find_key;
+use crate::api::AppState;
+use crate::domain::key::Permission;
+use crate::domain::money::{Currency, Money};
+use crate::domain::payment::{Customer, PaymentStatus};
+use crate::service::{NewPayment, ServiceError};
+use crate::store::Scope;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+pub const SOURCE: &str = "pakhipay";
+
+pub fn router() -> Router<AppState> {
+    // The SDK creates payments from the merchant's page, so create answers CORS preflights.
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([axum::http::Method::POST])
+        .allow_headers([
+            axum::http::HeaderName::from_static("api-key"),
+            axum::http::header::CONTENT_TYPE,
+        ]);
+    let create_routes = Router::new()
+        .route(
+            "/api/request/payment/create/",
+            post(create).options(preflight),
+        )
+        .route(
+            "/api/request/payment/create",
+            post(create).options(preflight),
+        )
+        .layer(cors);
+    Router::new()
+        .merge(create_routes)
+        .route("/api/request/payment/verify/", post(verify))
+        .route("/api/request/payment/verify", post(verify))
+}
+
+/// Preflights are answered by the CORS layer around the route; the route must accept OPTIONS
+/// for the layer to see them.
+async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// Every Pakhi Pay error: `{"status":0,"message":…}`.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"status": 0, "message": self.1}))).into_response()
+    }
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn currency() -> Result<Currency, Refusal> {
+    let code = std::env::var("HUNDI_PAKHIPAY_CURRENCY").unwrap_or_else(|_| "BDT".into());
+    Currency::parse(&code).map_err(|e| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("HUNDI_PAKHIPAY_CURRENCY: {e}"),
+        )
+    })
+}
+
+/// The caller's scope and key id, from the `api-key` header.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    wanted: Permission,
+) -> Result<(Scope, String), Refusal> {
+    let key = headers
+        .get("api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            Refusal(
+                StatusCode::UNAUTHORIZED,
+                "api-key header is required".into(),
+            )
+        })?;
+    let key = find_key(state, key).await.map_err(|e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            Refusal(StatusCode::UNAUTHORIZED, "invalid api-key".into())
+        } else {
+            Refusal(e.status, e.message)
+        }
+    })?;
+    if key.is_revoked() {
+        return Err(Refusal(
+            StatusCode::UNAUTHORIZED,
+            "this api-key has been revoked".into(),
+        ));
+    }
+    if !key.allows(wanted) {
+        return Err(Refusal(
+            StatusCode::UNAUTHORIZED,
+            format!("this api-key lacks {}", wanted.as_str()),
+        ));
+    }
+    state.usage.count(&key.id);
+    let scope = Scope {
+        merchant_id: key.merchant_id.clone(),
+        livemode: key.mode.is_live(),
+    };
+    Ok((scope, key.id.clone()))
+}
+
+/// The body as fields: JSON (object) or a urlencoded form, as the document allows both.
+fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+    let form = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        return Ok(url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(bad("the body must be a JSON object")),
+        Err(e) => Err(bad(format!("the body is not valid JSON: {e}"))),
+    }
+}
+
+fn text(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Refusal> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(bad(format!("{name} must be a string"))),
+    }
+}
+
+fn required(map: &Map<String, Value>, name: &str) -> Result<String, Refusal> {
+    text(map, name)?.ok_or_else(|| bad(format!("{name} is required")))
+}
+
+fn amount(map: &Map<String, Value>) -> Result<Money, Refusal> {
+    let raw = required(map, "amount")?;
+    Money::parse(&raw, currency()?).map_err(|e| bad(format!("amount {e}")))
+}
+
+async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match create_inner(&state, &headers, &body).await {
+        Ok(r) => r,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+async fn create_inner(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, Refusal> {
+    let (scope, key_id) = authenticate(state, headers, Permission::PaymentsWrite).await?;
+    let map = fields(headers, body)?;
+    let name = required(&map, "cus_name")?;
+    let email = required(&map, "cus_email")?;
+    let money = amount(&map)?;
+    let success_url = required(&map, "success_url")?;
+    let cancel_url = required(&map, "cancel_url")?;
+    let order_id = text(&map, "order_id")?;
+    let input = NewPayment {
+        amount: money.to_string(),
+        currency: money.currency().code().to_string(),
+        reference: order_id,
+        customer: Customer {
+            name: Some(name),
+            email: Some(email),
+            phone: None,
+        },
+        success_url: Some(success_url),
+        cancel_url: Some(cancel_url),
+        source: SOURCE.into(),
+        key_id: Some(key_id),
+        ..NewPayment::default()
+    };
+    let payment = state
+        .payments
+        .create(&scope, input)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Invalid { param, message } => {
+                bad(format!("{} {message}", pakhi_field(&param)))
+            }
+            other => {
+                tracing::error!(error = %other, "pakhipay create failed");
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "could not create the payment; try again".into(),
+                )
+            }
+        })?;
+    let object = state.payments.object(&payment);
+    Ok(Json(json!({
+        "status": 1,
+        "message": "Payment link created successfully",
+        "payment_url": object.checkout_url,
+        "transaction_id": payment.id,
+    }))
+    .into_response())
+}
+
+/// The Pakhi Pay name of a field the engine complained about.
+fn pakhi_field(param: &str) -> &str {
+    match param {
+        "customer[name]" => "cus_name",
+        "customer[email]" => "cus_email",
+        "reference" => "order_id",
+        other => other,
+    }
+}
+
+async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let (scope, _) = authenticate(&state, &headers, Permission::PaymentsRead).await?;
+        let map = fields(&headers, &body)?;
+        let id = required(&map, "transaction_id")?;
+        let money = amount(&map)?;
+        let answer =
+            |status: u8, message: &str| Json(json!({"status": status, "message": message}));
+        let payment = match state.payments.get(&scope, &id).await {
+            Ok(p) => p,
+            Err(ServiceError::NotFound(_)) => return Ok(answer(0, "not found").into_response()),
+            Err(e) => {
+                tracing::error!(error = %e, "pakhipay verify failed");
+                return Err(Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "try again".into(),
+                ));
+            }
+        };
+        let response = match payment.status {
+            s if s.is_paid() && payment.amount == money => Json(json!({
+                "status": 1,
+                "message": "completed",
+                "transaction_id": payment.id,
+                "amount": payment.amount.to_string(),
+                "order_id": payment.reference,
+            }))
+            .into_response(),
+            s if s.is_paid() => answer(0, "amount mismatch").into_response(),
+            PaymentStatus::Pending => answer(0, "pending").into_response(),
+            _ => answer(0, "failed").into_response(),
+        };
+        Ok(response)
+    }
+    .await;
+    result.unwrap_or_else(|refusal: Refusal| refusal.into_response())
+}

@@ -1,0 +1,272 @@
+//! The Pakhi Pay dialect: its own Python client examples run as written against Hundi, and
+//! each documented rule and error shape. On both backends.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::{json, Value};
+
+fn run_client(script: &str, app: &TestApp, transaction: Option<&str>) -> String {
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(format!(
+        "{}/tests/clients/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .env("PAKHIPAY_HOST", &app.url)
+    .env("PAKHIPAY_API_KEY", &app.shop.test_key);
+    if let Some(t) = transaction {
+        cmd.env("PAKHIPAY_TRANSACTION_ID", t);
+    }
+    let out = cmd
+        .output()
+        .expect("python3 with requests (the test script installs it)");
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+async fn post(app: &TestApp, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
+    let mut req = app.http.post(format!("{}{path}", app.url)).json(&body);
+    if let Some(k) = key {
+        req = req.header("api-key", k);
+    }
+    common::read(req.send().await.unwrap()).await
+}
+
+/// Pays a payment through the hosted checkout's card form, as a browser without JS would.
+async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response {
+    let page = app
+        .http
+        .get(checkout_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &page[at..at + 64];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .post(format!("{checkout_url}/card"))
+        .form(&[
+            ("csrf", csrf),
+            ("number", "4242424242424242"),
+            ("expiry", "12/40"),
+            ("cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_documented_python_clients_work(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let printed = run_client("pakhipay_create.py", &app, None);
+    let url = printed
+        .strip_prefix("Payment URL: ")
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(url.starts_with(&format!("{}/pay/pay_", app.url)), "{url}");
+    let id = url.rsplit('/').next().unwrap();
+    assert_eq!(
+        run_client("pakhipay_verify.py", &app, Some(id)),
+        "Failed",
+        "not paid yet"
+    );
+    assert_eq!(pay_by_card(&app, url).await.status().as_u16(), 303);
+    assert_eq!(run_client("pakhipay_verify.py", &app, Some(id)), "Success");
+    // One payment, many views: the native API sees it, from its source.
+    let (_, p) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(p["source"], "pakhipay");
+    assert_eq!(p["amount"], "100.00");
+    assert_eq!(p["currency"], "BDT");
+    assert_eq!(p["reference"], "ORDER123");
+    assert_eq!(p["customer"]["email"], "john@example.com");
+    // Back to the shop with the transaction id, under both names the document uses.
+    let receipt = app
+        .http
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        receipt.contains(&format!(
+            "https://yourwebsite.com/success?transaction_id={id}&#38;transactionId={id}"
+        )),
+        "{receipt}"
+    );
+}
+
+async fn rules_and_error_shapes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = Some(app.shop.test_key.as_str());
+    let good = json!({"cus_name": "A", "cus_email": "a@example.com", "amount": "50", "success_url": "https://s.example/ok", "cancel_url": "https://s.example/no"});
+    let (status, body) = post(&app, "/api/request/payment/create/", None, good.clone()).await;
+    assert_eq!((status, body["status"].clone()), (401, json!(0)), "{body}");
+    let (status, body) = post(
+        &app,
+        "/api/request/payment/create/",
+        Some("hk_test_wrong"),
+        good.clone(),
+    )
+    .await;
+    assert_eq!((status, body["status"].clone()), (401, json!(0)));
+    for field in [
+        "cus_name",
+        "cus_email",
+        "amount",
+        "success_url",
+        "cancel_url",
+    ] {
+        let mut b = good.clone();
+        b.as_object_mut().unwrap().remove(field);
+        let (status, body) = post(&app, "/api/request/payment/create", key, b).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert_eq!(body["status"], 0);
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{field}: {body}"
+        );
+    }
+    for (field, value) in [
+        ("amount", json!("abc")),
+        ("amount", json!(0)),
+        ("amount", json!("1.001")),
+        ("cus_email", json!("nope")),
+        ("success_url", json!("ftp://x")),
+    ] {
+        let mut b = good.clone();
+        b[field] = value;
+        let (status, body) = post(&app, "/api/request/payment/create/", key, b).await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains(field),
+            "{field}: {body}"
+        );
+    }
+    // A form body works too, and the path without the trailing slash.
+    let res = app
+        .http
+        .post(format!("{}/api/request/payment/create", app.url))
+        .header("api-key", &app.shop.test_key)
+        .form(&[
+            ("cus_name", "B"),
+            ("cus_email", "b@example.com"),
+            ("amount", "75.50"),
+            ("success_url", "https://s.example/ok"),
+            ("cancel_url", "https://s.example/no"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (status, created) = common::read(res).await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["status"], 1);
+    let id = created["transaction_id"].as_str().unwrap();
+    // Verify says exactly what holds.
+    let verify = |t: &str, amount: Value| json!({"transaction_id": t, "amount": amount});
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify/",
+        key,
+        verify(id, json!(75.5)),
+    )
+    .await;
+    assert_eq!(
+        (v["status"].clone(), v["message"].clone()),
+        (json!(0), json!("pending"))
+    );
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify/",
+        key,
+        verify("pay_nope", json!(1)),
+    )
+    .await;
+    assert_eq!(v["message"], "not found");
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify/",
+        Some(app.other.test_key.as_str()),
+        verify(id, json!(75.5)),
+    )
+    .await;
+    assert_eq!(
+        v["message"], "not found",
+        "another merchant's transaction is not found"
+    );
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/test/payments/{id}/succeed"),
+        json!({}),
+    )
+    .await;
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify/",
+        key,
+        verify(id, json!("75.49")),
+    )
+    .await;
+    assert_eq!(v["message"], "amount mismatch");
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify",
+        key,
+        verify(id, json!("75.50")),
+    )
+    .await;
+    assert_eq!(
+        (v["status"].clone(), v["message"].clone()),
+        (json!(1), json!("completed"))
+    );
+    let (_, other) = post(&app, "/api/request/payment/create/", key, good).await;
+    let oid = other["transaction_id"].as_str().unwrap();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/payments/{oid}/cancel"),
+        json!({}),
+    )
+    .await;
+    let (_, v) = post(
+        &app,
+        "/api/request/payment/verify/",
+        key,
+        verify(oid, json!(50)),
+    )
+    .await;
+    assert_eq!(v["message"], "failed");
+    // The SDK creates payments from a merchant's page: preflights are answered.
+    let res = app
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/api/request/payment/create/", app.url),
+        )
+        .header("Origin", "https://shop.example")
+        .header("Access-Control-Request-Method", "POST")
+        .header("Access-Control-Request-Headers", "api-key,content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("api-key"), "{allowed}");
+}
+
+on_both_backends!(the_documented_python_clients_work, rules_and_error_shapes);
