@@ -264,7 +264,46 @@ async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
     b.close().await;
 }
 
+/// Pakhi Pay's SDK example on a shop page of another origin: create, modal, pay, and the shop
+/// page goes to its success URL with the transaction id.
+async fn pakhipay_sdk_on_a_shop_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let site = MerchantSite::start(&app.url).await;
+    let b = Browser::start(1280, 900).await;
+    let page = format!(
+        "{}/pakhi?key={}&back={}",
+        site.url,
+        app.shop.test_key,
+        url::form_urlencoded::byte_serialize(site.url.as_bytes()).collect::<String>()
+    );
+    b.goto(&page).await;
+    b.click("button").await;
+    let frame = b.find("iframe[title='Hundi checkout']").await;
+    frame.enter_frame().await.expect("enter the checkout frame");
+    assert_eq!(b.text("[data-testid=amount]").await, "BDT 100.00");
+    pay_with_card(&b, "4242 4242 4242 4242").await;
+    b.client
+        .enter_parent_frame()
+        .await
+        .expect("back to the shop");
+    let landed = b
+        .wait_for_url(&format!("{}/thanks?transaction_id=pay_", site.url), 10)
+        .await;
+    let id = landed
+        .split("transaction_id=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(landed.ends_with(&format!("transactionId={id}")), "{landed}");
+    assert_eq!(status_of(&app, &id).await, "succeeded");
+    b.close().await;
+}
+
 on_sqlite!(
+    pakhipay_sdk_on_a_shop_page,
     upi_page_moves_on_when_the_credit_arrives,
     pays_and_lands_on_success_url,
     decline_then_retry,

@@ -180,7 +180,43 @@ document.getElementById("buy").addEventListener("click", function () {{
                 ))
             }
         };
+        let pakhi_sdk = format!("{hundi_url}/static/js/pakhipay-sdk.js");
+        let hundi_base = hundi_url.to_string();
+        // Pakhi Pay's document's SDK example, with only the host and the key changed.
+        let pakhi = move |axum::extract::Query(q): axum::extract::Query<
+            std::collections::HashMap<String, String>,
+        >| {
+            let (sdk, base) = (pakhi_sdk.clone(), hundi_base.clone());
+            async move {
+                let key = q.get("key").cloned().unwrap_or_default();
+                let back = q.get("back").cloned().unwrap_or_default();
+                Html(format!(
+                    r#"<!doctype html><html><head><title>Pakhi shop</title><script src="{sdk}"></script></head>
+<body><button onclick="startPayment()">Pay with Pakhi Pay</button>
+<script>
+const pp = PakhiPay({{
+apiKey: {key:?},
+baseUrl: {base:?} // Base URL of Pakhi Pay
+}});
+function startPayment() {{
+pp.checkout({{
+amount: 100.00,
+customerName: 'John Doe',
+customerEmail: 'john@example.com',
+orderId: 'ORD-998877',
+successUrl: {success:?},
+cancelUrl: {cancel:?},
+callbackUrl: 'https://yourwebsite.com/webhook'
+}});
+}}
+</script></body></html>"#,
+                    success = format!("{back}/thanks"),
+                    cancel = format!("{back}/cart"),
+                ))
+            }
+        };
         let app = axum::Router::new()
+            .route("/pakhi", get(pakhi))
             .route(
                 "/thanks",
                 get(|| async { Html("<h1>Thanks for your order</h1>") }),
