@@ -51,6 +51,20 @@ if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
 fi
 
+# The gateways' documented PHP (curl) and Node.js (axios, express) examples run as written.
+if ! command -v php >/dev/null 2>&1 || ! php -r 'exit(function_exists("curl_init") ? 0 : 1);'; then
+  log "installing php-cli and php-curl"
+  apt_install php-cli php-curl
+fi
+if ! command -v node >/dev/null 2>&1; then
+  log "installing Node.js"
+  apt_install nodejs npm
+fi
+if [ ! -d tests/clients/node/node_modules ]; then
+  log "installing the Node.js test clients' packages"
+  (cd tests/clients/node && npm ci --no-audit --no-fund --silent)
+fi
+
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo is needed: install Rust (https://rustup.rs) first" >&2
   exit 1

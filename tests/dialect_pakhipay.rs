@@ -1,25 +1,30 @@
-//! The Pakhi Pay dialect: its own Python client examples run as written against Hundi, and
-//! each documented rule and error shape. On both backends.
+//! The Pakhi Pay dialect: its own Python, PHP and Node.js client examples run as written
+//! against Hundi, and each documented rule and error shape. On both backends.
 
 mod common;
 
 use common::{Backend, TestApp};
 use serde_json::{json, Value};
 
+/// Runs one of the document's client examples (tests/clients/) with the language it is
+/// written in: `.py` with python3 (requests), `.php` with php-cli (curl), `.js` with node (axios).
 fn run_client(script: &str, app: &TestApp, transaction: Option<&str>) -> String {
-    let mut cmd = std::process::Command::new("python3");
-    cmd.arg(format!(
-        "{}/tests/clients/{script}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .env("PAKHIPAY_HOST", &app.url)
-    .env("PAKHIPAY_API_KEY", &app.shop.test_key);
+    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let interpreter = match script.rsplit('.').next() {
+        Some("php") => "php",
+        Some("js") => "node",
+        _ => "python3",
+    };
+    let mut cmd = std::process::Command::new(interpreter);
+    cmd.arg(&path)
+        .env("PAKHIPAY_HOST", &app.url)
+        .env("PAKHIPAY_API_KEY", &app.shop.test_key);
     if let Some(t) = transaction {
         cmd.env("PAKHIPAY_TRANSACTION_ID", t);
     }
     let out = cmd
         .output()
-        .expect("python3 with requests (the test script installs it)");
+        .unwrap_or_else(|e| panic!("{interpreter} (the test script installs it): {e}"));
     assert!(
         out.status.success(),
         "{script}: {}",
@@ -105,6 +110,42 @@ async fn the_documented_python_clients_work(backend: Backend) {
             "https://yourwebsite.com/success?transaction_id={id}&#38;transactionId={id}"
         )),
         "{receipt}"
+    );
+}
+
+async fn the_documented_php_and_node_clients_work(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // PHP: on success the example only sends a Location header, which php-cli prints nowhere.
+    assert_eq!(run_client("pakhipay_create.php", &app, None), "");
+    let (_, list) = app
+        .get(&app.shop.test_key, "/v1/payments?reference=ORDER123")
+        .await;
+    let php = list["data"][0].clone();
+    assert_eq!(php["source"], "pakhipay");
+    let php_id = php["id"].as_str().unwrap();
+    assert_eq!(
+        run_client("pakhipay_verify.php", &app, Some(php_id)),
+        "Payment Verification Failed."
+    );
+    pay_by_card(&app, php["checkout_url"].as_str().unwrap()).await;
+    assert_eq!(
+        run_client("pakhipay_verify.php", &app, Some(php_id)),
+        "Payment Verified Successfully!"
+    );
+    // Node with axios.
+    let printed = run_client("node/pakhipay_create.js", &app, None);
+    let url = printed
+        .strip_prefix("Payment URL: ")
+        .unwrap_or_else(|| panic!("{printed}"));
+    let id = url.rsplit('/').next().unwrap();
+    assert_eq!(
+        run_client("node/pakhipay_verify.js", &app, Some(id)),
+        "Failed"
+    );
+    pay_by_card(&app, url).await;
+    assert_eq!(
+        run_client("node/pakhipay_verify.js", &app, Some(id)),
+        "Verified"
     );
 }
 
@@ -269,4 +310,8 @@ async fn rules_and_error_shapes(backend: Backend) {
     assert!(allowed.contains("api-key"), "{allowed}");
 }
 
-on_both_backends!(the_documented_python_clients_work, rules_and_error_shapes);
+on_both_backends!(
+    the_documented_python_clients_work,
+    the_documented_php_and_node_clients_work,
+    rules_and_error_shapes,
+);
