@@ -228,27 +228,38 @@ async fn after_attempt(
     }
 }
 
+/// One try with the offered method `wanted`; a method the payment does not offer is not tried.
+async fn try_method(
+    state: &AppState,
+    id: &str,
+    params: &EmbedParams,
+    form: &FormInput,
+    wanted: &str,
+) -> Response {
+    let payment = match guarded(state, id, form).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let Some(method) = methods::offered(&payment)
+        .into_iter()
+        .find(|m| m.name() == wanted)
+    else {
+        return back_to_page(id, params, &payment);
+    };
+    let result = state
+        .payments
+        .attempt(&payment, method.as_ref(), form)
+        .await;
+    after_attempt(state, &payment, params, wanted, result).await
+}
+
 async fn pay_card(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<EmbedParams>,
     Form(form): Form<FormInput>,
 ) -> Response {
-    let payment = match guarded(&state, &id, &form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let Some(method) = methods::offered(&payment)
-        .into_iter()
-        .find(|m| m.name() == "card")
-    else {
-        return back_to_page(&id, &params, &payment);
-    };
-    let result = state
-        .payments
-        .attempt(&payment, method.as_ref(), &form)
-        .await;
-    after_attempt(&state, &payment, &params, "card", result).await
+    try_method(&state, &id, &params, &form, "card").await
 }
 
 async fn pay_wallet(
@@ -257,22 +268,14 @@ async fn pay_wallet(
     Query(params): Query<EmbedParams>,
     Form(form): Form<FormInput>,
 ) -> Response {
-    let payment = match guarded(&state, &id, &form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    let wanted = form.get("wallet").cloned().unwrap_or_default();
-    let Some(method) = methods::offered(&payment)
-        .into_iter()
-        .find(|m| m.name() == wanted && m.name() != "card")
-    else {
-        return back_to_page(&id, &params, &payment);
-    };
-    let result = state
-        .payments
-        .attempt(&payment, method.as_ref(), &form)
-        .await;
-    after_attempt(&state, &payment, &params, &wanted, result).await
+    // The wallet form names its wallet; the card is paid through its own form only.
+    match form.get("wallet").cloned() {
+        Some(wallet) if wallet != "card" => try_method(&state, &id, &params, &form, &wallet).await,
+        _ => match guarded(&state, &id, &form).await {
+            Ok(p) => back_to_page(&id, &params, &p),
+            Err(res) => res,
+        },
+    }
 }
 
 async fn confirm_otp(
