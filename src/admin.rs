@@ -155,6 +155,8 @@ pub async fn create_key_allowing(
                 failing_since: None,
                 disabled_reason: None,
                 key_id: Some(key.id.clone()),
+                format: crate::domain::webhook::FORMAT_AUTO.to_string(),
+                payment_id: None,
                 created_at: now,
                 updated_at: now,
             };

@@ -3,6 +3,7 @@
 use crate::admin;
 use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
 use crate::domain::money::{format_minor, Currency};
+use crate::secrets::SecretBox;
 use crate::server::{self, ServerOptions};
 use crate::store::{self, KeyRevenue, Store};
 use anyhow::{bail, Context, Result};
@@ -52,6 +53,13 @@ enum Command {
         db: Db,
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Manage the credentials gateway dialects need (XPay, Waypay, Kazawallet).
+    Credential {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: CredentialCommand,
     },
     /// Manage dashboard logins.
     User {
@@ -154,6 +162,32 @@ enum KeyCommand {
 }
 
 #[derive(Subcommand)]
+enum CredentialCommand {
+    /// Create a dialect credential, or rotate it (the old secret stops working at once); the
+    /// secret is printed once. Names: xpay_hmac (XPay's account id and request-signing
+    /// secret), xpay_webhook (XPay's webhook secret), waypay (Waypay's signing secret),
+    /// kazawallet (Kazawallet's API secret).
+    Create {
+        name: String,
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum, default_value = "test")]
+        mode: ModeArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a merchant's credentials (names and public ids, never the secrets).
+    List {
+        #[arg(long)]
+        merchant: String,
+        #[arg(long, value_enum, default_value = "test")]
+        mode: ModeArg,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Create a dashboard login for a merchant.
     Create {
@@ -217,6 +251,11 @@ pub async fn run() -> Result<()> {
         Command::Merchant { db, command } => merchant(&*open(&db).await?, command).await,
         Command::Key { db, command } => key(&*open(&db).await?, command).await,
         Command::User { db, command } => user(&*open(&db).await?, command).await,
+        Command::Credential { db, command } => {
+            let secrets =
+                SecretBox::load(&db.database_url).context("cannot read the master key")?;
+            credential(&*open(&db).await?, &secrets, command).await
+        }
     }
 }
 
@@ -227,6 +266,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         listen: args.listen,
         public_url: args.public_url,
         expiry_interval: Duration::from_millis(args.expiry_interval_ms.max(10)),
+        secrets: SecretBox::load(&args.db.database_url).context("cannot read the master key")?,
         ..ServerOptions::default()
     };
     let demo = admin::ensure_demo(&*store).await?;
@@ -399,6 +439,71 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                 println!("{}", key_json(&k, &[]));
             } else {
                 println!("revoked {}", k.id);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn credential(
+    store: &dyn Store,
+    secrets: &SecretBox,
+    command: CredentialCommand,
+) -> Result<()> {
+    use crate::dialects::credentials;
+    let scope_of = |merchant: String, mode: ModeArg| store::Scope {
+        merchant_id: merchant,
+        livemode: matches!(mode, ModeArg::Live),
+    };
+    match command {
+        CredentialCommand::Create {
+            name,
+            merchant,
+            mode,
+            json,
+        } => {
+            if store.get_merchant(&merchant).await.is_err() {
+                bail!("no merchant {merchant}");
+            }
+            let created =
+                credentials::create(store, secrets, &scope_of(merchant, mode), &name).await?;
+            if json {
+                println!("{}", serde_json::to_string(&created)?);
+            } else {
+                if let Some(id) = &created.public_id {
+                    println!("public id: {id}");
+                }
+                println!("secret:    {}", created.secret);
+                println!("(the secret is shown once; keep it)");
+            }
+        }
+        CredentialCommand::List {
+            merchant,
+            mode,
+            json,
+        } => {
+            let all = store.list_credentials(&scope_of(merchant, mode)).await?;
+            let shown: Vec<_> = all
+                .iter()
+                .filter(|c| !c.name.starts_with("api_key:"))
+                .map(|c| {
+                    json!({"name": c.name, "public_id": c.public_id, "created_at": c.created_at.to_rfc3339()})
+                })
+                .collect();
+            if json {
+                println!("{}", serde_json::to_string(&shown)?);
+            } else {
+                for c in &all {
+                    if c.name.starts_with("api_key:") {
+                        continue;
+                    }
+                    println!(
+                        "{:<14} {:<26} {}",
+                        c.name,
+                        c.public_id.as_deref().unwrap_or("-"),
+                        c.created_at.to_rfc3339()
+                    );
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dialects;
 pub mod domain;
 pub mod methods;
+pub mod secrets;
 pub mod server;
 pub mod service;
 pub mod store;

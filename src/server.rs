@@ -21,6 +21,8 @@ pub struct ServerOptions {
     pub webhooks: crate::webhooks::WebhookConfig,
     /// Whether this node delivers webhooks (an API-only node leaves it to others).
     pub dispatch_webhooks: bool,
+    /// The master key of sealed secrets; every node of a deployment needs the same one.
+    pub secrets: crate::secrets::SecretBox,
 }
 
 impl Default for ServerOptions {
@@ -32,6 +34,7 @@ impl Default for ServerOptions {
             usage_flush_interval: Duration::from_secs(1),
             webhooks: crate::webhooks::WebhookConfig::from_env(),
             dispatch_webhooks: true,
+            secrets: crate::secrets::SecretBox::random(),
         }
     }
 }
@@ -82,6 +85,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .await
         .map_err(std::io::Error::other)?;
     let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
+    state.secrets = opts.secrets.clone();
     state.payments = state
         .payments
         .clone()
@@ -99,9 +103,14 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         stopped.clone(),
     ));
     let dispatcher = crate::webhooks::Dispatcher::new(
-        store,
+        store.clone(),
         opts.webhooks.clone(),
         Box::new(crate::service::webhooks::endpoint_disabled_event),
+        Arc::new(crate::dialects::formats::DialectFormats::new(
+            store.clone(),
+            opts.secrets.clone(),
+            state.payments.public_url().to_string(),
+        )),
     )
     .map_err(std::io::Error::other)?;
     let webhooks = if opts.dispatch_webhooks {

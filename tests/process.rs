@@ -9,10 +9,21 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
 
+/// The master key file of a test database's deployment, kept out of the working directory.
+fn key_file(db: &TestDb) -> std::path::PathBuf {
+    let name: String = db
+        .url
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    std::env::temp_dir().join(format!("hundi-{name}.key"))
+}
+
 fn hundi(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(args)
         .env("HUNDI_DATABASE_URL", &db.url)
+        .env("HUNDI_MASTER_KEY_FILE", key_file(db))
         .output()
         .expect("run hundi");
     (
@@ -52,6 +63,7 @@ async fn serve(db: &TestDb, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("HUNDI_DATABASE_URL", &db.url)
+        .env("HUNDI_MASTER_KEY_FILE", key_file(db))
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -363,7 +375,67 @@ async fn sigterm_drains_in_flight_requests(backend: Backend) {
     assert_eq!(res.status().as_u16(), 200);
 }
 
+/// Dialect credentials from the CLI: the secret printed once, sealed under a master key kept
+/// in a file (mode 0600) outside the database, listed without it, rotated by creating again.
+async fn cli_creates_dialect_credentials(backend: Backend) {
+    use std::os::unix::fs::PermissionsExt;
+    let db = TestDb::new(backend).await;
+    let _ = std::fs::remove_file(key_file(&db));
+    let m = hundi_json(
+        &db,
+        &["merchant", "create", "--name", "XPay Shop", "--json"],
+    );
+    let merchant = m["id"].as_str().unwrap();
+    let created = hundi_json(
+        &db,
+        &[
+            "credential",
+            "create",
+            "xpay_hmac",
+            "--merchant",
+            merchant,
+            "--json",
+        ],
+    );
+    let secret = created["secret"].as_str().unwrap();
+    assert!(secret.starts_with("hmac_sc_"), "{created}");
+    let account = created["public_id"].as_str().unwrap();
+    assert_eq!(account.len(), 24);
+    let mode = std::fs::metadata(key_file(&db))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let listed = hundi_json(
+        &db,
+        &["credential", "list", "--merchant", merchant, "--json"],
+    );
+    assert_eq!(listed[0]["name"], "xpay_hmac");
+    assert_eq!(listed[0]["public_id"], account);
+    assert!(!listed.to_string().contains(secret));
+    let rotated = hundi_json(
+        &db,
+        &[
+            "credential",
+            "create",
+            "xpay_hmac",
+            "--merchant",
+            merchant,
+            "--json",
+        ],
+    );
+    assert_ne!(rotated["secret"], created["secret"]);
+    let (ok, _, err) = hundi(
+        &db,
+        &["credential", "create", "paypal", "--merchant", merchant],
+    );
+    assert!(!ok);
+    assert!(err.contains("unknown credential"), "{err}");
+    let _ = std::fs::remove_file(key_file(&db));
+}
+
 on_both_backends!(
+    cli_creates_dialect_credentials,
     cli_manages_merchants_and_keys,
     sigkill_loses_nothing_acknowledged,
     sigterm_drains_in_flight_requests,

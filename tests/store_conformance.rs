@@ -479,3 +479,82 @@ on_both_backends!(
     idempotency_keys_claim_once,
     key_revenue_counts_paid_payments,
 );
+
+/// A dialect's payment keeps its own id, its verbatim fields and its source.
+async fn dialect_fields_round_trip(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let data = r#"{"metadata":{"qty":2,"coupon":null}}"#;
+    let created = service
+        .create(
+            &scope,
+            NewPayment {
+                id: Some("0123456789ABCDEF".into()),
+                dialect_data: Some(data.into()),
+                source: "paygate".into(),
+                ..new_payment("10.00")
+            },
+        )
+        .await
+        .unwrap();
+    let read = store.get_payment(&scope, "0123456789ABCDEF").await.unwrap();
+    assert_eq!(read, created);
+    assert_eq!(read.dialect_data.as_deref(), Some(data));
+    assert_eq!(read.source, "paygate");
+    let listed = store
+        .list_payments(
+            &scope,
+            &hundi::store::PaymentFilter {
+                source: Some("paygate".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+}
+
+/// Dialect credentials: written sealed, replaced by a rotation, found by public id.
+async fn credentials_are_sealed_and_rotated(backend: Backend) {
+    let (_db, store, _, scope, _) = setup(backend).await;
+    let secrets = hundi::secrets::SecretBox::random();
+    let first = hundi::dialects::credentials::create(&*store, &secrets, &scope, "xpay_hmac")
+        .await
+        .unwrap();
+    let account = first.public_id.clone().unwrap();
+    let stored = store.get_credential(&scope, "xpay_hmac").await.unwrap();
+    assert!(!stored.sealed.contains(&first.secret), "stored sealed");
+    assert_eq!(
+        hundi::dialects::credentials::open(&secrets, &stored).unwrap(),
+        first.secret
+    );
+    assert_eq!(
+        store
+            .find_credential("xpay_hmac", &account)
+            .await
+            .unwrap()
+            .merchant_id,
+        scope.merchant_id
+    );
+    let second = hundi::dialects::credentials::create(&*store, &secrets, &scope, "xpay_hmac")
+        .await
+        .unwrap();
+    assert_ne!(second.secret, first.secret);
+    let (_, now) = hundi::dialects::credentials::read(&*store, &secrets, &scope, "xpay_hmac")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now, second.secret);
+    assert!(store.find_credential("xpay_hmac", &account).await.is_err());
+    assert_eq!(store.list_credentials(&scope).await.unwrap().len(), 1);
+    assert!(
+        hundi::dialects::credentials::create(&*store, &secrets, &scope, "nope")
+            .await
+            .is_err()
+    );
+}
+
+on_both_backends!(
+    dialect_fields_round_trip,
+    credentials_are_sealed_and_rotated
+);

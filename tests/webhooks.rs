@@ -397,6 +397,8 @@ async fn send_time_check_refuses_private_targets(backend: Backend) {
             failing_since: None,
             disabled_reason: None,
             key_id: None,
+            format: "native".into(),
+            payment_id: None,
             created_at: now,
             updated_at: now,
         };

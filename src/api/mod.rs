@@ -41,6 +41,8 @@ pub struct AppState {
     /// Keys the checkout's CSRF tokens; shared by every node through the database.
     pub checkout_secret: Arc<Vec<u8>>,
     pub keys: Arc<auth::KeyCache>,
+    /// Seals and opens dialect credentials.
+    pub secrets: crate::secrets::SecretBox,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             metrics: Arc::default(),
             checkout_secret: Arc::new(checkout_secret),
             keys: Arc::new(auth::KeyCache::from_env()),
+            secrets: crate::secrets::SecretBox::random(),
         }
     }
 }
@@ -224,6 +227,8 @@ pub fn router(state: AppState) -> Router {
         .merge(system)
         .merge(crate::checkout::router())
         .merge(crate::dialects::pakhipay::router())
+        .merge(crate::dialects::paygate::router())
+        .merge(crate::dialects::kazawallet::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

@@ -83,6 +83,7 @@ pub async fn create_payment(
         expires_in: body.expires_in,
         source: "native".into(),
         key_id: Some(principal.key.id.clone()),
+        ..NewPayment::default()
     };
     let payment = state.payments.create(&principal.scope(), input).await?;
     Ok((StatusCode::CREATED, Json(state.payments.object(&payment))))
@@ -178,6 +179,7 @@ pub async fn list_payments(
     let filter = PaymentFilter {
         status,
         reference: q.reference,
+        source: None,
         created_gte: q
             .created_gte
             .as_deref()

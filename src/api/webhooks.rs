@@ -194,7 +194,9 @@ pub struct DeliveryObject {
     pub object: &'static str,
     pub event: String,
     pub endpoint: String,
-    /// `pending` (due at `next_attempt_at`), `succeeded` or `failed`.
+    /// `pending` (due at `next_attempt_at`), `succeeded`, `failed`, `declined` (the
+    /// receiver's answer was final, as a dialect allows) or `skipped` (the endpoint's
+    /// dialect has no webhook for this event).
     pub status: String,
     pub attempts: Vec<AttemptObject>,
     pub next_attempt_at: Option<String>,

@@ -134,17 +134,13 @@ fn qr_svg(text: &str) -> String {
     }
 }
 
-/// `url` with the payment's id appended to its query, named as its front door expects:
-/// `payment_id` natively, `transaction_id` and `transactionId` for Pakhi Pay.
+/// `url` with the payment's id appended to its query, named as its front door expects.
 fn with_payment_id(url: &str, p: &Payment) -> Option<String> {
     let mut u = url::Url::parse(url).ok()?;
     {
         let mut q = u.query_pairs_mut();
-        if p.source == crate::dialects::pakhipay::SOURCE {
-            q.append_pair("transaction_id", &p.id);
-            q.append_pair("transactionId", &p.id);
-        } else {
-            q.append_pair("payment_id", &p.id);
+        for name in crate::dialects::redirect_id_params(&p.source) {
+            q.append_pair(name, &p.id);
         }
     }
     Some(u.to_string())

@@ -1,7 +1,153 @@
-//! The wire dialects of existing gateways. Each dialect will be one module (routes, auth,
-//! request → service command, payment → response, webhook payload and signature); what they
-//! share lives here.
+//! The wire dialects of existing gateways. Each dialect is one module: its routes, its auth
+//! header, request → service command, payment → its response shape, and its webhook body and
+//! signature (built by `formats.rs` when a delivery is sent). What they share lives here.
 
+pub mod credentials;
+pub mod formats;
 pub mod js_json;
+pub mod kazawallet;
 pub mod pakhipay;
+pub mod paygate;
 pub mod signing;
+
+use crate::api::auth::find_key;
+use crate::api::AppState;
+use crate::domain::key::{ApiKey, Permission};
+use crate::domain::money::Money;
+use crate::store::Scope;
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// Why a dialect's request was not let in; each dialect words it in its own shape.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyRefusal {
+    Missing,
+    Invalid,
+    Revoked,
+    Lacks(Permission),
+    /// The key could not be checked (database down): a 5xx, not a 401.
+    Unavailable(String),
+}
+
+impl KeyRefusal {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            KeyRefusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The message in `header`'s terms (`api-key`, `X-API-Key`…).
+    pub fn message(&self, header: &str) -> String {
+        match self {
+            KeyRefusal::Missing => format!("{header} header is required"),
+            KeyRefusal::Invalid => format!("invalid {header}"),
+            KeyRefusal::Revoked => format!("this {header} has been revoked"),
+            KeyRefusal::Lacks(p) => format!("this {header} lacks the {} permission", p.as_str()),
+            KeyRefusal::Unavailable(_) => "the service is unavailable; try again".into(),
+        }
+    }
+}
+
+/// The query parameters that carry the payment's id when the checkout sends the customer
+/// back to the merchant: `payment_id` natively, the dialect's own names otherwise.
+pub fn redirect_id_params(source: &str) -> &'static [&'static str] {
+    match source {
+        pakhipay::SOURCE => &["transaction_id", "transactionId"],
+        paygate::SOURCE => &["session_id"],
+        kazawallet::SOURCE => &["order_id"],
+        _ => &["payment_id"],
+    }
+}
+
+/// A header's value, trimmed; absent when missing or blank.
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// Checks a dialect's API key (a Hundi key: one merchant's keys work in every dialect),
+/// counts the request, and returns the key with the scope it acts in.
+pub async fn authenticate(
+    state: &AppState,
+    presented: Option<&str>,
+    wanted: Permission,
+) -> Result<(Scope, Arc<ApiKey>), KeyRefusal> {
+    let presented = presented.ok_or(KeyRefusal::Missing)?;
+    let key = find_key(state, presented).await.map_err(|e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            KeyRefusal::Invalid
+        } else {
+            KeyRefusal::Unavailable(e.message)
+        }
+    })?;
+    if key.is_revoked() {
+        return Err(KeyRefusal::Revoked);
+    }
+    if !key.allows(wanted) {
+        return Err(KeyRefusal::Lacks(wanted));
+    }
+    state.usage.count(&key.id);
+    let scope = Scope {
+        merchant_id: key.merchant_id.clone(),
+        livemode: key.mode.is_live(),
+    };
+    Ok((scope, key))
+}
+
+/// An amount as a JSON number in JavaScript's shortest form (`99`, `98.99`): what
+/// `JSON.stringify` gives back after parsing it.
+pub fn money_number(m: &Money) -> Value {
+    let text = m.to_string();
+    let shortest = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &text
+    };
+    if let Ok(i) = shortest.parse::<i64>() {
+        return Value::from(i);
+    }
+    shortest
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
+}
+
+/// CORS for routes that real clients call from the browser: any origin, the given methods,
+/// and the dialect's own headers plus `Content-Type`.
+pub fn cors(methods: &[Method], headers: &[&'static str]) -> tower_http::cors::CorsLayer {
+    let mut allowed: Vec<HeaderName> = headers.iter().map(|h| HeaderName::from_static(h)).collect();
+    allowed.push(axum::http::header::CONTENT_TYPE);
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods(methods.to_vec())
+        .allow_headers(allowed)
+}
+
+/// Preflights are answered by the CORS layer around a route; the route must accept OPTIONS
+/// for the layer to see them.
+pub async fn preflight() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::money::Currency;
+
+    #[test]
+    fn amounts_are_numbers_in_their_shortest_form() {
+        let inr = Currency::parse("INR").unwrap();
+        let n = |minor| js_json::stringify(&money_number(&Money::from_minor(minor, inr)));
+        assert_eq!(n(9900), "99");
+        assert_eq!(n(9899), "98.99");
+        assert_eq!(n(15050), "150.5");
+        assert_eq!(n(1), "0.01");
+    }
+}

@@ -1,6 +1,7 @@
 //! Plain types and rules of the payment domain: no I/O, no HTTP, no SQL.
 
 pub mod attempt;
+pub mod credential;
 pub mod credit;
 pub mod event;
 pub mod ids;

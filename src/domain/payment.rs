@@ -89,6 +89,8 @@ pub struct Payment {
     pub paid_with: Option<String>,
     pub method_reference: Option<String>,
     pub attempt_count: i32,
+    /// The dialect's own request fields it must echo later, as JSON the dialect wrote.
+    pub dialect_data: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -27,9 +27,19 @@ pub struct Endpoint {
     pub disabled_reason: Option<String>,
     /// An API key's own webhook URL: only events about payments made with that key.
     pub key_id: Option<String>,
+    /// How deliveries are shaped and signed: [`FORMAT_NATIVE`], [`FORMAT_AUTO`] or a dialect's name.
+    pub format: String,
+    /// A callback URL given with one payment: only that payment's events.
+    pub payment_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
+
+/// Standard Webhooks: the event's JSON, `webhook-id/-timestamp/-signature` headers.
+pub const FORMAT_NATIVE: &str = "native";
+/// An API key's own webhook URL: each payment's events in the format of the dialect that
+/// created it (native for native payments), so a dialect's client gets its own webhooks.
+pub const FORMAT_AUTO: &str = "auto";
 
 /// Event types an endpoint may subscribe to.
 pub const EVENT_TYPES: [&str; 7] = [

@@ -269,6 +269,7 @@ mod tests {
             paid_with: None,
             method_reference: None,
             attempt_count: 0,
+            dialect_data: None,
             created_at: now,
             expires_at: now,
             updated_at: now,

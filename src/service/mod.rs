@@ -13,4 +13,4 @@ pub mod upi;
 pub mod webhooks;
 
 pub use error::ServiceError;
-pub use payments::{NewPayment, PaymentService};
+pub use payments::{Callback, NewPayment, PaymentService};

@@ -29,6 +29,22 @@ pub struct NewPayment {
     pub source: String,
     /// The API key that creates it.
     pub key_id: Option<String>,
+    /// An id in the dialect's own form (PayGate's 16 hex digits, XPay's `xpay_pi_…`); a
+    /// fresh `pay_…` id when absent. Dialect ids are random and as unique as Hundi's.
+    pub id: Option<String>,
+    /// The dialect's own fields, kept verbatim for its responses and webhooks.
+    pub dialect_data: Option<String>,
+    /// A callback URL given with this payment (Pakhi Pay, Waypay) and its webhook format.
+    pub callback: Option<Callback>,
+}
+
+/// A webhook target that belongs to one payment.
+#[derive(Debug, Clone)]
+pub struct Callback {
+    pub url: String,
+    /// The dialect whose webhook shape and signature it gets.
+    pub format: String,
+    pub events: Vec<String>,
 }
 
 #[derive(Clone)]
@@ -242,7 +258,7 @@ impl PaymentService {
         }
         let now = crate::domain::now();
         let payment = Payment {
-            id: new_id("pay"),
+            id: input.id.unwrap_or_else(|| new_id("pay")),
             merchant_id: scope.merchant_id.clone(),
             livemode: scope.livemode,
             key_id: input.key_id,
@@ -261,16 +277,61 @@ impl PaymentService {
             paid_with: None,
             method_reference: None,
             attempt_count: 0,
+            dialect_data: input.dialect_data,
             created_at: now,
             expires_at: now + Duration::seconds(expires_in),
             updated_at: now,
         };
+        if let Some(callback) = &input.callback {
+            self.add_callback(scope, &payment.id, callback, now).await?;
+        }
         if let Some((upi_id, upi_name)) = upi {
             return self.insert_with_payable(payment, &upi_id, &upi_name).await;
         }
         let event = self.payment_event(EventType::PaymentCreated, &payment, now);
         self.store.insert_payment(&payment, &event).await?;
         Ok(payment)
+    }
+
+    /// A payment's own callback URL becomes an endpoint limited to that payment. It is written
+    /// before the payment, so no event of the payment can miss it; if the payment's insert then
+    /// fails, the endpoint matches nothing.
+    async fn add_callback(
+        &self,
+        scope: &Scope,
+        payment_id: &str,
+        callback: &Callback,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        check_url("callback_url", &Some(callback.url.clone()))?;
+        crate::webhooks::ssrf::check_url(
+            &callback.url,
+            scope.livemode,
+            self.allow_private_webhooks,
+        )
+        .await
+        .map_err(|e| ServiceError::invalid("callback_url", e.to_string()))?;
+        let endpoint = crate::domain::webhook::Endpoint {
+            id: new_id("we"),
+            merchant_id: scope.merchant_id.clone(),
+            livemode: scope.livemode,
+            url: callback.url.clone(),
+            description: Some(format!("callback URL of payment {payment_id}")),
+            events: callback.events.clone(),
+            enabled: true,
+            secret: crate::domain::webhook::generate_secret(),
+            previous_secret: None,
+            previous_secret_until: None,
+            failing_since: None,
+            disabled_reason: None,
+            key_id: None,
+            format: callback.format.clone(),
+            payment_id: Some(payment_id.to_string()),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create_endpoint(&endpoint).await?;
+        Ok(())
     }
 
     /// Reads a payment; one past its expiry is expired first, so a read never shows it pending.

@@ -142,6 +142,8 @@ impl PaymentService {
             failing_since: None,
             disabled_reason: None,
             key_id: None,
+            format: crate::domain::webhook::FORMAT_NATIVE.to_string(),
+            payment_id: None,
             created_at: now,
             updated_at: now,
         };

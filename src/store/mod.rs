@@ -9,6 +9,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::credential::Credential;
 use crate::domain::credit::Credit;
 use crate::domain::event::Event;
 use crate::domain::key::{ApiKey, Mode};
@@ -51,6 +52,8 @@ pub struct Scope {
 pub struct PaymentFilter {
     pub status: Option<PaymentStatus>,
     pub reference: Option<String>,
+    /// `native` or a dialect's name.
+    pub source: Option<String>,
     pub created_gte: Option<DateTime<Utc>>,
     pub created_lte: Option<DateTime<Utc>>,
     /// Return rows older than this payment (cursor pagination, newest first).
@@ -91,6 +94,13 @@ pub struct DeliveryJob {
     pub delivery_id: String,
     pub event_id: String,
     pub endpoint_id: String,
+    pub merchant_id: String,
+    pub livemode: bool,
+    /// The endpoint's format: native, auto, or a dialect's.
+    pub format: String,
+    pub event_type: String,
+    /// What the event is about (a payment id for payment events).
+    pub object_id: String,
     /// Attempts made before this one.
     pub attempts: i32,
     pub url: String,
@@ -112,7 +122,14 @@ pub struct FinishedDelivery {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DeliveryOutcome {
     Succeeded,
-    Retry { at: DateTime<Utc> },
+    /// The receiver answered and refused it for good (a dialect where a 4xx is final); the
+    /// endpoint itself is working.
+    Declined,
+    /// Not sent: the endpoint's format has no webhook for this event.
+    Skipped,
+    Retry {
+        at: DateTime<Utc>,
+    },
     Failed,
 }
 
@@ -276,6 +293,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// A secret shared by every node: created with `fresh` the first time, read afterwards.
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
+
+    // Dialect credentials (sealed secrets)
+    /// Writes a credential, replacing the one of the same name (a rotation). `Duplicate` when
+    /// its public id belongs to another.
+    async fn put_credential(&self, credential: &Credential) -> StoreResult<()>;
+    async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential>;
+    /// The credential called `name` whose public id is `public_id` (XPay's account id).
+    async fn find_credential(&self, name: &str, public_id: &str) -> StoreResult<Credential>;
+    async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>>;
 
     // UPI payable amounts and bank credits
     /// The payable amounts (minor units) pending payments to `upi_id` hold within a range.

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
-     upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count";
+     upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count, dialect_data";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -52,6 +52,7 @@ pub struct PaymentRow {
     pub paid_with: Option<String>,
     pub method_reference: Option<String>,
     pub attempt_count: i32,
+    pub dialect_data: Option<String>,
 }
 
 pub fn currency(code: &str) -> StoreResult<Currency> {
@@ -99,6 +100,7 @@ impl TryFrom<PaymentRow> for Payment {
             paid_with: r.paid_with,
             method_reference: r.method_reference,
             attempt_count: r.attempt_count,
+            dialect_data: r.dialect_data,
             created_at: r.created_at,
             expires_at: r.expires_at,
             updated_at: r.updated_at,
@@ -180,6 +182,19 @@ pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptSta
 pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amount_minor, payer, \
      received_at, payment_id, matched_at, created_at";
 
+/// The endpoints an event goes to, as a WHERE clause over `webhook_endpoints` (alias `w`), given
+/// the placeholders of the event's merchant, mode, type, API key and object: the merchant's
+/// enabled endpoints that want the type (an API key's own only for that key's objects), and
+/// a callback URL given with the object itself.
+pub fn subscribers(merchant: &str, livemode: &str, kind: &str, key: &str, object: &str) -> String {
+    format!(
+        "w.enabled AND w.deleted_at IS NULL \
+         AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || {kind} || ',%') \
+         AND ((w.merchant_id = {merchant} AND w.livemode = {livemode} AND w.payment_id IS NULL \
+         AND (w.key_id IS NULL OR w.key_id = {key})) OR w.payment_id = {object})"
+    )
+}
+
 pub const ENDPOINT_COLUMNS: &str = "id, merchant_id, livemode, url, description, events, enabled, \
      secret, previous_secret, previous_secret_until, failing_since, disabled_reason, key_id, \
-     created_at, updated_at";
+     created_at, updated_at, format, payment_id";

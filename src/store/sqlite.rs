@@ -11,6 +11,7 @@ use super::rows::{
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::credential::Credential;
 use crate::domain::credit::Credit;
 use crate::domain::payment::Payment;
 use crate::domain::webhook::{events_column, Endpoint};
@@ -133,6 +134,7 @@ fn payment_from_row(r: &SqliteRow) -> StoreResult<Payment> {
         paid_with: r.try_get("paid_with")?,
         method_reference: r.try_get("method_reference")?,
         attempt_count: r.try_get("attempt_count")?,
+        dialect_data: r.try_get("dialect_data")?,
     })
 }
 
@@ -219,6 +221,17 @@ fn credit_from_row(r: &SqliteRow) -> StoreResult<Credit> {
     })
 }
 
+fn credential_from_row(r: &SqliteRow) -> StoreResult<Credential> {
+    Ok(Credential {
+        merchant_id: r.try_get("merchant_id")?,
+        livemode: r.try_get("livemode")?,
+        name: r.try_get("name")?,
+        public_id: r.try_get("public_id")?,
+        sealed: r.try_get("secret")?,
+        created_at: from_micros(r.try_get("created_at")?)?,
+    })
+}
+
 fn endpoint_from_row(r: &SqliteRow) -> StoreResult<Endpoint> {
     let events: String = r.try_get("events")?;
     Ok(Endpoint {
@@ -241,6 +254,8 @@ fn endpoint_from_row(r: &SqliteRow) -> StoreResult<Endpoint> {
             .transpose()?,
         disabled_reason: r.try_get("disabled_reason")?,
         key_id: r.try_get("key_id")?,
+        format: r.try_get("format")?,
+        payment_id: r.try_get("payment_id")?,
         created_at: from_micros(r.try_get("created_at")?)?,
         updated_at: from_micros(r.try_get("updated_at")?)?,
     })
@@ -295,20 +310,20 @@ async fn fan_out(
     scope: &Scope,
     e: &NewEvent,
 ) -> StoreResult<bool> {
-    let scheduled = sqlx::query(
+    let scheduled = sqlx::query(&format!(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
          attempts, next_attempt_at, created_at) \
-         SELECT 'whd_' || lower(hex(randomblob(16))), $1, id, merchant_id, livemode, 'pending', 0, $2, $2 \
-         FROM webhook_endpoints WHERE merchant_id = $3 AND livemode = $4 AND enabled \
-         AND deleted_at IS NULL AND (events LIKE '%,*,%' OR events LIKE '%,' || $5 || ',%') \
-         AND (key_id IS NULL OR key_id = $6)",
-    )
+         SELECT 'whd_' || lower(hex(randomblob(16))), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
+         FROM webhook_endpoints w WHERE {}",
+        rows::subscribers("$3", "$4", "$5", "$6", "$7")
+    ))
     .bind(&e.id)
     .bind(micros(e.created_at))
     .bind(&scope.merchant_id)
     .bind(scope.livemode)
     .bind(&e.event_type)
     .bind(&e.key_id)
+    .bind(&e.object_id)
     .execute(&mut *tx)
     .await?
     .rows_affected();
@@ -426,7 +441,7 @@ async fn insert_one(
 ) -> StoreResult<bool> {
     sqlx::query(&format!(
         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)"
+         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
     ))
     .bind(&p.id)
     .bind(&p.merchant_id)
@@ -455,6 +470,7 @@ async fn insert_one(
     .bind(&p.paid_with)
     .bind(&p.method_reference)
     .bind(p.attempt_count)
+    .bind(&p.dialect_data)
     .execute(&mut *tx)
     .await
     .map_err(classify)?;
@@ -662,6 +678,64 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn put_credential(&self, c: &Credential) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO dialect_credentials (merchant_id, livemode, name, public_id, secret, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, livemode, name) \
+             DO UPDATE SET public_id = excluded.public_id, secret = excluded.secret, \
+             created_at = excluded.created_at",
+        )
+        .bind(&c.merchant_id)
+        .bind(c.livemode)
+        .bind(&c.name)
+        .bind(&c.public_id)
+        .bind(&c.sealed)
+        .bind(micros(c.created_at))
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential> {
+        let row = sqlx::query(
+            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+             FROM dialect_credentials WHERE merchant_id = $1 AND livemode = $2 AND name = $3",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(name)
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        credential_from_row(&row)
+    }
+
+    async fn find_credential(&self, name: &str, public_id: &str) -> StoreResult<Credential> {
+        let row = sqlx::query(
+            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+             FROM dialect_credentials WHERE name = $1 AND public_id = $2",
+        )
+        .bind(name)
+        .bind(public_id)
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        credential_from_row(&row)
+    }
+
+    async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>> {
+        let rows = sqlx::query(
+            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+             FROM dialect_credentials WHERE merchant_id = $1 AND livemode = $2 ORDER BY name",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(credential_from_row).collect()
+    }
+
     async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
@@ -789,6 +863,7 @@ impl Store for SqliteStore {
              AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR reference = $4) \
              AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
              AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
+             AND ($10 IS NULL OR source = $10) \
              ORDER BY created_at DESC, id DESC LIMIT $9"
         );
         let rows = sqlx::query(&sql)
@@ -801,6 +876,7 @@ impl Store for SqliteStore {
             .bind(cursor.as_ref().map(|c| micros(c.created_at)))
             .bind(cursor.as_ref().map(|c| c.id.clone()))
             .bind(i64::from(f.limit))
+            .bind(&f.source)
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(payment_from_row).collect()
@@ -1068,7 +1144,7 @@ impl Store for SqliteStore {
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
         sqlx::query(&format!(
             "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
         ))
         .bind(&e.id)
         .bind(&e.merchant_id)
@@ -1085,6 +1161,8 @@ impl Store for SqliteStore {
         .bind(&e.key_id)
         .bind(micros(e.created_at))
         .bind(micros(e.updated_at))
+        .bind(&e.format)
+        .bind(&e.payment_id)
         .execute(&self.writer)
         .await
         .map_err(classify)?;
@@ -1109,7 +1187,7 @@ impl Store for SqliteStore {
     async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
-             AND livemode = $2 AND deleted_at IS NULL ORDER BY created_at, id"
+             AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL ORDER BY created_at, id"
         );
         let rows = sqlx::query(&sql)
             .bind(&scope.merchant_id)
@@ -1187,7 +1265,8 @@ impl Store for SqliteStore {
         }
         // One read for the whole batch.
         let rows = sqlx::query(
-            "SELECT d.id, d.event_id, d.endpoint_id, d.attempts, w.url, w.secret, \
+            "SELECT d.id, d.event_id, d.endpoint_id, d.merchant_id, d.livemode, w.format, e.type, \
+             e.object_id, d.attempts, w.url, w.secret, \
              CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
              e.payload FROM webhook_deliveries d \
              JOIN webhook_endpoints w ON w.id = d.endpoint_id \
@@ -1203,6 +1282,11 @@ impl Store for SqliteStore {
                 delivery_id: r.try_get("id")?,
                 event_id: r.try_get("event_id")?,
                 endpoint_id: r.try_get("endpoint_id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                format: r.try_get("format")?,
+                event_type: r.try_get("type")?,
+                object_id: r.try_get("object_id")?,
                 attempts: r.try_get("attempts")?,
                 url: r.try_get("url")?,
                 secret: r.try_get("secret")?,
@@ -1236,6 +1320,8 @@ impl Store for SqliteStore {
                 }
                 DeliveryOutcome::Retry { at } => ("pending", at, None),
                 DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
+                DeliveryOutcome::Declined => ("declined", log.attempted_at, Some(log.attempted_at)),
+                DeliveryOutcome::Skipped => ("skipped", log.attempted_at, Some(log.attempted_at)),
             };
             sqlx::query(
                 "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
@@ -1249,7 +1335,15 @@ impl Store for SqliteStore {
             .bind(completed.map(micros))
             .execute(&mut *tx)
             .await?;
-            let failing = if outcome == DeliveryOutcome::Succeeded {
+            if outcome == DeliveryOutcome::Skipped {
+                continue;
+            }
+            // The receiver answered (even with a final refusal): the endpoint works.
+            let answered = matches!(
+                outcome,
+                DeliveryOutcome::Succeeded | DeliveryOutcome::Declined
+            );
+            let failing = if answered {
                 "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
             } else {
                 "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
@@ -1349,15 +1443,15 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
-        let found: Option<(String, Option<String>)> = sqlx::query_as(
-            "SELECT type, key_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        let found: Option<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT type, key_id, object_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
         )
         .bind(event_id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((event_type, key_id)) = found else {
+        let Some((event_type, key_id, object_id)) = found else {
             return Err(StoreError::NotFound);
         };
         let again = sqlx::query(
@@ -1370,21 +1464,21 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        let added = sqlx::query(
+        let added = sqlx::query(&format!(
             "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, \
              status, attempts, next_attempt_at, created_at) \
              SELECT 'whd_' || lower(hex(randomblob(16))), $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
-             FROM webhook_endpoints w WHERE w.merchant_id = $3 AND w.livemode = $4 AND w.enabled \
-             AND w.deleted_at IS NULL AND (w.events LIKE '%,*,%' OR w.events LIKE '%,' || $5 || ',%') \
-             AND (w.key_id IS NULL OR w.key_id = $6) AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             FROM webhook_endpoints w WHERE {} AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
              AND d.endpoint_id = w.id)",
-        )
+            rows::subscribers("$3", "$4", "$5", "$6", "$7")
+        ))
         .bind(event_id)
         .bind(micros(now))
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .bind(&event_type)
         .bind(&key_id)
+        .bind(&object_id)
         .execute(&mut *tx)
         .await?
         .rows_affected();

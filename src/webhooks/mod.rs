@@ -89,8 +89,54 @@ impl WebhookConfig {
     }
 }
 
+/// What an endpoint's format makes of one delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    /// Send the event's stored bytes, signed the Standard Webhooks way.
+    Native,
+    /// Send this body with these headers (a dialect's webhook).
+    Dialect {
+        body: String,
+        headers: Vec<(String, String)>,
+        accept: Acceptance,
+    },
+    /// This format has no webhook for this event; nothing is sent.
+    Skip(String),
+}
+
+/// Which answers complete a dialect's delivery, and which end it for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acceptance {
+    /// Any 2xx completes it; anything else is retried.
+    Any2xx,
+    /// Only 200 completes it (Waypay: "retried until 200").
+    Only200,
+    /// 2xx completes it; a 4xx is a final answer, never retried (Kazawallet's "only one time").
+    FinalOn4xx,
+}
+
+/// Turns a delivery into what is sent, for endpoints whose format is not native.
+#[async_trait::async_trait]
+pub trait Formats: Send + Sync {
+    /// `Err` means it cannot be built now (say, a credential is missing): retried later.
+    async fn render(&self, job: &DeliveryJob) -> Result<Rendered, String>;
+}
+
+/// Every delivery in Hundi's own format.
+pub struct NativeOnly;
+
+#[async_trait::async_trait]
+impl Formats for NativeOnly {
+    async fn render(&self, _job: &DeliveryJob) -> Result<Rendered, String> {
+        Ok(Rendered::Native)
+    }
+}
+
 /// What one attempt came to.
 struct Sent {
+    /// Not sent at all (the format has no webhook for the event).
+    skipped: bool,
+    accept: Acceptance,
     status: Option<u16>,
     body: Option<String>,
     error: Option<String>,
@@ -105,6 +151,7 @@ pub struct Dispatcher {
     in_flight: Arc<Semaphore>,
     /// Builds the `webhook_endpoint.disabled` event.
     disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
+    formats: Arc<dyn Formats>,
     /// Results wait here to be written in batches (one transaction for many attempts).
     results: tokio::sync::mpsc::Sender<FinishedDelivery>,
     pending_results: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<FinishedDelivery>>>,
@@ -115,6 +162,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         config: WebhookConfig,
         disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
+        formats: Arc<dyn Formats>,
     ) -> Result<Dispatcher, reqwest::Error> {
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(ssrf::GuardedResolver {
@@ -136,6 +184,7 @@ impl Dispatcher {
             client,
             endpoints: DashMap::new(),
             disabled_event,
+            formats,
         })
     }
 
@@ -240,10 +289,20 @@ impl Dispatcher {
             _ => return, // the lease runs out and the delivery is picked up again
         };
         let sent = self.send(&job).await;
-        let ok = sent.status.is_some_and(|s| (200..300).contains(&s));
+        let ok = match (sent.accept, sent.status) {
+            (Acceptance::Only200, Some(s)) => s == 200,
+            (_, Some(s)) => (200..300).contains(&s),
+            (_, None) => false,
+        };
+        let refused = sent.accept == Acceptance::FinalOn4xx
+            && sent.status.is_some_and(|s| (400..500).contains(&s));
         let attempted_at = crate::domain::now();
-        let outcome = if ok {
+        let outcome = if sent.skipped {
+            DeliveryOutcome::Skipped
+        } else if ok {
             DeliveryOutcome::Succeeded
+        } else if refused {
+            DeliveryOutcome::Declined
         } else {
             match self.config.retry_schedule.get(job.attempts.max(0) as usize) {
                 Some(wait) => DeliveryOutcome::Retry {
@@ -271,6 +330,8 @@ impl Dispatcher {
     async fn send(&self, job: &DeliveryJob) -> Sent {
         let started = Instant::now();
         let failed = |error: String| Sent {
+            skipped: false,
+            accept: Acceptance::Any2xx,
             status: None,
             body: None,
             error: Some(error),
@@ -283,24 +344,39 @@ impl Dispatcher {
         if let Err(e) = ssrf::check_literal(&url, self.config.allow_private) {
             return failed(e.to_string());
         }
-        let timestamp = chrono::Utc::now().timestamp();
-        let body = job.payload.as_bytes();
-        let mut signatures: Vec<String> = [Some(&job.secret), job.previous_secret.as_ref()]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| sign(s, &job.event_id, timestamp, body))
-            .collect();
-        signatures.dedup();
-        let res = self
-            .client
-            .post(url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &job.event_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signatures.join(" "))
-            .body(job.payload.clone())
-            .send()
-            .await;
+        let rendered = if job.format == crate::domain::webhook::FORMAT_NATIVE {
+            Rendered::Native
+        } else {
+            match self.formats.render(job).await {
+                Ok(r) => r,
+                Err(e) => return failed(format!("could not build the webhook: {e}")),
+            }
+        };
+        let (request, accept) = match rendered {
+            Rendered::Skip(reason) => {
+                return Sent {
+                    skipped: true,
+                    error: Some(format!("not sent: {reason}")),
+                    ..failed(String::new())
+                }
+            }
+            Rendered::Native => (self.native_request(url, job), Acceptance::Any2xx),
+            Rendered::Dialect {
+                body,
+                headers,
+                accept,
+            } => {
+                let mut request = self
+                    .client
+                    .post(url)
+                    .header("content-type", "application/json");
+                for (name, value) in headers {
+                    request = request.header(name, value);
+                }
+                (request.body(body), accept)
+            }
+        };
+        let res = request.send().await;
         let mut res = match res {
             Ok(r) => r,
             Err(e) => return failed(describe(&e)),
@@ -315,11 +391,35 @@ impl Dispatcher {
         }
         snippet.truncate(1024);
         Sent {
+            skipped: false,
+            accept,
             status: Some(status),
             body: Some(String::from_utf8_lossy(&snippet).into_owned()),
             error: None,
             latency: started.elapsed(),
         }
+    }
+}
+
+impl Dispatcher {
+    /// The event's stored bytes with Standard Webhooks headers, signed with the endpoint's
+    /// secret (and its previous one during a rotation's grace period).
+    fn native_request(&self, url: url::Url, job: &DeliveryJob) -> reqwest::RequestBuilder {
+        let timestamp = chrono::Utc::now().timestamp();
+        let body = job.payload.as_bytes();
+        let mut signatures: Vec<String> = [Some(&job.secret), job.previous_secret.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| sign(s, &job.event_id, timestamp, body))
+            .collect();
+        signatures.dedup();
+        self.client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", &job.event_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signatures.join(" "))
+            .body(job.payload.clone())
     }
 }
 

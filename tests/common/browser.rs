@@ -215,8 +215,45 @@ callbackUrl: 'https://yourwebsite.com/webhook'
                 ))
             }
         };
+        let paygate_base = hundi_url.to_string();
+        // PayGate's document's browser example, with only the host and the key changed, and
+        // a button that calls it.
+        let paygate = move |axum::extract::Query(q): axum::extract::Query<
+            std::collections::HashMap<String, String>,
+        >| {
+            let base = paygate_base.clone();
+            async move {
+                let key = q.get("key").cloned().unwrap_or_default();
+                Html(format!(
+                    r#"<!doctype html><html><head><title>PayGate shop</title></head>
+<body><button id="pay" onclick="createPayment()">Pay with UPI</button>
+<script>
+async function createPayment() {{
+const res = await fetch('{base}/api/v1/create-payment', {{
+method: 'POST',
+headers: {{
+'Content-Type': 'application/json',
+'X-API-Key': {key:?}
+}},
+body: JSON.stringify({{
+amount: 100,
+customer_name: 'Customer',
+merchant_ref: 'ORD-001'
+}})
+}});
+const data = await res.json();
+// Redirect to checkout page
+window.location.href = data.payment.checkout_url;
+// Or open UPI app directly on mobile
+// window.location.href = data.payment.upi_deeplink;
+}}
+</script></body></html>"#
+                ))
+            }
+        };
         let app = axum::Router::new()
             .route("/pakhi", get(pakhi))
+            .route("/paygate", get(paygate))
             .route(
                 "/thanks",
                 get(|| async { Html("<h1>Thanks for your order</h1>") }),

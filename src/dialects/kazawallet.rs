@@ -1,0 +1,314 @@
+//! Kazawallet (seeds/004): `POST /wallet/createPaymentLink` with `x-api-key`, answered with
+//! HTTP 200 exactly (the real WHMCS module treats 201 as a failure). The link id is the Hundi
+//! payment id (`pay_…`: only `[a-z0-9_]`, so receivers that strip other characters keep it).
+//!
+//! Its webhook goes once per link, when the link ends, to the API key's webhook URL:
+//! `fulfilled` or `timed_out`, with `secret` = base64(HMAC-SHA512(API secret, SHA-256 of
+//! `amount:::order_id:::api_key`)). "Only one time": retried on network errors and 5xx only.
+
+use super::{authenticate, credentials, header, js_json, KeyRefusal};
+use crate::api::AppState;
+use crate::domain::key::Permission;
+use crate::domain::money::{Currency, Money};
+use crate::domain::payment::{Customer, Payment};
+use crate::service::{NewPayment, ServiceError};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+pub const SOURCE: &str = "kazawallet";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/wallet/createPaymentLink", post(create))
+}
+
+/// `{"success":false,"error":{"message","details":{"key","field"}}}`; `key` is a stable code.
+pub struct Refusal {
+    status: StatusCode,
+    message: String,
+    key: &'static str,
+    field: Option<&'static str>,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let mut details = Map::new();
+        details.insert("key".into(), json!(self.key));
+        if let Some(f) = self.field {
+            details.insert("field".into(), json!(f));
+        }
+        (
+            self.status,
+            Json(json!({"success": false, "error": {"message": self.message, "details": details}})),
+        )
+            .into_response()
+    }
+}
+
+fn invalid(key: &'static str, field: &'static str, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status: StatusCode::BAD_REQUEST,
+        message: message.into(),
+        key,
+        field: Some(field),
+    }
+}
+
+impl From<KeyRefusal> for Refusal {
+    fn from(r: KeyRefusal) -> Refusal {
+        let key = match r {
+            KeyRefusal::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            KeyRefusal::Lacks(_) => "FORBIDDEN",
+            _ => "USER_NOT_FOUND",
+        };
+        Refusal {
+            status: r.status(),
+            message: r.message("x-api-key"),
+            key,
+            field: None,
+        }
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Refusal {
+    tracing::error!(error = %e, "kazawallet request failed");
+    Refusal {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        message: "Something went wrong; try again".into(),
+        key: "INTERNAL_ERROR",
+        field: None,
+    }
+}
+
+/// What Kazawallet echoes in its webhook: the amount exactly as sent, and `ref`.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Extra {
+    amount: Value,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+}
+
+fn optional_text(
+    map: &Map<String, Value>,
+    name: &'static str,
+    code: &'static str,
+) -> Result<Option<String>, Refusal> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        // A reference is often a number (a user id); take it as its text.
+        Some(Value::Number(n)) if name == "ref" => Ok(Some(js_json::js_number(n))),
+        Some(_) => Err(invalid(code, name, format!("{name} must be a string"))),
+    }
+}
+
+async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let presented = header(&headers, "x-api-key");
+        let (scope, key) = authenticate(&state, presented, Permission::PaymentsWrite).await?;
+        let map = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                return Err(Refusal {
+                    status: StatusCode::BAD_REQUEST,
+                    message: "The request body must be a JSON object".into(),
+                    key: "INVALID_BODY",
+                    field: None,
+                })
+            }
+        };
+        let raw_amount = map.get("amount").cloned().unwrap_or(Value::Null);
+        let amount_text = match &raw_amount {
+            Value::String(s) => s.trim().to_string(),
+            Value::Number(n) => js_json::js_number(n),
+            Value::Null => return Err(invalid("INVALID_AMOUNT", "amount", "amount is required")),
+            _ => {
+                return Err(invalid(
+                    "INVALID_AMOUNT",
+                    "amount",
+                    "amount must be a number or a numeric string",
+                ))
+            }
+        };
+        let currency_code = optional_text(&map, "currency", "INVALID_CURRENCY")?
+            .ok_or_else(|| invalid("INVALID_CURRENCY", "currency", "currency is required"))?;
+        let currency = Currency::parse(&currency_code.to_ascii_uppercase())
+            .map_err(|e| invalid("INVALID_CURRENCY", "currency", e.to_string()))?;
+        let money = Money::parse(&amount_text, currency)
+            .map_err(|e| invalid("INVALID_AMOUNT", "amount", format!("amount {e}")))?;
+        let email = optional_text(&map, "email", "INVALID_EMAIL")?
+            .ok_or_else(|| invalid("INVALID_EMAIL", "email", "email is required"))?;
+        let reference = optional_text(&map, "ref", "INVALID_REF")?;
+        let redirect = optional_text(&map, "redirectUrl", "INVALID_REDIRECT_URL")?;
+        // The webhook's `secret` is computed with the API key itself.
+        if let Some(k) = presented {
+            credentials::remember_api_key(&*state.store, &state.secrets, &scope, &key.id, k)
+                .await
+                .map_err(internal)?;
+        }
+        let extra = Extra {
+            amount: match raw_amount {
+                Value::String(_) => Value::String(amount_text.clone()),
+                other => other,
+            },
+            reference: reference.clone(),
+        };
+        let input = NewPayment {
+            amount: money.to_string(),
+            currency: money.currency().code().to_string(),
+            reference,
+            customer: Customer {
+                email: Some(email),
+                ..Customer::default()
+            },
+            success_url: redirect.clone(),
+            cancel_url: redirect,
+            source: SOURCE.into(),
+            key_id: Some(key.id.clone()),
+            dialect_data: Some(serde_json::to_string(&extra).unwrap_or_default()),
+            ..NewPayment::default()
+        };
+        let payment = state
+            .payments
+            .create(&scope, input)
+            .await
+            .map_err(|e| match e {
+                ServiceError::Invalid { param, message } => match param.as_str() {
+                    "customer[email]" => {
+                        invalid("INVALID_EMAIL", "email", format!("email {message}"))
+                    }
+                    "success_url" | "cancel_url" => invalid(
+                        "INVALID_REDIRECT_URL",
+                        "redirectUrl",
+                        format!("redirectUrl {message}"),
+                    ),
+                    "reference" => invalid("INVALID_REF", "ref", format!("ref {message}")),
+                    "amount" => invalid("INVALID_AMOUNT", "amount", format!("amount {message}")),
+                    _ => invalid("INVALID_REQUEST", "body", format!("{param} {message}")),
+                },
+                other => internal(other),
+            })?;
+        let url = format!("{}/pay/{}", state.payments.public_url(), payment.id);
+        // 200, never 201: the real WHMCS module takes anything else as a failure.
+        Ok(
+            Json(json!({"success": true, "id": payment.id, "url": url, "paymentLink": url}))
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|r: Refusal| r.into_response())
+}
+
+/// How an event ends a link: paid (`fulfilled`) or not (`timed_out`); `None` while it lives.
+pub fn link_status(event_type: &str) -> Option<&'static str> {
+    match event_type {
+        "payment.succeeded" => Some("fulfilled"),
+        "payment.expired" | "payment.canceled" | "payment.failed" => Some("timed_out"),
+        _ => None,
+    }
+}
+
+/// The one webhook of a link, when it ends; `None` for events that do not end it.
+/// `api_key` and `api_secret` are the merchant's credentials the `secret` field is made of.
+pub fn webhook(event_type: &str, p: &Payment, api_key: &str, api_secret: &str) -> Option<String> {
+    let status = link_status(event_type)?;
+    let extra: Extra = p
+        .dialect_data
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default();
+    // The text the receiver's code hashes: the amount as its JSON decoder gives it back.
+    let amount_text = match &extra.amount {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => js_json::js_number(n),
+        _ => p.amount.to_string(),
+    };
+    let amount = match extra.amount {
+        Value::Number(n) => Value::Number(n),
+        _ => Value::String(amount_text.clone()),
+    };
+    let secret = super::signing::kazawallet_secret(&amount_text, &p.id, api_key, api_secret);
+    let mut body = Map::new();
+    body.insert("order_id".into(), json!(p.id));
+    body.insert("id".into(), json!(p.id));
+    body.insert("secret".into(), json!(secret));
+    body.insert("amount".into(), amount);
+    body.insert("ref".into(), json!(extra.reference));
+    body.insert("status".into(), json!(status));
+    body.insert("currency".into(), json!(p.currency().code()));
+    Some(js_json::stringify(&Value::Object(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::payment::PaymentStatus;
+
+    fn link(amount: Value) -> Payment {
+        let now = chrono::Utc::now();
+        Payment {
+            id: "lnk_8Yq2xZ".into(),
+            merchant_id: "mer_1".into(),
+            livemode: false,
+            key_id: None,
+            source: SOURCE.into(),
+            status: PaymentStatus::Succeeded,
+            amount: Money::parse("150.00", Currency::parse("USD").unwrap()).unwrap(),
+            refunded_minor: 0,
+            description: None,
+            reference: Some("user-42".into()),
+            customer: Customer::default(),
+            metadata: Default::default(),
+            success_url: None,
+            cancel_url: None,
+            methods: vec!["card".into()],
+            upi: None,
+            paid_with: None,
+            method_reference: None,
+            attempt_count: 0,
+            dialect_data: Some(
+                serde_json::to_string(&Extra {
+                    amount,
+                    reference: Some("user-42".into()),
+                })
+                .unwrap(),
+            ),
+            created_at: now,
+            expires_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn the_webhook_carries_the_documented_secret_and_the_amount_as_sent() {
+        let body = webhook(
+            "payment.succeeded",
+            &link(json!("150.00")),
+            "kw_test_key_123",
+            "kw_test_secret_456",
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&body).unwrap();
+        // seeds/vectors.md, "Kazawallet webhook secret".
+        assert_eq!(
+            v["secret"],
+            "7dqBhQBXX5kpvlDxwyhmG2YhX+6jRtVdkmMESUoTnTrr1WQp35YLPUx6utxOxicWX9CeGn+y+P0WB5OlrsAmtw=="
+        );
+        assert_eq!(v["amount"], "150.00");
+        assert_eq!(v["order_id"], "lnk_8Yq2xZ");
+        assert_eq!(v["id"], "lnk_8Yq2xZ");
+        assert_eq!(v["status"], "fulfilled");
+        assert_eq!(v["ref"], "user-42");
+        assert_eq!(v["currency"], "USD");
+        // A number stays a number, in its shortest form.
+        let body = webhook("payment.expired", &link(json!(150.5)), "k", "s").unwrap();
+        assert!(body.contains(r#""amount":150.5,"#), "{body}");
+        assert!(body.contains(r#""status":"timed_out""#), "{body}");
+        assert!(webhook("payment.created", &link(json!(1)), "k", "s").is_none());
+    }
+}

@@ -1,0 +1,414 @@
+//! PayGate (seeds/001): a UPI gateway. `X-API-Key` header, `{"success":false,"error"}`
+//! errors, sessions with a 16-hex id and a payable amount unique among pending sessions of
+//! the UPI id, confirmed by a bank credit. Every route answers CORS preflights, since real
+//! clients call it from the browser.
+//!
+//! A session is a Hundi payment whose id is the session id; its webhook (success, expiry) goes
+//! to the API key's webhook URL, signed with that URL's secret.
+
+use super::{authenticate, header, js_json, money_number, KeyRefusal};
+use crate::api::AppState;
+use crate::domain::key::Permission;
+use crate::domain::money::{Currency, Money};
+use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::service::{NewPayment, ServiceError};
+use crate::store::{PaymentFilter, Scope};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+pub const SOURCE: &str = "paygate";
+
+/// How long a session stays payable unless `HUNDI_PAYGATE_SESSION_SECS` says otherwise.
+const SESSION_SECS: i64 = 600;
+
+pub fn router() -> Router<AppState> {
+    use super::preflight;
+    Router::new()
+        .route("/api/v1/create-payment", post(create).options(preflight))
+        .route("/api/v1/payment/{session_id}", get(show).options(preflight))
+        .route("/api/v1/payments", get(list).options(preflight))
+        .route(
+            "/api/v1/cancel/{session_id}",
+            post(cancel).options(preflight),
+        )
+        .layer(super::cors(&[Method::GET, Method::POST], &["x-api-key"]))
+}
+
+/// Every PayGate error: `{"success":false,"error":…}`.
+pub struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"success": false, "error": self.1}))).into_response()
+    }
+}
+
+fn bad(message: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, message.into())
+}
+
+impl From<KeyRefusal> for Refusal {
+    fn from(r: KeyRefusal) -> Refusal {
+        Refusal(r.status(), r.message("X-API-Key"))
+    }
+}
+
+impl From<ServiceError> for Refusal {
+    fn from(e: ServiceError) -> Refusal {
+        match e {
+            ServiceError::NotFound(_) => {
+                Refusal(StatusCode::NOT_FOUND, "Payment session not found".into())
+            }
+            ServiceError::Invalid { param, message } => {
+                bad(format!("{} {message}", paygate_field(&param)))
+            }
+            ServiceError::Conflict(message) | ServiceError::InvalidState { message, .. } => {
+                bad(message)
+            }
+            other => {
+                tracing::error!(error = %other, "paygate request failed");
+                Refusal(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Internal error; try again".into(),
+                )
+            }
+        }
+    }
+}
+
+/// The PayGate name of a field the engine complained about.
+fn paygate_field(param: &str) -> &str {
+    match param {
+        "customer[name]" => "customer_name",
+        "customer[email]" => "customer_email",
+        "reference" => "merchant_ref",
+        other => other,
+    }
+}
+
+async fn auth(state: &AppState, headers: &HeaderMap, wanted: Permission) -> Result<Scope, Refusal> {
+    let (scope, _) = authenticate(state, header(headers, "x-api-key"), wanted).await?;
+    Ok(scope)
+}
+
+fn respond(result: Result<Response, Refusal>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// What PayGate keeps beyond the engine's fields: the metadata exactly as sent.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct Extra {
+    metadata: Option<Value>,
+}
+
+fn extra(p: &Payment) -> Extra {
+    p.dialect_data
+        .as_deref()
+        .and_then(|d| serde_json::from_str(d).ok())
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC, as the document shows `expires_at`.
+fn plain_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// A payment's PayGate status.
+pub fn status(s: PaymentStatus) -> &'static str {
+    match s {
+        PaymentStatus::Pending => "pending",
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
+            "success"
+        }
+        PaymentStatus::Canceled => "cancelled",
+        // A UPI session does not fail; one that ended unpaid for any other reason is over.
+        PaymentStatus::Expired | PaymentStatus::Failed => "expired",
+    }
+}
+
+fn session(state: &AppState, p: &Payment) -> Value {
+    let payable = p
+        .upi
+        .as_ref()
+        .map(|u| Money::from_minor(u.payable_minor, p.currency()));
+    let mut out = Map::new();
+    out.insert("session_id".into(), json!(p.id));
+    out.insert("requested_amount".into(), money_number(&p.amount));
+    out.insert(
+        "payable_amount".into(),
+        payable.as_ref().map(money_number).unwrap_or(Value::Null),
+    );
+    out.insert("status".into(), json!(status(p.status)));
+    out.insert(
+        "checkout_url".into(),
+        json!(format!("{}/pay/{}", state.payments.public_url(), p.id)),
+    );
+    out.insert("upi_id".into(), json!(p.upi.as_ref().map(|u| &u.upi_id)));
+    out.insert(
+        "upi_name".into(),
+        json!(p.upi.as_ref().map(|u| &u.upi_name)),
+    );
+    out.insert(
+        "upi_deeplink".into(),
+        json!(p.upi.as_ref().map(|u| u.deeplink(p.currency(), &p.id))),
+    );
+    out.insert("expires_at".into(), json!(plain_time(p.expires_at)));
+    out.insert("customer_name".into(), json!(p.customer.name));
+    out.insert("customer_email".into(), json!(p.customer.email));
+    out.insert("merchant_ref".into(), json!(p.reference));
+    out.insert("metadata".into(), extra(p).metadata.unwrap_or(Value::Null));
+    out.insert("utr".into(), json!(utr(p)));
+    out.insert("created_at".into(), json!(plain_time(p.created_at)));
+    Value::Object(out)
+}
+
+/// The bank reference of the credit that paid a UPI session.
+fn utr(p: &Payment) -> Option<&str> {
+    match p.paid_with.as_deref() {
+        Some("upi") => p.method_reference.as_deref(),
+        _ => None,
+    }
+}
+
+fn text(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Refusal> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(bad(format!("{name} must be a string"))),
+    }
+}
+
+/// The amount in rupees: a number or a numeric string.
+fn amount(map: &Map<String, Value>) -> Result<Money, Refusal> {
+    let raw = match map.get("amount") {
+        None | Some(Value::Null) => return Err(bad("amount is required")),
+        Some(Value::Number(n)) => js_json::js_number(n),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(_) => return Err(bad("amount must be a number")),
+    };
+    let inr = Currency::parse("INR").map_err(|e| bad(e.to_string()))?;
+    let money = Money::parse(&raw, inr).map_err(|e| bad(format!("amount {e}")))?;
+    if money.minor() <= 100 {
+        // The payable amount starts one rupee below the requested one.
+        return Err(bad("amount must be more than 1.00"));
+    }
+    Ok(money)
+}
+
+fn session_secs() -> i64 {
+    std::env::var("HUNDI_PAYGATE_SESSION_SECS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(SESSION_SECS)
+}
+
+async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    respond(
+        async {
+            let (scope, key) = authenticate(
+                &state,
+                header(&headers, "x-api-key"),
+                Permission::PaymentsWrite,
+            )
+            .await?;
+            let map = match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(map)) => map,
+                Ok(_) => return Err(bad("The body must be a JSON object")),
+                Err(e) => return Err(bad(format!("Invalid JSON body: {e}"))),
+            };
+            let money = amount(&map)?;
+            let metadata = map.get("metadata").cloned().filter(|m| !m.is_null());
+            let input = NewPayment {
+                id: Some(session_id()),
+                amount: money.to_string(),
+                currency: money.currency().code().to_string(),
+                reference: text(&map, "merchant_ref")?,
+                customer: Customer {
+                    name: text(&map, "customer_name")?,
+                    email: text(&map, "customer_email")?,
+                    phone: None,
+                },
+                methods: Some(vec!["upi".into()]),
+                expires_in: Some(session_secs()),
+                source: SOURCE.into(),
+                key_id: Some(key.id.clone()),
+                dialect_data: Some(
+                    serde_json::to_string(&Extra { metadata }).unwrap_or_default(),
+                ),
+                ..NewPayment::default()
+            };
+            let payment = state.payments.create(&scope, input).await.map_err(|e| {
+                match e {
+                    ServiceError::Invalid { param, .. } if param == "methods" => bad(
+                        "UPI is not set up: set the merchant's UPI id first (hundi merchant set-upi)",
+                    ),
+                    other => other.into(),
+                }
+            })?;
+            Ok(Json(json!({"success": true, "payment": session(&state, &payment)})).into_response())
+        }
+        .await,
+    )
+}
+
+/// 16 uppercase hex digits, as PayGate's session ids.
+fn session_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode_upper(bytes)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        async {
+            let scope = auth(&state, &headers, Permission::PaymentsRead).await?;
+            let payment = state.payments.get(&scope, &id).await?;
+            Ok(
+                Json(json!({"success": true, "payment": session(&state, &payment)}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    respond(
+        async {
+            let scope = auth(&state, &headers, Permission::PaymentsRead).await?;
+            let status = match q.status.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some("pending") => Some(PaymentStatus::Pending),
+                Some("success") => Some(PaymentStatus::Succeeded),
+                Some("expired") => Some(PaymentStatus::Expired),
+                Some("cancelled") => Some(PaymentStatus::Canceled),
+                Some(other) => {
+                    return Err(bad(format!(
+                        "status must be pending, success, expired or cancelled, not '{other}'"
+                    )))
+                }
+            };
+            let limit = match q.limit.as_deref().map(str::trim) {
+                None | Some("") => 50,
+                Some(l) => l
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|l| (1..=100).contains(l))
+                    .ok_or_else(|| bad("limit must be a number from 1 to 100"))?,
+            };
+            let filter = PaymentFilter {
+                status,
+                source: Some(SOURCE.into()),
+                limit,
+                ..PaymentFilter::default()
+            };
+            let payments = state.payments.list(&scope, &filter).await?;
+            let sessions: Vec<Value> = payments.iter().map(|p| session(&state, p)).collect();
+            Ok(
+                Json(json!({"success": true, "count": sessions.len(), "payments": sessions}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    respond(
+        async {
+            let scope = auth(&state, &headers, Permission::PaymentsWrite).await?;
+            let payment = state
+                .payments
+                .cancel(&scope, &id)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::InvalidState { .. } => {
+                        bad("Only a pending session can be cancelled")
+                    }
+                    other => other.into(),
+                })?;
+            Ok(
+                Json(json!({"success": true, "payment": session(&state, &payment)}))
+                    .into_response(),
+            )
+        }
+        .await,
+    )
+}
+
+/// The webhook for a payment event, or `None` when PayGate sends none for it. The body is
+/// written the way `JSON.stringify` writes it, because the document's verifier re-serializes
+/// the parsed body before checking the signature.
+pub fn webhook(
+    event_type: &str,
+    p: &Payment,
+    secret: &str,
+) -> Option<(String, Vec<(String, String)>)> {
+    let event = match event_type {
+        "payment.succeeded" => "payment.success",
+        "payment.expired" => "payment.expired",
+        _ => return None,
+    };
+    let payable = p
+        .upi
+        .as_ref()
+        .map(|u| Money::from_minor(u.payable_minor, p.currency()));
+    let mut body = Map::new();
+    body.insert("event".into(), json!(event));
+    body.insert("session_id".into(), json!(p.id));
+    body.insert("requested_amount".into(), money_number(&p.amount));
+    body.insert(
+        "payable_amount".into(),
+        payable.as_ref().map(money_number).unwrap_or(Value::Null),
+    );
+    body.insert(
+        "status".into(),
+        json!(if event == "payment.success" {
+            "success"
+        } else {
+            "expired"
+        }),
+    );
+    body.insert("customer_name".into(), json!(p.customer.name));
+    body.insert("merchant_ref".into(), json!(p.reference));
+    body.insert("utr".into(), json!(utr(p)));
+    body.insert("metadata".into(), extra(p).metadata.unwrap_or(Value::Null));
+    body.insert(
+        "timestamp".into(),
+        json!(crate::service::objects::rfc3339(p.updated_at)),
+    );
+    let body = js_json::stringify(&Value::Object(body));
+    let signature = super::signing::hmac_sha256_hex(secret.as_bytes(), body.as_bytes());
+    Some((
+        body,
+        vec![
+            ("X-Webhook-Signature".into(), signature),
+            ("X-Webhook-Event".into(), event.into()),
+        ],
+    ))
+}
