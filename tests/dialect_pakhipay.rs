@@ -41,36 +41,6 @@ async fn post(app: &TestApp, path: &str, key: Option<&str>, body: Value) -> (u16
     common::read(req.send().await.unwrap()).await
 }
 
-/// Pays a payment through the hosted checkout's card form, as a browser without JS would.
-async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response {
-    let page = app
-        .http
-        .get(checkout_url)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &page[at..at + 64];
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    client
-        .post(format!("{checkout_url}/card"))
-        .form(&[
-            ("csrf", csrf),
-            ("number", "4242424242424242"),
-            ("expiry", "12/40"),
-            ("cvc", "123"),
-        ])
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn the_documented_python_clients_work(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let printed = run_client("pakhipay_create.py", &app, None);
@@ -84,7 +54,7 @@ async fn the_documented_python_clients_work(backend: Backend) {
         "Failed",
         "not paid yet"
     );
-    assert_eq!(pay_by_card(&app, url).await.status().as_u16(), 303);
+    assert_eq!(common::pay_by_card(&app, url).await.status().as_u16(), 303);
     assert_eq!(run_client("pakhipay_verify.py", &app, Some(id)), "Success");
     // One payment, many views: the native API sees it, from its source.
     let (_, p) = app
@@ -127,7 +97,7 @@ async fn the_documented_php_and_node_clients_work(backend: Backend) {
         run_client("pakhipay_verify.php", &app, Some(php_id)),
         "Payment Verification Failed."
     );
-    pay_by_card(&app, php["checkout_url"].as_str().unwrap()).await;
+    common::pay_by_card(&app, php["checkout_url"].as_str().unwrap()).await;
     assert_eq!(
         run_client("pakhipay_verify.php", &app, Some(php_id)),
         "Payment Verified Successfully!"
@@ -142,7 +112,7 @@ async fn the_documented_php_and_node_clients_work(backend: Backend) {
         run_client("node/pakhipay_verify.js", &app, Some(id)),
         "Failed"
     );
-    pay_by_card(&app, url).await;
+    common::pay_by_card(&app, url).await;
     assert_eq!(
         run_client("node/pakhipay_verify.js", &app, Some(id)),
         "Verified"

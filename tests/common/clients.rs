@@ -58,21 +58,36 @@ impl ClientServer {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap_or_else(|e| panic!("{interpreter} (the test script installs it): {e}"));
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let lines = lines_of(child.stdout.take().expect("stdout"));
         let first = lines
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("{script} did not start"));
         let port = first
             .strip_prefix("listening ")
             .unwrap_or_else(|| panic!("{script} printed {first}"));
+        ClientServer {
+            child,
+            lines,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Serves a PHP script with PHP's built-in server on `port`; the script prints one line per webhook
+    /// it accepted to `php://stdout`.
+    pub fn start_php_on(port: u16, script: &str, env: &[(&str, &str)]) -> ClientServer {
+        let mut child = Command::new("php")
+            .args(["-S", &format!("127.0.0.1:{port}"), &path(script)])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("php (the test script installs it): {e}"));
+        let lines = lines_of(child.stdout.take().expect("stdout"));
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "php -S did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         ClientServer {
             child,
             lines,
@@ -92,6 +107,19 @@ impl ClientServer {
             .expect("the receiver accepted a webhook in time");
         serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
     }
+}
+
+/// A child's output, line by line, as it comes.
+fn lines_of(stdout: std::process::ChildStdout) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    lines
 }
 
 impl Drop for ClientServer {

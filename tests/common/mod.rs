@@ -310,3 +310,33 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, body)
 }
+
+/// Pays a payment through the hosted checkout's card form, as a browser without JS would.
+pub async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response {
+    let page = app
+        .http
+        .get(checkout_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = &page[at..at + 64];
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    client
+        .post(format!("{checkout_url}/card"))
+        .form(&[
+            ("csrf", csrf),
+            ("number", "4242424242424242"),
+            ("expiry", "12/40"),
+            ("cvc", "123"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
