@@ -229,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dialects::pakhipay::router())
         .merge(crate::dialects::paygate::router())
         .merge(crate::dialects::kazawallet::router())
+        .merge(crate::dialects::waypay::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

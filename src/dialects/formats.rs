@@ -104,6 +104,25 @@ impl Formats for DialectFormats {
                         .unwrap_or_default();
                 Ok(send(body, Vec::new(), Acceptance::FinalOn4xx))
             }
+            super::waypay::SOURCE => {
+                if job.format == FORMAT_AUTO && !super::waypay::uses_key_url(&payment) {
+                    return Ok(Rendered::Skip(
+                        "sent to the payment's own callbackUrl, which takes precedence".into(),
+                    ));
+                }
+                let secret = self.credential(&payment, names::WAYPAY).await?;
+                Ok(
+                    match super::waypay::webhook(
+                        &job.event_id,
+                        &job.event_type,
+                        &payment,
+                        secret.as_deref(),
+                    ) {
+                        Some((body, headers)) => send(body, headers, Acceptance::Only200),
+                        None => skip(),
+                    },
+                )
+            }
             // A dialect without webhooks of its own (yet): its payments' events go out natively.
             _ => Ok(Rendered::Native),
         }

@@ -9,6 +9,7 @@ pub mod kazawallet;
 pub mod pakhipay;
 pub mod paygate;
 pub mod signing;
+pub mod waypay;
 
 use crate::api::auth::find_key;
 use crate::api::AppState;

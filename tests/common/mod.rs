@@ -279,6 +279,18 @@ impl TestApp {
         read(res).await
     }
 
+    /// A GET authenticated by a dialect's own header.
+    pub async fn get_with_header(&self, path: &str, header: &str, value: &str) -> (u16, Value) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .header(header, value)
+            .send()
+            .await
+            .expect("request");
+        read(res).await
+    }
+
     /// Creates a PKR payment with the shop's test key and returns it.
     pub async fn payment(&self, amount: &str) -> Value {
         let (status, body) = self
@@ -313,6 +325,55 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 
 /// Pays a payment through the hosted checkout's card form, as a browser without JS would.
 pub async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response {
+    let csrf = checkout_csrf(app, checkout_url).await;
+    checkout_post(
+        checkout_url,
+        "card",
+        &[
+            ("csrf", csrf.as_str()),
+            ("number", "4242424242424242"),
+            ("expiry", "12/40"),
+            ("cvc", "123"),
+        ],
+    )
+    .await
+}
+
+/// Pays with a sandbox wallet (`jazzcash` or `easypaisa`): the number, then its one-time code.
+pub async fn pay_by_wallet(app: &TestApp, checkout_url: &str, wallet: &str) -> reqwest::Response {
+    let csrf = checkout_csrf(app, checkout_url).await;
+    let asked = checkout_post(
+        checkout_url,
+        "wallet",
+        &[
+            ("csrf", csrf.as_str()),
+            ("wallet", wallet),
+            ("phone", "03001234567"),
+        ],
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let at = asked
+        .find("name=\"attempt\" value=\"")
+        .unwrap_or_else(|| panic!("an OTP form: {asked}"))
+        + 22;
+    let end = asked[at..].find('"').unwrap();
+    let attempt = asked[at..at + end].to_string();
+    checkout_post(
+        checkout_url,
+        "otp",
+        &[
+            ("csrf", csrf.as_str()),
+            ("attempt", attempt.as_str()),
+            ("otp", "123456"),
+        ],
+    )
+    .await
+}
+
+async fn checkout_csrf(app: &TestApp, checkout_url: &str) -> String {
     let page = app
         .http
         .get(checkout_url)
@@ -323,19 +384,20 @@ pub async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response
         .await
         .unwrap();
     let at = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = &page[at..at + 64];
-    let client = reqwest::Client::builder()
+    page[at..at + 64].to_string()
+}
+
+async fn checkout_post(
+    checkout_url: &str,
+    action: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .unwrap();
-    client
-        .post(format!("{checkout_url}/card"))
-        .form(&[
-            ("csrf", csrf),
-            ("number", "4242424242424242"),
-            ("expiry", "12/40"),
-            ("cvc", "123"),
-        ])
+        .unwrap()
+        .post(format!("{checkout_url}/{action}"))
+        .form(form)
         .send()
         .await
         .unwrap()
