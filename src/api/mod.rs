@@ -230,6 +230,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dialects::paygate::router())
         .merge(crate::dialects::kazawallet::router())
         .merge(crate::dialects::waypay::router())
+        .merge(crate::dialects::xpay::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

@@ -123,6 +123,24 @@ impl Formats for DialectFormats {
                     },
                 )
             }
+            super::xpay::SOURCE => {
+                if !matches!(
+                    job.event_type.as_str(),
+                    "payment.succeeded" | "payment.failed"
+                ) {
+                    return Ok(skip());
+                }
+                let secret = self
+                    .credential(&payment, names::XPAY_WEBHOOK)
+                    .await?
+                    .ok_or("create the merchant's xpay_webhook credential (its webhook secret)")?;
+                Ok(
+                    match super::xpay::webhook(&job.event_type, &payment, &secret) {
+                        Some((body, headers)) => send(body, headers, Acceptance::Any2xx),
+                        None => skip(),
+                    },
+                )
+            }
             // A dialect without webhooks of its own (yet): its payments' events go out natively.
             _ => Ok(Rendered::Native),
         }

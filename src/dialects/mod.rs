@@ -10,6 +10,7 @@ pub mod pakhipay;
 pub mod paygate;
 pub mod signing;
 pub mod waypay;
+pub mod xpay;
 
 use crate::api::auth::find_key;
 use crate::api::AppState;
