@@ -280,7 +280,110 @@ async fn rules_and_error_shapes(backend: Backend) {
     assert!(allowed.contains("api-key"), "{allowed}");
 }
 
+fn fast_webhooks() -> hundi::server::ServerOptions {
+    hundi::server::ServerOptions {
+        webhooks: hundi::webhooks::WebhookConfig {
+            allow_private: true,
+            retry_schedule: vec![std::time::Duration::from_millis(300); 4],
+            timeout: std::time::Duration::from_secs(2),
+            lease: std::time::Duration::from_secs(5),
+            poll_interval: std::time::Duration::from_millis(200),
+            ..hundi::webhooks::WebhookConfig::default()
+        },
+        ..hundi::server::ServerOptions::default()
+    }
+}
+
+/// A payment with a callback_url: on completion its callback reaches the document's PHP and
+/// Express handlers (verifying the X-Signature header, and the `signature` field over the
+/// payload without it); nothing is sent for a payment that is canceled.
+async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let key = app.shop.test_key.clone();
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let php_port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let php = common::clients::ClientServer::start_php_on(
+        php_port,
+        "pakhipay_webhook.php",
+        &[("PAKHIPAY_API_KEY", key.as_str())],
+    );
+    let node = common::clients::ClientServer::start(
+        "node/pakhipay_webhook.js",
+        &[("PAKHIPAY_API_KEY", key.as_str())],
+    );
+    for (callback, order) in [
+        (format!("{}/webhook", php.url), "ORDER-PHP-1"),
+        (format!("{}/webhook", node.url), "ORDER-NODE-1"),
+    ] {
+        let (status, created) = post(
+            &app,
+            "/api/request/payment/create/",
+            Some(&key),
+            json!({
+                "cus_name": "John Doe",
+                "cus_email": "john@example.com",
+                "amount": 100,
+                "success_url": "https://yourwebsite.com/success",
+                "cancel_url": "https://yourwebsite.com/cancel",
+                "order_id": order,
+                "callback_url": callback,
+            }),
+        )
+        .await;
+        assert_eq!(status, 200, "{created}");
+        common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
+    }
+    for (receiver, order) in [(&php, "ORDER-PHP-1"), (&node, "ORDER-NODE-1")] {
+        let line = receiver.next_line(15).expect("a verified callback");
+        let got: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(got["status"], "completed");
+        assert_eq!(got["amount"], "100.00");
+        assert_eq!(got["order_id"], order);
+        assert!(got["transaction_id"].as_str().unwrap().starts_with("pay_"));
+        assert_eq!(got["signature"].as_str().unwrap().len(), 64);
+    }
+    // Canceled: no callback (Pakhi Pay calls back on completion only).
+    let (_, created) = post(
+        &app,
+        "/api/request/payment/create",
+        Some(&key),
+        json!({
+            "cus_name": "Jane", "cus_email": "jane@example.com", "amount": "50",
+            "success_url": "https://yourwebsite.com/success",
+            "cancel_url": "https://yourwebsite.com/cancel",
+            "callback_url": format!("{}/webhook", node.url),
+        }),
+    )
+    .await;
+    let id = created["transaction_id"].as_str().unwrap();
+    let (canceled, _) = app
+        .post(&key, &format!("/v1/payments/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(canceled, 200);
+    assert!(node.next_line(2).is_none());
+    // Not a callback URL at all: refused, naming the field.
+    let (status, body) = post(
+        &app,
+        "/api/request/payment/create",
+        Some(&key),
+        json!({
+            "cus_name": "Jane", "cus_email": "jane@example.com", "amount": "50",
+            "success_url": "https://yourwebsite.com/success",
+            "cancel_url": "https://yourwebsite.com/cancel",
+            "callback_url": "ftp://example.com/x",
+        }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("callback_url"),
+        "{body}"
+    );
+}
+
 on_both_backends!(
+    the_callback_reaches_the_documented_handlers,
     the_documented_python_clients_work,
     the_documented_php_and_node_clients_work,
     rules_and_error_shapes,

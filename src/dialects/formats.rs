@@ -141,7 +141,30 @@ impl Formats for DialectFormats {
                     },
                 )
             }
-            // A dialect without webhooks of its own (yet): its payments' events go out natively.
+            // Pakhi Pay's webhook is the callback URL given with a payment; on an API key's
+            // own URL its payments' events go out natively.
+            super::pakhipay::SOURCE if job.format == FORMAT_AUTO => Ok(Rendered::Native),
+            super::pakhipay::SOURCE => {
+                if job.event_type != "payment.succeeded" {
+                    return Ok(skip());
+                }
+                let key_id = payment.key_id.clone().unwrap_or_default();
+                let api_key = self
+                    .credential(&payment, &names::api_key(&key_id))
+                    .await?
+                    .ok_or("the API key that created the payment is not on record")?;
+                Ok(
+                    match super::pakhipay::callback(&job.event_type, &payment, &api_key) {
+                        Some((body, signature)) => send(
+                            body,
+                            vec![("X-Signature".into(), signature)],
+                            Acceptance::Any2xx,
+                        ),
+                        None => skip(),
+                    },
+                )
+            }
+            // Anything else (a native payment on an API key's URL) goes out natively.: its payments' events go out natively.
             _ => Ok(Rendered::Native),
         }
     }

@@ -2,14 +2,15 @@
 //! The transaction id is the Hundi payment id, so it works in the native API too. Payments
 //! are in `HUNDI_PAKHIPAY_CURRENCY` (default BDT): the document names no currency.
 //!
-//! Still to come: the signed callback to `callback_url` and the SDK file.
+//! A `callback_url` becomes an endpoint of that payment alone: on completion it gets the
+//! document's payload, its `signature` field signed with the API key (over the payload without
+//! the field) and an `X-Signature` header over the exact body.
 
-use crate::api::auth::find_key;
 use crate::api::AppState;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
-use crate::domain::payment::{Customer, PaymentStatus};
-use crate::service::{NewPayment, ServiceError};
+use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::service::{Callback, NewPayment, ServiceError};
 use crate::store::Scope;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -75,48 +76,15 @@ fn currency() -> Result<Currency, Refusal> {
     })
 }
 
-/// The caller's scope and key id, from the `api-key` header.
+/// The caller's scope and key, from the `api-key` header.
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     wanted: Permission,
-) -> Result<(Scope, String), Refusal> {
-    let key = headers
-        .get("api-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .ok_or_else(|| {
-            Refusal(
-                StatusCode::UNAUTHORIZED,
-                "api-key header is required".into(),
-            )
-        })?;
-    let key = find_key(state, key).await.map_err(|e| {
-        if e.status == StatusCode::UNAUTHORIZED {
-            Refusal(StatusCode::UNAUTHORIZED, "invalid api-key".into())
-        } else {
-            Refusal(e.status, e.message)
-        }
-    })?;
-    if key.is_revoked() {
-        return Err(Refusal(
-            StatusCode::UNAUTHORIZED,
-            "this api-key has been revoked".into(),
-        ));
-    }
-    if !key.allows(wanted) {
-        return Err(Refusal(
-            StatusCode::UNAUTHORIZED,
-            format!("this api-key lacks {}", wanted.as_str()),
-        ));
-    }
-    state.usage.count(&key.id);
-    let scope = Scope {
-        merchant_id: key.merchant_id.clone(),
-        livemode: key.mode.is_live(),
-    };
-    Ok((scope, key.id.clone()))
+) -> Result<(Scope, std::sync::Arc<crate::domain::key::ApiKey>), Refusal> {
+    super::authenticate(state, super::header(headers, "api-key"), wanted)
+        .await
+        .map_err(|r| Refusal(r.status(), r.message("api-key")))
 }
 
 /// The body as fields: JSON (object) or a urlencoded form, as the document allows both.
@@ -168,7 +136,7 @@ async fn create_inner(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, Refusal> {
-    let (scope, key_id) = authenticate(state, headers, Permission::PaymentsWrite).await?;
+    let (scope, key) = authenticate(state, headers, Permission::PaymentsWrite).await?;
     let map = fields(headers, body)?;
     let name = required(&map, "cus_name")?;
     let email = required(&map, "cus_email")?;
@@ -176,6 +144,24 @@ async fn create_inner(
     let success_url = required(&map, "success_url")?;
     let cancel_url = required(&map, "cancel_url")?;
     let order_id = text(&map, "order_id")?;
+    let callback = text(&map, "callback_url")?;
+    if callback.is_some() {
+        // The callback's signature is made with the API key itself.
+        if let Some(presented) = super::header(headers, "api-key") {
+            super::credentials::remember_api_key(
+                &*state.store,
+                &state.secrets,
+                &scope,
+                &key.id,
+                presented,
+            )
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "pakhipay could not keep the key for callbacks");
+                Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+            })?;
+        }
+    }
     let input = NewPayment {
         amount: money.to_string(),
         currency: money.currency().code().to_string(),
@@ -188,7 +174,12 @@ async fn create_inner(
         success_url: Some(success_url),
         cancel_url: Some(cancel_url),
         source: SOURCE.into(),
-        key_id: Some(key_id),
+        key_id: Some(key.id.clone()),
+        callback: callback.map(|url| Callback {
+            url,
+            format: SOURCE.into(),
+            events: vec!["payment.succeeded".into()],
+        }),
         ..NewPayment::default()
     };
     let payment = state
@@ -223,6 +214,7 @@ fn pakhi_field(param: &str) -> &str {
         "customer[name]" => "cus_name",
         "customer[email]" => "cus_email",
         "reference" => "order_id",
+        "callback_url" => "callback_url",
         other => other,
     }
 }
@@ -263,4 +255,18 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     }
     .await;
     result.unwrap_or_else(|refusal: Refusal| refusal.into_response())
+}
+
+/// The callback for a completed payment: (body, X-Signature), or `None` for other events.
+pub fn callback(event_type: &str, p: &Payment, api_key: &str) -> Option<(String, String)> {
+    if event_type != "payment.succeeded" {
+        return None;
+    }
+    Some(super::signing::pakhipay_callback(
+        api_key,
+        "completed",
+        &p.id,
+        &p.amount.to_string(),
+        p.reference.as_deref(),
+    ))
 }

@@ -304,13 +304,19 @@ impl PaymentService {
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         check_url("callback_url", &Some(callback.url.clone()))?;
-        crate::webhooks::ssrf::check_url(
-            &callback.url,
-            scope.livemode,
-            self.allow_private_webhooks,
-        )
-        .await
-        .map_err(|e| ServiceError::invalid("callback_url", e.to_string()))?;
+        // Checked without a DNS lookup: a shop's callback host that does not resolve right now
+        // must not fail its checkout. Names are checked when the callback is sent (the
+        // dispatcher's resolver connects only to allowed addresses); literal addresses now.
+        let parsed = url::Url::parse(&callback.url)
+            .map_err(|e| ServiceError::invalid("callback_url", e.to_string()))?;
+        if scope.livemode && parsed.scheme() != "https" {
+            return Err(ServiceError::invalid(
+                "callback_url",
+                "must be an https URL",
+            ));
+        }
+        crate::webhooks::ssrf::check_literal(&parsed, self.allow_private_webhooks)
+            .map_err(|e| ServiceError::invalid("callback_url", e.to_string()))?;
         let endpoint = crate::domain::webhook::Endpoint {
             id: new_id("we"),
             merchant_id: scope.merchant_id.clone(),
