@@ -382,7 +382,58 @@ async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
     );
 }
 
+/// A key for a browser (the SDK's page): `payments:create` creates, and reads nothing back.
+async fn a_create_only_key_creates_and_reads_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let browser_key = hundi::admin::create_key(
+        &*app.store,
+        &app.shop.id,
+        hundi::domain::key::Mode::Test,
+        "shop page",
+        vec![hundi::domain::key::Permission::PaymentsCreate],
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let (status, created) = post(
+        &app,
+        "/api/request/payment/create",
+        Some(&browser_key),
+        json!({
+            "cus_name": "John", "cus_email": "john@example.com", "amount": "10",
+            "success_url": "https://yourwebsite.com/success",
+            "cancel_url": "https://yourwebsite.com/cancel",
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["transaction_id"].as_str().unwrap();
+    let (status, refused) = post(
+        &app,
+        "/api/request/payment/verify",
+        Some(&browser_key),
+        json!({"transaction_id": id, "amount": "10"}),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(refused["message"]
+        .as_str()
+        .unwrap()
+        .contains("payments:read"));
+    let (status, _) = app.get(&browser_key, &format!("/v1/payments/{id}")).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.get(&browser_key, "/v1/payments").await;
+    assert_eq!(status, 403);
+    // The merchant's full key still reads it.
+    let (status, _) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(status, 200);
+}
+
 on_both_backends!(
+    a_create_only_key_creates_and_reads_nothing,
     the_callback_reaches_the_documented_handlers,
     the_documented_python_clients_work,
     the_documented_php_and_node_clients_work,

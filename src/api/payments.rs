@@ -64,7 +64,7 @@ pub async fn create_payment(
     principal: Principal,
     ApiJson(body): ApiJson<CreatePayment>,
 ) -> Result<(StatusCode, Json<PaymentObject>), ApiError> {
-    principal.require(Permission::PaymentsWrite)?;
+    principal.require(Permission::PaymentsCreate)?;
     let customer = body.customer.map(|c| Customer {
         name: c.name,
         email: c.email,

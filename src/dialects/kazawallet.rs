@@ -110,7 +110,7 @@ fn optional_text(
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let presented = header(&headers, "x-api-key");
-        let (scope, key) = authenticate(&state, presented, Permission::PaymentsWrite).await?;
+        let (scope, key) = authenticate(&state, presented, Permission::PaymentsCreate).await?;
         let map = match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => map,
             _ => {

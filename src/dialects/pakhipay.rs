@@ -136,7 +136,7 @@ async fn create_inner(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<Response, Refusal> {
-    let (scope, key) = authenticate(state, headers, Permission::PaymentsWrite).await?;
+    let (scope, key) = authenticate(state, headers, Permission::PaymentsCreate).await?;
     let map = fields(headers, body)?;
     let name = required(&map, "cus_name")?;
     let email = required(&map, "cus_email")?;

@@ -214,7 +214,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             let (scope, key) = authenticate(
                 &state,
                 header(&headers, "x-api-key"),
-                Permission::PaymentsWrite,
+                Permission::PaymentsCreate,
             )
             .await?;
             let map = match serde_json::from_slice::<Value>(&body) {

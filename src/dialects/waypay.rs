@@ -148,7 +148,7 @@ async fn initiate(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         let (scope, key) = authenticate(
             &state,
             header(&headers, "swich-api-key"),
-            Permission::PaymentsWrite,
+            Permission::PaymentsCreate,
         )
         .await?;
         let raw = std::str::from_utf8(&body)

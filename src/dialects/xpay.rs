@@ -161,7 +161,7 @@ fn random_hex() -> String {
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (scope, key_id) =
-            auth(&state, &headers, Permission::PaymentsWrite, Some(&body)).await?;
+            auth(&state, &headers, Permission::PaymentsCreate, Some(&body)).await?;
         let text_body = std::str::from_utf8(&body).map_err(|_| bad("The body must be UTF-8 JSON"))?;
         // The document's own example has a trailing comma; real clients send them too.
         let map = match serde_json::from_str::<Value>(&js_json::strip_trailing_commas(text_body)) {

@@ -42,6 +42,9 @@ impl Mode {
 /// What a key may do. `*:write` implies the matching `*:read`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Permission {
+    /// Create payments and nothing else: for keys that live in a browser (a shop page using
+    /// the Pakhi Pay SDK or PayGate's `fetch` example), where anyone can read them.
+    PaymentsCreate,
     PaymentsRead,
     PaymentsWrite,
     RefundsRead,
@@ -52,7 +55,8 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
+        Permission::PaymentsCreate,
         Permission::PaymentsRead,
         Permission::PaymentsWrite,
         Permission::RefundsRead,
@@ -64,6 +68,7 @@ impl Permission {
 
     pub fn as_str(&self) -> &'static str {
         match self {
+            Permission::PaymentsCreate => "payments:create",
             Permission::PaymentsRead => "payments:read",
             Permission::PaymentsWrite => "payments:write",
             Permission::RefundsRead => "refunds:read",
@@ -81,7 +86,9 @@ impl Permission {
     /// The permission that also grants this one, if any.
     fn implied_by(&self) -> Option<Permission> {
         match self {
-            Permission::PaymentsRead => Some(Permission::PaymentsWrite),
+            Permission::PaymentsCreate | Permission::PaymentsRead => {
+                Some(Permission::PaymentsWrite)
+            }
             Permission::RefundsRead => Some(Permission::RefundsWrite),
             _ => None,
         }
