@@ -112,6 +112,7 @@ async fn the_documented_curl_and_php_examples_work(backend: Backend) {
     );
     let link: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
     assert_eq!(link["success"], true);
+    common::docs::assert_shape("kazawallet.create", &link);
     assert!(link.get("error").is_none(), "a success has no error key");
     let id = link["id"].as_str().unwrap();
     assert!(id
@@ -143,6 +144,7 @@ async fn the_documented_curl_and_php_examples_work(backend: Backend) {
         .next_line(15)
         .expect("the PHP example verified a webhook");
     let got: Value = serde_json::from_str(&line).unwrap();
+    common::docs::assert_shape("kazawallet.webhook", &got);
     assert_eq!(got["status"], "fulfilled");
     assert_eq!(got["order_id"], id);
     assert_eq!(got["id"], id);

@@ -332,11 +332,13 @@ async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
         )
         .await;
         assert_eq!(status, 200, "{created}");
+        common::docs::assert_shape("pakhipay.create", &created);
         common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
     }
     for (receiver, order) in [(&php, "ORDER-PHP-1"), (&node, "ORDER-NODE-1")] {
         let line = receiver.next_line(15).expect("a verified callback");
         let got: Value = serde_json::from_str(&line).unwrap();
+        common::docs::assert_shape("pakhipay.callback", &got);
         assert_eq!(got["status"], "completed");
         assert_eq!(got["amount"], "100.00");
         assert_eq!(got["order_id"], order);

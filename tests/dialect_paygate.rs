@@ -133,6 +133,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
         }),
     )
     .await;
+    common::docs::assert_shape("paygate.session", &session);
     let id = session["session_id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 16);
     assert!(id
@@ -164,6 +165,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
     assert_eq!(got["session_id"], id.as_str());
     assert_eq!(got["status"], "success");
     let body = &got["body"];
+    common::docs::assert_shape("paygate.webhook", body);
     assert_eq!(body["utr"], "103100084802");
     assert_eq!(body["requested_amount"], json!(100));
     assert_eq!(body["payable_amount"], json!(99));

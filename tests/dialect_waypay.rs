@@ -91,6 +91,7 @@ async fn the_documented_curl_and_express_handler_work(backend: Backend) {
         ],
     );
     let created: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
+    common::docs::assert_shape("waypay.initiate", &created);
     let id = created["paymentIntentId"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     let checkout = created["checkoutUrl"].as_str().unwrap();
@@ -125,6 +126,7 @@ async fn the_documented_curl_and_express_handler_work(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{tx}");
+    common::docs::assert_shape("waypay.transaction", &tx);
     assert_eq!(tx["status"], "Completed");
     assert_eq!(tx["transactionId"], id);
     assert_eq!(tx["amount"], json!(1000));
@@ -185,6 +187,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
         assert_eq!(c.body, first.body, "every retry sends the same bytes");
     }
     let w = first.json();
+    common::docs::assert_shape("waypay.webhook", &w);
     assert_eq!(w["type"], "TransactionStatusChanged");
     assert_eq!(w["id"].as_str().unwrap().len(), 32);
     assert_eq!(w["livemode"], false);
@@ -224,6 +227,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     let w = got[0].json();
     assert_eq!(w["data"]["TransactionId"], other_id);
     assert_eq!(w["data"]["CurrentStatus"], "Expired");
+    common::docs::assert_shape("waypay.webhook.data", &w["data"]);
     assert_eq!(got[0].header("user-agent"), "Waypay-Webhook/1.0");
 }
 

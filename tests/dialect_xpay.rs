@@ -134,6 +134,8 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
     );
     let res: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
     assert_eq!(res["success"], true, "{res}");
+    common::docs::assert_shape("xpay.response", &res);
+    common::docs::assert_shape("xpay.intent", &res["data"]);
     assert_eq!(res["responseStatus"], "OK");
     assert_eq!(res["message"], "Request processed successfully.");
     let data = &res["data"];
@@ -184,6 +186,7 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
 
     let line = node.next_line(15).expect("the receiver verified a webhook");
     let w: Value = serde_json::from_str(&line).unwrap();
+    common::docs::assert_shape("xpay.webhook", &w);
     assert_eq!(w["type"], "PAYMENT_INTENT_NOTIFICATION");
     assert_eq!(w["payment_intent_id"], id);
     assert_eq!(w["status"], "succeeded");

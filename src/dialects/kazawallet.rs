@@ -204,6 +204,16 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     result.unwrap_or_else(|r: Refusal| r.into_response())
 }
 
+/// The status a link's webhook reports for a payment in each status; `None` while it lives.
+pub fn status(s: crate::domain::payment::PaymentStatus) -> Option<&'static str> {
+    use crate::domain::payment::PaymentStatus;
+    match s {
+        PaymentStatus::Pending => None,
+        s if s.is_paid() => Some("fulfilled"),
+        _ => Some("timed_out"),
+    }
+}
+
 /// How an event ends a link: paid (`fulfilled`) or not (`timed_out`); `None` while it lives.
 pub fn link_status(event_type: &str) -> Option<&'static str> {
     match event_type {

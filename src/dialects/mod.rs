@@ -143,6 +143,41 @@ mod tests {
     use super::*;
     use crate::domain::money::Currency;
 
+    /// docs/dialects.md's status table says what the code says.
+    #[test]
+    fn the_documented_status_table_matches_the_code() {
+        use crate::domain::payment::PaymentStatus;
+        let doc = include_str!("../../docs/dialects.md");
+        let table: Vec<Vec<String>> = doc
+            .split("<!-- checked: statuses -->")
+            .nth(1)
+            .expect("the status table")
+            .lines()
+            .skip(3)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_string())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(table.len(), PaymentStatus::ALL.len());
+        for row in &table {
+            let s = PaymentStatus::parse(&row[0]).expect("a Hundi status");
+            let dash = |v: Option<&str>| v.unwrap_or("—").to_string();
+            let code = vec![
+                s.as_str().to_string(),
+                paygate::status(s).to_string(),
+                waypay::status(s).to_string(),
+                xpay::pi_status(s).to_string(),
+                dash(kazawallet::status(s)),
+                pakhipay::verify_message(s).to_string(),
+            ];
+            assert_eq!(row, &code, "docs/dialects.md's row for {}", s.as_str());
+        }
+    }
+
     #[test]
     fn amounts_are_numbers_in_their_shortest_form() {
         let inr = Currency::parse("INR").unwrap();

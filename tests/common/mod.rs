@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod clients;
+pub mod docs;
 pub mod receiver;
 
 use hundi::admin;
