@@ -51,7 +51,11 @@ if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
 fi
 
-# The gateways' documented PHP (curl) and Node.js (axios, express) examples run as written.
+# The gateways' documented cURL, PHP (curl) and Node.js (axios, express) examples run as written.
+if ! command -v curl >/dev/null 2>&1; then
+  log "installing curl"
+  apt_install curl
+fi
 if ! command -v php >/dev/null 2>&1 || ! php -r 'exit(function_exists("curl_init") ? 0 : 1);'; then
   log "installing php-cli and php-curl"
   apt_install php-cli php-curl

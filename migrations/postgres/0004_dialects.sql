@@ -11,6 +11,7 @@ CREATE UNIQUE INDEX payments_waypay_ref ON payments (merchant_id, livemode, refe
 -- `native` (Standard Webhooks), `auto` (an API key's own URL: each payment in the format of
 -- the dialect that created it), or one dialect's format.
 ALTER TABLE webhook_endpoints ADD COLUMN format TEXT NOT NULL DEFAULT 'native';
+UPDATE webhook_endpoints SET format = 'auto' WHERE key_id IS NOT NULL;
 -- Set for a callback URL given with one payment (Pakhi Pay's callback_url, Waypay's
 -- callbackUrl): it gets only that payment's events.
 ALTER TABLE webhook_endpoints ADD COLUMN payment_id TEXT;
