@@ -7,44 +7,17 @@ mod common;
 use common::clients::{self, ClientServer};
 use common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::ServerOptions;
-use hundi::webhooks::WebhookConfig;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
-        webhooks: WebhookConfig {
-            allow_private: true,
-            retry_schedule: vec![Duration::from_millis(300); 4],
-            timeout: Duration::from_secs(2),
-            lease: Duration::from_secs(5),
-            poll_interval: Duration::from_millis(200),
-            ..WebhookConfig::default()
-        },
-        ..ServerOptions::default()
-    }
-}
 
 /// A merchant set up as a Kazawallet merchant: an API key whose webhook URL is the PHP
 /// receiver, and an API secret. Returns the app, the key, the secret and the receiver.
 async fn kazawallet_shop(backend: Backend) -> (TestApp, String, ClientServer) {
-    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
-    let secrets = app.server.as_ref().unwrap().state.secrets.clone();
-    let api_secret =
-        hundi::dialects::credentials::create(&*app.store, &secrets, &scope, "kazawallet")
-            .await
-            .unwrap()
-            .secret;
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let api_secret = app.credential("kazawallet").await.secret;
     // The receiver needs the key, the key needs the receiver's URL: the PHP server reads
     // the key from a file the test writes once the key exists.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
+    let port = common::free_port();
     let key = hundi::admin::create_key_allowing(
         &*app.store,
         &app.shop.id,

@@ -280,29 +280,13 @@ async fn rules_and_error_shapes(backend: Backend) {
     assert!(allowed.contains("api-key"), "{allowed}");
 }
 
-fn fast_webhooks() -> hundi::server::ServerOptions {
-    hundi::server::ServerOptions {
-        webhooks: hundi::webhooks::WebhookConfig {
-            allow_private: true,
-            retry_schedule: vec![std::time::Duration::from_millis(300); 4],
-            timeout: std::time::Duration::from_secs(2),
-            lease: std::time::Duration::from_secs(5),
-            poll_interval: std::time::Duration::from_millis(200),
-            ..hundi::webhooks::WebhookConfig::default()
-        },
-        ..hundi::server::ServerOptions::default()
-    }
-}
-
 /// A payment with a callback_url: on completion its callback reaches the document's PHP and
 /// Express handlers (verifying the X-Signature header, and the `signature` field over the
 /// payload without it); nothing is sent for a payment that is canceled.
 async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
-    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
     let key = app.shop.test_key.clone();
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let php_port = probe.local_addr().unwrap().port();
-    drop(probe);
+    let php_port = common::free_port();
     let php = common::clients::ClientServer::start_php_on(
         php_port,
         "pakhipay_webhook.php",

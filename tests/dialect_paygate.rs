@@ -8,28 +8,12 @@ use common::browser::{Browser, MerchantSite};
 use common::clients::ClientServer;
 use common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::ServerOptions;
-use hundi::webhooks::WebhookConfig;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
-        webhooks: WebhookConfig {
-            allow_private: true,
-            retry_schedule: vec![Duration::from_millis(300); 4],
-            timeout: Duration::from_secs(2),
-            lease: Duration::from_secs(5),
-            poll_interval: Duration::from_millis(200),
-            ..WebhookConfig::default()
-        },
-        ..ServerOptions::default()
-    }
-}
-
 /// The shop with a UPI id, as PayGate needs.
 async fn upi_shop(backend: Backend) -> TestApp {
-    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
     hundi::admin::set_upi(
         &*app.store,
         &app.shop.id,
@@ -107,9 +91,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
     let app = upi_shop(backend).await;
     // The key needs the receiver's URL and the receiver the key's secret: pick a free port
     // first, create the key for it, then start the receiver there.
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
+    let port = common::free_port();
     let (key, webhook_secret) =
         key_with_webhook(&app, &format!("http://127.0.0.1:{port}/webhook")).await;
     let port_text = port.to_string();
@@ -215,9 +197,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
 /// A receiver with another secret refuses the webhook: the signature really is checked.
 async fn a_wrong_secret_fails_the_documented_check(backend: Backend) {
     let app = upi_shop(backend).await;
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
+    let port = common::free_port();
     let (key, _) = key_with_webhook(&app, &format!("http://127.0.0.1:{port}/webhook")).await;
     let port_text = port.to_string();
     let node = ClientServer::start(

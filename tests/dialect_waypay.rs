@@ -9,39 +9,15 @@ use common::clients::{self, ClientServer};
 use common::receiver::Receiver;
 use common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::ServerOptions;
-use hundi::webhooks::WebhookConfig;
 use md5::Digest;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
-        webhooks: WebhookConfig {
-            allow_private: true,
-            retry_schedule: vec![Duration::from_millis(300); 6],
-            timeout: Duration::from_secs(2),
-            lease: Duration::from_secs(5),
-            poll_interval: Duration::from_millis(200),
-            ..WebhookConfig::default()
-        },
-        ..ServerOptions::default()
-    }
-}
-
 /// The app, with a Waypay signing secret for the shop's test mode.
 async fn waypay_shop(backend: Backend) -> (TestApp, String) {
-    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
-    let secrets = app.server.as_ref().unwrap().state.secrets.clone();
-    let secret = hundi::dialects::credentials::create(&*app.store, &secrets, &scope, "waypay")
-        .await
-        .unwrap()
-        .secret;
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let secret = app.credential("waypay").await.secret;
     (app, secret)
 }
 

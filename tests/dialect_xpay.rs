@@ -8,24 +8,7 @@ use common::clients::{self, ClientServer};
 use common::{Backend, TestApp};
 use hundi::dialects::signing::hmac_sha256_hex;
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::ServerOptions;
-use hundi::webhooks::WebhookConfig;
 use serde_json::{json, Value};
-use std::time::Duration;
-
-fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
-        webhooks: WebhookConfig {
-            allow_private: true,
-            retry_schedule: vec![Duration::from_millis(300); 4],
-            timeout: Duration::from_secs(2),
-            lease: Duration::from_secs(5),
-            poll_interval: Duration::from_millis(200),
-            ..WebhookConfig::default()
-        },
-        ..ServerOptions::default()
-    }
-}
 
 struct Xpay {
     app: TestApp,
@@ -35,22 +18,9 @@ struct Xpay {
 }
 
 async fn xpay_shop(backend: Backend) -> Xpay {
-    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
-    let secrets = app.server.as_ref().unwrap().state.secrets.clone();
-    let create = |name: &'static str| {
-        let (store, secrets, scope) = (app.store.clone(), secrets.clone(), scope.clone());
-        async move {
-            hundi::dialects::credentials::create(&*store, &secrets, &scope, name)
-                .await
-                .unwrap()
-        }
-    };
-    let hmac = create("xpay_hmac").await;
-    let webhook = create("xpay_webhook").await;
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let hmac = app.credential("xpay_hmac").await;
+    let webhook = app.credential("xpay_webhook").await;
     Xpay {
         account: hmac.public_id.unwrap(),
         hmac: hmac.secret,

@@ -204,6 +204,29 @@ pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
     }
 }
 
+/// Server options with webhooks that retry within a test's patience and may reach 127.0.0.1.
+pub fn fast_webhooks() -> ServerOptions {
+    ServerOptions {
+        webhooks: hundi::webhooks::WebhookConfig {
+            allow_private: true,
+            retry_schedule: vec![Duration::from_millis(300); 6],
+            timeout: Duration::from_secs(2),
+            lease: Duration::from_secs(5),
+            poll_interval: Duration::from_millis(200),
+            ..hundi::webhooks::WebhookConfig::default()
+        },
+        ..ServerOptions::default()
+    }
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// The real server on an ephemeral port, on a fresh database, with two merchants.
 pub struct TestApp {
     pub db: TestDb,
@@ -278,6 +301,18 @@ impl TestApp {
             .await
             .expect("request");
         read(res).await
+    }
+
+    /// Creates a dialect credential for the shop's test mode, sealed with the server's key.
+    pub async fn credential(&self, name: &str) -> hundi::dialects::credentials::Created {
+        let scope = hundi::store::Scope {
+            merchant_id: self.shop.id.clone(),
+            livemode: false,
+        };
+        let secrets = &self.server.as_ref().expect("running").state.secrets;
+        hundi::dialects::credentials::create(&*self.store, secrets, &scope, name)
+            .await
+            .expect("credential")
     }
 
     /// A GET authenticated by a dialect's own header.
