@@ -28,6 +28,9 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
         name: name.to_string(),
         upi_id: None,
         upi_name: None,
+        success_url: None,
+        cancel_url: None,
+        checkout_expiry_secs: None,
         created_at: crate::domain::now(),
     };
     store.create_merchant(&merchant).await?;

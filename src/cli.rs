@@ -273,6 +273,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let running = server::start(store, opts).await.context("cannot listen")?;
     let url = running.url();
     if let Some(demo) = demo {
+        demo_payment(&running.state, &demo.merchant.id).await;
         println!(
             "\nA new database: created the demo merchant \"{}\" ({}).\n\
              These secrets are shown once; keep them.\n\
@@ -292,6 +293,34 @@ async fn serve(args: ServeArgs) -> Result<()> {
     running.wait().await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A paid test payment, so a new dashboard has something to show.
+async fn demo_payment(state: &crate::api::AppState, merchant_id: &str) {
+    let scope = store::Scope {
+        merchant_id: merchant_id.to_string(),
+        livemode: false,
+    };
+    let input = crate::service::NewPayment {
+        amount: "1500.00".into(),
+        currency: "PKR".into(),
+        description: Some("Demo order".into()),
+        reference: Some("DEMO-1".into()),
+        customer: crate::domain::payment::Customer {
+            name: Some("Ayesha Khan".into()),
+            email: Some("ayesha@example.com".into()),
+            phone: None,
+        },
+        source: "native".into(),
+        ..Default::default()
+    };
+    let made = match state.payments.create(&scope, input).await {
+        Ok(p) => state.payments.succeed(&scope, &p.id).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = made {
+        tracing::warn!(error = %e, "could not create the demo payment");
+    }
 }
 
 async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod checkout;
 pub mod cli;
+pub mod dashboard;
 pub mod dialects;
 pub mod domain;
 pub mod methods;

@@ -231,6 +231,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::dialects::kazawallet::router())
         .merge(crate::dialects::waypay::router())
         .merge(crate::dialects::xpay::router())
+        .merge(crate::dashboard::router())
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

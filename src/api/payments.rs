@@ -180,6 +180,7 @@ pub async fn list_payments(
         status,
         reference: q.reference,
         source: None,
+        search: None,
         created_gte: q
             .created_gte
             .as_deref()

@@ -9,6 +9,11 @@ pub struct Merchant {
     /// Where UPI payments go (`shop@okbank`) and the payee name customers see.
     pub upi_id: Option<String>,
     pub upi_name: Option<String>,
+    /// Where customers go after paying or giving up when a payment names no URL.
+    pub success_url: Option<String>,
+    pub cancel_url: Option<String>,
+    /// Seconds a checkout stays open when a create does not say.
+    pub checkout_expiry_secs: Option<i64>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -54,6 +54,9 @@ pub struct PaymentService {
     pub(crate) upi_locks: Arc<dashmap::DashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Lets webhook URLs point at private addresses (development and tests).
     pub(crate) allow_private_webhooks: bool,
+    /// Merchants as read in the last second, so a create does not read its merchant each time.
+    merchants:
+        Arc<dashmap::DashMap<String, (std::time::Instant, crate::domain::merchant::Merchant)>>,
 }
 
 fn check_len(param: &str, value: &Option<String>, max: usize) -> Result<(), ServiceError> {
@@ -194,6 +197,7 @@ impl PaymentService {
             public_url,
             upi_locks: Arc::default(),
             allow_private_webhooks: false,
+            merchants: Arc::default(),
         }
     }
 
@@ -230,21 +234,53 @@ impl PaymentService {
         }
     }
 
-    pub async fn create(&self, scope: &Scope, input: NewPayment) -> Result<Payment, ServiceError> {
+    /// The merchant, as read within the last second on this node.
+    pub async fn merchant(
+        &self,
+        id: &str,
+    ) -> Result<crate::domain::merchant::Merchant, ServiceError> {
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(1);
+        if let Some(hit) = self.merchants.get(id) {
+            if hit.0.elapsed() < FRESH {
+                return Ok(hit.1.clone());
+            }
+        }
+        let m = self
+            .store
+            .get_merchant(id)
+            .await
+            .map_err(|e| ServiceError::from_lookup("merchant", e))?;
+        self.merchants
+            .insert(id.to_string(), (std::time::Instant::now(), m.clone()));
+        Ok(m)
+    }
+
+    /// Drops this node's copy of a merchant after its settings change.
+    pub fn forget_merchant(&self, id: &str) {
+        self.merchants.remove(id);
+    }
+
+    pub async fn create(
+        &self,
+        scope: &Scope,
+        mut input: NewPayment,
+    ) -> Result<Payment, ServiceError> {
+        // The merchant's defaults fill what the create leaves out.
+        let merchant = self.merchant(&scope.merchant_id).await?;
+        if input.success_url.is_none() {
+            input.success_url = merchant.success_url.clone();
+        }
+        if input.cancel_url.is_none() {
+            input.cancel_url = merchant.cancel_url.clone();
+        }
+        if input.expires_in.is_none() {
+            input.expires_in = merchant.checkout_expiry_secs;
+        }
         let (amount, mut methods, expires_in) = validate(&input)?;
         // UPI needs rupees and the merchant's UPI id; offered by default only when both hold.
         let mut upi = None;
         if methods.iter().any(|m| m == "upi") {
-            let merchant = if amount.currency().code() == "INR" {
-                Some(
-                    self.store
-                        .get_merchant(&scope.merchant_id)
-                        .await
-                        .map_err(|e| ServiceError::from_lookup("merchant", e))?,
-                )
-            } else {
-                None
-            };
+            let merchant = (amount.currency().code() == "INR").then_some(merchant);
             match merchant.and_then(|m| Some((m.upi_id?, m.upi_name.unwrap_or(m.name)))) {
                 Some(target) => upi = Some(target),
                 None if input.methods.is_some() => {

@@ -16,6 +16,7 @@ use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::refund::Refund;
+use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::Endpoint;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -54,6 +55,8 @@ pub struct PaymentFilter {
     pub reference: Option<String>,
     /// `native` or a dialect's name.
     pub source: Option<String>,
+    /// An exact payment id, reference or customer e-mail, or the start of a customer name.
+    pub search: Option<String>,
     pub created_gte: Option<DateTime<Utc>>,
     pub created_lte: Option<DateTime<Utc>>,
     /// Return rows older than this payment (cursor pagination, newest first).
@@ -232,6 +235,10 @@ pub trait Store: Send + Sync + 'static {
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
     async fn count_merchants(&self) -> StoreResult<i64>;
     async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<User>;
+    async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>>;
+    /// Name, default URLs and checkout expiry (the dashboard's settings).
+    async fn update_merchant_settings(&self, merchant: &Merchant) -> StoreResult<Merchant>;
     async fn set_merchant_upi(
         &self,
         id: &str,
@@ -293,6 +300,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// A secret shared by every node: created with `fresh` the first time, read afterwards.
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
+
+    // Dashboard sessions and the login throttle
+    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    /// The unexpired session with this token hash.
+    async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
+    async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()>;
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
+    /// When tries for this e-mail may resume, if it is blocked now.
+    async fn login_blocked_until(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Counts a failed login (atomically) and returns the failures so far.
+    async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64>;
+    async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()>;
+    async fn clear_login_failures(&self, email: &str) -> StoreResult<()>;
+
+    // Dashboard views
+    /// Payments per UTC day, currency and status since `since`.
+    async fn payment_stats(&self, scope: &Scope, since: DateTime<Utc>)
+        -> StoreResult<Vec<DayStat>>;
+    async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>>;
+    /// The latest deliveries of the scope, newest first; `status` filters (`failed`…).
+    async fn recent_deliveries(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
 
     // Dialect credentials (sealed secrets)
     /// Writes a credential, replacing the one of the same name (a rotation). `Duplicate` when

@@ -172,7 +172,8 @@ pub fn refund(
 pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, card_last4, \
      wallet_last4, failure_code, failure_message, created_at, updated_at";
 
-pub const MERCHANT_COLUMNS: &str = "id, name, upi_id, upi_name, created_at";
+pub const MERCHANT_COLUMNS: &str =
+    "id, name, upi_id, upi_name, success_url, cancel_url, checkout_expiry_secs, created_at";
 
 pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptStatus> {
     crate::domain::attempt::AttemptStatus::parse(s)
@@ -198,3 +199,17 @@ pub fn subscribers(merchant: &str, livemode: &str, kind: &str, key: &str, object
 pub const ENDPOINT_COLUMNS: &str = "id, merchant_id, livemode, url, description, events, enabled, \
      secret, previous_secret, previous_secret_until, failing_since, disabled_reason, key_id, \
      created_at, updated_at, format, payment_id";
+
+/// A `LIKE … ESCAPE '\'` pattern matching text that starts with `prefix` (case-folded), with
+/// the user's own `%`, `_` and `\` taken literally.
+pub fn prefix_pattern(prefix: &str) -> String {
+    let mut out = String::with_capacity(prefix.len() + 1);
+    for c in prefix.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}

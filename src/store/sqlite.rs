@@ -14,6 +14,7 @@ use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credential::Credential;
 use crate::domain::credit::Credit;
 use crate::domain::payment::Payment;
+use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -221,6 +222,16 @@ fn credit_from_row(r: &SqliteRow) -> StoreResult<Credit> {
     })
 }
 
+fn user_from_row(r: &SqliteRow) -> StoreResult<User> {
+    Ok(User {
+        id: r.try_get("id")?,
+        merchant_id: r.try_get("merchant_id")?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        created_at: from_micros(r.try_get("created_at")?)?,
+    })
+}
+
 fn credential_from_row(r: &SqliteRow) -> StoreResult<Credential> {
     Ok(Credential {
         merchant_id: r.try_get("merchant_id")?,
@@ -278,6 +289,9 @@ fn merchant_from_row(r: &SqliteRow) -> StoreResult<Merchant> {
         name: r.try_get("name")?,
         upi_id: r.try_get("upi_id")?,
         upi_name: r.try_get("upi_name")?,
+        success_url: r.try_get("success_url")?,
+        cancel_url: r.try_get("cancel_url")?,
+        checkout_expiry_secs: r.try_get("checkout_expiry_secs")?,
         created_at: from_micros(r.try_get("created_at")?)?,
     })
 }
@@ -678,6 +692,237 @@ impl Store for SqliteStore {
         )
     }
 
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<User> {
+        let row = sqlx::query(
+            "SELECT id, merchant_id, email, password_hash, created_at FROM users \
+             WHERE lower(email) = lower($1)",
+        )
+        .bind(email.trim())
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        user_from_row(&row)
+    }
+
+    async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(
+            "SELECT id, merchant_id, email, password_hash, created_at FROM users \
+             WHERE merchant_id = $1 ORDER BY created_at, id",
+        )
+        .bind(merchant_id)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn update_merchant_settings(&self, m: &Merchant) -> StoreResult<Merchant> {
+        let row = sqlx::query(&format!(
+            "UPDATE merchants SET name = $2, success_url = $3, cancel_url = $4, \
+             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
+        ))
+        .bind(&m.id)
+        .bind(&m.name)
+        .bind(&m.success_url)
+        .bind(&m.cancel_url)
+        .bind(m.checkout_expiry_secs)
+        .fetch_optional(&self.writer)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        merchant_from_row(&row)
+    }
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO dashboard_sessions (token_hash, user_id, merchant_id, csrf, livemode, \
+             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&s.token_hash)
+        .bind(&s.user_id)
+        .bind(&s.merchant_id)
+        .bind(&s.csrf)
+        .bind(s.livemode)
+        .bind(micros(s.created_at))
+        .bind(micros(s.expires_at))
+        .execute(&self.writer)
+        .await
+        .map_err(classify)?;
+        // Sessions that ran out go when new ones come.
+        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at < $1")
+            .bind(micros(s.created_at))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
+        let r = sqlx::query(
+            "SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at \
+             FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(micros(now))
+        .fetch_optional(&self.reader)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok(Session {
+            token_hash: r.try_get("token_hash")?,
+            user_id: r.try_get("user_id")?,
+            merchant_id: r.try_get("merchant_id")?,
+            csrf: r.try_get("csrf")?,
+            livemode: r.try_get("livemode")?,
+            created_at: from_micros(r.try_get("created_at")?)?,
+            expires_at: from_micros(r.try_get("expires_at")?)?,
+        })
+    }
+
+    async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE dashboard_sessions SET livemode = $2 WHERE token_hash = $1")
+            .bind(token_hash)
+            .bind(livemode)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn login_blocked_until(
+        &self,
+        email: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        let row = sqlx::query(
+            "SELECT blocked_until FROM login_throttle WHERE email = $1 AND blocked_until > $2",
+        )
+        .bind(email)
+        .bind(micros(now))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(match row {
+            Some(r) => Some(from_micros(r.try_get("blocked_until")?)?),
+            None => None,
+        })
+    }
+
+    async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64> {
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO login_throttle (email, failures, updated_at) VALUES ($1, 1, $2) \
+             ON CONFLICT (email) DO UPDATE SET failures = login_throttle.failures + 1, \
+             updated_at = $2 RETURNING CAST(failures AS BIGINT)",
+        )
+        .bind(email)
+        .bind(micros(now))
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(failures)
+    }
+
+    async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE login_throttle SET blocked_until = $2 WHERE email = $1")
+            .bind(email)
+            .bind(micros(until))
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_throttle WHERE email = $1")
+            .bind(email)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn payment_stats(
+        &self,
+        scope: &Scope,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<DayStat>> {
+        let rows = sqlx::query(&format!(
+            "SELECT strftime('%Y-%m-%d', created_at / 1000000, 'unixepoch') AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
+             CAST(SUM(amount_minor) AS BIGINT) AS amount, \
+             CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
+             WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ))
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(micros(since))
+        .fetch_all(&self.reader)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(DayStat {
+                day: r.try_get("day")?,
+                currency: r.try_get("currency")?,
+                status: r.try_get("status")?,
+                count: r.try_get("n")?,
+                amount_minor: r.try_get("amount")?,
+                refunded_minor: r.try_get("refunded")?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 AND merchant_id = $2 \
+             AND livemode = $3 ORDER BY created_at, id"
+        ))
+        .bind(payment_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(refund_from_row).collect()
+    }
+
+    async fn recent_deliveries(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+             created_at, completed_at FROM webhook_deliveries WHERE merchant_id = $1 \
+             AND livemode = $2 AND ($3 IS NULL OR status = $3) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(status)
+        .bind(i64::from(limit))
+        .fetch_all(&self.reader)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(Delivery {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: from_micros(r.try_get("next_attempt_at")?)?,
+                last_status: r.try_get("last_status")?,
+                created_at: from_micros(r.try_get("created_at")?)?,
+                completed_at: r
+                    .try_get::<Option<i64>, _>("completed_at")?
+                    .map(from_micros)
+                    .transpose()?,
+                log: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
     async fn put_credential(&self, c: &Credential) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO dialect_credentials (merchant_id, livemode, name, public_id, secret, \
@@ -864,6 +1109,8 @@ impl Store for SqliteStore {
              AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
              AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
              AND ($10 IS NULL OR source = $10) \
+             AND ($11 IS NULL OR id = $11 OR reference = $11 \
+             OR lower(customer_email) = lower($11) OR lower(customer_name) LIKE $12 ESCAPE '\\') \
              ORDER BY created_at DESC, id DESC LIMIT $9"
         );
         let rows = sqlx::query(&sql)
@@ -877,6 +1124,8 @@ impl Store for SqliteStore {
             .bind(cursor.as_ref().map(|c| c.id.clone()))
             .bind(i64::from(f.limit))
             .bind(&f.source)
+            .bind(&f.search)
+            .bind(f.search.as_deref().map(rows::prefix_pattern))
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(payment_from_row).collect()

@@ -1,0 +1,338 @@
+//! Signing in and out, the session cookie, CSRF, and the login throttle.
+//!
+//! The cookie (`hundi_session`: HttpOnly, SameSite=Lax, Secure behind https) holds a random
+//! token; the database keeps only its SHA-256. Every POST of a session must carry the
+//! session's CSRF token (`csrf` form field); the login form uses a double-submit token.
+//! After five failed sign-ins for one e-mail address (known or not), tries wait: 30 seconds,
+//! doubling with each further failure, up to 15 minutes.
+
+use super::{render, view, Dash, DashError};
+use crate::api::AppState;
+use crate::domain::ids::random_token;
+use crate::domain::session::Session;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+const SESSION_COOKIE: &str = "hundi_session";
+const LOGIN_COOKIE: &str = "hundi_login";
+const SESSION_HOURS: i64 = 12;
+/// Failures allowed before tries must wait.
+pub const FREE_FAILURES: i64 = 5;
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+    let secure = if state.payments.public_url().starts_with("https://") {
+        "; Secure"
+    } else {
+        ""
+    };
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+fn equal(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// The signed-in session of a request, with its user and merchant.
+async fn dash_of(state: &AppState, headers: &HeaderMap) -> Result<Dash, DashError> {
+    let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
+    let session = match state
+        .store
+        .get_session(&hash(token), crate::domain::now())
+        .await
+    {
+        Ok(s) => s,
+        Err(crate::store::StoreError::NotFound) => return Err(DashError::SignIn),
+        Err(e) => return Err(e.into()),
+    };
+    let merchant = state.store.get_merchant(&session.merchant_id).await?;
+    let user = state
+        .store
+        .list_users(&session.merchant_id)
+        .await?
+        .into_iter()
+        .find(|u| u.id == session.user_id)
+        .ok_or(DashError::SignIn)?;
+    Ok(Dash {
+        session,
+        user,
+        merchant,
+    })
+}
+
+impl FromRequestParts<AppState> for Dash {
+    type Rejection = DashError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Dash, DashError> {
+        dash_of(state, &parts.headers).await
+    }
+}
+
+/// A POSTed form of a signed-in session, let in only with the session's CSRF token.
+pub struct Posted<T>(pub Dash, pub T);
+
+/// The body of a POST of a signed-in session, once its CSRF token checks out.
+async fn posted(req: Request, state: &AppState) -> Result<(Dash, Bytes), DashError> {
+    let dash = dash_of(state, req.headers()).await?;
+    let body = Bytes::from_request(req, state)
+        .await
+        .map_err(|_| DashError::Invalid("the form could not be read".into()))?;
+    let csrf = url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !equal(&csrf, &dash.session.csrf) {
+        return Err(DashError::Forbidden);
+    }
+    Ok((dash, body))
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
+    type Rejection = DashError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Posted<T>, DashError> {
+        let (dash, body) = posted(req, state).await?;
+        let form = serde_urlencoded::from_bytes(&body)
+            .map_err(|e| DashError::Invalid(format!("the form is incomplete: {e}")))?;
+        Ok(Posted(dash, form))
+    }
+}
+
+/// A POSTed form as its list of fields (for repeated fields such as checkboxes).
+pub struct PostedFields(pub Dash, pub Vec<(String, String)>);
+
+impl FromRequest<AppState> for PostedFields {
+    type Rejection = DashError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<PostedFields, DashError> {
+        let (dash, body) = posted(req, state).await?;
+        let fields = url::form_urlencoded::parse(&body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Ok(PostedFields(dash, fields))
+    }
+}
+
+/// A form with nothing but its CSRF token.
+#[derive(serde::Deserialize)]
+pub struct Plain {}
+
+pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if dash_of(&state, &headers).await.is_ok() {
+        return Redirect::to("/dashboard").into_response();
+    }
+    login_form(&state, StatusCode::OK, None, "")
+}
+
+fn login_form(
+    state: &AppState,
+    status: StatusCode,
+    error: Option<String>,
+    email: &str,
+) -> Response {
+    let csrf = random_token(32);
+    let page = view::LoginPage {
+        csrf: &csrf,
+        error,
+        email,
+    };
+    match render(&page) {
+        Ok(mut res) => {
+            *res.status_mut() = status;
+            res.headers_mut().insert(
+                header::SET_COOKIE,
+                set_cookie(state, LOGIN_COOKIE, &csrf, 3600),
+            );
+            res
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !equal(expected, &form.csrf) {
+        return DashError::Forbidden.into_response();
+    }
+    match sign_in(&state, &form).await {
+        Ok(token) => {
+            let mut res = Redirect::to("/dashboard").into_response();
+            let headers = res.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(&state, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
+            );
+            headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
+            res
+        }
+        Err(SignInError::Wait(secs)) => login_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(format!(
+                "Too many failed sign-ins. Try again in {secs} seconds."
+            )),
+            &form.email,
+        ),
+        Err(SignInError::Wrong) => login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            Some("That e-mail address and password do not match.".into()),
+            &form.email,
+        ),
+        Err(SignInError::Failed(e)) => e.into_response(),
+    }
+}
+
+enum SignInError {
+    Wrong,
+    Wait(i64),
+    Failed(DashError),
+}
+
+impl From<crate::store::StoreError> for SignInError {
+    fn from(e: crate::store::StoreError) -> SignInError {
+        SignInError::Failed(e.into())
+    }
+}
+
+/// Checks the password (argon2id) under the throttle; returns a new session's token.
+async fn sign_in(state: &AppState, form: &LoginForm) -> Result<String, SignInError> {
+    use argon2::{PasswordHash, PasswordVerifier};
+    let email = form.email.trim().to_lowercase();
+    let now = crate::domain::now();
+    if let Some(until) = state.store.login_blocked_until(&email, now).await? {
+        return Err(SignInError::Wait((until - now).num_seconds().max(1)));
+    }
+    let user = match state.store.find_user_by_email(&email).await {
+        Ok(u) => Some(u),
+        Err(crate::store::StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    // An unknown address costs the same hashing as a known one.
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password = form.password.clone();
+    let ok = tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).is_ok_and(|h| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false);
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            let failures = state.store.record_login_failure(&email, now).await?;
+            if failures >= FREE_FAILURES {
+                let secs = (30i64 << (failures - FREE_FAILURES).min(5)).min(900);
+                state
+                    .store
+                    .block_login(&email, now + chrono::Duration::seconds(secs))
+                    .await?;
+            }
+            return Err(SignInError::Wrong);
+        }
+    };
+    state.store.clear_login_failures(&email).await?;
+    let token = random_token(43);
+    let session = Session {
+        token_hash: hash(&token),
+        user_id: user.id.clone(),
+        merchant_id: user.merchant_id.clone(),
+        csrf: random_token(32),
+        livemode: false,
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(SESSION_HOURS),
+    };
+    state.store.create_session(&session).await?;
+    Ok(token)
+}
+
+/// An argon2id hash of a random password, made once: what an unknown address is checked against.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| crate::admin::hash_password(&random_token(24)).unwrap_or_default())
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    Posted(dash, _): Posted<Plain>,
+) -> Result<Response, DashError> {
+    state.store.delete_session(&dash.session.token_hash).await?;
+    let mut res = Redirect::to("/dashboard/login").into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", 0),
+    );
+    Ok(res)
+}
+
+#[derive(serde::Deserialize)]
+pub struct ModeForm {
+    mode: String,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// The test/live switch: the session shows one mode at a time.
+pub async fn switch_mode(
+    State(state): State<AppState>,
+    Posted(dash, form): Posted<ModeForm>,
+) -> Result<Response, DashError> {
+    let livemode = match form.mode.as_str() {
+        "live" => true,
+        "test" => false,
+        _ => return Err(DashError::Invalid("mode must be test or live".into())),
+    };
+    state
+        .store
+        .set_session_mode(&dash.session.token_hash, livemode)
+        .await?;
+    // Back to the same page (never to another site), which now shows the other mode.
+    let back = form
+        .back
+        .filter(|b| b.starts_with("/dashboard") && !b.contains("//"))
+        .unwrap_or_else(|| "/dashboard".into());
+    Ok(Redirect::to(&back).into_response())
+}

@@ -1,0 +1,237 @@
+//! API keys (the PayGate table: ID, Label, Key, Permissions, Webhook, Requests, Revenue,
+//! Status, Actions): create one (its secret shown once, with a copy button), with its
+//! permissions and webhook URL; revoke. The dialects' credentials are created and rotated here.
+
+use super::auth::{Plain, Posted, PostedFields};
+use super::view::{money, when, Chrome};
+use super::{render, Dash, DashError};
+use crate::admin::AdminError;
+use crate::api::AppState;
+use crate::domain::credential::names;
+use crate::domain::key::{format_permissions, Permission};
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+
+pub struct KeyRow {
+    pub id: String,
+    pub label: String,
+    pub prefix: String,
+    pub permissions: String,
+    pub webhook: String,
+    pub requests: i64,
+    pub revenue: String,
+    pub active: bool,
+    pub created: String,
+}
+
+pub struct CredentialRow {
+    pub name: &'static str,
+    pub what: &'static str,
+    pub public_id: String,
+    pub created: String,
+}
+
+/// A secret to show once.
+pub struct Shown {
+    pub title: String,
+    pub lines: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/keys.html")]
+pub struct KeysPage {
+    pub chrome: Chrome,
+    pub keys: Vec<KeyRow>,
+    pub credentials: Vec<CredentialRow>,
+    pub permissions: Vec<&'static str>,
+    pub shown: Option<Shown>,
+}
+
+const CREDENTIALS: [(&str, &str); 4] = [
+    (
+        names::XPAY_HMAC,
+        "XPay account id and request-signing secret",
+    ),
+    (names::XPAY_WEBHOOK, "XPay webhook secret"),
+    (names::WAYPAY, "Waypay signing secret"),
+    (names::KAZAWALLET, "Kazawallet API secret"),
+];
+
+async fn page_with(
+    state: &AppState,
+    dash: &Dash,
+    shown: Option<Shown>,
+) -> Result<Response, DashError> {
+    let scope = dash.scope();
+    let revenue = state.store.key_revenue(Some(&dash.merchant.id)).await?;
+    let keys = state
+        .store
+        .list_keys(Some(&dash.merchant.id))
+        .await?
+        .into_iter()
+        .filter(|k| k.mode.is_live() == dash.session.livemode)
+        .map(|k| {
+            let earned: Vec<String> = revenue
+                .iter()
+                .filter(|r| r.key_id == k.id)
+                .map(|r| money(r.minor, &r.currency))
+                .collect();
+            KeyRow {
+                permissions: format_permissions(&k.permissions),
+                webhook: k.webhook_url.clone().unwrap_or_else(|| "—".into()),
+                requests: k.request_count,
+                revenue: if earned.is_empty() {
+                    "—".into()
+                } else {
+                    earned.join(", ")
+                },
+                active: !k.is_revoked(),
+                created: when(k.created_at),
+                prefix: format!("{}…", k.prefix),
+                label: k.label,
+                id: k.id,
+            }
+        })
+        .collect();
+    let stored = state.store.list_credentials(&scope).await?;
+    let credentials = CREDENTIALS
+        .iter()
+        .map(|(name, what)| {
+            let c = stored.iter().find(|c| c.name == *name);
+            CredentialRow {
+                name,
+                what,
+                public_id: c
+                    .and_then(|c| c.public_id.clone())
+                    .unwrap_or_else(|| "—".into()),
+                created: c.map(|c| when(c.created_at)).unwrap_or_default(),
+            }
+        })
+        .collect();
+    render(&KeysPage {
+        chrome: Chrome::new(dash, "keys", "/dashboard/keys".into()),
+        keys,
+        credentials,
+        permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
+        shown,
+    })
+}
+
+pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response, DashError> {
+    page_with(&state, &dash, None).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    PostedFields(dash, fields): PostedFields,
+) -> Result<Response, DashError> {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    // Checkboxes arrive as repeated `permission` fields.
+    let wanted: Vec<&str> = fields
+        .iter()
+        .filter(|(k, _)| k == "permission")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let permissions =
+        crate::domain::key::parse_permissions(&wanted.join(",")).map_err(DashError::Invalid)?;
+    let label = field("label");
+    let webhook_url = field("webhook_url");
+    let webhook = Some(webhook_url).filter(|u| !u.is_empty());
+    let created = crate::admin::create_key(
+        &*state.store,
+        &dash.merchant.id,
+        dash.mode(),
+        &label,
+        permissions,
+        webhook,
+    )
+    .await
+    .map_err(|e| match e {
+        AdminError::Invalid(m) => DashError::Invalid(m),
+        AdminError::Store(s) => s.into(),
+    })?;
+    let mut lines = vec![("API key".to_string(), created.secret.clone())];
+    if let Some(w) = &created.webhook_secret {
+        lines.push(("Webhook signing secret".to_string(), w.clone()));
+    }
+    page_with(
+        &state,
+        &dash,
+        Some(Shown {
+            title: format!(
+                "Key {} created. Copy its secret now: it is not shown again.",
+                created.key.id
+            ),
+            lines,
+        }),
+    )
+    .await
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted(dash, _): Posted<Plain>,
+) -> Result<Response, DashError> {
+    // Only the merchant's own key, in the mode on show.
+    let key = state
+        .store
+        .list_keys(Some(&dash.merchant.id))
+        .await?
+        .into_iter()
+        .find(|k| k.id == id && k.mode.is_live() == dash.session.livemode)
+        .ok_or(DashError::NotFound)?;
+    state
+        .store
+        .revoke_key(&key.id, crate::domain::now())
+        .await?;
+    Ok(Redirect::to("/dashboard/keys").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct CredentialForm {
+    name: String,
+}
+
+pub async fn create_credential(
+    State(state): State<AppState>,
+    Posted(dash, form): Posted<CredentialForm>,
+) -> Result<Response, DashError> {
+    let created = crate::dialects::credentials::create(
+        &*state.store,
+        &state.secrets,
+        &dash.scope(),
+        &form.name,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::dialects::credentials::CredentialError::Unknown(_) => {
+            DashError::Invalid(e.to_string())
+        }
+        other => DashError::Internal(other.to_string()),
+    })?;
+    let mut lines = Vec::new();
+    if let Some(id) = &created.public_id {
+        lines.push(("Account id".to_string(), id.clone()));
+    }
+    lines.push(("Secret".to_string(), created.secret.clone()));
+    page_with(
+        &state,
+        &dash,
+        Some(Shown {
+            title: format!(
+                "{} is set. Copy the secret now: it is not shown again, and the previous one no longer works.",
+                created.name
+            ),
+            lines,
+        }),
+    )
+    .await
+}

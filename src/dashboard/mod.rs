@@ -1,0 +1,186 @@
+//! The merchant dashboard: server-rendered pages (askama), a little dependency-free JS, the
+//! checkout's look. Every page acts for the signed-in user's merchant, in the mode the session's
+//! test/live switch shows; a foreign id is a 404. Every POST carries the session's CSRF token.
+//!
+//! auth.rs: sign-in, sessions, CSRF, the login throttle; overview.rs: figures and the chart;
+//! payments.rs: the sessions table, CSV, a payment's page, refunds; keys.rs: API keys and
+//! dialect credentials; webhooks.rs, credits.rs, settings.rs: their pages.
+
+pub mod auth;
+pub mod credits;
+pub mod keys;
+pub mod overview;
+pub mod payments;
+pub mod settings;
+pub mod view;
+pub mod webhooks;
+
+use crate::api::AppState;
+use crate::domain::merchant::{Merchant, User};
+use crate::domain::session::Session;
+use crate::store::Scope;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/login", get(auth::login_page).post(auth::login))
+        .route("/dashboard/logout", post(auth::logout))
+        .route("/dashboard/mode", post(auth::switch_mode))
+        .route("/dashboard", get(overview::page))
+        .route("/dashboard/payments", get(payments::list))
+        .route("/dashboard/payments.csv", get(payments::csv))
+        .route("/dashboard/payments/{id}", get(payments::detail))
+        .route("/dashboard/payments/{id}/refund", post(payments::refund))
+        .route("/dashboard/payments/{id}/cancel", post(payments::cancel))
+        .route(
+            "/dashboard/events/{id}/redeliver",
+            post(webhooks::redeliver),
+        )
+        .route("/dashboard/keys", get(keys::page).post(keys::create))
+        .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
+        .route("/dashboard/credentials", post(keys::create_credential))
+        .route(
+            "/dashboard/webhooks",
+            get(webhooks::page).post(webhooks::create),
+        )
+        .route("/dashboard/credits", get(credits::page))
+        .route("/dashboard/credits/{id}/match", post(credits::match_credit))
+        .route(
+            "/dashboard/settings",
+            get(settings::page).post(settings::save),
+        )
+        .route("/dashboard/settings/upi", post(settings::save_upi))
+        .route("/dashboard/settings/users", post(settings::add_user))
+        .route("/static/dashboard.css", get(view::css))
+        .route("/static/dashboard.js", get(view::js))
+        .layer(axum::middleware::from_fn(server_timing))
+}
+
+/// `Server-Timing: app;dur=…` on every dashboard response: how long the server took, which
+/// the benchmark reads.
+async fn server_timing(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let started = std::time::Instant::now();
+    let mut res = next.run(req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.2}")) {
+        res.headers_mut().insert("server-timing", v);
+    }
+    res
+}
+
+/// The signed-in user, their merchant, and the session (mode, CSRF token).
+#[derive(Clone)]
+pub struct Dash {
+    pub session: Session,
+    pub user: User,
+    pub merchant: Merchant,
+}
+
+impl Dash {
+    pub fn scope(&self) -> Scope {
+        Scope {
+            merchant_id: self.merchant.id.clone(),
+            livemode: self.session.livemode,
+        }
+    }
+
+    pub fn mode(&self) -> crate::domain::key::Mode {
+        crate::domain::key::Mode::from_livemode(self.session.livemode)
+    }
+}
+
+/// What a dashboard handler can go wrong with, each shown as a page.
+#[derive(Debug)]
+pub enum DashError {
+    /// Not signed in: to the login page.
+    SignIn,
+    /// A state-changing request without the session's CSRF token.
+    Forbidden,
+    NotFound,
+    /// A form's input broke a rule: shown on a page with a way back.
+    Invalid(String),
+    Internal(String),
+}
+
+impl From<crate::store::StoreError> for DashError {
+    fn from(e: crate::store::StoreError) -> DashError {
+        match e {
+            crate::store::StoreError::NotFound => DashError::NotFound,
+            other => DashError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::service::ServiceError> for DashError {
+    fn from(e: crate::service::ServiceError) -> DashError {
+        use crate::service::ServiceError;
+        match e {
+            ServiceError::NotFound(_) => DashError::NotFound,
+            ServiceError::Invalid { param, message } => {
+                DashError::Invalid(format!("{param}: {message}"))
+            }
+            ServiceError::InvalidState { message, .. } | ServiceError::Conflict(message) => {
+                DashError::Invalid(message)
+            }
+            ServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<askama::Error> for DashError {
+    fn from(e: askama::Error) -> DashError {
+        DashError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for DashError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            DashError::SignIn => return Redirect::to("/dashboard/login").into_response(),
+            DashError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "Refused",
+                "This form has expired or did not come from this dashboard. Go back, reload the page and try again.".to_string(),
+            ),
+            DashError::NotFound => (
+                StatusCode::NOT_FOUND,
+                "Not found",
+                "There is nothing here, or it belongs to another account or mode.".to_string(),
+            ),
+            DashError::Invalid(message) => (StatusCode::UNPROCESSABLE_ENTITY, "Not done", message),
+            DashError::Internal(e) => {
+                tracing::error!(error = %e, "dashboard request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Please try again in a moment.".to_string(),
+                )
+            }
+        };
+        let page = view::MessagePage { title, text: &text };
+        let body = askama::Template::render(&page).unwrap_or_else(|_| text.clone());
+        (status, page_headers(), Html(body)).into_response()
+    }
+}
+
+/// Headers every dashboard page carries: no caching, no framing, a strict CSP.
+pub fn page_headers() -> [(header::HeaderName, &'static str); 4] {
+    [
+        (header::CACHE_CONTROL, "no-store"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ]
+}
+
+/// Renders a template as a page.
+pub fn render(t: &impl askama::Template) -> Result<Response, DashError> {
+    Ok((page_headers(), Html(t.render()?)).into_response())
+}

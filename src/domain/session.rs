@@ -1,0 +1,28 @@
+//! A dashboard login session: which user, which merchant, which mode it shows, and the token
+//! every form of the session carries (CSRF).
+
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// SHA-256 (hex) of the cookie's token; the token itself is never stored.
+    pub token_hash: String,
+    pub user_id: String,
+    pub merchant_id: String,
+    pub csrf: String,
+    pub livemode: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A day's payments of one currency and status (for the overview's figures and chart).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayStat {
+    /// `YYYY-MM-DD`, UTC.
+    pub day: String,
+    pub currency: String,
+    pub status: String,
+    pub count: i64,
+    pub amount_minor: i64,
+    pub refunded_minor: i64,
+}
