@@ -26,7 +26,7 @@ CREATE TABLE login_throttle (
 ALTER TABLE merchants ADD COLUMN success_url TEXT;
 ALTER TABLE merchants ADD COLUMN cancel_url TEXT;
 -- Seconds a checkout stays open when a create does not say (NULL: Hundi's default).
-ALTER TABLE merchants ADD COLUMN checkout_expiry_secs INTEGER;
+ALTER TABLE merchants ADD COLUMN checkout_expiry_secs BIGINT;
 
 CREATE INDEX payments_by_source ON payments (merchant_id, livemode, source, created_at DESC, id DESC);
 CREATE INDEX payments_by_email ON payments (merchant_id, livemode, lower(customer_email))

@@ -845,13 +845,13 @@ impl Store for SqliteStore {
         scope: &Scope,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DayStat>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(
             "SELECT strftime('%Y-%m-%d', created_at / 1000000, 'unixepoch') AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \
              CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
              WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        ))
+             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+        )
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
         .bind(micros(since))

@@ -1,0 +1,630 @@
+//! The dashboard over HTTP, on both backends: sign-in and its throttle, CSRF on every
+//! state-changing route, another merchant's data as 404, text shown as text, the payment
+//! filters, keyset pages and CSV, the test/live switch, and the merchant's settings at work.
+
+mod common;
+
+use common::{Backend, TestApp};
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse battery";
+
+/// A browser without JavaScript: keeps the session cookie, reads forms' CSRF tokens.
+struct Visitor {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+struct Page {
+    status: u16,
+    body: String,
+    location: String,
+    set_cookie: Vec<String>,
+}
+
+impl Page {
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .unwrap_or_else(|| panic!("a form with a CSRF token in {}", self.body))
+            + 19;
+        let end = self.body[at..].find('"').unwrap();
+        self.body[at..at + end].to_string()
+    }
+}
+
+impl Visitor {
+    fn new(app: &TestApp) -> Visitor {
+        Visitor {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.url.clone(),
+            cookie: String::new(),
+        }
+    }
+
+    async fn read(&mut self, res: reqwest::Response) -> Page {
+        let set_cookie: Vec<String> = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        for c in &set_cookie {
+            let pair = c.split(';').next().unwrap();
+            let name = pair.split('=').next().unwrap();
+            let mut jar: Vec<String> = self
+                .cookie
+                .split("; ")
+                .filter(|p| !p.is_empty() && !p.starts_with(&format!("{name}=")))
+                .map(str::to_string)
+                .collect();
+            if !pair.ends_with('=') {
+                jar.push(pair.to_string());
+            }
+            self.cookie = jar.join("; ");
+        }
+        Page {
+            status: res.status().as_u16(),
+            location: res
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string())
+                .unwrap_or_default(),
+            set_cookie,
+            body: res.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.read(res).await
+    }
+
+    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
+        let csrf = self.get("/dashboard/login").await.csrf();
+        self.post(
+            "/dashboard/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+}
+
+/// The app with a login for each merchant: owner@shop.example and owner@other.example.
+async fn app_with_users(backend: Backend) -> TestApp {
+    let app = TestApp::spawn(backend).await;
+    for (m, email) in [
+        (&app.shop.id, "owner@shop.example"),
+        (&app.other.id, "owner@other.example"),
+    ] {
+        hundi::admin::create_user(&*app.store, m, email, PASSWORD)
+            .await
+            .unwrap();
+    }
+    app
+}
+
+async fn signed_in(app: &TestApp) -> Visitor {
+    let mut v = Visitor::new(app);
+    let page = v.sign_in("owner@shop.example", PASSWORD).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(page.location, "/dashboard");
+    v
+}
+
+/// The session cookie is HttpOnly and SameSite=Lax (Secure behind https); signing out ends it;
+/// pages of a signed-out visitor lead to the login.
+async fn sessions_begin_and_end(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let mut v = Visitor::new(&app);
+    assert_eq!(
+        v.get("/dashboard/payments").await.location,
+        "/dashboard/login"
+    );
+    let page = v.sign_in("owner@shop.example", PASSWORD).await;
+    let session = page
+        .set_cookie
+        .iter()
+        .find(|c| c.starts_with("hundi_session="))
+        .expect("a session cookie");
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Lax"),
+        "{session}"
+    );
+    assert!(!session.contains("Secure"), "plain http here: {session}");
+    let home = v.get("/dashboard").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("owner@shop.example"));
+    assert!(home.body.contains("Test mode"));
+    let csrf = home.csrf();
+    let out = v.post("/dashboard/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.location, "/dashboard/login");
+    assert_eq!(v.get("/dashboard").await.location, "/dashboard/login");
+
+    // Behind https the cookie is Secure.
+    let secure = TestApp::spawn_with(
+        backend,
+        hundi::server::ServerOptions {
+            public_url: Some("https://pay.example".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    hundi::admin::create_user(&*secure.store, &secure.shop.id, "a@b.example", PASSWORD)
+        .await
+        .unwrap();
+    let mut v = Visitor::new(&secure);
+    let page = v.sign_in("a@b.example", PASSWORD).await;
+    assert!(page
+        .set_cookie
+        .iter()
+        .any(|c| c.starts_with("hundi_session=") && c.contains("Secure")));
+}
+
+/// Five wrong passwords, then even the right one waits; an unknown address is throttled alike.
+async fn wrong_passwords_slow_down(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let mut v = Visitor::new(&app);
+    for _ in 0..5 {
+        let page = v.sign_in("owner@shop.example", "wrong password").await;
+        assert_eq!(page.status, 401);
+        assert!(page.body.contains("do not match"));
+    }
+    let page = v.sign_in("owner@shop.example", PASSWORD).await;
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.body.contains("Try again in"), "{}", page.body);
+    // Another user is not affected.
+    let page = v.sign_in("owner@other.example", PASSWORD).await;
+    assert_eq!(page.status, 303);
+    let mut stranger = Visitor::new(&app);
+    for _ in 0..5 {
+        assert_eq!(
+            stranger.sign_in("nobody@shop.example", "x").await.status,
+            401
+        );
+    }
+    assert_eq!(
+        stranger.sign_in("nobody@shop.example", "x").await.status,
+        429
+    );
+    // The login form needs its own token too.
+    let page = stranger
+        .post(
+            "/dashboard/login",
+            &[("email", "owner@other.example"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+}
+
+/// Every state-changing route refuses a request without the session's CSRF token (and with
+/// a wrong one), and nothing changes.
+async fn every_form_needs_the_csrf_token(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let mut v = signed_in(&app).await;
+    let p = app.payment("50.00").await;
+    let id = p["id"].as_str().unwrap();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/test/payments/{id}/succeed"),
+        json!({}),
+    )
+    .await;
+    let pending = app.payment("10.00").await;
+    let pending_id = pending["id"].as_str().unwrap();
+    let events = app.events_of(&app.shop.test_key, id).await;
+    let event = events[0]["id"].as_str().unwrap();
+    let key = hundi::store::Store::list_keys(&*app.store, Some(&app.shop.id))
+        .await
+        .unwrap()[0]
+        .id
+        .clone();
+    let routes: Vec<(String, Vec<(&str, &str)>)> = vec![
+        ("/dashboard/logout".into(), vec![]),
+        ("/dashboard/mode".into(), vec![("mode", "live")]),
+        (
+            format!("/dashboard/payments/{id}/refund"),
+            vec![("amount", "5.00")],
+        ),
+        (format!("/dashboard/payments/{pending_id}/cancel"), vec![]),
+        (format!("/dashboard/events/{event}/redeliver"), vec![]),
+        (
+            "/dashboard/keys".into(),
+            vec![("label", "x"), ("permission", "payments:read")],
+        ),
+        (format!("/dashboard/keys/{key}/revoke"), vec![]),
+        ("/dashboard/credentials".into(), vec![("name", "waypay")]),
+        (
+            "/dashboard/webhooks".into(),
+            vec![("url", "https://example.com/h")],
+        ),
+        (
+            "/dashboard/credits/crd_x/match".into(),
+            vec![("payment", pending_id)],
+        ),
+        ("/dashboard/settings".into(), vec![("name", "Hacked")]),
+        (
+            "/dashboard/settings/upi".into(),
+            vec![("upi_id", "evil@bank")],
+        ),
+        (
+            "/dashboard/settings/users".into(),
+            vec![
+                ("email", "evil@example.com"),
+                ("password", "long enough password"),
+            ],
+        ),
+    ];
+    for (path, fields) in &routes {
+        let page = v.post(path, fields).await;
+        assert_eq!(page.status, 403, "{path} without a token: {}", page.body);
+        let mut with_wrong = fields.clone();
+        with_wrong.push(("csrf", "not-the-token"));
+        let page = v.post(path, &with_wrong).await;
+        assert_eq!(page.status, 403, "{path} with a wrong token");
+    }
+    // Nothing happened: still signed in, test mode, no refund, still pending, key alive…
+    let home = v.get("/dashboard").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("Test mode"));
+    let (_, paid) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(paid["amount_refunded"], json!("0.00"), "{paid}");
+    let (_, still) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{pending_id}"))
+        .await;
+    assert_eq!(still["status"], "pending");
+    let (status, _) = app.get(&app.shop.test_key, "/v1/payments").await;
+    assert_eq!(status, 200, "the key still works");
+    let m = hundi::store::Store::get_merchant(&*app.store, &app.shop.id)
+        .await
+        .unwrap();
+    assert_eq!(m.name, "Shop");
+    assert_eq!(m.upi_id, None);
+    assert!(
+        hundi::store::Store::find_user_by_email(&*app.store, "evil@example.com")
+            .await
+            .is_err()
+    );
+    // With the token, the same refund goes through.
+    let csrf = home.csrf();
+    let page = v
+        .post(
+            &format!("/dashboard/payments/{id}/refund"),
+            &[("amount", "5.00"), ("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (_, paid) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(paid["amount_refunded"], json!("5.00"), "{paid}");
+}
+
+/// A user asking for another merchant's payment (or acting on it) gets 404.
+async fn another_merchants_payment_is_a_404(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let theirs = app
+        .post(
+            &app.other.test_key,
+            "/v1/payments",
+            json!({"amount": "10.00", "currency": "PKR"}),
+        )
+        .await
+        .1;
+    let id = theirs["id"].as_str().unwrap();
+    let mut v = signed_in(&app).await;
+    let page = v.get(&format!("/dashboard/payments/{id}")).await;
+    assert_eq!(page.status, 404);
+    let csrf = v.get("/dashboard").await.csrf();
+    let page = v
+        .post(
+            &format!("/dashboard/payments/{id}/cancel"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    let (_, still) = app
+        .get(&app.other.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(still["status"], "pending");
+    // Nor does it show in the list or the CSV.
+    assert!(!v.get("/dashboard/payments").await.body.contains(id));
+    assert!(!v.get("/dashboard/payments.csv").await.body.contains(id));
+    // And a live payment is not on show in test mode.
+    let live = app
+        .post(
+            &app.shop.live_key,
+            "/v1/payments",
+            json!({"amount": "7.00", "currency": "PKR"}),
+        )
+        .await
+        .1;
+    let live_id = live["id"].as_str().unwrap();
+    assert_eq!(
+        v.get(&format!("/dashboard/payments/{live_id}"))
+            .await
+            .status,
+        404
+    );
+    let page = v
+        .post(
+            "/dashboard/mode",
+            &[
+                ("mode", "live"),
+                ("csrf", &csrf),
+                ("back", "/dashboard/payments"),
+            ],
+        )
+        .await;
+    assert_eq!(page.location, "/dashboard/payments");
+    let page = v.get(&format!("/dashboard/payments/{live_id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Live mode"));
+}
+
+/// A customer's name with markup is shown as text, in the table and on the payment's page.
+async fn customer_text_is_shown_as_text(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let (_, p) = app
+        .post(
+            &app.shop.test_key,
+            "/v1/payments",
+            json!({"amount": "10.00", "currency": "PKR",
+                   "customer": {"name": "<script>alert('x')</script>"},
+                   "reference": "=HYPERLINK(\"http://evil\")"}),
+        )
+        .await;
+    let id = p["id"].as_str().unwrap();
+    let mut v = signed_in(&app).await;
+    for page in [
+        v.get("/dashboard/payments").await,
+        v.get(&format!("/dashboard/payments/{id}")).await,
+        v.get("/dashboard").await,
+    ] {
+        assert!(!page.body.contains("<script>alert"), "{}", page.body);
+        assert!(page.body.contains("&#60;script&#62;alert"), "{}", page.body);
+    }
+    // In the CSV a formula is defused.
+    let csv = v.get("/dashboard/payments.csv").await.body;
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+}
+
+/// Filters (status, source, search, dates), keyset pages that list every payment exactly
+/// once, and a CSV of the filtered rows.
+async fn filters_pages_and_csv(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let mut ids = Vec::new();
+    for i in 0..120 {
+        let (_, p) = app
+            .post(
+                &app.shop.test_key,
+                "/v1/payments",
+                json!({"amount": format!("{}.00", i + 1), "currency": "PKR",
+                       "reference": format!("ORDER-{i}"),
+                       "customer": {"name": format!("Customer {i}"), "email": format!("c{i}@example.com")}}),
+            )
+            .await;
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids[..3] {
+        app.post(
+            &app.shop.test_key,
+            &format!("/v1/test/payments/{id}/succeed"),
+            json!({}),
+        )
+        .await;
+    }
+    let mut v = signed_in(&app).await;
+    // Every page, by following "Next page".
+    let mut seen = Vec::new();
+    let mut path = "/dashboard/payments".to_string();
+    loop {
+        let page = v.get(&path).await;
+        assert_eq!(page.status, 200);
+        for part in page.body.split("data-payment=\"").skip(1) {
+            seen.push(part[..part.find('"').unwrap()].to_string());
+        }
+        match page.body.split("href=\"").find_map(|h| {
+            let h = &h[..h.find('"')?];
+            (h.contains("after=") && page.body.contains("data-testid=\"next-page\""))
+                .then(|| h.replace("&amp;", "&"))
+        }) {
+            Some(next) if !seen.is_empty() && seen.len() < 200 => path = next,
+            _ => break,
+        }
+    }
+    let mut expected = ids.clone();
+    expected.reverse();
+    assert_eq!(seen, expected, "newest first, each once");
+
+    let rows = |body: &str| body.matches("data-payment=\"").count();
+    assert_eq!(
+        rows(&v.get("/dashboard/payments?status=succeeded").await.body),
+        3
+    );
+    assert_eq!(
+        rows(
+            &v.get("/dashboard/payments?source=native&status=pending")
+                .await
+                .body
+        ),
+        50
+    );
+    assert_eq!(
+        rows(&v.get("/dashboard/payments?source=waypay").await.body),
+        0
+    );
+    assert!(v
+        .get("/dashboard/payments?source=waypay")
+        .await
+        .body
+        .contains("No sessions yet"));
+    for q in ["ORDER-7", "c7%40example.com", "C7%40EXAMPLE.COM", &ids[7]] {
+        let page = v.get(&format!("/dashboard/payments?q={q}")).await;
+        assert_eq!(rows(&page.body), 1, "search {q}");
+        assert!(page.body.contains(&ids[7]));
+    }
+    // A name matches by its start: "Customer 7" is 7 and 70 to 79.
+    assert_eq!(
+        rows(&v.get("/dashboard/payments?q=customer%207").await.body),
+        11
+    );
+    assert_eq!(
+        rows(&v.get("/dashboard/payments?q=Customer%20_").await.body),
+        0,
+        "_ is literal"
+    );
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1))
+        .format("%Y-%m-%d")
+        .to_string();
+    assert_eq!(
+        rows(
+            &v.get(&format!("/dashboard/payments?from={today}&to={today}"))
+                .await
+                .body
+        ),
+        50
+    );
+    assert_eq!(
+        rows(
+            &v.get(&format!("/dashboard/payments?to={yesterday}"))
+                .await
+                .body
+        ),
+        0
+    );
+    assert_eq!(v.get("/dashboard/payments?from=tomorrow").await.status, 422);
+
+    // The CSV holds every filtered row, not just a page.
+    let csv = v.get("/dashboard/payments.csv?status=pending").await;
+    assert_eq!(csv.status, 200);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 1 + 117, "a header and 117 pending payments");
+    assert!(lines[0].starts_with("id,created_at,status,amount,currency"));
+    assert!(lines.iter().skip(1).all(|l| l.contains(",pending,")));
+    let all = v.get("/dashboard/payments.csv").await.body;
+    assert_eq!(all.lines().count(), 121);
+}
+
+/// The overview's figures come from the payments; the settings' defaults reach new payments.
+async fn overview_and_settings(backend: Backend) {
+    let app = app_with_users(backend).await;
+    for amount in ["100.00", "250.50"] {
+        let p = app.payment(amount).await;
+        let id = p["id"].as_str().unwrap();
+        app.post(
+            &app.shop.test_key,
+            &format!("/v1/test/payments/{id}/succeed"),
+            json!({}),
+        )
+        .await;
+    }
+    let p = app.payment("40.00").await;
+    let id = p["id"].as_str().unwrap();
+    app.post(
+        &app.shop.test_key,
+        &format!("/v1/payments/{id}/cancel"),
+        json!({}),
+    )
+    .await;
+    let mut v = signed_in(&app).await;
+    let home = v.get("/dashboard").await.body;
+    assert!(
+        home.contains("data-testid=\"revenue-today\">PKR 350.50<"),
+        "{home}"
+    );
+    assert!(home.contains("data-testid=\"revenue-month\">PKR 350.50<"));
+    assert!(home.contains("data-testid=\"success-rate\">66.7%<"));
+    assert!(home.contains("<svg"), "the revenue chart");
+    assert!(home.contains("canceled: 1"));
+
+    let csrf = v.get("/dashboard/settings").await.csrf();
+    let page = v
+        .post(
+            "/dashboard/settings",
+            &[
+                ("csrf", &csrf),
+                ("name", "Corner Shop"),
+                ("success_url", "https://shop.example/thanks"),
+                ("cancel_url", "https://shop.example/cart"),
+                ("expiry_minutes", "15"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (_, p) = app
+        .post(
+            &app.shop.test_key,
+            "/v1/payments",
+            json!({"amount": "5.00", "currency": "PKR"}),
+        )
+        .await;
+    assert_eq!(p["success_url"], "https://shop.example/thanks");
+    assert_eq!(p["cancel_url"], "https://shop.example/cart");
+    let created = chrono::DateTime::parse_from_rfc3339(p["created_at"].as_str().unwrap()).unwrap();
+    let expires = chrono::DateTime::parse_from_rfc3339(p["expires_at"].as_str().unwrap()).unwrap();
+    assert_eq!((expires - created).num_seconds(), 900);
+    let page = v
+        .post(
+            "/dashboard/settings",
+            &[("csrf", &csrf), ("name", "X"), ("expiry_minutes", "0")],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    // A teammate added here can sign in.
+    let page = v
+        .post(
+            "/dashboard/settings/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "mate@shop.example"),
+                ("password", "long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let mut mate = Visitor::new(&app);
+    assert_eq!(
+        mate.sign_in("mate@shop.example", "long enough password")
+            .await
+            .status,
+        303
+    );
+    assert!(mate.get("/dashboard").await.body.contains("Corner Shop"));
+}
+
+on_both_backends!(
+    sessions_begin_and_end,
+    wrong_passwords_slow_down,
+    every_form_needs_the_csrf_token,
+    another_merchants_payment_is_a_404,
+    customer_text_is_shown_as_text,
+    filters_pages_and_csv,
+    overview_and_settings,
+);
