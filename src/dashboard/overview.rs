@@ -74,10 +74,14 @@ fn chart(stats: &[DayStat], currency: &str, days: &[NaiveDate]) -> String {
             w = slot * 0.7,
             amount = money(value, currency),
         ));
-        if i % 7 == 0 || i + 1 == days.len() {
+        // A date under every seventh bar and the last, never two on top of each other.
+        let last = i + 1 == days.len();
+        if (i % 7 == 0 && i + 4 < days.len()) || last {
             svg.push_str(&format!(
-                r#"<text x="{x:.1}" y="{ty}">{label}</text>"#,
+                r#"<text x="{tx:.1}" y="{ty}"{anchor}>{label}</text>"#,
+                tx = if last { width } else { x },
                 ty = height - 6.0,
+                anchor = if last { r#" text-anchor="end""# } else { "" },
                 label = day.format("%b %d"),
             ));
         }
