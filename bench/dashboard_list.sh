@@ -62,7 +62,9 @@ INSERT INTO payments (id, merchant_id, livemode, source, status, currency, amoun
 SELECT 'pay_' || md5(g::text || '$MERCHANT'),
        '$MERCHANT', (g % 50 = 0),
        (ARRAY['native','native','native','paygate','pakhipay','xpay','waypay','kazawallet'])[1 + g % 8],
-       (ARRAY['succeeded','succeeded','succeeded','pending','expired','canceled','failed','refunded'])[1 + (g / 7) % 8],
+       -- Pending only among the newest (unexpired) payments, as in a live system.
+       CASE WHEN g <= 100 THEN 'pending' ELSE
+       (ARRAY['succeeded','succeeded','succeeded','expired','expired','canceled','failed','refunded'])[1 + (g / 7) % 8] END,
        'PKR', 1000 + (g % 50000) * 100, CASE WHEN (g / 7) % 8 = 7 THEN 1000 + (g % 50000) * 100 ELSE 0 END,
        'ORDER-' || g, 'Customer ' || g, 'c' || g || '@example.com', '{}', '["card"]',
        now() - (g || ' seconds')::interval * 30,
@@ -99,7 +101,7 @@ TO_DAY=$(date -u -d '-2 days' +%Y-%m-%d)
 
 declare -a KINDS=(
   "first page|/dashboard/payments"
-  "status=pending|/dashboard/payments?status=pending"
+  "status=failed|/dashboard/payments?status=failed"
   "source=waypay|/dashboard/payments?source=waypay"
   "status+source|/dashboard/payments?status=failed&source=xpay"
   "date range|/dashboard/payments?from=$FROM_DAY&to=$TO_DAY"

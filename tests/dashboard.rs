@@ -619,7 +619,119 @@ async fn overview_and_settings(backend: Backend) {
     assert!(mate.get("/dashboard").await.body.contains("Corner Shop"));
 }
 
+/// Keys (with chosen permissions and a webhook URL), dialect credentials, webhook deliveries
+/// with their filter, and an unmatched UPI credit matched by hand.
+async fn keys_credentials_webhooks_and_credits(backend: Backend) {
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    hundi::admin::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
+        .await
+        .unwrap();
+    hundi::admin::set_upi(&*app.store, &app.shop.id, Some("shop@okaxis"), Some("Shop"))
+        .await
+        .unwrap();
+    let mut v = signed_in(&app).await;
+    let csrf = v.get("/dashboard/keys").await.csrf();
+    let receiver = common::receiver::Receiver::start().await;
+    let page = v
+        .post(
+            "/dashboard/keys",
+            &[
+                ("csrf", &csrf),
+                ("label", "Shop page"),
+                ("permission", "payments:create"),
+                ("webhook_url", &receiver.url),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let secret_of = |body: &str, n: usize| {
+        body.split("data-testid=\"secret-value\">")
+            .nth(n)
+            .map(|s| s[..s.find('<').unwrap()].to_string())
+            .unwrap()
+    };
+    let key = secret_of(&page.body, 1);
+    let webhook_secret = secret_of(&page.body, 2);
+    assert!(key.starts_with("hk_test_") && webhook_secret.starts_with("whsec_"));
+    assert!(page.body.contains("payments:create"));
+    let (status, _) = app
+        .post(
+            &key,
+            "/v1/payments",
+            json!({"amount": "10.00", "currency": "PKR"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(app.get(&key, "/v1/payments").await.0, 403, "create only");
+    receiver.inbox.wait_for(1, 10).await;
+
+    // A dialect credential: XPay's account id and secret, shown once.
+    let page = v
+        .post(
+            "/dashboard/credentials",
+            &[("csrf", &csrf), ("name", "xpay_hmac")],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Account id"));
+    assert!(secret_of(&page.body, 2).starts_with("hmac_sc_"));
+    let listed = v.get("/dashboard/keys").await.body;
+    assert!(
+        !listed.contains(&secret_of(&page.body, 2)),
+        "not shown again"
+    );
+
+    // Webhooks: the delivery to the key's URL, and the status filter.
+    let hooks = v.get("/dashboard/webhooks").await.body;
+    assert!(hooks.contains(&receiver.url));
+    let delivered = "<span class=\"pill succeeded\">succeeded</span>";
+    assert!(hooks.contains(delivered), "{hooks}");
+    assert!(!v
+        .get("/dashboard/webhooks?status=failed")
+        .await
+        .body
+        .contains(delivered));
+
+    // A credit that matched nothing, matched here by hand.
+    let p = app
+        .post(
+            &app.shop.test_key,
+            "/v1/payments",
+            json!({"amount": "300.00", "currency": "INR"}),
+        )
+        .await
+        .1;
+    let id = p["id"].as_str().unwrap();
+    let (_, credit) = app
+        .post(
+            &app.shop.test_key,
+            "/v1/credits",
+            json!({"utr": "410599999999", "amount": "123.00"}),
+        )
+        .await;
+    let credit_id = credit["credit"]["id"].as_str().unwrap();
+    let page = v.get("/dashboard/credits?show=unmatched").await;
+    assert!(page.body.contains("410599999999"));
+    let page = v
+        .post(
+            &format!("/dashboard/credits/{credit_id}/match"),
+            &[("csrf", &csrf), ("payment", id)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (_, paid) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(paid["status"], "succeeded");
+    assert!(v
+        .get("/dashboard/credits?show=matched")
+        .await
+        .body
+        .contains(id));
+}
+
 on_both_backends!(
+    keys_credentials_webhooks_and_credits,
     sessions_begin_and_end,
     wrong_passwords_slow_down,
     every_form_needs_the_csrf_token,

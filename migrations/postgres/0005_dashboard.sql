@@ -31,4 +31,7 @@ ALTER TABLE merchants ADD COLUMN checkout_expiry_secs BIGINT;
 CREATE INDEX payments_by_source ON payments (merchant_id, livemode, source, created_at DESC, id DESC);
 CREATE INDEX payments_by_email ON payments (merchant_id, livemode, lower(customer_email))
     WHERE customer_email IS NOT NULL;
+-- Searching by the start of a customer's name (LIKE 'abc%' on any collation).
+CREATE INDEX payments_by_name ON payments (merchant_id, livemode, lower(customer_name) text_pattern_ops)
+    WHERE customer_name IS NOT NULL;
 CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (merchant_id, livemode, created_at DESC);

@@ -144,13 +144,14 @@ pub async fn create(
     let label = field("label");
     let webhook_url = field("webhook_url");
     let webhook = Some(webhook_url).filter(|u| !u.is_empty());
-    let created = crate::admin::create_key(
+    let created = crate::admin::create_key_allowing(
         &*state.store,
         &dash.merchant.id,
         dash.mode(),
         &label,
         permissions,
         webhook,
+        state.payments.allow_private_webhooks,
     )
     .await
     .map_err(|e| match e {

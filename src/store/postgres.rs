@@ -972,31 +972,21 @@ impl Store for PgStore {
             Some(id) => Some(self.get_payment(scope, id).await?),
             None => None,
         };
-        let sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = $1 AND livemode = $2 \
-             AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR reference = $4) \
-             AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at <= $6) \
-             AND ($7 IS NULL OR created_at < $7 OR (created_at = $7 AND id < $8)) \
-             AND ($10 IS NULL OR source = $10) \
-             AND ($11 IS NULL OR id = $11 OR reference = $11 \
-             OR lower(customer_email) = lower($11) OR lower(customer_name) LIKE $12 ESCAPE '\\') \
-             ORDER BY created_at DESC, id DESC LIMIT $9"
+        let (sql, args) = rows::payment_list_query(
+            scope,
+            f,
+            cursor.as_ref().map(|c| (c.created_at, c.id.as_str())),
         );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(f.status.map(|s| s.as_str()))
-            .bind(&f.reference)
-            .bind(f.created_gte)
-            .bind(f.created_lte)
-            .bind(cursor.as_ref().map(|c| c.created_at))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .bind(&f.source)
-            .bind(&f.search)
-            .bind(f.search.as_deref().map(rows::prefix_pattern))
-            .fetch_all(&self.pool)
-            .await?;
+        let mut query = sqlx::query(&sql);
+        for arg in args {
+            query = match arg {
+                rows::Arg::Text(t) => query.bind(t),
+                rows::Arg::Bool(b) => query.bind(b),
+                rows::Arg::Int(i) => query.bind(i),
+                rows::Arg::Time(t) => query.bind(t),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(payment_from_row).collect()
     }
 
