@@ -323,6 +323,12 @@ async fn every_form_needs_the_csrf_token(backend: Backend) {
         .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
         .await;
     assert_eq!(paid["amount_refunded"], json!("5.00"), "{paid}");
+    // The payment's page lists the refund and its event in the timeline.
+    let detail = v.get(&format!("/dashboard/payments/{id}")).await.body;
+    assert!(detail.contains("Refunded PKR 5.00.") || page.location.contains("notice"));
+    assert_eq!(detail.matches("data-testid=\"refund-row\"").count(), 1);
+    assert!(detail.contains("data-event=\"refund.succeeded\""));
+    assert!(detail.contains("data-event=\"payment.succeeded\""));
 }
 
 /// A user asking for another merchant's payment (or acting on it) gets 404.

@@ -850,7 +850,7 @@ impl Store for SqliteStore {
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \
              CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
              WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
-             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+             GROUP BY 1, 2, 3",
         )
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
@@ -868,6 +868,8 @@ impl Store for SqliteStore {
                 refunded_minor: r.try_get("refunded")?,
             });
         }
+        // Sorted here: a hash aggregate over many rows beats a sort in the database.
+        out.sort_by(|a, b| (&a.day, &a.currency, &a.status).cmp(&(&b.day, &b.currency, &b.status)));
         Ok(out)
     }
 
