@@ -3,8 +3,8 @@
 //! The cookie (`hundi_session`: HttpOnly, SameSite=Lax, Secure behind https) holds a random
 //! token; the database keeps only its SHA-256. Every POST of a session must carry the
 //! session's CSRF token (`csrf` form field); the login form uses a double-submit token.
-//! After five failed sign-ins for one e-mail address (known or not), tries wait: 30 seconds,
-//! doubling with each further failure, up to 15 minutes.
+//! After five failed sign-ins for one e-mail address (known or not) within 15 minutes, tries
+//! wait: 30 seconds, doubling with each further failure, up to 15 minutes.
 
 use super::{render, view, Dash, DashError};
 use crate::api::AppState;

@@ -78,7 +78,7 @@ async fn page_with(
                 .map(|r| money(r.minor, &r.currency))
                 .collect();
             KeyRow {
-                permissions: format_permissions(&k.permissions),
+                permissions: format_permissions(&k.permissions).replace(',', ", "),
                 webhook: k.webhook_url.clone().unwrap_or_else(|| "—".into()),
                 requests: k.request_count,
                 revenue: if earned.is_empty() {

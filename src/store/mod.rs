@@ -313,7 +313,8 @@ pub trait Store: Send + Sync + 'static {
         email: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Counts a failed login (atomically) and returns the failures so far.
+    /// Counts a failed login (atomically) and returns the failures so far; failures older
+    /// than 15 minutes are forgotten.
     async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64>;
     async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()>;
     async fn clear_login_failures(&self, email: &str) -> StoreResult<()>;

@@ -644,11 +644,13 @@ impl Store for PgStore {
     async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64> {
         let failures: i64 = sqlx::query_scalar(
             "INSERT INTO login_throttle (email, failures, updated_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (email) DO UPDATE SET failures = login_throttle.failures + 1, \
-             updated_at = $2 RETURNING CAST(failures AS BIGINT)",
+             ON CONFLICT (email) DO UPDATE SET failures = CASE WHEN login_throttle.updated_at < $3 \
+             THEN 1 ELSE login_throttle.failures + 1 END, updated_at = $2 \
+             RETURNING CAST(failures AS BIGINT)",
         )
         .bind(email)
         .bind(now)
+        .bind(now - chrono::Duration::minutes(15))
         .fetch_one(&self.pool)
         .await?;
         Ok(failures)
