@@ -142,30 +142,7 @@ pub async fn create_key_allowing(
     store.create_key(&key).await?;
     // A key's own webhook URL is one more endpoint, limited to events about its payments.
     let webhook_secret = match &key.webhook_url {
-        Some(url) => {
-            let now = crate::domain::now();
-            let endpoint = Endpoint {
-                id: new_id("we"),
-                merchant_id: key.merchant_id.clone(),
-                livemode: key.mode.is_live(),
-                url: url.clone(),
-                description: Some(format!("webhook URL of API key {}", key.id)),
-                events: vec!["*".into()],
-                enabled: true,
-                secret: crate::domain::webhook::generate_secret(),
-                previous_secret: None,
-                previous_secret_until: None,
-                failing_since: None,
-                disabled_reason: None,
-                key_id: Some(key.id.clone()),
-                format: crate::domain::webhook::FORMAT_AUTO.to_string(),
-                payment_id: None,
-                created_at: now,
-                updated_at: now,
-            };
-            store.create_endpoint(&endpoint).await?;
-            Some(endpoint.secret)
-        }
+        Some(url) => Some(key_endpoint(store, &key, url).await?),
         None => None,
     };
     Ok(CreatedKey {
@@ -173,6 +150,78 @@ pub async fn create_key_allowing(
         secret: secret.secret,
         webhook_secret,
     })
+}
+
+/// The endpoint of a key's own webhook URL; returns its signing secret.
+async fn key_endpoint(store: &dyn Store, key: &ApiKey, url: &str) -> Result<String, AdminError> {
+    let now = crate::domain::now();
+    let endpoint = Endpoint {
+        id: new_id("we"),
+        merchant_id: key.merchant_id.clone(),
+        livemode: key.mode.is_live(),
+        url: url.to_string(),
+        description: Some(format!("webhook URL of API key {}", key.id)),
+        events: vec!["*".into()],
+        enabled: true,
+        secret: crate::domain::webhook::generate_secret(),
+        previous_secret: None,
+        previous_secret_until: None,
+        failing_since: None,
+        disabled_reason: None,
+        key_id: Some(key.id.clone()),
+        format: crate::domain::webhook::FORMAT_AUTO.to_string(),
+        payment_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_endpoint(&endpoint).await?;
+    Ok(endpoint.secret)
+}
+
+/// Changes a key's permissions and webhook URL. A new URL replaces the old endpoint's address
+/// (its secret stays); a first URL creates the endpoint and returns its new secret; no URL
+/// removes it.
+pub async fn update_key(
+    store: &dyn Store,
+    key: &ApiKey,
+    permissions: Vec<Permission>,
+    webhook_url: Option<String>,
+    allow_private: bool,
+) -> Result<(ApiKey, Option<String>), AdminError> {
+    if let Some(url) = &webhook_url {
+        crate::webhooks::ssrf::check_url(url, key.mode.is_live(), allow_private)
+            .await
+            .map_err(|e| AdminError::Invalid(format!("webhook URL: {e}")))?;
+    }
+    let scope = crate::store::Scope {
+        merchant_id: key.merchant_id.clone(),
+        livemode: key.mode.is_live(),
+    };
+    let existing = store
+        .list_endpoints(&scope)
+        .await?
+        .into_iter()
+        .find(|e| e.key_id.as_deref() == Some(key.id.as_str()));
+    let mut new_secret = None;
+    match (existing, &webhook_url) {
+        (Some(mut e), Some(url)) if &e.url != url => {
+            e.url = url.clone();
+            e.updated_at = crate::domain::now();
+            store.update_endpoint(&e).await?;
+        }
+        (Some(_), Some(_)) => {}
+        (Some(e), None) => {
+            store
+                .delete_endpoint(&scope, &e.id, crate::domain::now())
+                .await?
+        }
+        (None, Some(url)) => new_secret = Some(key_endpoint(store, key, url).await?),
+        (None, None) => {}
+    }
+    let mut changed = key.clone();
+    changed.permissions = permissions;
+    changed.webhook_url = webhook_url;
+    Ok((store.update_key(&changed).await?, new_secret))
 }
 
 pub fn hash_password(password: &str) -> Result<String, AdminError> {

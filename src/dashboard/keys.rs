@@ -23,6 +23,9 @@ pub struct KeyRow {
     pub revenue: String,
     pub active: bool,
     pub created: String,
+    /// Every permission and whether the key has it (the edit form's checkboxes).
+    pub grants: Vec<(&'static str, bool)>,
+    pub webhook_url: String,
 }
 
 pub struct CredentialRow {
@@ -87,6 +90,11 @@ async fn page_with(
                     earned.join(", ")
                 },
                 active: !k.is_revoked(),
+                grants: Permission::ALL
+                    .iter()
+                    .map(|p| (p.as_str(), k.permissions.contains(p)))
+                    .collect(),
+                webhook_url: k.webhook_url.clone().unwrap_or_default(),
                 created: when(k.created_at),
                 prefix: format!("{}…", k.prefix),
                 label: k.label,
@@ -174,6 +182,53 @@ pub async fn create(
         }),
     )
     .await
+}
+
+/// Changes a key's permissions and webhook URL.
+pub async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    PostedFields(dash, fields): PostedFields,
+) -> Result<Response, DashError> {
+    let key = state
+        .store
+        .list_keys(Some(&dash.merchant.id))
+        .await?
+        .into_iter()
+        .find(|k| k.id == id && k.mode.is_live() == dash.session.livemode && !k.is_revoked())
+        .ok_or(DashError::NotFound)?;
+    let wanted: Vec<&str> = fields
+        .iter()
+        .filter(|(k, _)| k == "permission")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let permissions =
+        crate::domain::key::parse_permissions(&wanted.join(",")).map_err(DashError::Invalid)?;
+    let webhook = fields
+        .iter()
+        .find(|(k, _)| k == "webhook_url")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|u| !u.is_empty());
+    let (key, secret) = crate::admin::update_key(
+        &*state.store,
+        &key,
+        permissions,
+        webhook,
+        state.payments.allow_private_webhooks,
+    )
+    .await
+    .map_err(|e| match e {
+        AdminError::Invalid(m) => DashError::Invalid(m),
+        AdminError::Store(s) => s.into(),
+    })?;
+    let shown = secret.map(|s| Shown {
+        title: format!(
+            "Key {} now sends webhooks. Copy the signing secret now: it is not shown again.",
+            key.id
+        ),
+        lines: vec![("Webhook signing secret".to_string(), s)],
+    });
+    page_with(&state, &dash, shown).await
 }
 
 pub async fn revoke(

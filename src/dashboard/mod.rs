@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
             post(webhooks::redeliver),
         )
         .route("/dashboard/keys", get(keys::page).post(keys::create))
+        .route("/dashboard/keys/{id}", post(keys::update))
         .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
         .route("/dashboard/credentials", post(keys::create_credential))
         .route(

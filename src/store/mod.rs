@@ -251,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
+    /// Changes a key's label, permissions and webhook URL.
+    async fn update_key(&self, key: &ApiKey) -> StoreResult<ApiKey>;
     /// Adds counted requests to keys (flushed in batches, not per request).
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
     async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;

@@ -1044,6 +1044,22 @@ impl Store for SqliteStore {
         key_from_row(&row)
     }
 
+    async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
+        let sql = format!(
+            "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(&k.id)
+            .bind(&k.label)
+            .bind(crate::domain::key::format_permissions(&k.permissions))
+            .bind(&k.webhook_url)
+            .fetch_optional(&self.writer)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         for (id, n) in counts {
