@@ -530,7 +530,91 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     assert!(refused.is_err());
 }
 
+/// A renderer that panics (a bug in a dialect) fails the attempt, which is logged and retried;
+/// the dispatcher goes on.
+struct Panicking;
+
+#[async_trait::async_trait]
+impl hundi::webhooks::Formats for Panicking {
+    async fn render(
+        &self,
+        _job: &hundi::store::DeliveryJob,
+    ) -> Result<hundi::webhooks::Rendered, String> {
+        panic!("a bug in a renderer")
+    }
+}
+
+async fn a_panicking_renderer_fails_the_attempt_only(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        ServerOptions {
+            dispatch_webhooks: false,
+            ..fast_webhooks()
+        },
+    )
+    .await;
+    let receiver = Receiver::start().await;
+    let key = hundi::admin::create_key_allowing(
+        &*app.store,
+        &app.shop.id,
+        hundi::domain::key::Mode::Test,
+        "plugin",
+        hundi::domain::key::Permission::ALL.to_vec(),
+        Some(receiver.url.clone()),
+        true,
+    )
+    .await
+    .unwrap();
+    let (_, p) = app
+        .post(
+            &key.secret,
+            "/v1/payments",
+            json!({"amount": "3.00", "currency": "PKR"}),
+        )
+        .await;
+    let dispatcher = Arc::new(
+        hundi::webhooks::Dispatcher::new(
+            app.store.clone(),
+            fast_webhooks().webhooks,
+            Box::new(hundi::service::webhooks::endpoint_disabled_event),
+            Arc::new(Panicking),
+        )
+        .unwrap(),
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(dispatcher.run(stopped));
+    let events = app
+        .events_of(&app.shop.test_key, p["id"].as_str().unwrap())
+        .await;
+    let event = events[0]["id"].as_str().unwrap().to_string();
+    let mut attempts = Value::Null;
+    for _ in 0..50 {
+        let (_, d) = app
+            .get(
+                &app.shop.test_key,
+                &format!("/v1/events/{event}/deliveries"),
+            )
+            .await;
+        if d["data"][0]["attempts"]
+            .as_array()
+            .is_some_and(|a| a.len() >= 2)
+        {
+            attempts = d["data"][0]["attempts"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        attempts[0]["error"], "could not build the webhook: internal error",
+        "{attempts}"
+    );
+    assert_eq!(receiver.inbox.count(), 0);
+    let _ = stop.send(true);
+    running.await.expect("the dispatcher ended normally");
+}
+
 on_both_backends!(
+    a_panicking_renderer_fails_the_attempt_only,
     a_keys_own_webhook_url_gets_its_payments,
     signed_deliveries_verify_with_the_library,
     retries_until_the_receiver_is_up,

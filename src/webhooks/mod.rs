@@ -347,9 +347,18 @@ impl Dispatcher {
         let rendered = if job.format == crate::domain::webhook::FORMAT_NATIVE {
             Rendered::Native
         } else {
-            match self.formats.render(job).await {
-                Ok(r) => r,
-                Err(e) => return failed(format!("could not build the webhook: {e}")),
+            // A bug in a dialect's renderer fails this attempt (logged, retried), not the task.
+            use futures::FutureExt;
+            match std::panic::AssertUnwindSafe(self.formats.render(job))
+                .catch_unwind()
+                .await
+            {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => return failed(format!("could not build the webhook: {e}")),
+                Err(_) => {
+                    tracing::error!(delivery = %job.delivery_id, format = %job.format, "building a webhook panicked");
+                    return failed("could not build the webhook: internal error".into());
+                }
             }
         };
         let (request, accept) = match rendered {
