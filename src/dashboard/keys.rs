@@ -5,7 +5,6 @@
 use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
-use crate::admin::AdminError;
 use crate::api::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::{format_permissions, Permission};
@@ -126,6 +125,37 @@ async fn page_with(
     })
 }
 
+/// The key form's fields: a label, checked permissions (repeated `permission` fields), a
+/// webhook URL.
+struct KeyForm {
+    label: String,
+    permissions: Vec<Permission>,
+    webhook_url: Option<String>,
+}
+
+impl KeyForm {
+    fn read(fields: &[(String, String)]) -> Result<KeyForm, DashError> {
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.trim().to_string())
+                .unwrap_or_default()
+        };
+        let wanted: Vec<&str> = fields
+            .iter()
+            .filter(|(k, _)| k == "permission")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        Ok(KeyForm {
+            label: field("label"),
+            permissions: crate::domain::key::parse_permissions(&wanted.join(","))
+                .map_err(DashError::Invalid)?,
+            webhook_url: Some(field("webhook_url")).filter(|u| !u.is_empty()),
+        })
+    }
+}
+
 pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response, DashError> {
     page_with(&state, &dash, None).await
 }
@@ -134,38 +164,17 @@ pub async fn create(
     State(state): State<AppState>,
     PostedFields(dash, fields): PostedFields,
 ) -> Result<Response, DashError> {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    // Checkboxes arrive as repeated `permission` fields.
-    let wanted: Vec<&str> = fields
-        .iter()
-        .filter(|(k, _)| k == "permission")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let permissions =
-        crate::domain::key::parse_permissions(&wanted.join(",")).map_err(DashError::Invalid)?;
-    let label = field("label");
-    let webhook_url = field("webhook_url");
-    let webhook = Some(webhook_url).filter(|u| !u.is_empty());
+    let form = KeyForm::read(&fields)?;
     let created = crate::admin::create_key_allowing(
         &*state.store,
         &dash.merchant.id,
         dash.mode(),
-        &label,
-        permissions,
-        webhook,
+        &form.label,
+        form.permissions,
+        form.webhook_url,
         state.payments.allow_private_webhooks,
     )
-    .await
-    .map_err(|e| match e {
-        AdminError::Invalid(m) => DashError::Invalid(m),
-        AdminError::Store(s) => s.into(),
-    })?;
+    .await?;
     let mut lines = vec![("API key".to_string(), created.secret.clone())];
     if let Some(w) = &created.webhook_secret {
         lines.push(("Webhook signing secret".to_string(), w.clone()));
@@ -197,30 +206,15 @@ pub async fn update(
         .into_iter()
         .find(|k| k.id == id && k.mode.is_live() == dash.session.livemode && !k.is_revoked())
         .ok_or(DashError::NotFound)?;
-    let wanted: Vec<&str> = fields
-        .iter()
-        .filter(|(k, _)| k == "permission")
-        .map(|(_, v)| v.as_str())
-        .collect();
-    let permissions =
-        crate::domain::key::parse_permissions(&wanted.join(",")).map_err(DashError::Invalid)?;
-    let webhook = fields
-        .iter()
-        .find(|(k, _)| k == "webhook_url")
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|u| !u.is_empty());
+    let form = KeyForm::read(&fields)?;
     let (key, secret) = crate::admin::update_key(
         &*state.store,
         &key,
-        permissions,
-        webhook,
+        form.permissions,
+        form.webhook_url,
         state.payments.allow_private_webhooks,
     )
-    .await
-    .map_err(|e| match e {
-        AdminError::Invalid(m) => DashError::Invalid(m),
-        AdminError::Store(s) => s.into(),
-    })?;
+    .await?;
     let shown = secret.map(|s| Shown {
         title: format!(
             "Key {} now sends webhooks. Copy the signing secret now: it is not shown again.",

@@ -131,6 +131,15 @@ impl From<crate::service::ServiceError> for DashError {
     }
 }
 
+impl From<crate::admin::AdminError> for DashError {
+    fn from(e: crate::admin::AdminError) -> DashError {
+        match e {
+            crate::admin::AdminError::Invalid(m) => DashError::Invalid(m),
+            crate::admin::AdminError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<askama::Error> for DashError {
     fn from(e: askama::Error) -> DashError {
         DashError::Internal(e.to_string())

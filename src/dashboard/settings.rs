@@ -142,17 +142,9 @@ pub async fn save_upi(
         Some(form.upi_id.as_str()),
         Some(form.upi_name.as_str()).filter(|n| !n.trim().is_empty()),
     )
-    .await
-    .map_err(admin_error)?;
+    .await?;
     state.payments.forget_merchant(&dash.merchant.id);
     Ok(Redirect::to("/dashboard/settings?notice=UPI+saved.").into_response())
-}
-
-fn admin_error(e: AdminError) -> DashError {
-    match e {
-        AdminError::Invalid(m) => DashError::Invalid(m),
-        AdminError::Store(s) => s.into(),
-    }
 }
 
 #[derive(serde::Deserialize)]
@@ -181,7 +173,7 @@ pub async fn add_user(
         AdminError::Store(crate::store::StoreError::Duplicate(_)) => {
             DashError::Invalid("that e-mail address already has a login".into())
         }
-        other => admin_error(other),
+        other => other.into(),
     })?;
     Ok(Redirect::to("/dashboard/settings?notice=User+added.").into_response())
 }
