@@ -109,7 +109,6 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         Arc::new(crate::dialects::formats::DialectFormats::new(
             store.clone(),
             opts.secrets.clone(),
-            state.payments.public_url().to_string(),
         )),
     )
     .map_err(std::io::Error::other)?;

@@ -14,17 +14,11 @@ use std::sync::Arc;
 pub struct DialectFormats {
     store: Arc<dyn Store>,
     secrets: SecretBox,
-    #[allow(dead_code)]
-    public_url: String,
 }
 
 impl DialectFormats {
-    pub fn new(store: Arc<dyn Store>, secrets: SecretBox, public_url: String) -> DialectFormats {
-        DialectFormats {
-            store,
-            secrets,
-            public_url,
-        }
+    pub fn new(store: Arc<dyn Store>, secrets: SecretBox) -> DialectFormats {
+        DialectFormats { store, secrets }
     }
 
     /// The payment an event is about, or why there is none.

@@ -97,8 +97,6 @@ pub struct DeliveryJob {
     pub delivery_id: String,
     pub event_id: String,
     pub endpoint_id: String,
-    pub merchant_id: String,
-    pub livemode: bool,
     /// The endpoint's format: native, auto, or a dialect's.
     pub format: String,
     pub event_type: String,

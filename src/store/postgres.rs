@@ -1414,7 +1414,7 @@ impl Store for PgStore {
         }
         // One read for the whole batch.
         let rows = sqlx::query(
-            "SELECT d.id, d.event_id, d.endpoint_id, d.merchant_id, d.livemode, w.format, e.type, \
+            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
              e.object_id, d.attempts, w.url, w.secret, \
              CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
              e.payload FROM webhook_deliveries d \
@@ -1431,8 +1431,6 @@ impl Store for PgStore {
                 delivery_id: r.try_get("id")?,
                 event_id: r.try_get("event_id")?,
                 endpoint_id: r.try_get("endpoint_id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
                 format: r.try_get("format")?,
                 event_type: r.try_get("type")?,
                 object_id: r.try_get("object_id")?,

@@ -365,8 +365,7 @@ impl Dispatcher {
             Rendered::Skip(reason) => {
                 return Sent {
                     skipped: true,
-                    error: Some(format!("not sent: {reason}")),
-                    ..failed(String::new())
+                    ..failed(format!("not sent: {reason}"))
                 }
             }
             Rendered::Native => (self.native_request(url, job), Acceptance::Any2xx),
