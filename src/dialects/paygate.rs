@@ -131,18 +131,19 @@ pub fn status(s: PaymentStatus) -> &'static str {
     }
 }
 
-fn session(state: &AppState, p: &Payment) -> Value {
-    let payable = p
-        .upi
+/// The UPI amount the customer pays, as a shortest-form number (`null` without UPI).
+fn payable_amount(p: &Payment) -> Value {
+    p.upi
         .as_ref()
-        .map(|u| Money::from_minor(u.payable_minor, p.currency()));
+        .map(|u| money_number(&Money::from_minor(u.payable_minor, p.currency())))
+        .unwrap_or(Value::Null)
+}
+
+fn session(state: &AppState, p: &Payment) -> Value {
     let mut out = Map::new();
     out.insert("session_id".into(), json!(p.id));
     out.insert("requested_amount".into(), money_number(&p.amount));
-    out.insert(
-        "payable_amount".into(),
-        payable.as_ref().map(money_number).unwrap_or(Value::Null),
-    );
+    out.insert("payable_amount".into(), payable_amount(p));
     out.insert("status".into(), json!(status(p.status)));
     out.insert(
         "checkout_url".into(),
@@ -374,18 +375,11 @@ pub fn webhook(
         "payment.expired" => "payment.expired",
         _ => return None,
     };
-    let payable = p
-        .upi
-        .as_ref()
-        .map(|u| Money::from_minor(u.payable_minor, p.currency()));
     let mut body = Map::new();
     body.insert("event".into(), json!(event));
     body.insert("session_id".into(), json!(p.id));
     body.insert("requested_amount".into(), money_number(&p.amount));
-    body.insert(
-        "payable_amount".into(),
-        payable.as_ref().map(money_number).unwrap_or(Value::Null),
-    );
+    body.insert("payable_amount".into(), payable_amount(p));
     body.insert(
         "status".into(),
         json!(if event == "payment.success" {

@@ -121,20 +121,6 @@ impl Broken {
     }
 }
 
-fn is_email(s: &str) -> bool {
-    match s.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !domain.contains('@')
-                && !s.chars().any(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
 fn text_of(v: Option<&Value>) -> Option<String> {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -285,7 +271,7 @@ async fn initiate(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                 }
                 if let Some(email) = c.get("email").filter(|v| !v.is_null()) {
                     match email.as_str() {
-                        Some(e) if is_email(e) => customer.email = Some(e.to_string()),
+                        Some(e) if crate::domain::payment::is_email(e) => customer.email = Some(e.to_string()),
                         _ => broken.add("customerRef.email", "must be a valid email address"),
                     }
                 }

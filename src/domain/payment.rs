@@ -54,6 +54,22 @@ impl PaymentStatus {
     }
 }
 
+/// An e-mail address as far as can be told without sending mail: something before one `@`,
+/// a dotted domain after it, no spaces or control characters.
+pub fn is_email(v: &str) -> bool {
+    match v.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+                && !domain.contains('@')
+        }
+        None => false,
+    }
+}
+
 /// How a customer may pay. The checkout offers only the methods a payment allows.
 pub const METHODS: [&str; 4] = ["card", "jazzcash", "easypaisa", "upi"];
 

@@ -84,18 +84,7 @@ fn check_url(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
 fn check_email(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
     let Some(v) = value else { return Ok(()) };
     check_len(param, value, limits::EMAIL_MAX)?;
-    let ok = match v.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !v.chars().any(|c| c.is_whitespace() || c.is_control())
-                && !domain.contains('@')
-        }
-        None => false,
-    };
-    if ok {
+    if crate::domain::payment::is_email(v) {
         Ok(())
     } else {
         Err(ServiceError::invalid(
