@@ -9,28 +9,14 @@ use serde_json::{json, Value};
 /// Runs one of the document's client examples (tests/clients/) with the language it is
 /// written in: `.py` with python3 (requests), `.php` with php-cli (curl), `.js` with node (axios).
 fn run_client(script: &str, app: &TestApp, transaction: Option<&str>) -> String {
-    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
-    let interpreter = match script.rsplit('.').next() {
-        Some("php") => "php",
-        Some("js") => "node",
-        _ => "python3",
-    };
-    let mut cmd = std::process::Command::new(interpreter);
-    cmd.arg(&path)
-        .env("PAKHIPAY_HOST", &app.url)
-        .env("PAKHIPAY_API_KEY", &app.shop.test_key);
+    let mut env = vec![
+        ("PAKHIPAY_HOST", app.url.as_str()),
+        ("PAKHIPAY_API_KEY", app.shop.test_key.as_str()),
+    ];
     if let Some(t) = transaction {
-        cmd.env("PAKHIPAY_TRANSACTION_ID", t);
+        env.push(("PAKHIPAY_TRANSACTION_ID", t));
     }
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{interpreter} (the test script installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    common::clients::run(script, &env)
 }
 
 async fn post(app: &TestApp, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {

@@ -39,13 +39,6 @@ fn hundi_json(db: &TestDb, args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("hundi {args:?} printed {out}: {e}"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 struct Server {
     child: Child,
     url: String,
@@ -179,7 +172,7 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
     assert!(!text.contains(secret), "a listing never shows the secret");
 
     // The key works against a running server until it is revoked.
-    let server = serve(&db, free_port()).await;
+    let server = serve(&db, common::free_port()).await;
     let client = reqwest::Client::new();
     let create = || {
         client
@@ -236,7 +229,7 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
 async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (_, key) = merchant_with_key(&db).await;
-    let port = free_port();
+    let port = common::free_port();
     let mut server = serve(&db, port).await;
     let url = server.url.clone();
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
@@ -321,7 +314,7 @@ async fn sigterm_drains_in_flight_requests(backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDb::new(backend).await;
     let (_, key) = merchant_with_key(&db).await;
-    let port = free_port();
+    let port = common::free_port();
     let mut server = serve(&db, port).await;
     let body = r#"{"amount":"10.00","currency":"PKR","reference":"in-flight"}"#;
     let (first, second) = body.split_at(body.len() / 2);
@@ -361,7 +354,7 @@ async fn sigterm_drains_in_flight_requests(backend: Backend) {
 
     let status = server.child.wait().expect("exits");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
-    let restarted = serve(&db, free_port()).await;
+    let restarted = serve(&db, common::free_port()).await;
     let res = reqwest::Client::new()
         .get(format!(
             "{}/v1/payments/{}",

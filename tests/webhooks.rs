@@ -144,11 +144,7 @@ async fn signed_deliveries_verify_with_the_library(backend: Backend) {
 async fn retries_until_the_receiver_is_up(backend: Backend) {
     let app = TestApp::spawn_with(backend, fast_webhooks()).await;
     // A port with nobody listening yet.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     endpoint(&app, &url, json!(["payment.created"])).await;
     let p = app.payment("5.00").await;

@@ -87,11 +87,7 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
         .inbox
         .delay_ms
         .store(20, std::sync::atomic::Ordering::Relaxed);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut node = spawn_node(&db, port);
     healthy(&url).await;

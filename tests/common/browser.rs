@@ -21,13 +21,6 @@ pub struct Browser {
     driver: Child,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium window of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
@@ -37,7 +30,7 @@ impl Browser {
             std::env::var("HUNDI_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let chromium =
             std::env::var("HUNDI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let port = free_port();
+        let port = super::free_port();
         let driver = Command::new(&driver_bin)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
