@@ -63,6 +63,11 @@ fn options(dispatch: bool) -> ServerOptions {
     let mut o = ServerOptions {
         listen: "127.0.0.1:0".into(),
         dispatch_webhooks: dispatch,
+        // The benchmark measures deliveries, not the API's rate limit.
+        rate_limits: hundi::service::ratelimit::RateLimitConfig {
+            default_per_second: 1_000_000,
+            ..Default::default()
+        },
         ..ServerOptions::default()
     };
     o.webhooks.allow_private = true;

@@ -113,6 +113,47 @@ pub async fn create_key_allowing(
     webhook_url: Option<String>,
     allow_private: bool,
 ) -> Result<CreatedKey, AdminError> {
+    create_key_from(
+        store,
+        NewKey {
+            merchant_id: merchant_id.to_string(),
+            mode,
+            label: label.to_string(),
+            permissions,
+            webhook_url,
+            rate_limit: None,
+            allow_private,
+        },
+    )
+    .await
+}
+
+/// Everything a new key is made of.
+pub struct NewKey {
+    pub merchant_id: String,
+    pub mode: Mode,
+    pub label: String,
+    pub permissions: Vec<Permission>,
+    pub webhook_url: Option<String>,
+    /// Requests per second; `None`: the instance's default.
+    pub rate_limit: Option<u32>,
+    /// Whether the webhook URL may be a private address.
+    pub allow_private: bool,
+}
+
+/// Creates a key as `new` describes it.
+pub async fn create_key_from(store: &dyn Store, new: NewKey) -> Result<CreatedKey, AdminError> {
+    let NewKey {
+        merchant_id,
+        mode,
+        label,
+        permissions,
+        webhook_url,
+        rate_limit,
+        allow_private,
+    } = new;
+    let merchant_id = merchant_id.as_str();
+    check_rate_limit(rate_limit)?;
     match store.get_merchant(merchant_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
@@ -138,6 +179,7 @@ pub async fn create_key_allowing(
         request_count: 0,
         created_at: crate::domain::now(),
         revoked_at: None,
+        rate_limit,
     };
     store.create_key(&key).await?;
     // A key's own webhook URL is one more endpoint, limited to events about its payments.
@@ -222,6 +264,30 @@ pub async fn update_key(
     changed.permissions = permissions;
     changed.webhook_url = webhook_url;
     Ok((store.update_key(&changed).await?, new_secret))
+}
+
+fn check_rate_limit(rate_limit: Option<u32>) -> Result<(), AdminError> {
+    use crate::domain::key::RATE_LIMIT_MAX;
+    match rate_limit {
+        Some(n) if n == 0 || n > RATE_LIMIT_MAX => Err(AdminError::Invalid(format!(
+            "a rate limit is 1 to {RATE_LIMIT_MAX} requests per second"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Sets a key's rate limit (requests per second; `None`: the instance's default). Nodes
+/// apply it within the key cache's lifetime (`HUNDI_KEY_CACHE_MS`).
+pub async fn set_key_rate_limit(
+    store: &dyn Store,
+    key_id: &str,
+    rate_limit: Option<u32>,
+) -> Result<ApiKey, AdminError> {
+    check_rate_limit(rate_limit)?;
+    match store.set_key_rate_limit(key_id, rate_limit).await {
+        Err(StoreError::NotFound) => Err(AdminError::Invalid(format!("no key {key_id}"))),
+        other => Ok(other?),
+    }
 }
 
 pub fn hash_password(password: &str) -> Result<String, AdminError> {

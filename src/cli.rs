@@ -143,6 +143,19 @@ enum KeyCommand {
         permissions: String,
         #[arg(long)]
         webhook_url: Option<String>,
+        /// Requests per second the key may make, in bursts of twice that
+        /// (default: the server's HUNDI_RATE_LIMIT, 100).
+        #[arg(long, value_parser = rate_limit_arg)]
+        rate_limit: Option<RateLimitArg>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a key's rate limit: requests per second, or `default` for the server's.
+    /// Every node applies it within HUNDI_KEY_CACHE_MS.
+    SetRateLimit {
+        id: String,
+        #[arg(value_parser = rate_limit_arg)]
+        rate_limit: RateLimitArg,
         #[arg(long)]
         json: bool,
     },
@@ -159,6 +172,14 @@ enum KeyCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// A rate limit as typed: `N` requests per second or `default`.
+#[derive(Clone, Copy)]
+struct RateLimitArg(Option<u32>);
+
+fn rate_limit_arg(text: &str) -> Result<RateLimitArg, String> {
+    crate::domain::key::parse_rate_limit(text).map(RateLimitArg)
 }
 
 #[derive(Subcommand)]
@@ -392,7 +413,15 @@ fn key_json(key: &ApiKey, revenue: &[KeyRevenue]) -> serde_json::Value {
         "revenue": revenue_of(key, revenue),
         "status": if key.is_revoked() { "revoked" } else { "active" },
         "created_at": crate::service::objects::rfc3339(key.created_at),
+        "rate_limit": key.rate_limit,
     })
+}
+
+fn rate_limit_text(rate_limit: Option<u32>) -> String {
+    match rate_limit {
+        Some(n) => format!("{n} requests per second (bursts of {})", u64::from(n) * 2),
+        None => "the server's default rate of requests (HUNDI_RATE_LIMIT)".into(),
+    }
 }
 
 async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
@@ -403,6 +432,7 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
             label,
             permissions,
             webhook_url,
+            rate_limit,
             json,
         } => {
             let permissions = parse_permissions(&permissions).map_err(anyhow::Error::msg)?;
@@ -410,8 +440,19 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                 ModeArg::Test => Mode::Test,
                 ModeArg::Live => Mode::Live,
             };
-            let created =
-                admin::create_key(store, &merchant, mode, &label, permissions, webhook_url).await?;
+            let created = admin::create_key_from(
+                store,
+                admin::NewKey {
+                    merchant_id: merchant.clone(),
+                    mode,
+                    label,
+                    permissions,
+                    webhook_url,
+                    rate_limit: rate_limit.and_then(|r| r.0),
+                    allow_private: crate::webhooks::WebhookConfig::from_env().allow_private,
+                },
+            )
+            .await?;
             if json {
                 let mut v = key_json(&created.key, &[]);
                 v["secret"] = json!(created.secret);
@@ -446,7 +487,7 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                         .map(|(c, v)| format!("{} {c}", v.as_str().unwrap_or_default()))
                         .collect();
                     println!(
-                        "{}  {}  {:<4}  {:<20}  {}…  requests={}  revenue=[{}]  {}",
+                        "{}  {}  {:<4}  {:<20}  {}…  requests={}  revenue=[{}]  rate={}  {}",
                         k.id,
                         k.merchant_id,
                         k.mode.as_str(),
@@ -454,9 +495,23 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                         k.prefix,
                         k.request_count,
                         rev.join(", "),
+                        k.rate_limit
+                            .map_or_else(|| "default".to_string(), |n| format!("{n}/s")),
                         if k.is_revoked() { "revoked" } else { "active" }
                     );
                 }
+            }
+        }
+        KeyCommand::SetRateLimit {
+            id,
+            rate_limit,
+            json,
+        } => {
+            let k = admin::set_key_rate_limit(store, &id, rate_limit.0).await?;
+            if json {
+                println!("{}", key_json(&k, &[]));
+            } else {
+                println!("{} may make {}", k.id, rate_limit_text(k.rate_limit));
             }
         }
         KeyCommand::Revoke { id, json } => {

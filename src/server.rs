@@ -23,6 +23,8 @@ pub struct ServerOptions {
     pub dispatch_webhooks: bool,
     /// The master key of sealed secrets; every node of a deployment needs the same one.
     pub secrets: crate::secrets::SecretBox,
+    /// The default per-key and per-address request rate limits.
+    pub rate_limits: crate::service::ratelimit::RateLimitConfig,
 }
 
 impl Default for ServerOptions {
@@ -35,6 +37,7 @@ impl Default for ServerOptions {
             webhooks: crate::webhooks::WebhookConfig::from_env(),
             dispatch_webhooks: true,
             secrets: crate::secrets::SecretBox::random(),
+            rate_limits: crate::service::ratelimit::RateLimitConfig::from_env(),
         }
     }
 }
@@ -86,6 +89,10 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .map_err(std::io::Error::other)?;
     let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
     state.secrets = opts.secrets.clone();
+    state.rate_limits = Arc::new(crate::service::ratelimit::RateLimiter::new(
+        store.clone(),
+        opts.rate_limits.clone(),
+    ));
     state.payments = state
         .payments
         .clone()
@@ -102,6 +109,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         opts.usage_flush_interval,
         stopped.clone(),
     ));
+    let limits = tokio::spawn(rate_limit_worker(state.clone(), stopped.clone()));
     let dispatcher = crate::webhooks::Dispatcher::new(
         store.clone(),
         opts.webhooks.clone(),
@@ -122,6 +130,8 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
     let task = tokio::spawn(async move {
+        // The peer's address is the client's for per-address rate limits.
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = on_stop.wait_for(|s| *s).await;
@@ -129,6 +139,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
             .await;
         let _ = expiry.await;
         let _ = usage.await;
+        let _ = limits.await;
         let _ = webhooks.await;
         flush_state.usage.flush(&flush_state.store).await;
         served
@@ -176,6 +187,17 @@ async fn usage_worker(state: AppState, every: Duration, mut stopped: watch::Rece
             return;
         }
         state.usage.flush(&state.store).await;
+    }
+}
+
+/// Forgets idle rate-limit buckets now and then, so their maps stay small.
+async fn rate_limit_worker(state: AppState, mut stopped: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            _ = stopped.changed() => return,
+        }
+        state.rate_limits.maintain().await;
     }
 }
 

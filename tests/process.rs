@@ -57,6 +57,8 @@ async fn serve(db: &TestDb, port: u16) -> Server {
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("HUNDI_DATABASE_URL", &db.url)
         .env("HUNDI_MASTER_KEY_FILE", key_file(db))
+        // Eight writers as fast as they can: past the default limit of one key.
+        .env("HUNDI_RATE_LIMIT", "100000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -9,7 +9,15 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 async fn upi_app(backend: Backend) -> Arc<TestApp> {
-    let app = TestApp::spawn(backend).await;
+    // Two hundred creates at once: more than the default burst of one key.
+    let app = TestApp::spawn_with(
+        backend,
+        hundi::server::ServerOptions {
+            rate_limits: common::raised_rate_limits(),
+            ..Default::default()
+        },
+    )
+    .await;
     hundi::admin::set_upi(
         &*app.store,
         &app.shop.id,

@@ -57,6 +57,7 @@ fn spawn_node(db: &TestDb, port: u16) -> Child {
         .env("HUNDI_WEBHOOK_LEASE_SECS", "2")
         .env("HUNDI_WEBHOOK_TIMEOUT_MS", "1000")
         .env("HUNDI_WEBHOOK_RETRY_SCHEDULE", "0.2,0.2,0.2,0.2,0.2,0.2")
+        .env("HUNDI_RATE_LIMIT", "100000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -145,6 +146,7 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
 async fn two_nodes_share_the_work(backend: Backend) {
     let opts = || ServerOptions {
         webhooks: webhooks(Duration::from_secs(30)),
+        rate_limits: common::raised_rate_limits(),
         ..ServerOptions::default()
     };
     let app = TestApp::spawn_with(backend, opts()).await;

@@ -151,6 +151,7 @@ pub async fn authenticate(
             "this API key has been revoked",
         ));
     }
+    super::ratelimit::admit(&state, &key).await?;
     state.usage.count(&key.id);
     req.extensions_mut().insert(Principal { key });
     Ok(next.run(req).await)

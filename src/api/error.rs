@@ -26,7 +26,7 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// `invalid_request_error`, `authentication_error`, `permission_error`,
-    /// `idempotency_error` or `api_error`.
+    /// `idempotency_error`, `rate_limit_error` or `api_error`.
     #[serde(rename = "type")]
     pub kind: String,
     pub code: String,
@@ -131,6 +131,20 @@ impl ApiError {
             "api_error",
             "database_unavailable",
             "the database is not reachable",
+        )
+    }
+}
+
+impl From<super::ratelimit::Throttled> for ApiError {
+    fn from(t: super::ratelimit::Throttled) -> ApiError {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_error",
+            "rate_limited",
+            format!(
+                "too many requests with this API key; retry in {} s",
+                t.retry_after_secs
+            ),
         )
     }
 }

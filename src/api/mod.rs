@@ -8,6 +8,7 @@ pub mod extract;
 pub mod idempotency;
 pub mod metrics;
 pub mod payments;
+pub mod ratelimit;
 pub mod refunds;
 pub mod usage;
 pub mod webhooks;
@@ -43,12 +44,18 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     /// Seals and opens dialect credentials.
     pub secrets: crate::secrets::SecretBox,
+    /// Request rate limits per key (and per client address for browser keys).
+    pub rate_limits: Arc<crate::service::ratelimit::RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: String, checkout_secret: Vec<u8>) -> AppState {
         AppState {
             payments: PaymentService::new(store.clone(), public_url),
+            rate_limits: Arc::new(crate::service::ratelimit::RateLimiter::new(
+                store.clone(),
+                crate::service::ratelimit::RateLimitConfig::from_env(),
+            )),
             store,
             usage: Arc::default(),
             metrics: Arc::default(),
@@ -248,6 +255,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ratelimit::layer,
         ))
         .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
         .with_state(state);

@@ -25,6 +25,8 @@ pub struct KeyRow {
     /// Every permission and whether the key has it (the edit form's checkboxes).
     pub grants: Vec<(&'static str, bool)>,
     pub webhook_url: String,
+    /// Requests per second, empty for the default (the edit form's value).
+    pub rate_limit: String,
 }
 
 pub struct CredentialRow {
@@ -48,6 +50,8 @@ pub struct KeysPage {
     pub credentials: Vec<CredentialRow>,
     pub permissions: Vec<&'static str>,
     pub shown: Option<Shown>,
+    /// Requests per second of a key with no limit of its own.
+    pub default_rate: u32,
 }
 
 const CREDENTIALS: [(&str, &str); 4] = [
@@ -94,6 +98,7 @@ async fn page_with(
                     .map(|p| (p.as_str(), k.permissions.contains(p)))
                     .collect(),
                 webhook_url: k.webhook_url.clone().unwrap_or_default(),
+                rate_limit: k.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
                 created: when(k.created_at),
                 prefix: format!("{}…", k.prefix),
                 label: k.label,
@@ -122,15 +127,17 @@ async fn page_with(
         credentials,
         permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
         shown,
+        default_rate: state.rate_limits.config().default_per_second,
     })
 }
 
 /// The key form's fields: a label, checked permissions (repeated `permission` fields), a
-/// webhook URL.
+/// webhook URL, a rate limit (empty: the default).
 struct KeyForm {
     label: String,
     permissions: Vec<Permission>,
     webhook_url: Option<String>,
+    rate_limit: Option<u32>,
 }
 
 impl KeyForm {
@@ -152,6 +159,8 @@ impl KeyForm {
             permissions: crate::domain::key::parse_permissions(&wanted.join(","))
                 .map_err(DashError::Invalid)?,
             webhook_url: Some(field("webhook_url")).filter(|u| !u.is_empty()),
+            rate_limit: crate::domain::key::parse_rate_limit(&field("rate_limit"))
+                .map_err(DashError::Invalid)?,
         })
     }
 }
@@ -165,14 +174,17 @@ pub async fn create(
     PostedFields(dash, fields): PostedFields,
 ) -> Result<Response, DashError> {
     let form = KeyForm::read(&fields)?;
-    let created = crate::admin::create_key_allowing(
+    let created = crate::admin::create_key_from(
         &*state.store,
-        &dash.merchant.id,
-        dash.mode(),
-        &form.label,
-        form.permissions,
-        form.webhook_url,
-        state.payments.allow_private_webhooks,
+        crate::admin::NewKey {
+            merchant_id: dash.merchant.id.clone(),
+            mode: dash.mode(),
+            label: form.label,
+            permissions: form.permissions,
+            webhook_url: form.webhook_url,
+            rate_limit: form.rate_limit,
+            allow_private: state.payments.allow_private_webhooks,
+        },
     )
     .await?;
     let mut lines = vec![("API key".to_string(), created.secret.clone())];
@@ -193,7 +205,7 @@ pub async fn create(
     .await
 }
 
-/// Changes a key's permissions and webhook URL.
+/// Changes a key's permissions, webhook URL and rate limit.
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -207,7 +219,7 @@ pub async fn update(
         .find(|k| k.id == id && k.mode.is_live() == dash.session.livemode && !k.is_revoked())
         .ok_or(DashError::NotFound)?;
     let form = KeyForm::read(&fields)?;
-    let (key, secret) = crate::admin::update_key(
+    let (mut key, secret) = crate::admin::update_key(
         &*state.store,
         &key,
         form.permissions,
@@ -215,6 +227,9 @@ pub async fn update(
         state.payments.allow_private_webhooks,
     )
     .await?;
+    if key.rate_limit != form.rate_limit {
+        key = crate::admin::set_key_rate_limit(&*state.store, &key.id, form.rate_limit).await?;
+    }
     let shown = secret.map(|s| Shown {
         title: format!(
             "Key {} now sends webhooks. Copy the signing secret now: it is not shown again.",

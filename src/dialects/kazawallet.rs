@@ -63,6 +63,7 @@ impl From<KeyRefusal> for Refusal {
         let key = match r {
             KeyRefusal::Unavailable(_) => "SERVICE_UNAVAILABLE",
             KeyRefusal::Lacks(_) => "FORBIDDEN",
+            KeyRefusal::Throttled(_) => "TOO_MANY_REQUESTS",
             _ => "USER_NOT_FOUND",
         };
         Refusal {

@@ -30,12 +30,15 @@ pub enum KeyRefusal {
     Lacks(Permission),
     /// The key could not be checked (database down): a 5xx, not a 401.
     Unavailable(String),
+    /// Over the key's rate limit: a 429; the response carries `Retry-After`.
+    Throttled(crate::api::ratelimit::Throttled),
 }
 
 impl KeyRefusal {
     pub fn status(&self) -> StatusCode {
         match self {
             KeyRefusal::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            KeyRefusal::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -48,6 +51,10 @@ impl KeyRefusal {
             KeyRefusal::Revoked => format!("this {header} has been revoked"),
             KeyRefusal::Lacks(p) => format!("this {header} lacks the {} permission", p.as_str()),
             KeyRefusal::Unavailable(_) => "the service is unavailable; try again".into(),
+            KeyRefusal::Throttled(t) => format!(
+                "too many requests with this {header}; retry in {} s",
+                t.retry_after_secs
+            ),
         }
     }
 }
@@ -73,7 +80,8 @@ pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Checks a dialect's API key (a Hundi key: one merchant's keys work in every dialect),
-/// counts the request, and returns the key with the scope it acts in.
+/// counts the request against the key's rate limit, and returns the key with the scope it
+/// acts in.
 pub async fn authenticate(
     state: &AppState,
     presented: Option<&str>,
@@ -93,6 +101,9 @@ pub async fn authenticate(
     if !key.allows(wanted) {
         return Err(KeyRefusal::Lacks(wanted));
     }
+    crate::api::ratelimit::admit(state, &key)
+        .await
+        .map_err(KeyRefusal::Throttled)?;
     state.usage.count(&key.id);
     let scope = Scope {
         merchant_id: key.merchant_id.clone(),

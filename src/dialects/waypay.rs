@@ -48,6 +48,7 @@ impl IntoResponse for Refusal {
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
             _ => "server_error",
         };
         let details: Vec<Value> = self

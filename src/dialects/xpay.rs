@@ -53,6 +53,7 @@ impl IntoResponse for Refusal {
             StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
             StatusCode::NOT_FOUND => "NOT_FOUND",
             StatusCode::BAD_REQUEST => "BAD_REQUEST",
+            StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
             _ => "ERROR",
         };
         (

@@ -136,9 +136,17 @@ pub struct ApiKey {
     pub request_count: i64,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Requests per second the key may make; `None`: the instance's default.
+    pub rate_limit: Option<u32>,
 }
 
 impl ApiKey {
+    /// A key that can only create payments: the kind that lives in a browser, where anyone
+    /// can copy it, so its requests are also limited per client address.
+    pub fn is_browser_key(&self) -> bool {
+        self.permissions == [Permission::PaymentsCreate]
+    }
+
     pub fn allows(&self, wanted: Permission) -> bool {
         self.permissions.contains(&wanted)
             || wanted
@@ -153,6 +161,24 @@ impl ApiKey {
     /// Constant-time check of a presented secret against the stored hash.
     pub fn matches(&self, secret: &str) -> bool {
         hash_secret(secret).ct_eq(&self.secret_hash).into()
+    }
+}
+
+/// The highest per-key limit (requests per second) that can be set.
+pub const RATE_LIMIT_MAX: u32 = 1_000_000;
+
+/// A key's rate limit as an operator types it: a number of requests per second
+/// (1 to [`RATE_LIMIT_MAX`]), or `default` (or nothing) for the instance's default.
+pub fn parse_rate_limit(text: &str) -> Result<Option<u32>, String> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("default") {
+        return Ok(None);
+    }
+    match text.parse::<u32>() {
+        Ok(n) if (1..=RATE_LIMIT_MAX).contains(&n) => Ok(Some(n)),
+        _ => Err(format!(
+            "a rate limit is a number of requests per second from 1 to {RATE_LIMIT_MAX}, or 'default'"
+        )),
     }
 }
 
@@ -211,11 +237,22 @@ mod tests {
             request_count: 0,
             created_at: Utc::now(),
             revoked_at: None,
+            rate_limit: None,
         };
         assert!(key.matches(&s.secret));
         assert!(!key.matches(&generate_secret(Mode::Live).secret));
         assert!(key.allows(Permission::PaymentsRead));
         assert!(!key.allows(Permission::RefundsWrite));
+    }
+
+    #[test]
+    fn rate_limits_parse_within_bounds() {
+        assert_eq!(parse_rate_limit("250"), Ok(Some(250)));
+        assert_eq!(parse_rate_limit(" default "), Ok(None));
+        assert_eq!(parse_rate_limit(""), Ok(None));
+        for bad in ["0", "-1", "1.5", "1000001", "lots"] {
+            assert!(parse_rate_limit(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod checkout;
 pub mod error;
 pub mod objects;
 pub mod payments;
+pub mod ratelimit;
 pub mod refunds;
 pub mod upi;
 pub mod webhooks;

@@ -219,6 +219,15 @@ pub struct KeyRevenue {
     pub minor: i64,
 }
 
+/// What one take from a rate-limit bucket gave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenGrant {
+    /// Tokens handed out (at most the number asked for).
+    pub granted: u32,
+    /// Tokens left in the bucket after the take (fractions refill over time).
+    pub left: f64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies the embedded migrations for this backend; applying twice is a no-op.
@@ -254,6 +263,22 @@ pub trait Store: Send + Sync + 'static {
     /// Adds counted requests to keys (flushed in batches, not per request).
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
     async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
+    /// Sets a key's requests per second (`None`: the instance's default).
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey>;
+
+    // Rate limits
+    /// Takes up to `want` whole tokens from the bucket `name` in one atomic statement: the
+    /// bucket (full when new) first refills at `per_second` since its last take, up to
+    /// `burst`, by the database's clock. Nodes sharing the database share the bucket.
+    async fn take_rate_tokens(
+        &self,
+        name: &str,
+        per_second: u32,
+        burst: u32,
+        want: u32,
+    ) -> StoreResult<TokenGrant>;
+    /// Forgets buckets untouched for `idle` (by then they are full again, as a new one is).
+    async fn prune_rate_buckets(&self, idle: std::time::Duration) -> StoreResult<u64>;
 
     // Payments
     async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;

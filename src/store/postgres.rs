@@ -127,6 +127,18 @@ fn key_from_row(r: &PgRow) -> StoreResult<ApiKey> {
         r.try_get("created_at")?,
         r.try_get("revoked_at")?,
     )
+    .and_then(|mut k| {
+        let stored: Option<i32> = r.try_get("rate_limit")?;
+        k.rate_limit = rows::rate_limit(stored.map(i64::from))?;
+        Ok(k)
+    })
+}
+
+/// A bucket row's answer as a grant.
+fn token_grant(granted: i64, left: f64) -> StoreResult<TokenGrant> {
+    let granted = u32::try_from(granted)
+        .map_err(|_| StoreError::Corrupt(format!("rate limit grant {granted}")))?;
+    Ok(TokenGrant { granted, left })
 }
 
 fn refund_from_row(r: &PgRow) -> StoreResult<Refund> {
@@ -816,8 +828,8 @@ impl Store for PgStore {
     async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
-             permissions, webhook_url, request_count, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&k.id)
         .bind(&k.merchant_id)
@@ -830,6 +842,7 @@ impl Store for PgStore {
         .bind(k.request_count)
         .bind(k.created_at)
         .bind(k.revoked_at)
+        .bind(k.rate_limit.and_then(|n| i32::try_from(n).ok()))
         .execute(&self.pool)
         .await
         .map_err(classify)?;
@@ -920,6 +933,61 @@ impl Store for PgStore {
                 })
             })
             .collect()
+    }
+
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
+        let sql =
+            format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(rate_limit.and_then(|n| i32::try_from(n).ok()))
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn take_rate_tokens(
+        &self,
+        name: &str,
+        per_second: u32,
+        burst: u32,
+        want: u32,
+    ) -> StoreResult<TokenGrant> {
+        // $2 rate, $3 burst, $4 want. The database's clock (one `now()` for the whole
+        // statement), so nodes whose clocks differ still agree. The upsert locks the row:
+        // concurrent takes queue and each sees the previous one's result; a take whose
+        // transaction began before the last one counts no refill. A new bucket starts full.
+        let refilled = "LEAST($3::float8, b.tokens + $2::float8 * GREATEST(0, \
+             EXTRACT(EPOCH FROM now() - b.updated_at)::float8))";
+        let sql = format!(
+            "INSERT INTO rate_limit_buckets AS b (name, tokens, granted, updated_at) \
+             VALUES ($1, $3 - LEAST($4, $3), LEAST($4, $3), now()) \
+             ON CONFLICT (name) DO UPDATE SET \
+             granted = LEAST($4, FLOOR({refilled}))::int, \
+             tokens = {refilled} - LEAST($4, FLOOR({refilled})), \
+             updated_at = GREATEST(b.updated_at, now()) \
+             RETURNING tokens, granted"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .bind(f64::from(per_second))
+            .bind(i32::try_from(burst).unwrap_or(i32::MAX))
+            .bind(i32::try_from(want).unwrap_or(i32::MAX))
+            .fetch_one(&self.pool)
+            .await?;
+        let granted: i32 = row.try_get("granted")?;
+        token_grant(i64::from(granted), row.try_get("tokens")?)
+    }
+
+    async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM rate_limit_buckets WHERE updated_at < clock_timestamp() - $1::float8 * interval '1 second'",
+        )
+        .bind(idle.as_secs_f64())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {

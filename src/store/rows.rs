@@ -16,7 +16,7 @@ pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, st
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
-     webhook_url, request_count, created_at, revoked_at";
+     webhook_url, request_count, created_at, revoked_at, rate_limit";
 
 pub const REFUND_COLUMNS: &str =
     "id, payment_id, merchant_id, livemode, currency, amount_minor, reason, status, created_at";
@@ -142,7 +142,20 @@ pub fn api_key(
         request_count,
         created_at,
         revoked_at,
+        rate_limit: None,
     })
+}
+
+/// A stored rate limit (a non-negative INTEGER) as the key's requests per second.
+pub fn rate_limit(stored: Option<i64>) -> StoreResult<Option<u32>> {
+    stored
+        .map(|n| {
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| StoreError::Corrupt(format!("rate limit {n}")))
+        })
+        .transpose()
 }
 
 #[allow(clippy::too_many_arguments)]

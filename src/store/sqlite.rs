@@ -154,6 +154,17 @@ fn key_from_row(r: &SqliteRow) -> StoreResult<ApiKey> {
         from_micros(r.try_get("created_at")?)?,
         revoked.map(from_micros).transpose()?,
     )
+    .and_then(|mut k| {
+        k.rate_limit = rows::rate_limit(r.try_get("rate_limit")?)?;
+        Ok(k)
+    })
+}
+
+/// A bucket row's answer as a grant.
+fn token_grant(granted: i64, left: f64) -> StoreResult<TokenGrant> {
+    let granted = u32::try_from(granted)
+        .map_err(|_| StoreError::Corrupt(format!("rate limit grant {granted}")))?;
+    Ok(TokenGrant { granted, left })
 }
 
 fn refund_from_row(r: &SqliteRow) -> StoreResult<Refund> {
@@ -988,8 +999,8 @@ impl Store for SqliteStore {
     async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
-             permissions, webhook_url, request_count, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&k.id)
         .bind(&k.merchant_id)
@@ -1002,6 +1013,7 @@ impl Store for SqliteStore {
         .bind(k.request_count)
         .bind(micros(k.created_at))
         .bind(k.revoked_at.map(micros))
+        .bind(k.rate_limit.map(i64::from))
         .execute(&self.writer)
         .await
         .map_err(classify)?;
@@ -1092,6 +1104,57 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
+        let sql =
+            format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(rate_limit.map(i64::from))
+            .fetch_optional(&self.writer)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn take_rate_tokens(
+        &self,
+        name: &str,
+        per_second: u32,
+        burst: u32,
+        want: u32,
+    ) -> StoreResult<TokenGrant> {
+        // $2 rate, $3 burst, $4 want, $5 now (µs). A new bucket starts full.
+        let refilled = "MIN($3, rate_limit_buckets.tokens \
+             + $2 * MAX(0, $5 - rate_limit_buckets.updated_at) / 1000000.0)";
+        let sql = format!(
+            "INSERT INTO rate_limit_buckets (name, tokens, granted, updated_at) \
+             VALUES ($1, $3 - MIN($4, $3), MIN($4, $3), $5) \
+             ON CONFLICT (name) DO UPDATE SET \
+             granted = MIN($4, CAST({refilled} AS INTEGER)), \
+             tokens = {refilled} - MIN($4, CAST({refilled} AS INTEGER)), \
+             updated_at = MAX(rate_limit_buckets.updated_at, $5) \
+             RETURNING tokens, granted"
+        );
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .bind(f64::from(per_second))
+            .bind(i64::from(burst))
+            .bind(i64::from(want))
+            .bind(micros(crate::domain::now()))
+            .fetch_one(&self.writer)
+            .await?;
+        token_grant(row.try_get("granted")?, row.try_get("tokens")?)
+    }
+
+    async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
+        let before = crate::domain::now() - chrono::Duration::from_std(idle).unwrap_or_default();
+        let done = sqlx::query("DELETE FROM rate_limit_buckets WHERE updated_at < $1")
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     async fn insert_payment(&self, p: &Payment, event: &NewEvent) -> StoreResult<()> {

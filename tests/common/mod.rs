@@ -219,6 +219,15 @@ pub fn fast_webhooks() -> ServerOptions {
     }
 }
 
+/// Rate limits that a test's own bursts (hundreds of requests a second with one key) never
+/// reach; the limits themselves are tested in tests/ratelimit.rs.
+pub fn raised_rate_limits() -> hundi::service::ratelimit::RateLimitConfig {
+    hundi::service::ratelimit::RateLimitConfig {
+        default_per_second: 100_000,
+        ..Default::default()
+    }
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

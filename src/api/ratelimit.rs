@@ -1,0 +1,141 @@
+//! Rate limits over HTTP, for every front door that authenticates with an API key (the
+//! native API and each dialect).
+//!
+//! A layer around the whole application notes each request's client address; whoever
+//! authenticates a key calls [`admit`] before doing any work, and answers a refusal with 429
+//! in its own error shape. The layer then writes the outcome on the response, whatever
+//! shape it has: `RateLimit-Limit` (the bucket's size: a burst of twice the per-second
+//! rate), `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full) as
+//! in the IETF draft "RateLimit header fields for HTTP", and `Retry-After` on a 429.
+
+use super::AppState;
+use crate::domain::key::ApiKey;
+use crate::service::ratelimit::Decision;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::cell::RefCell;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+tokio::task_local! {
+    /// The request being served on this task: its client address, and the rate-limit
+    /// decision made for it (if a key was checked).
+    static REQUEST: RequestLimits;
+}
+
+struct RequestLimits {
+    client: Option<IpAddr>,
+    decision: RefCell<Option<Decision>>,
+}
+
+/// A request refused for its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Whole seconds to wait (at least 1), as `Retry-After` says.
+    pub retry_after_secs: u64,
+}
+
+/// Counts one request of `key` against its limits; call it once the key is known and
+/// before any work. The response gets the `RateLimit-*` headers from the layer.
+pub async fn admit(state: &AppState, key: &ApiKey) -> Result<(), Throttled> {
+    let client = REQUEST.try_with(|r| r.client).ok().flatten();
+    let decision = state.rate_limits.admit(key, client).await;
+    let outcome = if decision.allowed {
+        Ok(())
+    } else {
+        Err(Throttled {
+            retry_after_secs: whole_seconds(decision.retry_after).max(1),
+        })
+    };
+    let _ = REQUEST.try_with(|r| r.decision.replace(Some(decision)));
+    outcome
+}
+
+/// The layer: runs the request with its client address at hand, then writes the headers
+/// of the rate-limit decision made for it.
+pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let proxy_header = state
+        .rate_limits
+        .config()
+        .client_ip_header
+        .as_deref()
+        .and_then(|h| HeaderName::try_from(h).ok());
+    let limits = RequestLimits {
+        client: client_address(&req, proxy_header.as_ref()),
+        decision: RefCell::new(None),
+    };
+    REQUEST
+        .scope(limits, async move {
+            let mut response = next.run(req).await;
+            if let Ok(Some(decision)) = REQUEST.try_with(|r| r.decision.take()) {
+                write_headers(response.headers_mut(), &decision);
+            }
+            response
+        })
+        .await
+}
+
+fn write_headers(headers: &mut HeaderMap, d: &Decision) {
+    let mut put = |name: &'static str, value: u64| {
+        headers.insert(HeaderName::from_static(name), HeaderValue::from(value));
+    };
+    put("ratelimit-limit", u64::from(d.limit.burst));
+    put("ratelimit-remaining", u64::from(d.remaining));
+    put("ratelimit-reset", whole_seconds(d.reset));
+    if !d.allowed {
+        put("retry-after", whole_seconds(d.retry_after).max(1));
+    }
+}
+
+/// Seconds, rounded up.
+fn whole_seconds(d: Duration) -> u64 {
+    d.as_millis().div_ceil(1000).try_into().unwrap_or(u64::MAX)
+}
+
+/// The client's address: the last one the trusted proxy wrote (earlier entries of
+/// `X-Forwarded-For` are the client's own say), else the connection's peer.
+fn client_address(req: &Request, proxy_header: Option<&HeaderName>) -> Option<IpAddr> {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let Some(header) = proxy_header else {
+        return peer;
+    };
+    req.headers()
+        .get_all(header)
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::ratelimit::Limit;
+
+    #[test]
+    fn headers_say_the_bucket_and_when_to_retry() {
+        let mut headers = HeaderMap::new();
+        write_headers(
+            &mut headers,
+            &Decision {
+                allowed: false,
+                limit: Limit::per_second(100),
+                remaining: 0,
+                reset: Duration::from_millis(2000),
+                retry_after: Duration::from_millis(10),
+            },
+        );
+        let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+        assert_eq!(get("ratelimit-limit"), "200");
+        assert_eq!(get("ratelimit-remaining"), "0");
+        assert_eq!(get("ratelimit-reset"), "2");
+        assert_eq!(get("retry-after"), "1");
+    }
+}
