@@ -187,7 +187,8 @@ enum CredentialCommand {
     /// Create a dialect credential, or rotate it (the old secret stops working at once); the
     /// secret is printed once. Names: xpay_hmac (XPay's account id and request-signing
     /// secret), xpay_webhook (XPay's webhook secret), waypay (Waypay's signing secret),
-    /// kazawallet (Kazawallet's API secret).
+    /// kazawallet (Kazawallet's API secret), pakhipay_callback (signs Pakhi Pay callbacks of
+    /// payments made with a payments:create key).
     Create {
         name: String,
         #[arg(long)]
@@ -267,10 +268,23 @@ pub async fn run() -> Result<()> {
             let store = store::connect(&db.database_url).await?;
             store.migrate().await?;
             println!("migrations applied ({})", store.backend());
+            let secrets =
+                SecretBox::load(&db.database_url).context("cannot read the master key")?;
+            let sealed = store.seal_endpoint_secrets(&secrets).await?;
+            if sealed > 0 {
+                println!("sealed the secrets of {sealed} webhook endpoints");
+            }
             Ok(())
         }
         Command::Merchant { db, command } => merchant(&*open(&db).await?, command).await,
-        Command::Key { db, command } => key(&*open(&db).await?, command).await,
+        Command::Key { db, command } => {
+            // A key's webhook URL is an endpoint, whose secret is stored sealed.
+            let store = open(&db).await?;
+            let secrets =
+                SecretBox::load(&db.database_url).context("cannot read the master key")?;
+            store.seal_endpoint_secrets(&secrets).await?;
+            key(&*store, command).await
+        }
         Command::User { db, command } => user(&*open(&db).await?, command).await,
         Command::Credential { db, command } => {
             let secrets =

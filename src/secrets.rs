@@ -74,6 +74,11 @@ impl SecretBox {
         }
     }
 
+    /// Whether a stored value is sealed (rather than a secret kept in clear).
+    pub fn is_sealed(value: &str) -> bool {
+        value.starts_with(SEALED_PREFIX)
+    }
+
     /// Seals `plain`, bound to `context` (the row it belongs to): a sealed value copied into
     /// another row does not open there.
     pub fn seal(&self, plain: &str, context: &str) -> String {

@@ -87,6 +87,14 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .instance_secret("checkout_csrf", &crate::domain::ids::random_token(64))
         .await
         .map_err(std::io::Error::other)?;
+    // Webhook secrets are sealed with the master key; rows from before are sealed now.
+    let sealed = store
+        .seal_endpoint_secrets(&opts.secrets)
+        .await
+        .map_err(std::io::Error::other)?;
+    if sealed > 0 {
+        tracing::info!(endpoints = sealed, "sealed webhook secrets stored in clear");
+    }
     let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
     state.secrets = opts.secrets.clone();
     state.rate_limits = Arc::new(crate::service::ratelimit::RateLimiter::new(

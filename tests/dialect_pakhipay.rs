@@ -411,3 +411,88 @@ on_both_backends!(
     the_documented_php_and_node_clients_work,
     rules_and_error_shapes,
 );
+
+/// A payment made with a browser key (`payments:create`, the SDK's key, which anyone reading
+/// the shop's page has): its callback is not signed with that key, which would let anyone
+/// forge a "completed" callback, but with the merchant's `pakhipay_callback` secret; the
+/// document's Express handler verifies it when given that secret. Without the secret such a
+/// callback_url is refused.
+async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: Backend) {
+    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let browser_key = hundi::admin::create_key(
+        &*app.store,
+        &app.shop.id,
+        hundi::domain::key::Mode::Test,
+        "shop page",
+        vec![hundi::domain::key::Permission::PaymentsCreate],
+        None,
+    )
+    .await
+    .unwrap()
+    .secret;
+    let receiver = common::receiver::Receiver::start().await;
+    let create = |callback: String, order: &'static str| {
+        json!({
+            "cus_name": "John Doe", "cus_email": "john@example.com", "amount": 100,
+            "success_url": "https://yourwebsite.com/success",
+            "cancel_url": "https://yourwebsite.com/cancel",
+            "order_id": order, "callback_url": callback,
+        })
+    };
+    let path = "/api/request/payment/create/";
+    let (status, refused) = post(
+        &app,
+        path,
+        Some(&browser_key),
+        create(receiver.url.clone(), "ORDER-B-0"),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["status"], 0);
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("pakhipay_callback"),
+        "{refused}"
+    );
+    let secret = app.credential("pakhipay_callback").await.secret;
+    let node = common::clients::ClientServer::start(
+        "node/pakhipay_webhook.js",
+        &[("PAKHIPAY_API_KEY", secret.as_str())],
+    );
+    for (callback, order) in [
+        (receiver.url.clone(), "ORDER-B-1"),
+        (format!("{}/webhook", node.url), "ORDER-B-2"),
+    ] {
+        let (status, created) = post(&app, path, Some(&browser_key), create(callback, order)).await;
+        assert_eq!(status, 200, "{created}");
+        common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
+    }
+    let got = receiver.inbox.wait_for(1, 15).await;
+    let body = &got[0].body;
+    let mut unsigned: serde_json::Map<String, Value> = serde_json::from_str(body).unwrap();
+    let signature = unsigned.remove("signature").unwrap();
+    let message = serde_json::to_string(&unsigned).unwrap();
+    let hmac = |key: &str, msg: &str| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(msg.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    };
+    assert_eq!(signature, hmac(&secret, &message), "signed with the secret");
+    assert_eq!(got[0].header("x-signature"), hmac(&secret, body));
+    assert_ne!(
+        signature,
+        hmac(&browser_key, &message),
+        "not with the page's key"
+    );
+    assert_ne!(got[0].header("x-signature"), hmac(&browser_key, body));
+    // The document's handler, given the merchant's callback secret, accepts it.
+    let line = node.next_line(15).expect("a verified callback");
+    let verified: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(verified["order_id"], "ORDER-B-2");
+    assert_eq!(verified["status"], "completed");
+}
+
+on_both_backends!(a_browser_keys_callbacks_are_signed_with_the_callback_secret);

@@ -620,3 +620,137 @@ on_both_backends!(
     send_time_check_refuses_private_targets,
     a_slow_endpoint_delays_no_other,
 );
+
+/// The `secret` and `previous_secret` columns of one endpoint, read straight from the database.
+async fn stored_secrets(db_url: &str, id: &str) -> (String, Option<String>) {
+    let sql = "SELECT secret, previous_secret FROM webhook_endpoints WHERE id = $1";
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query_as(sql).bind(id).fetch_one(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query_as(sql).bind(id).fetch_one(&pool).await.unwrap()
+    }
+}
+
+/// Writes an endpoint's secret in clear, as a database from before sealing holds it.
+async fn store_in_clear(db_url: &str, id: &str, secret: &str) {
+    let sql = "UPDATE webhook_endpoints SET secret = $1, previous_secret = NULL WHERE id = $2";
+    if db_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(db_url).await.unwrap();
+        sqlx::query(sql)
+            .bind(secret)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    } else {
+        let pool = sqlx::SqlitePool::connect(db_url).await.unwrap();
+        sqlx::query(sql)
+            .bind(secret)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Whether a delivery carries a Standard Webhooks signature made with `secret`.
+fn signed_with(c: &common::receiver::Captured, secret: &str) -> bool {
+    let timestamp: i64 = c.header("webhook-timestamp").parse().unwrap();
+    let expected = hundi::domain::webhook::sign(
+        secret,
+        &c.header("webhook-id"),
+        timestamp,
+        c.body.as_bytes(),
+    )
+    .unwrap();
+    c.header("webhook-signature")
+        .split(' ')
+        .any(|s| s == expected)
+}
+
+/// Endpoint secrets are sealed in the database (the file holds neither the secret nor its
+/// key bytes), and deliveries still verify with the secret the merchant was shown, also
+/// during a rotation.
+async fn endpoint_secrets_are_sealed_at_rest(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    let e = endpoint(&app, &receiver.url, json!(["payment.created"])).await;
+    let id = e["id"].as_str().unwrap();
+    let first = e["secret"].as_str().unwrap().to_string();
+    let key_part = first.trim_start_matches("whsec_").to_string();
+    let (stored, _) = stored_secrets(&app.db.url, id).await;
+    assert!(!stored.contains(&key_part), "sealed: {stored}");
+    assert!(stored.starts_with("v1:"), "{stored}");
+    app.payment("1.00").await;
+    let got = receiver.inbox.wait_for(1, 10).await;
+    assert!(
+        signed_with(&got[0], &first),
+        "verifies with the shown secret"
+    );
+    // Rotated: both the new and the previous secret are sealed, and both sign.
+    let (status, rotated) = app
+        .post(
+            &app.shop.test_key,
+            &format!("/v1/webhook_endpoints/{id}/rotate_secret"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{rotated}");
+    let second = rotated["secret"].as_str().unwrap().to_string();
+    let (stored, previous) = stored_secrets(&app.db.url, id).await;
+    let previous = previous.expect("the previous secret is kept");
+    for (value, plain) in [(&stored, &second), (&previous, &first)] {
+        assert!(value.starts_with("v1:"), "{value}");
+        assert!(!value.contains(plain.trim_start_matches("whsec_")));
+    }
+    app.payment("2.00").await;
+    let got = receiver.inbox.wait_for(2, 10).await;
+    assert!(signed_with(&got[1], &first) && signed_with(&got[1], &second));
+    if backend == Backend::Sqlite {
+        // Nowhere in the database's files either (the WAL included).
+        let path = app.db.url.trim_start_matches("sqlite://").to_string();
+        for file in [path.clone(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            for plain in [&first, &second] {
+                let needle = plain.trim_start_matches("whsec_").as_bytes();
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{file} holds a secret in clear"
+                );
+            }
+        }
+    }
+}
+
+/// A database from before sealing: its clear secrets keep signing, and the next start seals
+/// them.
+async fn clear_secrets_are_sealed_at_start(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    let e = endpoint(&app, &receiver.url, json!(["payment.created"])).await;
+    let id = e["id"].as_str().unwrap();
+    let old = hundi::domain::webhook::generate_secret();
+    store_in_clear(&app.db.url, id, &old).await;
+    app.payment("1.00").await;
+    let got = receiver.inbox.wait_for(1, 10).await;
+    assert!(signed_with(&got[0], &old), "a clear secret still signs");
+    // What a server start does with the deployment's master key.
+    let secrets = app.server.as_ref().unwrap().state.secrets.clone();
+    assert_eq!(app.store.seal_endpoint_secrets(&secrets).await.unwrap(), 1);
+    assert_eq!(app.store.seal_endpoint_secrets(&secrets).await.unwrap(), 0);
+    let (stored, _) = stored_secrets(&app.db.url, id).await;
+    assert!(stored.starts_with("v1:") && !stored.contains(old.trim_start_matches("whsec_")));
+    app.payment("2.00").await;
+    let got = receiver.inbox.wait_for(2, 10).await;
+    assert!(
+        signed_with(&got[1], &old),
+        "the same secret, now sealed, signs"
+    );
+}
+
+on_both_backends!(
+    endpoint_secrets_are_sealed_at_rest,
+    clear_secrets_are_sealed_at_start,
+);

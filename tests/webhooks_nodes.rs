@@ -152,6 +152,8 @@ async fn two_nodes_share_the_work(backend: Backend) {
     let app = TestApp::spawn_with(backend, opts()).await;
     let mut second = opts();
     second.listen = "127.0.0.1:0".into();
+    // Every node of a deployment has the same master key (webhook secrets are sealed with it).
+    second.secrets = app.server.as_ref().unwrap().state.secrets.clone();
     let node_b = hundi::server::start(app.db.store().await, second)
         .await
         .unwrap();

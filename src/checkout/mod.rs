@@ -27,7 +27,44 @@ pub fn router() -> Router<AppState> {
         .route("/pay/{id}/wallet", post(pay_wallet))
         .route("/pay/{id}/otp", post(confirm_otp))
         .route("/pay/{id}/cancel", post(cancel))
+        .layer(axum::middleware::from_fn(error_pages))
         .merge(assets::router())
+}
+
+/// Marks the answer to a request whose page could not be rendered; `error_pages` turns it into
+/// the error page, which names the request id (handlers do not carry it).
+#[derive(Clone)]
+struct RenderFailed(String);
+
+/// A page that could not be rendered: a bug on our side, never "not found".
+fn render_failed(e: &askama::Error) -> Response {
+    let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    res.extensions_mut().insert(RenderFailed(e.to_string()));
+    res
+}
+
+/// Answers a failed render with a 500 page that gives the customer the request id to quote,
+/// and logs the failure with the same id.
+async fn error_pages(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(100).collect::<String>())
+        .unwrap_or_default();
+    let res = next.run(req).await;
+    let Some(RenderFailed(error)) = res.extensions().get::<RenderFailed>().cloned() else {
+        return res;
+    };
+    tracing::error!(%error, %request_id, "checkout template failed");
+    message_page(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!(
+            "Nothing was charged. Please try again in a moment; if it happens again, \
+             give the shop this request id: {request_id}"
+        ),
+    )
 }
 
 /// `?embed=1&origin=…`: the page is inside the JS SDK's modal on that origin.
@@ -127,10 +164,7 @@ async fn render(
     );
     match page.render() {
         Ok(body) => html(status, body, origin.as_deref()),
-        Err(e) => {
-            tracing::error!(error = %e, "checkout template failed");
-            service_error(ServiceError::NotFound("payment"))
-        }
+        Err(e) => render_failed(&e),
     }
 }
 
@@ -324,4 +358,45 @@ async fn cancel(
         }
     }
     back_to_page(&id, &params, &payment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tower::ServiceExt;
+
+    /// A page whose template fails is a 500 error page naming the request id, not a 404.
+    #[tokio::test]
+    async fn a_template_failure_is_an_error_page_with_the_request_id() {
+        let app: Router = Router::new()
+            .route(
+                "/pay/{id}",
+                get(|| async { render_failed(&askama::Error::Fmt) }),
+            )
+            .layer(axum::middleware::from_fn(error_pages));
+        let res = app
+            .oneshot(
+                axum::http::Request::get("/pay/pay_1")
+                    .header("x-request-id", "req-<b>42</b>")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(res.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let page = String::from_utf8_lossy(&body);
+        assert!(page.contains("Something went wrong"), "{page}");
+        assert!(!page.contains("not found"), "{page}");
+        assert!(
+            page.contains("req-&#60;b&#62;42") || page.contains("req-&lt;b&gt;42"),
+            "the id, escaped: {page}"
+        );
+    }
 }

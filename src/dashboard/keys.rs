@@ -54,7 +54,7 @@ pub struct KeysPage {
     pub default_rate: u32,
 }
 
-const CREDENTIALS: [(&str, &str); 4] = [
+const CREDENTIALS: [(&str, &str); 5] = [
     (
         names::XPAY_HMAC,
         "XPay account id and request-signing secret",
@@ -62,6 +62,10 @@ const CREDENTIALS: [(&str, &str); 4] = [
     (names::XPAY_WEBHOOK, "XPay webhook secret"),
     (names::WAYPAY, "Waypay signing secret"),
     (names::KAZAWALLET, "Kazawallet API secret"),
+    (
+        names::PAKHIPAY_CALLBACK,
+        "Pakhi Pay callback secret (for payments made with a payments:create key)",
+    ),
 ];
 
 async fn page_with(

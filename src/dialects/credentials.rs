@@ -40,6 +40,7 @@ pub async fn create(
         names::XPAY_WEBHOOK => (None, format!("whsec_{}", random_token(40))),
         names::WAYPAY => (None, format!("wp_sec_{}", random_token(40))),
         names::KAZAWALLET => (None, format!("kzw_sec_{}", random_token(40))),
+        names::PAKHIPAY_CALLBACK => (None, format!("pkp_cb_{}", random_token(40))),
         other => return Err(CredentialError::Unknown(other.to_string())),
     };
     put(store, secrets, scope, name, public_id.clone(), &secret).await?;

@@ -142,13 +142,24 @@ impl Formats for DialectFormats {
                 if job.event_type != "payment.succeeded" {
                     return Ok(skip());
                 }
-                let key_id = payment.key_id.clone().unwrap_or_default();
-                let api_key = self
-                    .credential(&payment, &names::api_key(&key_id))
-                    .await?
+                let key = self
+                    .store
+                    .list_keys(Some(&payment.merchant_id))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .find(|k| payment.key_id.as_deref() == Some(k.id.as_str()));
+                let name = super::pakhipay::callback_credential(key.as_ref())
                     .ok_or("the API key that created the payment is not on record")?;
+                let secret = self.credential(&payment, &name).await?.ok_or_else(|| {
+                    if name == names::PAKHIPAY_CALLBACK {
+                        "create the merchant's pakhipay_callback credential (its callback secret)"
+                    } else {
+                        "the API key that created the payment is not on record"
+                    }
+                })?;
                 Ok(
-                    match super::pakhipay::callback(&job.event_type, &payment, &api_key) {
+                    match super::pakhipay::callback(&job.event_type, &payment, &secret) {
                         Some((body, signature)) => send(
                             body,
                             vec![("X-Signature".into(), signature)],

@@ -3,11 +3,15 @@
 //! are in `HUNDI_PAKHIPAY_CURRENCY` (default BDT): the document names no currency.
 //!
 //! A `callback_url` becomes an endpoint of that payment alone: on completion it gets the
-//! document's payload, its `signature` field signed with the API key (over the payload without
-//! the field) and an `X-Signature` header over the exact body.
+//! document's payload, its `signature` field (over the payload without the field) and an
+//! `X-Signature` header over the exact body. Both are keyed with the API key that created the
+//! payment, unless that key may only create payments (the SDK's key, readable in the shop's
+//! page): then with the merchant's `pakhipay_callback` credential, which only the merchant's
+//! back end holds.
 
 use crate::api::AppState;
-use crate::domain::key::Permission;
+use crate::domain::credential::names;
+use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
 use crate::service::{Callback, NewPayment, ServiceError};
@@ -145,7 +149,27 @@ async fn create_inner(
     let cancel_url = required(&map, "cancel_url")?;
     let order_id = text(&map, "order_id")?;
     let callback = text(&map, "callback_url")?;
-    if callback.is_some() {
+    if callback.is_some() && key.is_create_only() {
+        // A browser key is public: its payments' callbacks are signed with the merchant's
+        // callback secret, which must exist before such a callback is accepted.
+        let secret = super::credentials::read(
+            &*state.store,
+            &state.secrets,
+            &scope,
+            names::PAKHIPAY_CALLBACK,
+        )
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "pakhipay could not read the callback secret");
+            Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+        })?;
+        if secret.is_none() {
+            return Err(bad(
+                "callback_url needs the merchant's Pakhi Pay callback secret when the api-key \
+                 may only create payments: create the pakhipay_callback credential",
+            ));
+        }
+    } else if callback.is_some() {
         // The callback's signature is made with the API key itself.
         if let Some(presented) = super::header(headers, "api-key") {
             super::credentials::remember_api_key(
@@ -268,13 +292,24 @@ pub fn verify_message(s: PaymentStatus) -> &'static str {
     }
 }
 
+/// The credential whose secret signs the callbacks of payments made with `key`: a copy of the
+/// key itself, unless the key may only create payments (then anyone who reads the shop's page
+/// has it). A key no longer on record signs nothing.
+pub fn callback_credential(key: Option<&ApiKey>) -> Option<String> {
+    match key {
+        Some(k) if k.is_create_only() => Some(names::PAKHIPAY_CALLBACK.to_string()),
+        Some(k) => Some(names::api_key(&k.id)),
+        None => None,
+    }
+}
+
 /// The callback for a completed payment: (body, X-Signature), or `None` for other events.
-pub fn callback(event_type: &str, p: &Payment, api_key: &str) -> Option<(String, String)> {
+pub fn callback(event_type: &str, p: &Payment, secret: &str) -> Option<(String, String)> {
     if event_type != "payment.succeeded" {
         return None;
     }
     Some(super::signing::pakhipay_callback(
-        api_key,
+        secret,
         "completed",
         &p.id,
         &p.amount.to_string(),

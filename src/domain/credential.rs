@@ -37,6 +37,9 @@ pub mod names {
     pub const WAYPAY: &str = "waypay";
     /// Kazawallet: the API secret behind the webhook's `secret` field.
     pub const KAZAWALLET: &str = "kazawallet";
+    /// Pakhi Pay: signs the callbacks of payments created with a key limited to
+    /// `payments:create` (a key in a shop page, which anyone can read and so cannot sign).
+    pub const PAKHIPAY_CALLBACK: &str = "pakhipay_callback";
 
     /// A copy of one API key, for dialects whose webhook signature uses the key itself
     /// (Pakhi Pay, Kazawallet). Written the first time the key is used with such a dialect.
@@ -45,5 +48,11 @@ pub mod names {
     }
 
     /// The credentials a merchant creates (and rotates) by name.
-    pub const MERCHANT_CREATED: [&str; 4] = [XPAY_HMAC, XPAY_WEBHOOK, WAYPAY, KAZAWALLET];
+    pub const MERCHANT_CREATED: [&str; 5] = [
+        XPAY_HMAC,
+        XPAY_WEBHOOK,
+        WAYPAY,
+        KAZAWALLET,
+        PAKHIPAY_CALLBACK,
+    ];
 }

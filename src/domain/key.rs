@@ -154,6 +154,14 @@ impl ApiKey {
                 .is_some_and(|p| self.permissions.contains(&p))
     }
 
+    /// A key that can only create payments: the kind meant for a browser (a shop page), so
+    /// its secret is public and proves nothing.
+    pub fn is_create_only(&self) -> bool {
+        self.permissions
+            .iter()
+            .all(|p| *p == Permission::PaymentsCreate)
+    }
+
     pub fn is_revoked(&self) -> bool {
         self.revoked_at.is_some()
     }

@@ -123,8 +123,17 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
     let s = ip.segments();
     // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits.
     if s[0] == 0x64 && s[1] == 0xff9b && s[2..6] == [0, 0, 0, 0] {
-        let v4 = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-        return forbidden_v4(v4);
+        return forbidden_v4(v4_of(s[6], s[7]));
+    }
+    // 6to4 (2002::/16) carries the IPv4 address of its relay in bits 16..48: a relay on the
+    // operator's network would deliver to it.
+    if s[0] == 0x2002 {
+        return forbidden_v4(v4_of(s[1], s[2]));
+    }
+    // Teredo (2001::/32): the server's IPv4 address in bits 32..64, the client's in the last
+    // 32 bits, inverted. Either one inside the operator's network is refused.
+    if s[0] == 0x2001 && s[1] == 0 {
+        return forbidden_v4(v4_of(s[2], s[3])) || forbidden_v4(v4_of(!s[6], !s[7]));
     }
     ip.is_loopback()
         || ip.is_unspecified()
@@ -134,6 +143,13 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || s[0] == 0x2001 && s[1] == 0x0db8 // documentation
         || (s[0..5] == [0, 0, 0, 0, 0] && s[5] == 0) // IPv4-compatible ::a.b.c.d
+}
+
+/// The IPv4 address two 16-bit segments of an IPv6 address carry.
+fn v4_of(high: u16, low: u16) -> Ipv4Addr {
+    let [a, b] = high.to_be_bytes();
+    let [c, d] = low.to_be_bytes();
+    Ipv4Addr::new(a, b, c, d)
 }
 
 #[cfg(test)]
@@ -191,6 +207,16 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
+            // 6to4 of 127.0.0.1, 169.254.169.254, 10.0.0.1 and 192.168.1.1.
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::",
+            "2002:a00:1:1::1",
+            "2002:c0a8:101::",
+            // Teredo: server 8.8.8.8 with client 127.0.0.1 (inverted: 80ff:fffe), client
+            // 169.254.169.254 (5601:5601); and a server at 10.0.0.1.
+            "2001:0:808:808::80ff:fffe",
+            "2001:0:808:808:0:0:5601:5601",
+            "2001:0:a00:1::f7f7:f7f7",
         ] {
             assert!(forbidden_ip(ip.parse().unwrap()), "{ip} must be refused");
         }
@@ -199,6 +225,9 @@ mod tests {
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            // 6to4 of 8.8.8.8; Teredo with server and client both public (8.8.8.8, 1.1.1.1).
+            "2002:808:808::1",
+            "2001:0:808:808::fefe:fefe",
         ] {
             assert!(!forbidden_ip(ip.parse().unwrap()), "{ip} is public");
         }

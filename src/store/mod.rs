@@ -3,6 +3,7 @@
 
 mod postgres;
 mod rows;
+mod sealing;
 mod sqlite;
 
 pub use postgres::PgStore;
@@ -406,6 +407,10 @@ pub trait Store: Send + Sync + 'static {
     /// Writes every mutable field of an endpoint.
     async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
     async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Seals endpoint secrets with this master key from now on (`sealing.rs`), and seals the
+    /// ones still stored in clear; returns how many endpoints it sealed. Safe on many nodes
+    /// at once: each row is rewritten only if it still holds what was read.
+    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64>;
     /// Leases up to `limit` due deliveries until `lease_until`; a delivery whose lease ran
     /// out (its node died) is due again. Safe to run on many nodes at once.
     async fn claim_deliveries(

@@ -24,6 +24,7 @@ pub struct PgStore {
     pool: PgPool,
     deliveries: Arc<tokio::sync::Notify>,
     listening: tokio::sync::OnceCell<()>,
+    sealer: super::sealing::EndpointSealer,
 }
 
 impl PgStore {
@@ -43,6 +44,7 @@ impl PgStore {
             pool,
             deliveries: Arc::new(tokio::sync::Notify::new()),
             listening: tokio::sync::OnceCell::new(),
+            sealer: Default::default(),
         })
     }
 
@@ -1369,8 +1371,8 @@ impl Store for PgStore {
         .bind(&e.description)
         .bind(events_column(&e.events))
         .bind(e.enabled)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
         .bind(e.previous_secret_until)
         .bind(e.failing_since)
         .bind(&e.disabled_reason)
@@ -1397,7 +1399,7 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await?
             .ok_or(StoreError::NotFound)?;
-        endpoint_from_row(&row)
+        self.sealer.open_endpoint(endpoint_from_row(&row)?)
     }
 
     async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
@@ -1410,7 +1412,9 @@ impl Store for PgStore {
             .bind(scope.livemode)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(endpoint_from_row).collect()
+        rows.iter()
+            .map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e)))
+            .collect()
     }
 
     async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
@@ -1424,8 +1428,8 @@ impl Store for PgStore {
         .bind(&e.description)
         .bind(events_column(&e.events))
         .bind(e.enabled)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
         .bind(e.previous_secret_until)
         .bind(e.failing_since)
         .bind(&e.disabled_reason)
@@ -1459,6 +1463,34 @@ impl Store for PgStore {
         Ok(())
     }
 
+    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
+        self.sealer.set(secrets);
+        let rows = sqlx::query(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints \
+             WHERE secret NOT LIKE 'v1:%' OR previous_secret NOT LIKE 'v1:%'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sealed = 0;
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let secret: String = r.try_get("secret")?;
+            let previous: Option<String> = r.try_get("previous_secret")?;
+            sealed += sqlx::query(
+                "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 \
+                 WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5",
+            )
+            .bind(&id)
+            .bind(self.sealer.seal(&id, &secret))
+            .bind(self.sealer.seal_opt(&id, previous.as_deref()))
+            .bind(&secret)
+            .bind(&previous)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
+    }
     async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
@@ -1509,6 +1541,7 @@ impl Store for PgStore {
                 payload: r.try_get("payload")?,
             });
         }
+        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
         Ok(jobs)
     }
 
@@ -1593,7 +1626,7 @@ impl Store for PgStore {
             .await?;
         let mut disabled = Vec::with_capacity(rows.len());
         for row in &rows {
-            let e = endpoint_from_row(row)?;
+            let e = self.sealer.open_listed(endpoint_from_row(row)?);
             let scope = Scope {
                 merchant_id: e.merchant_id.clone(),
                 livemode: e.livemode,

@@ -29,6 +29,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     inserts: mpsc::Sender<InsertJob>,
     deliveries: Arc<tokio::sync::Notify>,
+    sealer: super::sealing::EndpointSealer,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -72,6 +73,7 @@ impl SqliteStore {
             reader,
             inserts,
             deliveries,
+            sealer: Default::default(),
         })
     }
 
@@ -1475,8 +1477,8 @@ impl Store for SqliteStore {
         .bind(&e.description)
         .bind(events_column(&e.events))
         .bind(e.enabled)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
         .bind(e.previous_secret_until.map(micros))
         .bind(e.failing_since.map(micros))
         .bind(&e.disabled_reason)
@@ -1503,7 +1505,7 @@ impl Store for SqliteStore {
             .fetch_optional(&self.reader)
             .await?
             .ok_or(StoreError::NotFound)?;
-        endpoint_from_row(&row)
+        self.sealer.open_endpoint(endpoint_from_row(&row)?)
     }
 
     async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
@@ -1516,7 +1518,9 @@ impl Store for SqliteStore {
             .bind(scope.livemode)
             .fetch_all(&self.reader)
             .await?;
-        rows.iter().map(endpoint_from_row).collect()
+        rows.iter()
+            .map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e)))
+            .collect()
     }
 
     async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
@@ -1530,8 +1534,8 @@ impl Store for SqliteStore {
         .bind(&e.description)
         .bind(events_column(&e.events))
         .bind(e.enabled)
-        .bind(&e.secret)
-        .bind(&e.previous_secret)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
         .bind(e.previous_secret_until.map(micros))
         .bind(e.failing_since.map(micros))
         .bind(&e.disabled_reason)
@@ -1565,6 +1569,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
+        self.sealer.set(secrets);
+        let rows = sqlx::query(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints \
+             WHERE secret NOT LIKE 'v1:%' OR previous_secret NOT LIKE 'v1:%'",
+        )
+        .fetch_all(&self.writer)
+        .await?;
+        let mut sealed = 0;
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let secret: String = r.try_get("secret")?;
+            let previous: Option<String> = r.try_get("previous_secret")?;
+            sealed += sqlx::query(
+                "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 \
+                 WHERE id = $1 AND secret = $4 AND previous_secret IS $5",
+            )
+            .bind(&id)
+            .bind(self.sealer.seal(&id, &secret))
+            .bind(self.sealer.seal_opt(&id, previous.as_deref()))
+            .bind(&secret)
+            .bind(&previous)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
+    }
     async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
@@ -1614,6 +1646,7 @@ impl Store for SqliteStore {
                 payload: r.try_get("payload")?,
             });
         }
+        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
         Ok(jobs)
     }
 
@@ -1698,7 +1731,7 @@ impl Store for SqliteStore {
             .await?;
         let mut disabled = Vec::with_capacity(rows.len());
         for row in &rows {
-            let e = endpoint_from_row(row)?;
+            let e = self.sealer.open_listed(endpoint_from_row(row)?);
             let scope = Scope {
                 merchant_id: e.merchant_id.clone(),
                 livemode: e.livemode,

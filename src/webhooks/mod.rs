@@ -164,16 +164,7 @@ impl Dispatcher {
         disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
         formats: Arc<dyn Formats>,
     ) -> Result<Dispatcher, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .dns_resolver(Arc::new(ssrf::GuardedResolver {
-                allow_private: config.allow_private,
-            }))
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .connect_timeout(config.timeout)
-            .user_agent("Hundi-Webhooks/1.0")
-            .pool_max_idle_per_host(config.per_endpoint)
-            .build()?;
+        let client = http_client(&config)?;
         let (results, pending) = tokio::sync::mpsc::channel(4096);
         Ok(Dispatcher {
             results,
@@ -431,6 +422,23 @@ impl Dispatcher {
     }
 }
 
+/// The client that sends webhooks. It connects only to addresses the SSRF guard's resolver
+/// passed, and never through a proxy: `HTTP(S)_PROXY`/`ALL_PROXY` in the environment would
+/// hand the target's name to the proxy, which resolves and connects to it unchecked.
+fn http_client(config: &WebhookConfig) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .dns_resolver(Arc::new(ssrf::GuardedResolver {
+            allow_private: config.allow_private,
+        }))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(config.timeout)
+        .connect_timeout(config.timeout)
+        .user_agent("Hundi-Webhooks/1.0")
+        .pool_max_idle_per_host(config.per_endpoint)
+        .build()
+}
+
 /// Writes attempt results in batches: whatever has finished by the time the last batch is
 /// written goes into the next one.
 async fn write_results(
@@ -468,4 +476,64 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A proxy named in the environment is not used: the request to a name that resolves
+    /// nowhere fails here instead of being handed to the proxy, which would resolve it (and
+    /// reach whatever it points to) past the guard.
+    #[tokio::test]
+    async fn webhooks_never_go_through_a_proxy_from_the_environment() {
+        let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+        let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = reached.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = proxy.accept().await {
+                seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                use tokio::io::AsyncWriteExt;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        // No other test of this crate's unit tests builds a client from the environment.
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            std::env::set_var(var, &proxy_url);
+        }
+        let client = http_client(&WebhookConfig {
+            timeout: Duration::from_secs(2),
+            ..WebhookConfig::default()
+        });
+        for var in [
+            "HTTP_PROXY",
+            "http_proxy",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            std::env::remove_var(var);
+        }
+        let sent = client
+            .unwrap()
+            .post("http://hook.invalid/webhook")
+            .body("{}")
+            .send()
+            .await;
+        assert!(sent.is_err(), "a name that resolves nowhere is not reached");
+        assert_eq!(
+            reached.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "the proxy was never asked"
+        );
+    }
 }
