@@ -23,6 +23,12 @@ pub struct ServerOptions {
     pub dispatch_webhooks: bool,
     /// The master key of sealed secrets; every node of a deployment needs the same one.
     pub secrets: crate::secrets::SecretBox,
+    /// How long a looked-up API key is trusted (`HUNDI_KEY_CACHE_MS`, at most 60 s).
+    pub key_cache: Duration,
+    /// The proxies whose `X-Forwarded-For` names the client (`HUNDI_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
+    /// The dashboard's sign-in throttle.
+    pub sign_in: crate::dashboard::throttle::SignInPolicy,
 }
 
 impl Default for ServerOptions {
@@ -35,6 +41,11 @@ impl Default for ServerOptions {
             webhooks: crate::webhooks::WebhookConfig::from_env(),
             dispatch_webhooks: true,
             secrets: crate::secrets::SecretBox::random(),
+            key_cache: api::auth::KeyCache::ttl_from(
+                std::env::var("HUNDI_KEY_CACHE_MS").ok().as_deref(),
+            ),
+            trusted_proxies: Default::default(),
+            sign_in: Default::default(),
         }
     }
 }
@@ -86,11 +97,19 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         .map_err(std::io::Error::other)?;
     let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
     state.secrets = opts.secrets.clone();
+    state.keys = Arc::new(api::auth::KeyCache::new(opts.key_cache));
+    state.proxies = Arc::new(opts.trusted_proxies.clone());
+    state.sign_in = Arc::new(crate::dashboard::throttle::SignInGuard::new(
+        opts.sign_in.clone(),
+    ));
     state.payments = state
         .payments
         .clone()
         .allow_private_webhooks(opts.webhooks.allow_private);
     let (stop, stopped) = watch::channel(false);
+    // Subscribed before the first request: a key revoked on another node is forgotten here.
+    let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;
+    let keys = tokio::spawn(state.keys.clone().follow(key_changes, stopped.clone()));
 
     let expiry = tokio::spawn(expiry_worker(
         state.clone(),
@@ -122,14 +141,19 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
     let task = tokio::spawn(async move {
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_stop.wait_for(|s| *s).await;
-            })
-            .await;
+        // The peer's address is what the sign-in throttle counts per client.
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = on_stop.wait_for(|s| *s).await;
+        })
+        .await;
         let _ = expiry.await;
         let _ = usage.await;
         let _ = webhooks.await;
+        let _ = keys.await;
         flush_state.usage.flush(&flush_state.store).await;
         served
     });
