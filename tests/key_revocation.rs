@@ -257,9 +257,9 @@ async fn a_cli_revocation_on_sqlite_applies_within_the_cache_lifetime(backend: B
         String::from_utf8_lossy(&out.stderr)
     );
     let took = refused_after(&app.url, key, revoking, Duration::from_secs(10)).await;
-    // The cached copy is older than the revocation; a poll's round trip of slack.
+    // The cached copy is older than the revocation; slack for a poll on a busy machine.
     assert!(
-        took <= lifetime + Duration::from_millis(100),
+        took <= lifetime + Duration::from_millis(500),
         "took {took:?}"
     );
 }
