@@ -91,6 +91,10 @@ struct ServeArgs {
     expiry_interval_ms: u64,
     #[arg(long, env = "HUNDI_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
+    /// client; from anyone else the header is ignored.
+    #[arg(long, env = "HUNDI_TRUSTED_PROXIES", default_value = "", value_parser = crate::api::client_addr::TrustedProxies::parse)]
+    trusted_proxies: crate::api::client_addr::TrustedProxies,
 }
 
 #[derive(Subcommand)]
@@ -302,6 +306,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
         public_url: args.public_url,
         expiry_interval: Duration::from_millis(args.expiry_interval_ms.max(10)),
         secrets: SecretBox::load(&args.db.database_url).context("cannot read the master key")?,
+        trusted_proxies: args.trusted_proxies,
         ..ServerOptions::default()
     };
     let demo = admin::ensure_demo(&*store).await?;

@@ -25,6 +25,12 @@ pub struct ServerOptions {
     pub secrets: crate::secrets::SecretBox,
     /// The default per-key and per-address request rate limits.
     pub rate_limits: crate::service::ratelimit::RateLimitConfig,
+    /// How long a looked-up API key is trusted (`HUNDI_KEY_CACHE_MS`, at most 60 s).
+    pub key_cache: Duration,
+    /// The proxies whose `X-Forwarded-For` names the client (`HUNDI_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
+    /// The dashboard's sign-in throttle.
+    pub sign_in: crate::dashboard::throttle::SignInPolicy,
 }
 
 impl Default for ServerOptions {
@@ -38,6 +44,11 @@ impl Default for ServerOptions {
             dispatch_webhooks: true,
             secrets: crate::secrets::SecretBox::random(),
             rate_limits: crate::service::ratelimit::RateLimitConfig::from_env(),
+            key_cache: api::auth::KeyCache::ttl_from(
+                std::env::var("HUNDI_KEY_CACHE_MS").ok().as_deref(),
+            ),
+            trusted_proxies: Default::default(),
+            sign_in: Default::default(),
         }
     }
 }
@@ -101,11 +112,19 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         store.clone(),
         opts.rate_limits.clone(),
     ));
+    state.keys = Arc::new(api::auth::KeyCache::new(opts.key_cache));
+    state.proxies = Arc::new(opts.trusted_proxies.clone());
+    state.sign_in = Arc::new(crate::dashboard::throttle::SignInGuard::new(
+        opts.sign_in.clone(),
+    ));
     state.payments = state
         .payments
         .clone()
         .allow_private_webhooks(opts.webhooks.allow_private);
     let (stop, stopped) = watch::channel(false);
+    // Subscribed before the first request: a key revoked on another node is forgotten here.
+    let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;
+    let keys = tokio::spawn(state.keys.clone().follow(key_changes, stopped.clone()));
 
     let expiry = tokio::spawn(expiry_worker(
         state.clone(),
@@ -138,17 +157,20 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
     let task = tokio::spawn(async move {
-        // The peer's address is the client's for per-address rate limits.
-        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = on_stop.wait_for(|s| *s).await;
-            })
-            .await;
+        // The peer's address is what the sign-in throttle and the per-address rate limits count.
+        let served = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = on_stop.wait_for(|s| *s).await;
+        })
+        .await;
         let _ = expiry.await;
         let _ = usage.await;
         let _ = limits.await;
         let _ = webhooks.await;
+        let _ = keys.await;
         flush_state.usage.flush(&flush_state.store).await;
         served
     });

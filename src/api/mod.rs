@@ -1,6 +1,7 @@
 //! The native HTTP API under `/v1`, plus `/healthz`, `/metrics` and `/openapi.json`.
 
 pub mod auth;
+pub mod client_addr;
 pub mod credits;
 pub mod error;
 pub mod events;
@@ -46,6 +47,10 @@ pub struct AppState {
     pub secrets: crate::secrets::SecretBox,
     /// Request rate limits per key (and per client address for browser keys).
     pub rate_limits: Arc<crate::service::ratelimit::RateLimiter>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<client_addr::TrustedProxies>,
+    /// The dashboard's sign-in throttle and its ceiling on password checks.
+    pub sign_in: Arc<crate::dashboard::throttle::SignInGuard>,
 }
 
 impl AppState {
@@ -62,6 +67,8 @@ impl AppState {
             checkout_secret: Arc::new(checkout_secret),
             keys: Arc::new(auth::KeyCache::from_env()),
             secrets: crate::secrets::SecretBox::random(),
+            proxies: Arc::default(),
+            sign_in: Arc::default(),
         }
     }
 }

@@ -3,10 +3,13 @@
 //! The cookie (`hundi_session`: HttpOnly, SameSite=Lax, Secure behind https) holds a random
 //! token; the database keeps only its SHA-256. Every POST of a session must carry the
 //! session's CSRF token (`csrf` form field); the login form uses a double-submit token.
-//! After five failed sign-ins for one e-mail address (known or not) within 15 minutes, tries
-//! wait: 30 seconds, doubling with each further failure, up to 15 minutes.
+//! Tries are throttled (throttle.rs) before any password is checked: five per e-mail address
+//! (known or not), then 30 seconds between tries, doubling up to 15 minutes; twenty per
+//! client address likewise. A throttled try is answered 429 with `Retry-After`.
 
+use super::throttle::{Refusal, EMAIL_MAX};
 use super::{render, view, Dash, DashError};
+use crate::api::client_addr::ClientAddr;
 use crate::api::AppState;
 use crate::domain::ids::random_token;
 use crate::domain::session::Session;
@@ -22,8 +25,6 @@ use subtle::ConstantTimeEq;
 const SESSION_COOKIE: &str = "hundi_session";
 const LOGIN_COOKIE: &str = "hundi_login";
 const SESSION_HOURS: i64 = 12;
-/// Failures allowed before tries must wait.
-pub const FREE_FAILURES: i64 = 5;
 
 fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -184,6 +185,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    addr: ClientAddr,
     headers: HeaderMap,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
@@ -191,7 +193,18 @@ pub async fn login(
     if expected.is_empty() || !equal(expected, &form.csrf) {
         return DashError::Forbidden.into_response();
     }
-    match sign_in(&state, &form).await {
+    if form.email.chars().count() > EMAIL_MAX {
+        // Refused before it is counted: the throttle's rows are keyed by what was typed.
+        return login_form(
+            &state,
+            StatusCode::BAD_REQUEST,
+            Some(format!(
+                "An e-mail address has at most {EMAIL_MAX} characters."
+            )),
+            "",
+        );
+    }
+    match sign_in(&state, &addr, &form).await {
         Ok(token) => {
             let mut res = Redirect::to("/dashboard").into_response();
             let headers = res.headers_mut();
@@ -202,13 +215,25 @@ pub async fn login(
             headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
             res
         }
-        Err(SignInError::Wait(secs)) => login_form(
-            &state,
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(format!(
-                "Too many failed sign-ins. Try again in {secs} seconds."
-            )),
-            &form.email,
+        Err(SignInError::Wait(secs)) => retry_after(
+            login_form(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(format!(
+                    "Too many failed sign-ins. Try again in {secs} seconds."
+                )),
+                &form.email,
+            ),
+            secs,
+        ),
+        Err(SignInError::Busy) => retry_after(
+            login_form(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some("Too many sign-ins at once. Try again in a moment.".into()),
+                &form.email,
+            ),
+            1,
         ),
         Err(SignInError::Wrong) => login_form(
             &state,
@@ -220,9 +245,18 @@ pub async fn login(
     }
 }
 
+fn retry_after(mut res: Response, secs: i64) -> Response {
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    res
+}
+
 enum SignInError {
     Wrong,
+    /// Throttled: seconds until a try may be made.
     Wait(i64),
+    /// Every password check of the node is busy.
+    Busy,
     Failed(DashError),
 }
 
@@ -232,49 +266,48 @@ impl From<crate::store::StoreError> for SignInError {
     }
 }
 
-/// Checks the password (argon2id) under the throttle; returns a new session's token.
-async fn sign_in(state: &AppState, form: &LoginForm) -> Result<String, SignInError> {
+/// Checks the password (argon2id) once the throttle has counted the try; returns a new
+/// session's token.
+async fn sign_in(
+    state: &AppState,
+    addr: &ClientAddr,
+    form: &LoginForm,
+) -> Result<String, SignInError> {
     use argon2::{PasswordHash, PasswordVerifier};
     let email = form.email.trim().to_lowercase();
     let now = crate::domain::now();
-    if let Some(until) = state.store.login_blocked_until(&email, now).await? {
-        return Err(SignInError::Wait((until - now).num_seconds().max(1)));
-    }
+    let check = match state.sign_in.admit(&state.store, &email, addr, now).await? {
+        Ok(check) => check,
+        Err(Refusal::Blocked(until)) => {
+            // Rounded up: a client that waits exactly this long finds the block over.
+            let ms = (until - now).num_milliseconds();
+            return Err(SignInError::Wait((ms + 999).div_euclid(1000).max(1)));
+        }
+        Err(Refusal::Busy) => return Err(SignInError::Busy),
+    };
     let user = match state.store.find_user_by_email(&email).await {
         Ok(u) => Some(u),
         Err(crate::store::StoreError::NotFound) => None,
         Err(e) => return Err(e.into()),
     };
-    // An unknown address costs the same hashing as a known one.
-    let stored = user
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| dummy_hash().to_string());
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
     let password = form.password.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&stored).is_ok_and(|h| {
-            argon2::Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
+    let ok = check
+        .run(move || {
+            // An unknown address costs the same hashing as a known one.
+            let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
+            PasswordHash::new(&stored).is_ok_and(|h| {
+                argon2::Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
         })
-    })
-    .await
-    .unwrap_or(false);
+        .await;
     let user = match (ok, user) {
         (true, Some(u)) => u,
-        _ => {
-            let failures = state.store.record_login_failure(&email, now).await?;
-            if failures >= FREE_FAILURES {
-                let secs = (30i64 << (failures - FREE_FAILURES).min(5)).min(900);
-                state
-                    .store
-                    .block_login(&email, now + chrono::Duration::seconds(secs))
-                    .await?;
-            }
-            return Err(SignInError::Wrong);
-        }
+        _ => return Err(SignInError::Wrong),
     };
-    state.store.clear_login_failures(&email).await?;
+    state.sign_in.succeeded(&state.store, &email, addr).await?;
     let token = random_token(43);
     let session = Session {
         token_hash: hash(&token),

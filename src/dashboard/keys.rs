@@ -234,6 +234,8 @@ pub async fn update(
     if key.rate_limit != form.rate_limit {
         key = crate::admin::set_key_rate_limit(&*state.store, &key.id, form.rate_limit).await?;
     }
+    // This node stops trusting its cached copy now (others hear of it from the database).
+    state.keys.forget(&key.id);
     let shown = secret.map(|s| Shown {
         title: format!(
             "Key {} now sends webhooks. Copy the signing secret now: it is not shown again.",
@@ -261,6 +263,8 @@ pub async fn revoke(
         .store
         .revoke_key(&key.id, crate::domain::now())
         .await?;
+    // The very next request with this key is refused on this node.
+    state.keys.forget(&key.id);
     Ok(Redirect::to("/dashboard/keys").into_response())
 }
 

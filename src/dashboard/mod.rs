@@ -12,6 +12,7 @@ pub mod keys;
 pub mod overview;
 pub mod payments;
 pub mod settings;
+pub mod throttle;
 pub mod view;
 pub mod webhooks;
 

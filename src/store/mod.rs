@@ -229,6 +229,32 @@ pub struct TokenGrant {
     pub left: f64,
 }
 
+/// How a throttle counts tries at one subject: `free` tries, then each try blocks the next
+/// for `first_wait`, doubling per try up to `max_wait`. A try more than `window` after the
+/// previous one starts the count again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleRule {
+    pub free: i32,
+    pub window: chrono::Duration,
+    pub first_wait: chrono::Duration,
+    pub max_wait: chrono::Duration,
+}
+
+impl ThrottleRule {
+    fn micros(d: chrono::Duration) -> i64 {
+        d.num_microseconds().unwrap_or(i64::MAX).max(0)
+    }
+}
+
+/// A change to API keys another node (or process) made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyChange {
+    /// This key was revoked or changed.
+    Key(String),
+    /// Changes may have been missed (the notification connection dropped): forget them all.
+    Unknown,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Applies the embedded migrations for this backend; applying twice is a no-op.
@@ -280,6 +306,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<TokenGrant>;
     /// Forgets buckets untouched for `idle` (by then they are full again, as a new one is).
     async fn prune_rate_buckets(&self, idle: std::time::Duration) -> StoreResult<u64>;
+    /// Keys revoked or changed, so that nodes forget their cached copies at once. PostgreSQL:
+    /// every node's (and the CLI's) `revoke_key` and `update_key`, through LISTEN/NOTIFY.
+    /// SQLite: nothing (another process's change is seen when a cached copy expires).
+    async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>>;
 
     // Payments
     async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;
@@ -333,17 +363,25 @@ pub trait Store: Send + Sync + 'static {
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// When tries for this e-mail may resume, if it is blocked now.
-    async fn login_blocked_until(
+    /// Counts a try at `subject` (a sign-in throttle's `email:…` or `addr:…`) before the work
+    /// it guards, in one atomic statement, so that racing tries are each counted. While the
+    /// subject is blocked the try is refused, uncounted: `Some(until)`. Otherwise it is counted
+    /// (`None`); the try that uses up the rule's free ones, and each later one, blocks the
+    /// subject for the rule's wait, doubling per try up to its ceiling.
+    async fn claim_throttle(
         &self,
-        email: &str,
+        subject: &str,
+        rule: &ThrottleRule,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Counts a failed login (atomically) and returns the failures so far; failures older
-    /// than 15 minutes are forgotten.
-    async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64>;
-    async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()>;
-    async fn clear_login_failures(&self, email: &str) -> StoreResult<()>;
+    /// Forgets a subject's tries and block (a correct sign-in for an e-mail address).
+    async fn clear_throttle(&self, subject: &str) -> StoreResult<()>;
+    /// Gives one counted try back (a correct sign-in from a client address), lifting the
+    /// block when the tries left are below the rule's free ones.
+    async fn refund_throttle(&self, subject: &str, rule: &ThrottleRule) -> StoreResult<()>;
+    /// Deletes the rows whose last try is older than `before` and that are not blocked at
+    /// `now`; returns how many.
+    async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
 
     // Dashboard views
     /// Payments per UTC day, currency and status since `since`.

@@ -25,6 +25,9 @@ pub struct PgStore {
     deliveries: Arc<tokio::sync::Notify>,
     listening: tokio::sync::OnceCell<()>,
     sealer: super::sealing::EndpointSealer,
+    /// Key changes heard on `hundi_keys`, for every subscriber of this node.
+    key_changes: tokio::sync::broadcast::Sender<KeyChange>,
+    listening_keys: tokio::sync::OnceCell<()>,
 }
 
 impl PgStore {
@@ -45,6 +48,8 @@ impl PgStore {
             deliveries: Arc::new(tokio::sync::Notify::new()),
             listening: tokio::sync::OnceCell::new(),
             sealer: Default::default(),
+            key_changes: tokio::sync::broadcast::channel(1024).0,
+            listening_keys: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -637,54 +642,81 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn login_blocked_until(
+    async fn claim_throttle(
         &self,
-        email: &str,
+        subject: &str,
+        rule: &ThrottleRule,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        let row = sqlx::query(
-            "SELECT blocked_until FROM login_throttle WHERE email = $1 AND blocked_until > $2",
-        )
-        .bind(email)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match row {
-            Some(r) => Some(r.try_get("blocked_until")?),
-            None => None,
-        })
+        // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
+        // number after counting it. The row lock makes racing tries count one after another.
+        let sql = "INSERT INTO sign_in_throttle (subject, tries, blocked_until, updated_at) \
+             VALUES ($1, 1, CASE WHEN 1 >= $4 THEN $2 + $5 * INTERVAL '1 microsecond' END, $2) \
+             ON CONFLICT (subject) DO UPDATE SET \
+             tries = $7, \
+             blocked_until = CASE WHEN $7 >= $4 THEN $2 + LEAST($6, $5 << LEAST($7 - $4, 20)) \
+             * INTERVAL '1 microsecond' END, \
+             updated_at = $2 \
+             WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
+             RETURNING tries"
+            .replace(
+                "$7",
+                "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
+                 ELSE sign_in_throttle.tries + 1 END)",
+            );
+        let counted = sqlx::query(&sql)
+            .bind(subject)
+            .bind(now)
+            .bind(now - rule.window)
+            .bind(rule.free)
+            .bind(ThrottleRule::micros(rule.first_wait))
+            .bind(ThrottleRule::micros(rule.max_wait))
+            .fetch_optional(&self.pool)
+            .await?;
+        if counted.is_some() {
+            return Ok(None);
+        }
+        let until: Option<DateTime<Utc>> =
+            sqlx::query_scalar("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
+                .bind(subject)
+                .fetch_optional(&self.pool)
+                .await?
+                .flatten();
+        // Unblocked in between: the caller waits the shortest while.
+        Ok(Some(until.unwrap_or(now + chrono::Duration::seconds(1))))
     }
 
-    async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64> {
-        let failures: i64 = sqlx::query_scalar(
-            "INSERT INTO login_throttle (email, failures, updated_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (email) DO UPDATE SET failures = CASE WHEN login_throttle.updated_at < $3 \
-             THEN 1 ELSE login_throttle.failures + 1 END, updated_at = $2 \
-             RETURNING CAST(failures AS BIGINT)",
-        )
-        .bind(email)
-        .bind(now)
-        .bind(now - chrono::Duration::minutes(15))
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(failures)
-    }
-
-    async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE login_throttle SET blocked_until = $2 WHERE email = $1")
-            .bind(email)
-            .bind(until)
+    async fn clear_throttle(&self, subject: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_throttle WHERE subject = $1")
+            .bind(subject)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
-    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE email = $1")
-            .bind(email)
-            .execute(&self.pool)
-            .await?;
+    async fn refund_throttle(&self, subject: &str, rule: &ThrottleRule) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sign_in_throttle SET tries = tries - 1, \
+             blocked_until = CASE WHEN tries - 1 < $2 THEN NULL ELSE blocked_until END \
+             WHERE subject = $1 AND tries > 0",
+        )
+        .bind(subject)
+        .bind(rule.free)
+        .execute(&self.pool)
+        .await?;
         Ok(())
+    }
+
+    async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sign_in_throttle WHERE updated_at < $1 \
+             AND (blocked_until IS NULL OR blocked_until <= $2)",
+        )
+        .bind(before)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn payment_stats(
@@ -878,12 +910,15 @@ impl Store for PgStore {
             "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
              RETURNING {KEY_COLUMNS}"
         );
+        let mut tx = self.begin().await?;
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(at)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
+        notify_key_change(&mut tx, id).await?;
+        tx.commit().await?;
         key_from_row(&row)
     }
 
@@ -892,15 +927,46 @@ impl Store for PgStore {
             "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
              RETURNING {KEY_COLUMNS}"
         );
+        let mut tx = self.begin().await?;
         let row = sqlx::query(&sql)
             .bind(&k.id)
             .bind(&k.label)
             .bind(crate::domain::key::format_permissions(&k.permissions))
             .bind(&k.webhook_url)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
+        notify_key_change(&mut tx, &k.id).await?;
+        tx.commit().await?;
         key_from_row(&row)
+    }
+
+    async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
+        let changes = self.key_changes.clone();
+        self.listening_keys
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen("hundi_keys").await?;
+                let changes = changes.clone();
+                tokio::spawn(async move {
+                    loop {
+                        // `None`: the connection dropped (the next call reconnects), and
+                        // notifications sent meanwhile are lost; so is anything after an error.
+                        let change = match listener.try_recv().await {
+                            Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
+                            Ok(None) => KeyChange::Unknown,
+                            Err(_) => {
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                                KeyChange::Unknown
+                            }
+                        };
+                        let _ = changes.send(change);
+                    }
+                });
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(changes.subscribe())
     }
 
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {
@@ -1922,6 +1988,15 @@ impl Store for PgStore {
 /// Wakes the dispatchers of every node when this transaction commits.
 async fn notify_dispatchers(tx: &mut sqlx::PgConnection) -> StoreResult<()> {
     sqlx::query("SELECT pg_notify('hundi_deliveries', '')")
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+/// Tells every node, when this transaction commits, to forget its cached copy of a key.
+async fn notify_key_change(tx: &mut sqlx::PgConnection, key_id: &str) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify('hundi_keys', $1)")
+        .bind(key_id)
         .execute(tx)
         .await?;
     Ok(())

@@ -30,6 +30,8 @@ pub struct SqliteStore {
     inserts: mpsc::Sender<InsertJob>,
     deliveries: Arc<tokio::sync::Notify>,
     sealer: super::sealing::EndpointSealer,
+    /// Never sent on: SQLite has no notifications between processes.
+    key_changes: tokio::sync::broadcast::Sender<KeyChange>,
 }
 
 fn micros(t: DateTime<Utc>) -> i64 {
@@ -74,6 +76,7 @@ impl SqliteStore {
             inserts,
             deliveries,
             sealer: Default::default(),
+            key_changes: tokio::sync::broadcast::channel(1).0,
         })
     }
 
@@ -805,54 +808,81 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn login_blocked_until(
+    async fn claim_throttle(
         &self,
-        email: &str,
+        subject: &str,
+        rule: &ThrottleRule,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<DateTime<Utc>>> {
-        let row = sqlx::query(
-            "SELECT blocked_until FROM login_throttle WHERE email = $1 AND blocked_until > $2",
-        )
-        .bind(email)
-        .bind(micros(now))
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(match row {
-            Some(r) => Some(from_micros(r.try_get("blocked_until")?)?),
-            None => None,
-        })
+        // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
+        // number after counting it.
+        let sql = "INSERT INTO sign_in_throttle (subject, tries, blocked_until, updated_at) \
+             VALUES ($1, 1, CASE WHEN 1 >= $4 THEN $2 + $5 END, $2) \
+             ON CONFLICT (subject) DO UPDATE SET \
+             tries = $7, \
+             blocked_until = CASE WHEN $7 >= $4 THEN $2 + min($6, $5 << min($7 - $4, 20)) END, \
+             updated_at = $2 \
+             WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
+             RETURNING tries"
+            .replace(
+                "$7",
+                "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
+                 ELSE sign_in_throttle.tries + 1 END)",
+            );
+        let counted = sqlx::query(&sql)
+            .bind(subject)
+            .bind(micros(now))
+            .bind(micros(now - rule.window))
+            .bind(rule.free)
+            .bind(ThrottleRule::micros(rule.first_wait))
+            .bind(ThrottleRule::micros(rule.max_wait))
+            .fetch_optional(&self.writer)
+            .await?;
+        if counted.is_some() {
+            return Ok(None);
+        }
+        let until: Option<i64> =
+            sqlx::query_scalar("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
+                .bind(subject)
+                .fetch_optional(&self.writer)
+                .await?
+                .flatten();
+        // Unblocked in between: the caller waits the shortest while.
+        let until = until.unwrap_or(micros(now + chrono::Duration::seconds(1)));
+        Ok(Some(from_micros(until)?))
     }
 
-    async fn record_login_failure(&self, email: &str, now: DateTime<Utc>) -> StoreResult<i64> {
-        let failures: i64 = sqlx::query_scalar(
-            "INSERT INTO login_throttle (email, failures, updated_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (email) DO UPDATE SET failures = CASE WHEN login_throttle.updated_at < $3 \
-             THEN 1 ELSE login_throttle.failures + 1 END, updated_at = $2 \
-             RETURNING CAST(failures AS BIGINT)",
-        )
-        .bind(email)
-        .bind(micros(now))
-        .bind(micros(now - chrono::Duration::minutes(15)))
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(failures)
-    }
-
-    async fn block_login(&self, email: &str, until: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE login_throttle SET blocked_until = $2 WHERE email = $1")
-            .bind(email)
-            .bind(micros(until))
+    async fn clear_throttle(&self, subject: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_throttle WHERE subject = $1")
+            .bind(subject)
             .execute(&self.writer)
             .await?;
         Ok(())
     }
 
-    async fn clear_login_failures(&self, email: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_throttle WHERE email = $1")
-            .bind(email)
-            .execute(&self.writer)
-            .await?;
+    async fn refund_throttle(&self, subject: &str, rule: &ThrottleRule) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sign_in_throttle SET tries = tries - 1, \
+             blocked_until = CASE WHEN tries - 1 < $2 THEN NULL ELSE blocked_until END \
+             WHERE subject = $1 AND tries > 0",
+        )
+        .bind(subject)
+        .bind(rule.free)
+        .execute(&self.writer)
+        .await?;
         Ok(())
+    }
+
+    async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sign_in_throttle WHERE updated_at < $1 \
+             AND (blocked_until IS NULL OR blocked_until <= $2)",
+        )
+        .bind(micros(before))
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     async fn payment_stats(
@@ -1463,6 +1493,12 @@ impl Store for SqliteStore {
 
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
         Ok(self.deliveries.clone())
+    }
+
+    async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
+        // One process's changes are forgotten by the code that makes them; other processes'
+        // (the CLI) are seen when the cached copy expires.
+        Ok(self.key_changes.subscribe())
     }
 
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {

@@ -1,0 +1,202 @@
+//! The sign-in throttle. Every try is counted before its password is checked, atomically in
+//! the database (so racing tries are each counted, on every node): per e-mail address, known
+//! or not, and per client address. Only a few passwords are checked at once on a node
+//! (argon2id takes about 19 MiB each); a try that finds them all busy is answered 503.
+
+use crate::api::client_addr::ClientAddr;
+use crate::store::{Store, StoreResult, ThrottleRule};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The longest e-mail address a sign-in may name (RFC 5321's limit on a path).
+pub const EMAIL_MAX: usize = 254;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInPolicy {
+    /// Per e-mail address: five tries, then 30 s between tries, doubling up to 15 minutes.
+    pub per_email: ThrottleRule,
+    /// Per client address (an IPv6 /64): many addresses tried from one place.
+    pub per_address: ThrottleRule,
+    /// Passwords checked at once on this node.
+    pub concurrent_checks: usize,
+    /// How long a try waits for a free check before it is answered 503.
+    pub check_wait: Duration,
+}
+
+impl Default for SignInPolicy {
+    fn default() -> Self {
+        let rule = |free| ThrottleRule {
+            free,
+            window: chrono::Duration::minutes(15),
+            first_wait: chrono::Duration::seconds(30),
+            max_wait: chrono::Duration::minutes(15),
+        };
+        SignInPolicy {
+            per_email: rule(5),
+            per_address: rule(20),
+            concurrent_checks: 4,
+            check_wait: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Why a try was not let through to its password check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Refusal {
+    /// The e-mail or the client address is blocked until then.
+    Blocked(DateTime<Utc>),
+    /// Every password check of the node is busy.
+    Busy,
+}
+
+/// How many passwords are being checked, have been at most at once, and in all.
+#[derive(Default)]
+struct Tally {
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    checked: AtomicU64,
+}
+
+pub struct SignInGuard {
+    policy: SignInPolicy,
+    checks: Arc<Semaphore>,
+    tally: Arc<Tally>,
+    /// Unix seconds of the last purge of old throttle rows.
+    purged_at: AtomicI64,
+}
+
+impl Default for SignInGuard {
+    fn default() -> Self {
+        SignInGuard::new(SignInPolicy::default())
+    }
+}
+
+fn email_subject(email: &str) -> String {
+    format!("email:{email}")
+}
+
+fn address_subject(addr: &ClientAddr) -> String {
+    format!("addr:{}", addr.throttle_key())
+}
+
+impl SignInGuard {
+    pub fn new(policy: SignInPolicy) -> SignInGuard {
+        SignInGuard {
+            checks: Arc::new(Semaphore::new(policy.concurrent_checks.max(1))),
+            policy,
+            tally: Arc::default(),
+            purged_at: AtomicI64::new(0),
+        }
+    }
+
+    pub fn policy(&self) -> &SignInPolicy {
+        &self.policy
+    }
+
+    /// Passwords this node has checked.
+    pub fn checked(&self) -> u64 {
+        self.tally.checked.load(Ordering::SeqCst)
+    }
+
+    /// The most passwords this node has checked at once.
+    pub fn peak(&self) -> usize {
+        self.tally.peak.load(Ordering::SeqCst)
+    }
+
+    /// Counts a try for the client address, then for the e-mail address, before anything
+    /// is checked; then waits (briefly) for a free password check.
+    pub async fn admit(
+        &self,
+        store: &Arc<dyn Store>,
+        email: &str,
+        addr: &ClientAddr,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Result<Check, Refusal>> {
+        self.purge_now_and_then(store, now);
+        let rules = [
+            (address_subject(addr), &self.policy.per_address),
+            (email_subject(email), &self.policy.per_email),
+        ];
+        for (subject, rule) in rules {
+            if let Some(until) = store.claim_throttle(&subject, rule, now).await? {
+                return Ok(Err(Refusal::Blocked(until)));
+            }
+        }
+        let permit =
+            tokio::time::timeout(self.policy.check_wait, self.checks.clone().acquire_owned()).await;
+        match permit {
+            Ok(Ok(permit)) => Ok(Ok(Check {
+                tally: self.tally.clone(),
+                permit,
+            })),
+            _ => Ok(Err(Refusal::Busy)),
+        }
+    }
+
+    /// After a correct password: the e-mail's failures are forgotten, and the client
+    /// address gets its try back.
+    pub async fn succeeded(
+        &self,
+        store: &Arc<dyn Store>,
+        email: &str,
+        addr: &ClientAddr,
+    ) -> StoreResult<()> {
+        store.clear_throttle(&email_subject(email)).await?;
+        store
+            .refund_throttle(&address_subject(addr), &self.policy.per_address)
+            .await
+    }
+
+    /// Deletes rows nobody has tried for a window, at most once a minute per node, in the
+    /// background (the table is keyed by what callers type).
+    fn purge_now_and_then(&self, store: &Arc<dyn Store>, now: DateTime<Utc>) {
+        let last = self.purged_at.load(Ordering::Relaxed);
+        if now.timestamp() - last < 60
+            || self
+                .purged_at
+                .compare_exchange(last, now.timestamp(), Ordering::SeqCst, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let window = self
+            .policy
+            .per_email
+            .window
+            .max(self.policy.per_address.window);
+        let store = store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.purge_throttle(now - window, now).await {
+                tracing::warn!(error = %e, "could not purge the sign-in throttle");
+            }
+        });
+    }
+}
+
+/// A password check that may run now: holds one of the node's checks until it is done.
+pub struct Check {
+    tally: Arc<Tally>,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Check {
+    /// Runs the (blocking) check off the async threads. The permit goes with it, so a
+    /// check whose caller went away still holds its place until it ends.
+    pub async fn run(self, check: impl FnOnce() -> bool + Send + 'static) -> bool {
+        let Check { tally, permit } = self;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let now = tally.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            tally.peak.fetch_max(now, Ordering::SeqCst);
+            tally.checked.fetch_add(1, Ordering::SeqCst);
+            let ok = check();
+            tally.in_flight.fetch_sub(1, Ordering::SeqCst);
+            ok
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
