@@ -48,6 +48,7 @@ async fn invented_methods_share_one_label(backend: Backend) {
     }
     let (_, after) = scrape(&app, &url, None).await;
     let added = after.lines().count() as i64 - before.lines().count() as i64;
+    eprintln!("200 invented methods added {added} lines to /metrics");
     assert!(
         added <= 40,
         "200 invented methods added {added} lines:\n{after}"

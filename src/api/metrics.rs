@@ -139,13 +139,13 @@ impl Metrics {
     }
 
     /// Reads the payment counts unless they were read within the cache window.
-    async fn refresh_payments(&self, store: &dyn crate::store::Store) {
+    async fn refresh_payments(&self, service: &crate::service::PaymentService) {
         let mut read_at = self.payments_read_at.lock().await;
         if read_at.is_some_and(|at| at.elapsed() < self.access.payments_cache) {
             return;
         }
         self.payment_count_queries.fetch_add(1, Ordering::Relaxed);
-        match store.count_payments_by_status().await {
+        match service.count_payments_by_status().await {
             Ok(counts) => {
                 self.payments.clear();
                 for (status, livemode, n) in counts {
@@ -223,7 +223,7 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
         )
             .into_response();
     }
-    state.metrics.refresh_payments(&*state.store).await;
+    state.metrics.refresh_payments(&state.payments).await;
     let mut body = String::new();
     if encode(&mut body, &state.metrics.registry).is_err() {
         return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();

@@ -440,6 +440,11 @@ impl PaymentService {
         }
     }
 
+    /// Payments per status and mode across every merchant (for the operator's metrics).
+    pub async fn count_payments_by_status(&self) -> Result<Vec<(String, bool, i64)>, ServiceError> {
+        Ok(self.store.count_payments_by_status().await?)
+    }
+
     pub async fn list(
         &self,
         scope: &Scope,
