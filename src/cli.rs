@@ -95,6 +95,12 @@ struct ServeArgs {
     /// client; from anyone else the header is ignored.
     #[arg(long, env = "HUNDI_TRUSTED_PROXIES", default_value = "", value_parser = crate::api::client_addr::TrustedProxies::parse)]
     trusted_proxies: crate::api::client_addr::TrustedProxies,
+    /// A bearer token `/metrics` requires (it shows counts across all merchants).
+    #[arg(long, env = "HUNDI_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<String>,
+    /// Serves `/metrics` on this address instead of the main one (e.g. 127.0.0.1:9100).
+    #[arg(long, env = "HUNDI_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -307,6 +313,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
         expiry_interval: Duration::from_millis(args.expiry_interval_ms.max(10)),
         secrets: SecretBox::load(&args.db.database_url).context("cannot read the master key")?,
         trusted_proxies: args.trusted_proxies,
+        metrics: crate::api::metrics::MetricsAccess {
+            token: args.metrics_token.filter(|t| !t.trim().is_empty()),
+            ..Default::default()
+        },
+        metrics_listen: args.metrics_listen,
         ..ServerOptions::default()
     };
     let demo = admin::ensure_demo(&*store).await?;

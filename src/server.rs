@@ -18,6 +18,12 @@ pub struct ServerOptions {
     pub expiry_interval: Duration,
     /// How often per-key request counts are written.
     pub usage_flush_interval: Duration,
+    /// How often the expiry worker also deletes idempotency keys older than 24 hours.
+    pub idempotency_purge_interval: Duration,
+    /// Who may read `/metrics` (a bearer token) and how fresh its payment counts are.
+    pub metrics: crate::api::metrics::MetricsAccess,
+    /// Serves `/metrics` on this address only (not on `listen`).
+    pub metrics_listen: Option<String>,
     pub webhooks: crate::webhooks::WebhookConfig,
     /// Whether this node delivers webhooks (an API-only node leaves it to others).
     pub dispatch_webhooks: bool,
@@ -40,6 +46,9 @@ impl Default for ServerOptions {
             public_url: None,
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
+            idempotency_purge_interval: Duration::from_secs(60),
+            metrics: crate::api::metrics::MetricsAccess::default(),
+            metrics_listen: None,
             webhooks: crate::webhooks::WebhookConfig::from_env(),
             dispatch_webhooks: true,
             secrets: crate::secrets::SecretBox::random(),
@@ -56,6 +65,8 @@ impl Default for ServerOptions {
 /// A server that is accepting requests.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     stop: watch::Sender<bool>,
     task: JoinHandle<std::io::Result<()>>,
@@ -117,6 +128,20 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     state.sign_in = Arc::new(crate::dashboard::throttle::SignInGuard::new(
         opts.sign_in.clone(),
     ));
+    let metrics_listener = match &opts.metrics_listen {
+        Some(address) => Some(TcpListener::bind(address).await?),
+        None => None,
+    };
+    let metrics_addr = match &metrics_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
+    state.metrics = Arc::new(crate::api::metrics::Metrics::new(
+        crate::api::metrics::MetricsAccess {
+            separate_listener: metrics_listener.is_some(),
+            ..opts.metrics.clone()
+        },
+    ));
     state.payments = state
         .payments
         .clone()
@@ -129,6 +154,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let expiry = tokio::spawn(expiry_worker(
         state.clone(),
         opts.expiry_interval,
+        opts.idempotency_purge_interval,
         stopped.clone(),
     ));
     let usage = tokio::spawn(usage_worker(
@@ -153,6 +179,20 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         tokio::spawn(async {})
     };
 
+    let metrics_server = match metrics_listener {
+        Some(listener) => {
+            let mut on_stop = stopped.clone();
+            let app = api::metrics_router(state.clone());
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = on_stop.wait_for(|s| *s).await;
+                    })
+                    .await;
+            })
+        }
+        None => tokio::spawn(async {}),
+    };
     let app = api::router(state.clone());
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
@@ -171,20 +211,41 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         let _ = limits.await;
         let _ = webhooks.await;
         let _ = keys.await;
+        let _ = metrics_server.await;
         flush_state.usage.flush(&flush_state.store).await;
         served
     });
     Ok(RunningServer {
         addr,
+        metrics_addr,
         state,
         stop,
         task,
     })
 }
 
-async fn expiry_worker(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+async fn expiry_worker(
+    state: AppState,
+    every: Duration,
+    purge_every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
     const BATCH: u32 = 500;
+    let mut purged_at: Option<tokio::time::Instant> = None;
     loop {
+        // Idempotency keys live 24 hours; their purge rides this worker at its own pace.
+        if purged_at.is_none_or(|at| at.elapsed() >= purge_every) {
+            purged_at = Some(tokio::time::Instant::now());
+            match state
+                .payments
+                .purge_idempotency_keys(chrono::Utc::now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "purged idempotency keys older than 24 hours"),
+                Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+            }
+        }
         loop {
             match state.payments.expire_due(BATCH).await {
                 Ok(n) if n as u32 == BATCH => continue,

@@ -331,25 +331,43 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
 async fn idempotency_keys_claim_once(backend: Backend) {
     let (_db, store, _, scope, _) = setup(backend).await;
     let now = Utc::now();
-    let claims = futures::future::join_all(
-        (0..10).map(|_| store.claim_idempotency_key(&scope, "k1", b"hash", now)),
-    )
+    let expired = now - Duration::hours(24);
+    let claims = futures::future::join_all((0..10).map(|i| {
+        let token = format!("t{i}");
+        let store = store.clone();
+        let scope = scope.clone();
+        async move {
+            store
+                .claim_idempotency_key(&scope, "k1", b"hash", &token, now, expired)
+                .await
+        }
+    }))
     .await;
-    let claimed = claims
+    let claimed: Vec<usize> = claims
         .iter()
-        .filter(|c| matches!(c, Ok(IdempotencyClaim::Claimed)))
-        .count();
-    assert_eq!(claimed, 1);
+        .enumerate()
+        .filter(|(_, c)| matches!(c, Ok(IdempotencyClaim::Claimed)))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(claimed.len(), 1);
+    let holder = format!("t{}", claimed[0]);
     let stored = StoredResponse {
         status: 201,
         body: b"{\"ok\":true}".to_vec(),
     };
-    store
-        .complete_idempotency_key(&scope, "k1", &stored)
+    assert!(
+        !store
+            .complete_idempotency_key(&scope, "k1", "not-the-holder", &stored)
+            .await
+            .unwrap(),
+        "only the holder keeps a response"
+    );
+    assert!(store
+        .complete_idempotency_key(&scope, "k1", &holder, &stored)
         .await
-        .unwrap();
+        .unwrap());
     match store
-        .claim_idempotency_key(&scope, "k1", b"hash", now)
+        .claim_idempotency_key(&scope, "k1", b"hash", "t99", now, expired)
         .await
         .unwrap()
     {
@@ -366,23 +384,249 @@ async fn idempotency_keys_claim_once(backend: Backend) {
     // A released (unfinished) claim can be taken again; a finished one is never released.
     assert!(matches!(
         store
-            .claim_idempotency_key(&scope, "k2", b"h", now)
+            .claim_idempotency_key(&scope, "k2", b"h", "a", now, expired)
             .await
             .unwrap(),
         IdempotencyClaim::Claimed
     ));
-    store.release_idempotency_key(&scope, "k2").await.unwrap();
+    assert!(store
+        .release_idempotency_key(&scope, "k2", "a")
+        .await
+        .unwrap());
     assert!(matches!(
         store
-            .claim_idempotency_key(&scope, "k2", b"h", now)
+            .claim_idempotency_key(&scope, "k2", b"h", "b", now, expired)
             .await
             .unwrap(),
         IdempotencyClaim::Claimed
     ));
-    store.release_idempotency_key(&scope, "k1").await.unwrap();
+    assert!(!store
+        .release_idempotency_key(&scope, "k1", &holder)
+        .await
+        .unwrap());
     assert!(matches!(
         store
-            .claim_idempotency_key(&scope, "k1", b"hash", now)
+            .claim_idempotency_key(&scope, "k1", b"hash", "c", now, expired)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Existing {
+            response: Some(_),
+            ..
+        }
+    ));
+}
+
+/// A stale claim is released only if it is still the one seen: when another request has
+/// taken the key over in the meantime, its claim stays.
+async fn a_changed_stale_claim_is_not_released(backend: Backend) {
+    let (_db, store, _, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let expired = now - Duration::hours(24);
+    let stale = now - Duration::minutes(5);
+    store
+        .claim_idempotency_key(&scope, "k", b"h", "dead", stale, expired)
+        .await
+        .unwrap();
+    // Two retries see the dead claim; the first releases it and claims the key.
+    assert!(store
+        .release_idempotency_key(&scope, "k", "dead")
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .claim_idempotency_key(&scope, "k", b"h", "first", now, expired)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    // The second, late, releases what it saw: the dead claim, which is gone.
+    assert!(!store
+        .release_idempotency_key(&scope, "k", "dead")
+        .await
+        .unwrap());
+    match store
+        .claim_idempotency_key(&scope, "k", b"h", "second", now, expired)
+        .await
+        .unwrap()
+    {
+        IdempotencyClaim::Existing {
+            token, response, ..
+        } => {
+            assert_eq!(token, "first", "the live claim is kept");
+            assert_eq!(response, None);
+        }
+        other => panic!("the live claim was released: {other:?}"),
+    }
+}
+
+/// The response of an Idempotency-Key is committed with the payment (or refund) it answers:
+/// both or neither. A request whose claim was taken over writes nothing.
+async fn a_create_and_its_key_commit_together(backend: Backend) {
+    use hundi::service::idempotency::ClaimedKey;
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let expired = now - Duration::hours(24);
+    store
+        .claim_idempotency_key(&scope, "pay-1", b"h", "tok-1", now, expired)
+        .await
+        .unwrap();
+    let held = ClaimedKey {
+        key: "pay-1".into(),
+        token: "tok-1".into(),
+        status: 201,
+    };
+    let p = service
+        .create_idempotent(&scope, new_payment("10.00"), Some(&held))
+        .await
+        .unwrap();
+    match store
+        .claim_idempotency_key(&scope, "pay-1", b"h", "retry", now, expired)
+        .await
+        .unwrap()
+    {
+        IdempotencyClaim::Existing {
+            response: Some(r), ..
+        } => {
+            assert_eq!(r.status, 201);
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["id"], p.id.as_str());
+            assert_eq!(body["amount"], "10.00");
+        }
+        other => panic!("the key was not completed with the payment: {other:?}"),
+    }
+
+    // A claim taken over by another request: the create fails and writes nothing.
+    store
+        .claim_idempotency_key(&scope, "pay-2", b"h", "slow", now, expired)
+        .await
+        .unwrap();
+    assert!(store
+        .release_idempotency_key(&scope, "pay-2", "slow")
+        .await
+        .unwrap());
+    store
+        .claim_idempotency_key(&scope, "pay-2", b"h", "retry", now, expired)
+        .await
+        .unwrap();
+    let slow = ClaimedKey {
+        key: "pay-2".into(),
+        token: "slow".into(),
+        status: 201,
+    };
+    let lost = service
+        .create_idempotent(
+            &scope,
+            NewPayment {
+                reference: Some("lost".into()),
+                ..new_payment("11.00")
+            },
+            Some(&slow),
+        )
+        .await;
+    assert!(lost.is_err(), "a lost claim writes nothing: {lost:?}");
+    let listed = store
+        .list_payments(
+            &scope,
+            &PaymentFilter {
+                reference: Some("lost".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "the payment was written: {listed:?}");
+
+    // Refunds: the same.
+    service.succeed(&scope, &p.id).await.unwrap();
+    store
+        .claim_idempotency_key(&scope, "re-1", b"h", "tok-r", now, expired)
+        .await
+        .unwrap();
+    let held = ClaimedKey {
+        key: "re-1".into(),
+        token: "tok-r".into(),
+        status: 201,
+    };
+    let (_, refund) = service
+        .refund_idempotent(&scope, &p.id, Some("1.00"), None, Some(&held))
+        .await
+        .unwrap();
+    match store
+        .claim_idempotency_key(&scope, "re-1", b"h", "retry", now, expired)
+        .await
+        .unwrap()
+    {
+        IdempotencyClaim::Existing {
+            response: Some(r), ..
+        } => {
+            let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            assert_eq!(body["id"], refund.id.as_str());
+        }
+        other => panic!("the key was not completed with the refund: {other:?}"),
+    }
+    let lost = service
+        .refund_idempotent(&scope, &p.id, Some("2.00"), None, Some(&held))
+        .await;
+    assert!(lost.is_err(), "a finished key completes nothing twice");
+    let after = store.get_payment(&scope, &p.id).await.unwrap();
+    assert_eq!(
+        after.refunded_minor, 100,
+        "only the first refund was written"
+    );
+}
+
+/// Keys live 24 hours: an older one is purged, and counts as new even before the purge.
+async fn idempotency_keys_expire_after_a_day(backend: Backend) {
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let expired = now - Duration::hours(24);
+    let old = now - Duration::hours(25);
+    let stored = StoredResponse {
+        status: 201,
+        body: b"{}".to_vec(),
+    };
+    for (key, at) in [
+        ("old-1", old),
+        ("old-2", old),
+        ("young", now - Duration::hours(23)),
+    ] {
+        store
+            .claim_idempotency_key(&scope, key, b"h", "t", at, at - Duration::hours(24))
+            .await
+            .unwrap();
+        store
+            .complete_idempotency_key(&scope, key, "t", &stored)
+            .await
+            .unwrap();
+    }
+    // Before any purge, a 25-hour-old key is new again (even with another body).
+    assert_eq!(
+        store
+            .claim_idempotency_key(&scope, "old-2", b"other", "t2", now, expired)
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed
+    );
+    assert_eq!(service.purge_idempotency_keys(now).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .claim_idempotency_key(
+                &scope,
+                "old-1",
+                b"other",
+                "t3",
+                now,
+                now - Duration::days(30)
+            )
+            .await
+            .unwrap(),
+        IdempotencyClaim::Claimed,
+        "the purged key is gone"
+    );
+    assert!(matches!(
+        store
+            .claim_idempotency_key(&scope, "young", b"h", "t4", now, expired)
             .await
             .unwrap(),
         IdempotencyClaim::Existing {
@@ -477,6 +721,9 @@ on_both_backends!(
     overdue_payments_expire_once,
     refunds_never_exceed_the_amount,
     idempotency_keys_claim_once,
+    a_changed_stale_claim_is_not_released,
+    a_create_and_its_key_commit_together,
+    idempotency_keys_expire_after_a_day,
     key_revenue_counts_paid_payments,
 );
 

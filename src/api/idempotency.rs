@@ -1,12 +1,20 @@
 //! `Idempotency-Key` on POST: the first request with a key runs; a retry with the same body
 //! gets the stored response; the same key with another body is a 409. Concurrent requests
 //! with one key wait for the first to finish and then get its response.
+//!
+//! The payment and refund creates keep their response in their own transaction (the handler
+//! hands the claim to the service as a `HeldKey`), so a crash between claim and commit never
+//! lets a retry run them twice. Every claim carries a random token: a stale claim is released
+//! only if it is still the one seen, and a response is kept only by the request holding the
+//! claim. Keys live 24 hours. A response that holds a secret (a webhook signing secret) is
+//! kept sealed under the master key, never in clear.
 
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::BODY_LIMIT;
 use super::AppState;
-use crate::store::{IdempotencyClaim, StoredResponse};
+use crate::service::idempotency::{ClaimedKey, KEY_LIFETIME};
+use crate::store::{IdempotencyClaim, Scope, StoredResponse};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -27,13 +35,82 @@ fn conflict(code: &'static str, message: &str) -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "idempotency_error", code, message)
 }
 
-fn replay(stored: StoredResponse) -> Response {
+/// The claim this request holds, for a handler that writes its response with its change.
+#[derive(Debug, Clone)]
+pub struct HeldKey {
+    key: String,
+    token: String,
+}
+
+impl HeldKey {
+    /// The claim as the service takes it, with the status of the handler's success.
+    pub fn claimed(&self, status: StatusCode) -> ClaimedKey {
+        ClaimedKey {
+            key: self.key.clone(),
+            token: self.token.clone(),
+            status: status.as_u16(),
+        }
+    }
+}
+
+/// A response extension: the body holds a secret shown once, so it is kept only sealed.
+#[derive(Debug, Clone, Copy)]
+pub struct HoldsSecret;
+
+/// Marks a stored body as sealed (a JSON body never starts with it).
+const SEALED: &[u8] = b"sealed:";
+
+fn seal_context(scope: &Scope, key: &str) -> String {
+    format!("idempotency:{}:{}:{key}", scope.merchant_id, scope.livemode)
+}
+
+/// The stored form of a response body: sealed when it holds a secret.
+fn stored_body(state: &AppState, scope: &Scope, key: &str, body: &[u8], secret: bool) -> Vec<u8> {
+    if !secret {
+        return body.to_vec();
+    }
+    let plain = String::from_utf8_lossy(body);
+    let mut out = SEALED.to_vec();
+    out.extend_from_slice(
+        state
+            .secrets
+            .seal(&plain, &seal_context(scope, key))
+            .as_bytes(),
+    );
+    out
+}
+
+fn replay(
+    state: &AppState,
+    scope: &Scope,
+    key: &str,
+    stored: StoredResponse,
+) -> Result<Response, ApiError> {
+    let body = match stored.body.strip_prefix(SEALED) {
+        None => stored.body,
+        Some(sealed) => {
+            let opened = std::str::from_utf8(sealed)
+                .ok()
+                .and_then(|s| state.secrets.open(s, &seal_context(scope, key)).ok());
+            match opened {
+                Some(plain) => plain.into_bytes(),
+                None => {
+                    return Err(conflict(
+                        "idempotency_replay_unavailable",
+                        "the stored response of this Idempotency-Key holds a secret that \
+                         cannot be opened with this server's master key; list the objects to \
+                         find the one created",
+                    ))
+                }
+            }
+        }
+    };
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut res = (status, stored.body).into_response();
+    let mut res = (status, body).into_response();
     let headers = res.headers_mut();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
     headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
-    res
+    Ok(res)
 }
 
 pub async fn idempotency(
@@ -78,11 +155,13 @@ pub async fn idempotency(
     hasher.update(&bytes);
     let hash = hasher.finalize().to_vec();
 
+    let token = crate::domain::ids::random_token(32);
     let deadline = tokio::time::Instant::now() + WAIT_FOR;
     loop {
+        let now = Utc::now();
         match state
             .store
-            .claim_idempotency_key(&scope, &key, &hash, Utc::now())
+            .claim_idempotency_key(&scope, &key, &hash, &token, now, now - KEY_LIFETIME)
             .await?
         {
             IdempotencyClaim::Claimed => break,
@@ -96,10 +175,19 @@ pub async fn idempotency(
             IdempotencyClaim::Existing {
                 response: Some(stored),
                 ..
-            } => return Ok(replay(stored)),
-            IdempotencyClaim::Existing { created_at, .. } => {
+            } => return replay(&state, &scope, &key, stored),
+            IdempotencyClaim::Existing {
+                created_at,
+                token: held,
+                ..
+            } => {
                 if Utc::now() - created_at > STALE_AFTER {
-                    state.store.release_idempotency_key(&scope, &key).await?;
+                    // Only the claim seen is released: if another request took it over in
+                    // the meantime, its claim stays and the next round waits for it.
+                    state
+                        .store
+                        .release_idempotency_key(&scope, &key, &held)
+                        .await?;
                     continue;
                 }
                 if tokio::time::Instant::now() >= deadline {
@@ -113,28 +201,39 @@ pub async fn idempotency(
         }
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(HeldKey {
+        key: key.clone(),
+        token: token.clone(),
+    });
+    let response = next.run(req).await;
     let (res_parts, res_body) = response.into_parts();
     let res_bytes = match axum::body::to_bytes(res_body, usize::MAX).await {
         Ok(b) => b,
         Err(_) => {
-            state.store.release_idempotency_key(&scope, &key).await?;
+            state
+                .store
+                .release_idempotency_key(&scope, &key, &token)
+                .await?;
             return Err(ApiError::internal());
         }
     };
     if res_parts.status.is_server_error() {
         // Nothing durable happened (or we cannot know): let a retry run the request again.
-        state.store.release_idempotency_key(&scope, &key).await?;
-    } else {
-        let stored = StoredResponse {
-            status: res_parts.status.as_u16(),
-            body: res_bytes.to_vec(),
-        };
         state
             .store
-            .complete_idempotency_key(&scope, &key, &stored)
+            .release_idempotency_key(&scope, &key, &token)
+            .await?;
+    } else {
+        let secret = res_parts.extensions.get::<HoldsSecret>().is_some();
+        let stored = StoredResponse {
+            status: res_parts.status.as_u16(),
+            body: stored_body(&state, &scope, &key, &res_bytes, secret),
+        };
+        // A no-op when the handler kept the response with its change (or lost the claim).
+        state
+            .store
+            .complete_idempotency_key(&scope, &key, &token, &stored)
             .await?;
     }
     Ok(Response::from_parts(res_parts, Body::from(res_bytes)))

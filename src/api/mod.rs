@@ -149,10 +149,21 @@ async fn healthz(State(state): State<AppState>) -> Response {
 
 #[utoipa::path(
     get, path = "/metrics", tag = "system",
-    responses((status = 200, description = "Prometheus (OpenMetrics) text"))
+    responses(
+        (status = 200, description = "Prometheus (OpenMetrics) text; payment counts cover every merchant"),
+        (status = 401, description = "A metrics token is set and the request did not send it"),
+    )
 )]
-async fn metrics_route(state: State<AppState>) -> Response {
-    metrics::render(state).await
+async fn metrics_route(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    metrics::render_main(state, headers).await
+}
+
+/// The application served on the metrics address (`--metrics-listen`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .fallback(not_found)
+        .with_state(state)
 }
 
 async fn not_found() -> ApiError {

@@ -3,6 +3,7 @@
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{amount_text, ApiJson, ApiQuery};
+use super::idempotency::HeldKey;
 use super::{AppState, List};
 use crate::domain::key::Permission;
 use crate::domain::payment::{Customer, PaymentStatus};
@@ -11,6 +12,7 @@ use crate::service::NewPayment;
 use crate::store::PaymentFilter;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -62,6 +64,7 @@ pub struct CreatePayment {
 pub async fn create_payment(
     State(state): State<AppState>,
     principal: Principal,
+    held: Option<Extension<HeldKey>>,
     ApiJson(body): ApiJson<CreatePayment>,
 ) -> Result<(StatusCode, Json<PaymentObject>), ApiError> {
     principal.require(Permission::PaymentsCreate)?;
@@ -85,7 +88,12 @@ pub async fn create_payment(
         key_id: Some(principal.key.id.clone()),
         ..NewPayment::default()
     };
-    let payment = state.payments.create(&principal.scope(), input).await?;
+    // Under an Idempotency-Key the response is kept in the payment's own transaction.
+    let key = held.map(|Extension(h)| h.claimed(StatusCode::CREATED));
+    let payment = state
+        .payments
+        .create_idempotent(&principal.scope(), input, key.as_ref())
+        .await?;
     Ok((StatusCode::CREATED, Json(state.payments.object(&payment))))
 }
 

@@ -3,11 +3,13 @@
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{optional_amount_text, ApiJson};
+use super::idempotency::HeldKey;
 use super::AppState;
 use crate::domain::key::Permission;
 use crate::service::objects::RefundObject;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -38,16 +40,20 @@ pub struct CreateRefund {
 pub async fn create_refund(
     State(state): State<AppState>,
     principal: Principal,
+    held: Option<Extension<HeldKey>>,
     ApiJson(body): ApiJson<CreateRefund>,
 ) -> Result<(StatusCode, Json<RefundObject>), ApiError> {
     principal.require(Permission::RefundsWrite)?;
+    // Under an Idempotency-Key the response is kept in the refund's own transaction.
+    let key = held.map(|Extension(h)| h.claimed(StatusCode::CREATED));
     let (_, refund) = state
         .payments
-        .refund(
+        .refund_idempotent(
             &principal.scope(),
             &body.payment,
             body.amount.as_deref(),
             body.reason,
+            key.as_ref(),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(RefundObject::new(&refund))))

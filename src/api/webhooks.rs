@@ -3,12 +3,14 @@
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
+use super::idempotency::HoldsSecret;
 use super::{AppState, List};
 use crate::domain::key::Permission;
 use crate::service::objects::rfc3339;
 use crate::service::webhooks::{EndpointChange, EndpointObject};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -35,7 +37,7 @@ pub async fn create_endpoint(
     State(state): State<AppState>,
     principal: Principal,
     ApiJson(body): ApiJson<CreateEndpoint>,
-) -> Result<(StatusCode, Json<EndpointObject>), ApiError> {
+) -> Result<(StatusCode, Extension<HoldsSecret>, Json<EndpointObject>), ApiError> {
     principal.require(Permission::WebhooksWrite)?;
     let e = state
         .payments
@@ -46,7 +48,12 @@ pub async fn create_endpoint(
             body.description,
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(EndpointObject::new(&e, true))))
+    // The secret is shown this once: an Idempotency-Key replay keeps it only sealed.
+    Ok((
+        StatusCode::CREATED,
+        Extension(HoldsSecret),
+        Json(EndpointObject::new(&e, true)),
+    ))
 }
 
 #[utoipa::path(
@@ -169,13 +176,13 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<EndpointObject>, ApiError> {
+) -> Result<(Extension<HoldsSecret>, Json<EndpointObject>), ApiError> {
     principal.require(Permission::WebhooksWrite)?;
     let e = state
         .payments
         .rotate_endpoint_secret(&principal.scope(), &id)
         .await?;
-    Ok(Json(EndpointObject::new(&e, true)))
+    Ok((Extension(HoldsSecret), Json(EndpointObject::new(&e, true))))
 }
 
 #[derive(Serialize, ToSchema)]

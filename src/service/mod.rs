@@ -6,6 +6,7 @@
 
 pub mod checkout;
 pub mod error;
+pub mod idempotency;
 pub mod objects;
 pub mod payments;
 pub mod ratelimit;

@@ -1,12 +1,13 @@
 //! Creating payments and moving them between states.
 
+use super::idempotency::{claim_lost, ClaimedKey};
 use super::objects::{event_payload, PaymentObject};
 use super::ServiceError;
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{limits, Customer, Payment, PaymentStatus, METHODS};
-use crate::store::{NewEvent, PaymentFilter, Scope, Store, Transition};
+use crate::store::{NewEvent, PaymentFilter, Scope, Store, StoreError, Transition};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -249,10 +250,17 @@ impl PaymentService {
         self.merchants.remove(id);
     }
 
-    pub async fn create(
+    pub async fn create(&self, scope: &Scope, input: NewPayment) -> Result<Payment, ServiceError> {
+        self.create_idempotent(scope, input, None).await
+    }
+
+    /// `create`, keeping the response of a claimed idempotency key in the payment's own
+    /// transaction.
+    pub async fn create_idempotent(
         &self,
         scope: &Scope,
         mut input: NewPayment,
+        key: Option<&ClaimedKey>,
     ) -> Result<Payment, ServiceError> {
         // The merchant's defaults fill what the create leaves out.
         let merchant = self.merchant(&scope.merchant_id).await?;
@@ -311,11 +319,36 @@ impl PaymentService {
             self.add_callback(scope, &payment.id, callback, now).await?;
         }
         if let Some((upi_id, upi_name)) = upi {
-            return self.insert_with_payable(payment, &upi_id, &upi_name).await;
+            return self
+                .insert_with_payable(payment, &upi_id, &upi_name, key)
+                .await;
         }
         let event = self.payment_event(EventType::PaymentCreated, &payment, now);
-        self.store.insert_payment(&payment, &event).await?;
+        self.insert(&payment, &event, key).await?;
         Ok(payment)
+    }
+
+    /// Inserts a new payment with its event and, given a key, the key's response.
+    pub(crate) async fn insert(
+        &self,
+        payment: &Payment,
+        event: &NewEvent,
+        key: Option<&ClaimedKey>,
+    ) -> Result<(), ServiceError> {
+        match key {
+            None => Ok(self.store.insert_payment(payment, event).await?),
+            Some(key) => {
+                let done = key.completion(&self.object(payment))?;
+                match self
+                    .store
+                    .insert_payment_completing(payment, event, &done)
+                    .await
+                {
+                    Err(StoreError::KeyClaimLost) => Err(claim_lost()),
+                    other => Ok(other?),
+                }
+            }
+        }
     }
 
     /// A payment's own callback URL becomes an endpoint limited to that payment. It is written
@@ -405,6 +438,11 @@ impl PaymentService {
                 .await
                 .map_err(|e| ServiceError::from_lookup("payment", e)),
         }
+    }
+
+    /// Payments per status and mode across every merchant (for the operator's metrics).
+    pub async fn count_payments_by_status(&self) -> Result<Vec<(String, bool, i64)>, ServiceError> {
+        Ok(self.store.count_payments_by_status().await?)
     }
 
     pub async fn list(

@@ -1,5 +1,6 @@
 //! Refunds: full or partial, never more in total than was paid.
 
+use super::idempotency::{claim_lost, ClaimedKey};
 use super::objects::{event_payload, RefundObject};
 use super::{PaymentService, ServiceError};
 use crate::domain::event::EventType;
@@ -7,7 +8,7 @@ use crate::domain::ids::new_id;
 use crate::domain::money::{format_minor, Money};
 use crate::domain::payment::Payment;
 use crate::domain::refund::{Refund, REASON_MAX};
-use crate::store::{NewEvent, RefundRefusal, Scope};
+use crate::store::{NewEvent, RefundRefusal, Scope, StoreError};
 
 impl PaymentService {
     /// Refunds `amount` (or everything still refundable) of a paid payment.
@@ -17,6 +18,20 @@ impl PaymentService {
         payment_id: &str,
         amount: Option<&str>,
         reason: Option<String>,
+    ) -> Result<(Payment, Refund), ServiceError> {
+        self.refund_idempotent(scope, payment_id, amount, reason, None)
+            .await
+    }
+
+    /// `refund`, keeping the response of a claimed idempotency key in the refund's own
+    /// transaction.
+    pub async fn refund_idempotent(
+        &self,
+        scope: &Scope,
+        payment_id: &str,
+        amount: Option<&str>,
+        reason: Option<String>,
+        key: Option<&ClaimedKey>,
     ) -> Result<(Payment, Refund), ServiceError> {
         if reason
             .as_ref()
@@ -63,8 +78,18 @@ impl PaymentService {
                 created_at: now,
             }
         };
-        match self.store.create_refund(scope, &refund, &build).await {
+        let written = match key {
+            None => self.store.create_refund(scope, &refund, &build).await,
+            Some(key) => {
+                let done = key.completion(&RefundObject::new(&refund))?;
+                self.store
+                    .create_refund_completing(scope, &refund, &build, &done)
+                    .await
+            }
+        };
+        match written {
             Ok(done) => Ok(done),
+            Err(RefundRefusal::Store(StoreError::KeyClaimLost)) => Err(claim_lost()),
             Err(RefundRefusal::NotFound) => Err(ServiceError::NotFound("payment")),
             Err(RefundRefusal::NotPaid(_)) => Err(self.not_refundable(&payment)),
             Err(RefundRefusal::Exceeds { refundable_minor }) => Err(ServiceError::invalid(

@@ -1,5 +1,6 @@
 //! UPI: the payable amount that identifies a payment, and the bank credits that complete it.
 
+use super::idempotency::ClaimedKey;
 use super::{PaymentService, ServiceError};
 use crate::domain::credit::{payable_candidates, valid_utr, Credit};
 use crate::domain::event::EventType;
@@ -42,6 +43,7 @@ impl PaymentService {
         mut payment: Payment,
         upi_id: &str,
         upi_name: &str,
+        key: Option<&ClaimedKey>,
     ) -> Result<Payment, ServiceError> {
         let lock = self.upi_lock(upi_id);
         let _held = lock.lock().await;
@@ -63,10 +65,12 @@ impl PaymentService {
                 payable_minor: free,
             });
             let event = self.payment_event(EventType::PaymentCreated, &payment, payment.created_at);
-            match self.store.insert_payment(&payment, &event).await {
+            match self.insert(&payment, &event, key).await {
                 Ok(()) => return Ok(payment),
-                Err(StoreError::Duplicate(_)) if tries < MAX_TRIES => tries += 1,
-                Err(e) => return Err(e.into()),
+                Err(ServiceError::Store(StoreError::Duplicate(_))) if tries < MAX_TRIES => {
+                    tries += 1
+                }
+                Err(e) => return Err(e),
             }
         }
         Err(ServiceError::invalid(

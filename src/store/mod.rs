@@ -39,6 +39,10 @@ pub enum StoreError {
     Write(String),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The idempotency key this write was to complete is no longer held by its request (a
+    /// retry took the stale claim over); nothing was written.
+    #[error("the idempotency key is no longer held by this request")]
+    KeyClaimLost,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -203,7 +207,21 @@ pub enum IdempotencyClaim {
         request_hash: Vec<u8>,
         response: Option<StoredResponse>,
         created_at: DateTime<Utc>,
+        /// The claim's token: a release or completion names it, so a claim that another
+        /// request has taken over in the meantime is left alone.
+        token: String,
     },
+}
+
+/// A claimed idempotency key and the response to keep with it, written in the same
+/// transaction as the change the request makes: a crash leaves both or neither.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyCompletion {
+    pub key: String,
+    /// The token the claim was made with; the write fails (`KeyClaimLost`) when the key is
+    /// no longer held with it.
+    pub token: String,
+    pub response: StoredResponse,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -490,21 +508,51 @@ pub trait Store: Send + Sync + 'static {
     async fn list_events(&self, scope: &Scope, filter: &EventFilter) -> StoreResult<Vec<Event>>;
 
     // Idempotency keys
+    /// Claims `key` with `token`, or returns who holds it. A key created before
+    /// `expired_before` is forgotten first, so it counts as new.
     async fn claim_idempotency_key(
         &self,
         scope: &Scope,
         key: &str,
         request_hash: &[u8],
+        token: &str,
         now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
     ) -> StoreResult<IdempotencyClaim>;
+    /// Keeps the response of a claim still held with `token`; `false` when it is not (the
+    /// response was kept already, or the claim was taken over).
     async fn complete_idempotency_key(
         &self,
         scope: &Scope,
         key: &str,
+        token: &str,
         response: &StoredResponse,
+    ) -> StoreResult<bool>;
+    /// Forgets an unfinished claim (the request failed before doing anything durable, or
+    /// died) if it is still the one made with `token`; `false` when it is not.
+    async fn release_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        token: &str,
+    ) -> StoreResult<bool>;
+    /// Deletes up to `limit` keys created before `before`; returns how many.
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
+    /// `insert_payment`, keeping the response of the key in the same transaction.
+    async fn insert_payment_completing(
+        &self,
+        payment: &Payment,
+        event: &NewEvent,
+        key: &KeyCompletion,
     ) -> StoreResult<()>;
-    /// Forgets an unfinished claim (the request failed before doing anything durable).
-    async fn release_idempotency_key(&self, scope: &Scope, key: &str) -> StoreResult<()>;
+    /// `create_refund`, keeping the response of the key in the same transaction.
+    async fn create_refund_completing(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+        key: &KeyCompletion,
+    ) -> Result<(Payment, Refund), RefundRefusal>;
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…` (or a bare file path).

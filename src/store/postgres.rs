@@ -1059,57 +1059,8 @@ impl Store for PgStore {
     }
 
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
-        // One statement, so one round trip and one implicit transaction for the payment, its
-        // event and the event's webhook deliveries (NOTIFY fires on commit).
-        let subscribers = rows::subscribers("$2", "$3", "$30", "$4", "$1");
-        let scheduled = sqlx::query(&format!(
-            "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
-             $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26, $27, $28)) \
-             , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
-             created_at, key_id) VALUES ($29, $2, $3, $30, $1, $31, $32, $4)) \
-             , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
-             livemode, status, attempts, next_attempt_at, created_at) \
-             SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $29, w.id, w.merchant_id, \
-             w.livemode, 'pending', 0, $32, $32 FROM webhook_endpoints w WHERE {subscribers} RETURNING 1) \
-             SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
-        ))
-        .bind(&p.id)
-        .bind(&p.merchant_id)
-        .bind(p.livemode)
-        .bind(&p.key_id)
-        .bind(&p.source)
-        .bind(p.status.as_str())
-        .bind(p.currency().code())
-        .bind(p.amount.minor())
-        .bind(p.refunded_minor)
-        .bind(&p.description)
-        .bind(&p.reference)
-        .bind(&p.customer.name)
-        .bind(&p.customer.email)
-        .bind(&p.customer.phone)
-        .bind(rows::metadata_json(p))
-        .bind(&p.success_url)
-        .bind(&p.cancel_url)
-        .bind(rows::methods_json(p))
-        .bind(p.created_at)
-        .bind(p.expires_at)
-        .bind(p.updated_at)
-        .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
-        .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
-        .bind(p.upi.as_ref().map(|u| u.payable_minor))
-        .bind(&p.paid_with)
-        .bind(&p.method_reference)
-        .bind(p.attempt_count)
-        .bind(&p.dialect_data)
-        .bind(&e.id)
-        .bind(&e.event_type)
-        .bind(&e.payload)
-        .bind(e.created_at)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(classify)?;
-        if scheduled.is_some() {
+        // One statement, so one round trip and one implicit transaction.
+        if insert_payment_on(&self.pool, p, e).await? {
             self.signal_deliveries();
         }
         Ok(())
@@ -1804,8 +1755,200 @@ impl Store for PgStore {
         refund: &Refund,
         event: RefundEventBuilder<'_>,
     ) -> Result<(Payment, Refund), RefundRefusal> {
+        self.write_refund(scope, refund, event, None).await
+    }
+
+    async fn create_refund_completing(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+        key: &KeyCompletion,
+    ) -> Result<(Payment, Refund), RefundRefusal> {
+        self.write_refund(scope, refund, event, Some(key)).await
+    }
+
+    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
+        refund_from_row(
+            &self
+                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
+                .await?,
+        )
+    }
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
+        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
+    }
+
+    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_event(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(&f.event_type)
+            .bind(&f.object_id)
+            .bind(cursor.as_ref().map(|c| c.created_at))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        request_hash: &[u8],
+        token: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyClaim> {
+        // A key past its lifetime counts as new, whether the purge got to it or not.
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+             AND created_at < $4",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(expired_before)
+        .execute(&self.pool)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
+             claim_token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(request_hash)
+        .bind(now)
+        .bind(token)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, response_status, response_body, created_at, claim_token \
+             FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let status: Option<i32> = row.try_get("response_status")?;
+        let body: Option<Vec<u8>> = row.try_get("response_body")?;
+        Ok(IdempotencyClaim::Existing {
+            request_hash: row.try_get("request_hash")?,
+            response: match (status, body) {
+                (Some(status), Some(body)) => Some(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }),
+                _ => None,
+            },
+            created_at: row.try_get("created_at")?,
+            token: row.try_get("claim_token")?,
+        })
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        token: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<bool> {
+        let kept = sqlx::query(COMPLETE_KEY)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(key)
+            .bind(i32::from(response.status))
+            .bind(&response.body)
+            .bind(token)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(kept == 1)
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        token: &str,
+    ) -> StoreResult<bool> {
+        let released = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+             AND claim_token = $4 AND response_status IS NULL",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(token)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(released == 1)
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM idempotency_keys WHERE ctid IN \
+             (SELECT ctid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    async fn insert_payment_completing(
+        &self,
+        p: &Payment,
+        e: &NewEvent,
+        key: &KeyCompletion,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        complete_key_in(&mut tx, &scope_of(p), key).await?;
+        let wake = insert_payment_on(&mut *tx, p, e).await?;
+        tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
+        Ok(())
+    }
+}
+
+impl PgStore {
+    /// A refund, its payment's update and its event in one transaction, with the response of
+    /// an idempotency key when one is given.
+    async fn write_refund(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+        key: Option<&KeyCompletion>,
+    ) -> Result<(Payment, Refund), RefundRefusal> {
         let mut wake = false;
         let mut tx = self.begin().await?;
+        if let Some(key) = key {
+            complete_key_in(&mut tx, scope, key).await?;
+        }
         // One conditional update is the whole check: the sum of refunds can never pass the
         // amount, whatever runs concurrently.
         let sql = format!(
@@ -1867,121 +2010,95 @@ impl Store for PgStore {
         }
         Ok((payment, refund.clone()))
     }
+}
 
-    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
-        refund_from_row(
-            &self
-                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
-                .await?,
-        )
-    }
+/// Inserts a payment, its event and the event's deliveries in one statement; `true` when a
+/// delivery was scheduled.
+async fn insert_payment_on<'c, E: sqlx::Executor<'c, Database = sqlx::Postgres>>(
+    exec: E,
+    p: &Payment,
+    e: &NewEvent,
+) -> StoreResult<bool> {
+    // One statement, so one round trip and one implicit transaction for the payment, its
+    // event and the event's webhook deliveries (NOTIFY fires on commit).
+    let subscribers = rows::subscribers("$2", "$3", "$30", "$4", "$1");
+    let scheduled = sqlx::query(&format!(
+        "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+         $23, $24, $25, $26, $27, $28)) \
+         , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
+         created_at, key_id) VALUES ($29, $2, $3, $30, $1, $31, $32, $4)) \
+         , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
+         livemode, status, attempts, next_attempt_at, created_at) \
+         SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $29, w.id, w.merchant_id, \
+         w.livemode, 'pending', 0, $32, $32 FROM webhook_endpoints w WHERE {subscribers} RETURNING 1) \
+         SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
+    ))
+    .bind(&p.id)
+    .bind(&p.merchant_id)
+    .bind(p.livemode)
+    .bind(&p.key_id)
+    .bind(&p.source)
+    .bind(p.status.as_str())
+    .bind(p.currency().code())
+    .bind(p.amount.minor())
+    .bind(p.refunded_minor)
+    .bind(&p.description)
+    .bind(&p.reference)
+    .bind(&p.customer.name)
+    .bind(&p.customer.email)
+    .bind(&p.customer.phone)
+    .bind(rows::metadata_json(p))
+    .bind(&p.success_url)
+    .bind(&p.cancel_url)
+    .bind(rows::methods_json(p))
+    .bind(p.created_at)
+    .bind(p.expires_at)
+    .bind(p.updated_at)
+    .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+    .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
+    .bind(p.upi.as_ref().map(|u| u.payable_minor))
+    .bind(&p.paid_with)
+    .bind(&p.method_reference)
+    .bind(p.attempt_count)
+    .bind(&p.dialect_data)
+    .bind(&e.id)
+    .bind(&e.event_type)
+    .bind(&e.payload)
+    .bind(e.created_at)
+    .fetch_optional(exec)
+    .await
+    .map_err(classify)?;
+    Ok(scheduled.is_some())
+}
 
-    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
-        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
-    }
+/// Keeps the response of a claim that is still unfinished and held with the token.
+const COMPLETE_KEY: &str = "UPDATE idempotency_keys SET response_status = $4, response_body = $5 \
+     WHERE merchant_id = $1 AND livemode = $2 AND key = $3 AND claim_token = $6 \
+     AND response_status IS NULL";
 
-    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
-        let cursor = match &f.starting_after {
-            Some(id) => Some(self.get_event(scope, id).await?),
-            None => None,
-        };
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
-             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
-             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
-             ORDER BY created_at DESC, id DESC LIMIT $7"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(&f.event_type)
-            .bind(&f.object_id)
-            .bind(cursor.as_ref().map(|c| c.created_at))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(event_from_row).collect()
-    }
-
-    async fn claim_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        request_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyClaim> {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
+/// Keeps a key's response inside the caller's transaction; `KeyClaimLost` (and the caller
+/// rolls back) when the claim is no longer held with the key's token. The row stays locked
+/// until the commit, so a concurrent release waits and then finds it finished.
+async fn complete_key_in(
+    tx: &mut sqlx::PgConnection,
+    scope: &Scope,
+    key: &KeyCompletion,
+) -> StoreResult<()> {
+    let kept = sqlx::query(COMPLETE_KEY)
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
-        .bind(key)
-        .bind(request_hash)
-        .bind(now)
-        .execute(&self.pool)
+        .bind(&key.key)
+        .bind(i32::from(key.response.status))
+        .bind(&key.response.body)
+        .bind(&key.token)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
-        if inserted == 1 {
-            return Ok(IdempotencyClaim::Claimed);
-        }
-        let row = sqlx::query(
-            "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys \
-             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let status: Option<i32> = row.try_get("response_status")?;
-        let body: Option<Vec<u8>> = row.try_get("response_body")?;
-        Ok(IdempotencyClaim::Existing {
-            request_hash: row.try_get("request_hash")?,
-            response: match (status, body) {
-                (Some(status), Some(body)) => Some(StoredResponse {
-                    status: u16::try_from(status).unwrap_or(500),
-                    body,
-                }),
-                _ => None,
-            },
-            created_at: row.try_get("created_at")?,
-        })
-    }
-
-    async fn complete_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $4, response_body = $5 \
-             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(i32::from(response.status))
-        .bind(&response.body)
-        .execute(&self.pool)
-        .await?;
+    if kept == 1 {
         Ok(())
-    }
-
-    async fn release_idempotency_key(&self, scope: &Scope, key: &str) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
-             AND response_status IS NULL",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+    } else {
+        Err(StoreError::KeyClaimLost)
     }
 }
 

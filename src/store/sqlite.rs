@@ -382,6 +382,8 @@ fn status_list(from: &[PaymentStatus]) -> String {
 struct InsertJob {
     payment: Payment,
     event: NewEvent,
+    /// The idempotency key whose response is kept in the same transaction.
+    key: Option<KeyCompletion>,
     done: oneshot::Sender<StoreResult<()>>,
 }
 
@@ -435,7 +437,7 @@ async fn write_group(
     let mut wake = false;
     let mut failed = false;
     for job in batch {
-        match insert_one(&mut tx, &job.payment, &job.event).await {
+        match insert_one(&mut tx, &job.payment, &job.event, job.key.as_ref()).await {
             Ok(w) => wake |= w,
             Err(_) => {
                 failed = true;
@@ -453,7 +455,7 @@ async fn write_group(
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         sqlx::query("SAVEPOINT one").execute(&mut *tx).await?;
-        let result = insert_one(&mut tx, &job.payment, &job.event).await;
+        let result = insert_one(&mut tx, &job.payment, &job.event, job.key.as_ref()).await;
         if result.is_err() {
             sqlx::query("ROLLBACK TO one").execute(&mut *tx).await?;
         }
@@ -464,11 +466,44 @@ async fn write_group(
     Ok((results, wake))
 }
 
+/// Keeps a key's response inside the caller's transaction; `KeyClaimLost` (and the caller
+/// rolls back) when the claim is no longer held with the key's token.
+async fn complete_key_in(
+    tx: &mut sqlx::SqliteConnection,
+    scope: &Scope,
+    key: &KeyCompletion,
+) -> StoreResult<()> {
+    let kept = sqlx::query(COMPLETE_KEY)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&key.key)
+        .bind(i64::from(key.response.status))
+        .bind(&key.response.body)
+        .bind(&key.token)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if kept == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::KeyClaimLost)
+    }
+}
+
+/// Keeps the response of a claim that is still unfinished and held with the token.
+const COMPLETE_KEY: &str = "UPDATE idempotency_keys SET response_status = $4, response_body = $5 \
+     WHERE merchant_id = $1 AND livemode = $2 AND key = $3 AND claim_token = $6 \
+     AND response_status IS NULL";
+
 async fn insert_one(
     tx: &mut sqlx::SqliteConnection,
     p: &Payment,
     event: &NewEvent,
+    key: Option<&KeyCompletion>,
 ) -> StoreResult<bool> {
+    if let Some(key) = key {
+        complete_key_in(tx, &scope_of(p), key).await?;
+    }
     sqlx::query(&format!(
         "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
          $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
@@ -1194,6 +1229,7 @@ impl Store for SqliteStore {
         let job = InsertJob {
             payment: p.clone(),
             event: event.clone(),
+            key: None,
             done,
         };
         self.inserts
@@ -1882,8 +1918,207 @@ impl Store for SqliteStore {
         refund: &Refund,
         event: RefundEventBuilder<'_>,
     ) -> Result<(Payment, Refund), RefundRefusal> {
+        self.write_refund(scope, refund, event, None).await
+    }
+
+    async fn create_refund_completing(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+        key: &KeyCompletion,
+    ) -> Result<(Payment, Refund), RefundRefusal> {
+        self.write_refund(scope, refund, event, Some(key)).await
+    }
+
+    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
+        refund_from_row(
+            &self
+                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
+                .await?,
+        )
+    }
+
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
+        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
+    }
+
+    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_event(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(&f.event_type)
+            .bind(&f.object_id)
+            .bind(cursor.as_ref().map(|c| micros(c.created_at)))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        request_hash: &[u8],
+        token: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> StoreResult<IdempotencyClaim> {
+        // A key past its lifetime counts as new, whether the purge got to it or not.
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+             AND created_at < $4",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(micros(expired_before))
+        .execute(&self.writer)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
+             claim_token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(request_hash)
+        .bind(micros(now))
+        .bind(token)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_hash, response_status, response_body, created_at, claim_token \
+             FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .fetch_optional(&self.writer)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let status: Option<i64> = row.try_get("response_status")?;
+        let body: Option<Vec<u8>> = row.try_get("response_body")?;
+        Ok(IdempotencyClaim::Existing {
+            request_hash: row.try_get("request_hash")?,
+            response: match (status, body) {
+                (Some(status), Some(body)) => Some(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }),
+                _ => None,
+            },
+            created_at: from_micros(row.try_get("created_at")?)?,
+            token: row.try_get("claim_token")?,
+        })
+    }
+
+    async fn complete_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        token: &str,
+        response: &StoredResponse,
+    ) -> StoreResult<bool> {
+        let kept = sqlx::query(COMPLETE_KEY)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(key)
+            .bind(i64::from(response.status))
+            .bind(&response.body)
+            .bind(token)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
+        Ok(kept == 1)
+    }
+
+    async fn release_idempotency_key(
+        &self,
+        scope: &Scope,
+        key: &str,
+        token: &str,
+    ) -> StoreResult<bool> {
+        let released = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+             AND claim_token = $4 AND response_status IS NULL",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(key)
+        .bind(token)
+        .execute(&self.writer)
+        .await?
+        .rows_affected();
+        Ok(released == 1)
+    }
+
+    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "DELETE FROM idempotency_keys WHERE rowid IN \
+             (SELECT rowid FROM idempotency_keys WHERE created_at < $1 LIMIT $2)",
+        )
+        .bind(micros(before))
+        .bind(i64::from(limit))
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+
+    async fn insert_payment_completing(
+        &self,
+        p: &Payment,
+        event: &NewEvent,
+        key: &KeyCompletion,
+    ) -> StoreResult<()> {
+        let (done, result) = oneshot::channel();
+        let job = InsertJob {
+            payment: p.clone(),
+            event: event.clone(),
+            key: Some(key.clone()),
+            done,
+        };
+        self.inserts
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
+    }
+}
+
+impl SqliteStore {
+    /// A refund, its payment's update and its event in one transaction, with the response of
+    /// an idempotency key when one is given.
+    async fn write_refund(
+        &self,
+        scope: &Scope,
+        refund: &Refund,
+        event: RefundEventBuilder<'_>,
+        key: Option<&KeyCompletion>,
+    ) -> Result<(Payment, Refund), RefundRefusal> {
         let mut wake = false;
         let mut tx = self.begin().await?;
+        if let Some(key) = key {
+            complete_key_in(&mut tx, scope, key).await?;
+        }
         // One conditional update is the whole check: the sum of refunds can never pass the
         // amount, whatever runs concurrently.
         let sql = format!(
@@ -1944,122 +2179,6 @@ impl Store for SqliteStore {
             self.signal_deliveries();
         }
         Ok((payment, refund.clone()))
-    }
-
-    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
-        refund_from_row(
-            &self
-                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
-                .await?,
-        )
-    }
-
-    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
-        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
-    }
-
-    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
-        let cursor = match &f.starting_after {
-            Some(id) => Some(self.get_event(scope, id).await?),
-            None => None,
-        };
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
-             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
-             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
-             ORDER BY created_at DESC, id DESC LIMIT $7"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(&f.event_type)
-            .bind(&f.object_id)
-            .bind(cursor.as_ref().map(|c| micros(c.created_at)))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(event_from_row).collect()
-    }
-
-    async fn claim_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        request_hash: &[u8],
-        now: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyClaim> {
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(request_hash)
-        .bind(micros(now))
-        .execute(&self.writer)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(IdempotencyClaim::Claimed);
-        }
-        let row = sqlx::query(
-            "SELECT request_hash, response_status, response_body, created_at FROM idempotency_keys \
-             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .fetch_optional(&self.writer)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let status: Option<i64> = row.try_get("response_status")?;
-        let body: Option<Vec<u8>> = row.try_get("response_body")?;
-        Ok(IdempotencyClaim::Existing {
-            request_hash: row.try_get("request_hash")?,
-            response: match (status, body) {
-                (Some(status), Some(body)) => Some(StoredResponse {
-                    status: u16::try_from(status).unwrap_or(500),
-                    body,
-                }),
-                _ => None,
-            },
-            created_at: from_micros(row.try_get("created_at")?)?,
-        })
-    }
-
-    async fn complete_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $4, response_body = $5 \
-             WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(i64::from(response.status))
-        .bind(&response.body)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    async fn release_idempotency_key(&self, scope: &Scope, key: &str) -> StoreResult<()> {
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
-             AND response_status IS NULL",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
     }
 }
 
