@@ -767,8 +767,71 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
         .contains(id));
 }
 
+/// The key form sets a key's rate limit (requests per second; empty: the default), at
+/// creation and when editing, and refuses a limit out of range.
+async fn the_key_form_sets_a_rate_limit(backend: Backend) {
+    let app = app_with_users(backend).await;
+    let mut v = signed_in(&app).await;
+    let page = v.get("/dashboard/keys").await;
+    assert!(page.body.contains("data-testid=\"new-key-rate-limit\""));
+    let csrf = page.csrf();
+    let page = v
+        .post(
+            "/dashboard/keys",
+            &[
+                ("csrf", &csrf),
+                ("label", "Shop page"),
+                ("permission", "payments:create"),
+                ("rate_limit", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let limit_of = |label: &'static str| {
+        let store = app.store.clone();
+        let merchant = app.shop.id.clone();
+        async move {
+            hundi::store::Store::list_keys(&*store, Some(&merchant))
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|k| k.label == label)
+                .unwrap()
+        }
+    };
+    let key = limit_of("Shop page").await;
+    assert_eq!(key.rate_limit, Some(5));
+    // The edit form shows it, and changes it.
+    assert!(
+        page.body.contains("value=\"5\" placeholder=\"100\""),
+        "{}",
+        page.body
+    );
+    let edit = |limit: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("permission", "payments:create".to_string()),
+            ("rate_limit", limit.to_string()),
+        ]
+    };
+    for (typed, stored) in [("250", Some(250)), ("", None)] {
+        let form = edit(typed);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = v.post(&format!("/dashboard/keys/{}", key.id), &form).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert_eq!(limit_of("Shop page").await.rate_limit, stored, "{typed:?}");
+    }
+    let form = edit("0");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let page = v.post(&format!("/dashboard/keys/{}", key.id), &form).await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    assert!(page.body.contains("1 to 1000000"), "{}", page.body);
+    assert_eq!(limit_of("Shop page").await.rate_limit, None);
+}
+
 on_both_backends!(
     keys_credentials_webhooks_and_credits,
+    the_key_form_sets_a_rate_limit,
     sessions_begin_and_end,
     wrong_passwords_slow_down,
     every_form_needs_the_csrf_token,

@@ -805,3 +805,115 @@ on_both_backends!(
     dialect_fields_round_trip,
     credentials_are_sealed_and_rotated
 );
+
+/// A key's rate limit is stored with it: set at creation, changed, cleared.
+async fn key_rate_limits_round_trip(backend: Backend) {
+    let (_db, store, _, _, m) = setup(backend).await;
+    let created = hundi::admin::create_key_from(
+        &*store,
+        hundi::admin::NewKey {
+            merchant_id: m.id.clone(),
+            mode: hundi::domain::key::Mode::Test,
+            label: "limited".into(),
+            permissions: vec![hundi::domain::key::Permission::PaymentsCreate],
+            webhook_url: None,
+            rate_limit: Some(7),
+            allow_private: false,
+        },
+    )
+    .await
+    .unwrap();
+    let found = store
+        .find_key_by_hash(&hash_secret(&created.secret))
+        .await
+        .unwrap();
+    assert_eq!(found.rate_limit, Some(7));
+    let changed = store
+        .set_key_rate_limit(&found.id, Some(1_000_000))
+        .await
+        .unwrap();
+    assert_eq!(changed.rate_limit, Some(1_000_000));
+    let cleared = store.set_key_rate_limit(&found.id, None).await.unwrap();
+    assert_eq!(cleared.rate_limit, None);
+    assert!(store.set_key_rate_limit("key_nope", Some(5)).await.is_err());
+    let default = store
+        .find_key_by_hash(&hash_secret(&m.test_key))
+        .await
+        .unwrap();
+    assert_eq!(default.rate_limit, None);
+}
+
+/// A bucket starts full, hands out whole tokens up to what it holds, refills at its rate,
+/// and concurrent takers never get more than it holds between them.
+async fn rate_buckets_hand_out_what_they_hold(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let first = store.take_rate_tokens("key:a", 1, 10, 4).await.unwrap();
+    assert_eq!(first.granted, 4);
+    assert!((5.9..=6.1).contains(&first.left), "{first:?}");
+    let rest = store.take_rate_tokens("key:a", 1, 10, 50).await.unwrap();
+    assert_eq!(rest.granted, 6, "{rest:?}");
+    let none = store.take_rate_tokens("key:a", 1, 10, 1).await.unwrap();
+    assert_eq!(none.granted, 0, "{none:?}");
+    assert!(none.left < 1.0);
+    // Another bucket is its own.
+    assert_eq!(
+        store
+            .take_rate_tokens("key:b", 1, 2, 5)
+            .await
+            .unwrap()
+            .granted,
+        2
+    );
+    // 20 a second: a token is back within 100 ms.
+    store.take_rate_tokens("key:c", 20, 2, 2).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    assert_eq!(
+        store
+            .take_rate_tokens("key:c", 20, 2, 1)
+            .await
+            .unwrap()
+            .granted,
+        1
+    );
+    // Sixteen takers at once from a bucket of 20 (refilling 1 a second): 20 or 21 tokens
+    // in all, never 16 × 3.
+    let mut takers = Vec::new();
+    for _ in 0..16 {
+        let store = store.clone();
+        takers.push(tokio::spawn(async move {
+            store
+                .take_rate_tokens("key:d", 1, 20, 3)
+                .await
+                .unwrap()
+                .granted
+        }));
+    }
+    let mut total = 0;
+    for t in takers {
+        total += t.await.unwrap();
+    }
+    assert!((20..=21).contains(&total), "{total} tokens handed out");
+    // Idle buckets are forgotten (and would start full again).
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        store
+            .prune_rate_buckets(std::time::Duration::from_millis(10))
+            .await
+            .unwrap()
+            >= 4
+    );
+    assert_eq!(
+        store
+            .take_rate_tokens("key:a", 1, 10, 10)
+            .await
+            .unwrap()
+            .granted,
+        10
+    );
+}
+
+on_both_backends!(
+    key_rate_limits_round_trip,
+    rate_buckets_hand_out_what_they_hold
+);

@@ -30,6 +30,14 @@ struct RequestLimits {
     decision: RefCell<Option<Decision>>,
 }
 
+/// The headers the layer writes, for CORS responses to expose to a page's script.
+pub const HEADERS: [&str; 4] = [
+    "ratelimit-limit",
+    "ratelimit-remaining",
+    "ratelimit-reset",
+    "retry-after",
+];
+
 /// A request refused for its rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {

@@ -141,6 +141,7 @@ pub fn cors(methods: &[Method], headers: &[&'static str]) -> tower_http::cors::C
         .allow_origin(tower_http::cors::Any)
         .allow_methods(methods.to_vec())
         .allow_headers(allowed)
+        .expose_headers(crate::api::ratelimit::HEADERS.map(HeaderName::from_static))
 }
 
 /// Preflights are answered by the CORS layer around a route; the route must accept OPTIONS

@@ -34,7 +34,8 @@ pub fn router() -> Router<AppState> {
         .allow_headers([
             axum::http::HeaderName::from_static("api-key"),
             axum::http::header::CONTENT_TYPE,
-        ]);
+        ])
+        .expose_headers(crate::api::ratelimit::HEADERS.map(axum::http::HeaderName::from_static));
     let create_routes = Router::new()
         .route(
             "/api/request/payment/create/",
