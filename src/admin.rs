@@ -239,11 +239,20 @@ pub async fn update_key(
         merchant_id: key.merchant_id.clone(),
         livemode: key.mode.is_live(),
     };
-    let existing = store
-        .list_endpoints(&scope)
-        .await?
-        .into_iter()
-        .find(|e| e.key_id.as_deref() == Some(key.id.as_str()));
+    // The key's own endpoint, looked for page by page (an admin action, not a caller's loop).
+    let mut existing = None;
+    let mut page = crate::store::Page {
+        starting_after: None,
+        limit: 100,
+    };
+    while existing.is_none() {
+        let rows = store.list_endpoints(&scope, &page).await?;
+        let Some(last) = rows.last() else { break };
+        page.starting_after = Some(last.id.clone());
+        existing = rows
+            .into_iter()
+            .find(|e| e.key_id.as_deref() == Some(key.id.as_str()));
+    }
     let mut new_secret = None;
     match (existing, &webhook_url) {
         (Some(mut e), Some(url)) if &e.url != url => {

@@ -754,3 +754,75 @@ on_both_backends!(
     endpoint_secrets_are_sealed_at_rest,
     clear_secrets_are_sealed_at_start,
 );
+
+/// Endpoints and an event's deliveries come a page at a time (`limit`, `starting_after`),
+/// oldest first, each row once.
+async fn endpoints_and_deliveries_are_paginated(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast_webhooks()).await;
+    let receiver = Receiver::start().await;
+    let mut created = Vec::new();
+    for _ in 0..5 {
+        let e = endpoint(&app, &receiver.url, json!(["payment.created"])).await;
+        created.push(e["id"].as_str().unwrap().to_string());
+    }
+    let key = app.shop.test_key.clone();
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let cursor = after
+            .as_ref()
+            .map(|a| format!("&starting_after={a}"))
+            .unwrap_or_default();
+        let (status, page) = app
+            .get(&key, &format!("/v1/webhook_endpoints?limit=2{cursor}"))
+            .await;
+        assert_eq!(status, 200, "{page}");
+        let data = page["data"].as_array().unwrap();
+        assert!(data.len() <= 2, "{page}");
+        seen.extend(data.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+        pages += 1;
+        if page["has_more"] != true {
+            break;
+        }
+        after = seen.last().cloned();
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created, "every endpoint once, oldest first");
+    let (status, _) = app.get(&key, "/v1/webhook_endpoints?limit=101").await;
+    assert_eq!(status, 400);
+    // One event, five deliveries.
+    let p = app.payment("1.00").await;
+    let event = app.events_of(&key, p["id"].as_str().unwrap()).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, first) = app
+        .get(&key, &format!("/v1/events/{event}/deliveries?limit=3"))
+        .await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(first["data"].as_array().unwrap().len(), 3);
+    assert_eq!(first["has_more"], true);
+    let last = first["data"][2]["id"].as_str().unwrap();
+    let (_, rest) = app
+        .get(
+            &key,
+            &format!("/v1/events/{event}/deliveries?limit=3&starting_after={last}"),
+        )
+        .await;
+    assert_eq!(rest["data"].as_array().unwrap().len(), 2, "{rest}");
+    assert_eq!(rest["has_more"], false);
+    let mut endpoints: Vec<String> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["data"].as_array().unwrap())
+        .map(|d| d["endpoint"].as_str().unwrap().to_string())
+        .collect();
+    endpoints.sort();
+    let mut expected = created.clone();
+    expected.sort();
+    assert_eq!(endpoints, expected, "each endpoint's delivery once");
+}
+
+on_both_backends!(endpoints_and_deliveries_are_paginated);

@@ -2,18 +2,21 @@
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use super::extract::ApiJson;
+
 use super::idempotency::HoldsSecret;
+use super::extract::{ApiJson, ApiQuery};
+use super::payments::parse_limit;
 use super::{AppState, List};
 use crate::domain::key::Permission;
 use crate::service::objects::rfc3339;
 use crate::service::webhooks::{EndpointChange, EndpointObject};
+use crate::store::Page;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEndpoint {
@@ -56,21 +59,48 @@ pub async fn create_endpoint(
     ))
 }
 
+/// A page of a listing in creation order (endpoints, an event's deliveries).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// 1 to 100, default 10.
+    pub limit: Option<String>,
+    /// The last id of the previous page: return the ones created after it.
+    pub starting_after: Option<String>,
+}
+
+impl PageQuery {
+    fn page(self) -> Result<Page, ApiError> {
+        Ok(Page {
+            limit: parse_limit(self.limit.as_deref())?,
+            starting_after: self.starting_after,
+        })
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/webhook_endpoints", tag = "webhooks",
-    responses((status = 200, description = "Endpoints: {object, data, has_more, url}")),
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Endpoints, oldest first: {object, data, has_more, url}"),
+        (status = 400, description = "A bad limit", body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_endpoints(
     State(state): State<AppState>,
     principal: Principal,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<List<EndpointObject>>, ApiError> {
     principal.require(Permission::WebhooksWrite)?;
-    let all = state.payments.list_endpoints(&principal.scope()).await?;
+    let (rows, has_more) = state
+        .payments
+        .list_endpoints(&principal.scope(), &q.page()?)
+        .await?;
     Ok(Json(List::new(
         "/v1/webhook_endpoints",
-        all.iter().map(|e| EndpointObject::new(e, false)).collect(),
-        false,
+        rows.iter().map(|e| EndpointObject::new(e, false)).collect(),
+        has_more,
     )))
 }
 
@@ -212,9 +242,9 @@ pub struct DeliveryObject {
 
 #[utoipa::path(
     get, path = "/v1/events/{id}/deliveries", tag = "webhooks",
-    params(("id" = String, Path, description = "The event's id")),
+    params(("id" = String, Path, description = "The event's id"), PageQuery),
     responses(
-        (status = 200, description = "Every delivery of the event, with every attempt"),
+        (status = 200, description = "The event's deliveries, oldest first, with every attempt"),
         (status = 404, description = "No such event", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -223,10 +253,14 @@ pub async fn list_deliveries(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PageQuery>,
 ) -> Result<Json<List<DeliveryObject>>, ApiError> {
     principal.require(Permission::EventsRead)?;
-    let all = state.payments.deliveries(&principal.scope(), &id).await?;
-    let data = all
+    let (rows, has_more) = state
+        .payments
+        .deliveries(&principal.scope(), &id, &q.page()?)
+        .await?;
+    let data = rows
         .into_iter()
         .map(|d| DeliveryObject {
             object: "webhook_delivery",
@@ -249,7 +283,11 @@ pub async fn list_deliveries(
             id: d.id,
         })
         .collect();
-    Ok(Json(List::new("/v1/events/{id}/deliveries", data, false)))
+    Ok(Json(List::new(
+        "/v1/events/{id}/deliveries",
+        data,
+        has_more,
+    )))
 }
 
 #[utoipa::path(

@@ -399,7 +399,14 @@ pub async fn detail(
     for e in raw_events {
         let deliveries = state
             .store
-            .list_deliveries(&scope, &e.id)
+            .list_deliveries(
+                &scope,
+                &e.id,
+                &crate::store::Page {
+                    starting_after: None,
+                    limit: 100,
+                },
+            )
             .await?
             .into_iter()
             .map(|d| DeliveryRow {

@@ -57,7 +57,14 @@ async fn page_with(
     let scope = dash.scope();
     let endpoints = state
         .store
-        .list_endpoints(&scope)
+        // The first 100; the API pages through the rest.
+        .list_endpoints(
+            &scope,
+            &crate::store::Page {
+                starting_after: None,
+                limit: 100,
+            },
+        )
         .await?
         .into_iter()
         .map(|e| EndpointRow {

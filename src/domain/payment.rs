@@ -167,6 +167,9 @@ pub mod limits {
     pub const METADATA_KEYS_MAX: usize = 50;
     pub const METADATA_KEY_MAX: usize = 40;
     pub const METADATA_VALUE_MAX: usize = 500;
+    /// What a dialect keeps of its own request fields (PayGate's metadata, XPay's shipping…),
+    /// as stored JSON: about what native metadata may hold at most.
+    pub const DIALECT_DATA_MAX: usize = 16 * 1024;
     pub const EXPIRES_IN_MIN: i64 = 60;
     pub const EXPIRES_IN_MAX: i64 = 7 * 24 * 3600;
     pub const EXPIRES_IN_DEFAULT: i64 = 3600;

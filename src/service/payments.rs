@@ -274,6 +274,22 @@ impl PaymentService {
             input.expires_in = merchant.checkout_expiry_secs;
         }
         let (amount, mut methods, expires_in) = validate(&input)?;
+        // A dialect's own fields are kept whole: bounded like native metadata, not only by
+        // the body limit.
+        if input
+            .dialect_data
+            .as_ref()
+            .is_some_and(|d| d.len() > limits::DIALECT_DATA_MAX)
+        {
+            return Err(ServiceError::invalid(
+                "metadata",
+                format!(
+                    "is too large: with the other fields kept for the payment it must take at \
+                     most {} bytes",
+                    limits::DIALECT_DATA_MAX
+                ),
+            ));
+        }
         // UPI needs rupees and the merchant's UPI id; offered by default only when both hold.
         let mut upi = None;
         if methods.iter().any(|m| m == "upi") {

@@ -4,10 +4,24 @@ use super::objects::{event_payload, rfc3339};
 use super::{PaymentService, ServiceError};
 use crate::domain::ids::new_id;
 use crate::domain::webhook::{generate_secret, Endpoint, EVENT_TYPES};
-use crate::store::{Delivery, NewEvent, Scope, StoreError};
+use crate::store::{Delivery, NewEvent, Page, Scope, StoreError};
 use crate::webhooks::ssrf;
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// The page asked of the store: one row more than wanted, to learn whether more follow.
+fn one_more(page: &Page) -> Page {
+    Page {
+        starting_after: page.starting_after.clone(),
+        limit: page.limit.saturating_add(1),
+    }
+}
+
+fn has_more<T>(rows: &mut Vec<T>, page: &Page) -> (Vec<T>, bool) {
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    (std::mem::take(rows), more)
+}
 
 /// How long the old secret keeps signing after a rotation.
 const ROTATION_GRACE: chrono::Duration = chrono::Duration::hours(24);
@@ -158,8 +172,14 @@ impl PaymentService {
             .map_err(|e| ServiceError::from_lookup("webhook endpoint", e))
     }
 
-    pub async fn list_endpoints(&self, scope: &Scope) -> Result<Vec<Endpoint>, ServiceError> {
-        Ok(self.store.list_endpoints(scope).await?)
+    /// One page of the scope's endpoints, oldest first, and whether more follow.
+    pub async fn list_endpoints(
+        &self,
+        scope: &Scope,
+        page: &Page,
+    ) -> Result<(Vec<Endpoint>, bool), ServiceError> {
+        let mut rows = self.store.list_endpoints(scope, &one_more(page)).await?;
+        Ok(has_more(&mut rows, page))
     }
 
     pub async fn update_endpoint(
@@ -217,16 +237,22 @@ impl PaymentService {
             .map_err(|e| ServiceError::from_lookup("webhook endpoint", e))
     }
 
+    /// One page of an event's deliveries, oldest first, and whether more follow.
     pub async fn deliveries(
         &self,
         scope: &Scope,
         event_id: &str,
-    ) -> Result<Vec<Delivery>, ServiceError> {
+        page: &Page,
+    ) -> Result<(Vec<Delivery>, bool), ServiceError> {
         self.store
             .get_event(scope, event_id)
             .await
             .map_err(|e| ServiceError::from_lookup("event", e))?;
-        Ok(self.store.list_deliveries(scope, event_id).await?)
+        let mut rows = self
+            .store
+            .list_deliveries(scope, event_id, &one_more(page))
+            .await?;
+        Ok(has_more(&mut rows, page))
     }
 
     pub async fn redeliver(&self, scope: &Scope, event_id: &str) -> Result<u64, ServiceError> {

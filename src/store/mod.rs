@@ -84,6 +84,14 @@ pub struct EventFilter {
     pub limit: u32,
 }
 
+/// One page of a listing in creation order, oldest first: up to `limit` rows created after
+/// the row whose id is `starting_after` (an id from the previous page).
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub starting_after: Option<String>,
+    pub limit: u32,
+}
+
 /// An event to write alongside a state change.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -459,7 +467,8 @@ pub trait Store: Send + Sync + 'static {
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>>;
     async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint>;
-    async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>>;
+    /// The scope's endpoints (not a payment's own callback URLs), one page at a time.
+    async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>>;
     /// Writes every mutable field of an endpoint.
     async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
     async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
@@ -485,7 +494,13 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         event: EndpointEventBuilder<'_>,
     ) -> StoreResult<Vec<Endpoint>>;
-    async fn list_deliveries(&self, scope: &Scope, event_id: &str) -> StoreResult<Vec<Delivery>>;
+    /// An event's deliveries with their attempts, one page at a time.
+    async fn list_deliveries(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<Delivery>>;
     /// Schedules an event again for every endpoint that wants it now; returns how many.
     async fn redeliver(
         &self,

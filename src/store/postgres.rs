@@ -1419,14 +1419,18 @@ impl Store for PgStore {
         self.sealer.open_endpoint(endpoint_from_row(&row)?)
     }
 
-    async fn list_endpoints(&self, scope: &Scope) -> StoreResult<Vec<Endpoint>> {
+    async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
-             AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL ORDER BY created_at, id"
+             AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL \
+             AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_endpoints \
+             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4"
         );
         let rows = sqlx::query(&sql)
             .bind(&scope.merchant_id)
             .bind(scope.livemode)
+            .bind(&page.starting_after)
+            .bind(i64::from(page.limit))
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -1658,15 +1662,24 @@ impl Store for PgStore {
         Ok(disabled)
     }
 
-    async fn list_deliveries(&self, scope: &Scope, event_id: &str) -> StoreResult<Vec<Delivery>> {
+    async fn list_deliveries(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<Delivery>> {
         let rows = sqlx::query(
             "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
              created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
-             AND merchant_id = $2 AND livemode = $3 ORDER BY created_at, id",
+             AND merchant_id = $2 AND livemode = $3 \
+             AND ($4 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_deliveries \
+             WHERE id = $4 AND event_id = $1)) ORDER BY created_at, id LIMIT $5",
         )
         .bind(event_id)
         .bind(&scope.merchant_id)
         .bind(scope.livemode)
+        .bind(&page.starting_after)
+        .bind(i64::from(page.limit))
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());

@@ -132,6 +132,75 @@ impl Formats for NativeOnly {
     }
 }
 
+/// Deliveries in flight per endpoint: one semaphore per endpoint that has a delivery in flight
+/// or waiting. An entry is dropped when its last delivery is done, so the map holds at most as
+/// many entries as deliveries in flight, however many endpoints (every Pakhi Pay or Waypay
+/// callback URL is one) were ever delivered to.
+struct EndpointGates {
+    per_endpoint: usize,
+    gates: DashMap<String, Arc<Semaphore>>,
+}
+
+/// One delivery's place at its endpoint; leaving it drops the endpoint's entry if no other
+/// delivery holds or awaits it.
+struct GatePass<'a> {
+    gates: &'a EndpointGates,
+    endpoint_id: String,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl EndpointGates {
+    fn new(per_endpoint: usize) -> EndpointGates {
+        EndpointGates {
+            per_endpoint,
+            gates: DashMap::new(),
+        }
+    }
+
+    /// Waits up to `wait` for a place at the endpoint.
+    async fn enter(&self, endpoint_id: &str, wait: Duration) -> Option<GatePass<'_>> {
+        let gate = self
+            .gates
+            .entry(endpoint_id.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_endpoint)))
+            .clone();
+        let permit = tokio::time::timeout(wait, gate.acquire_owned()).await;
+        // Built either way: dropping it without a permit prunes the entry.
+        let mut pass = GatePass {
+            gates: self,
+            endpoint_id: endpoint_id.to_string(),
+            permit: None,
+        };
+        match permit {
+            Ok(Ok(permit)) => {
+                pass.permit = Some(permit);
+                Some(pass)
+            }
+            _ => None,
+        }
+    }
+
+    /// Drops the endpoint's entry unless another delivery holds a reference to it: every
+    /// reference is taken under the map's lock, so the count cannot grow while it is checked.
+    fn prune(&self, endpoint_id: &str) {
+        self.gates
+            .remove_if(endpoint_id, |_, gate| Arc::strong_count(gate) == 1);
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.gates.len()
+    }
+}
+
+impl Drop for GatePass<'_> {
+    fn drop(&mut self) {
+        // The permit holds a reference to the semaphore: release it first.
+        self.permit.take();
+        self.gates.prune(&self.endpoint_id);
+    }
+}
+
 /// What one attempt came to.
 struct Sent {
     /// Not sent at all (the format has no webhook for the event).
@@ -147,7 +216,7 @@ pub struct Dispatcher {
     store: Arc<dyn Store>,
     config: WebhookConfig,
     client: reqwest::Client,
-    endpoints: DashMap<String, Arc<Semaphore>>,
+    endpoints: EndpointGates,
     in_flight: Arc<Semaphore>,
     /// Builds the `webhook_endpoint.disabled` event.
     disabled_event: Box<dyn Fn(&Endpoint) -> NewEvent + Send + Sync>,
@@ -171,9 +240,9 @@ impl Dispatcher {
             pending_results: std::sync::Mutex::new(Some(pending)),
             in_flight: Arc::new(Semaphore::new(config.in_flight)),
             store,
+            endpoints: EndpointGates::new(config.per_endpoint),
             config,
             client,
-            endpoints: DashMap::new(),
             disabled_event,
             formats,
         })
@@ -268,16 +337,10 @@ impl Dispatcher {
         let Ok(_global) = self.in_flight.clone().acquire_owned().await else {
             return;
         };
-        let gate = self
-            .endpoints
-            .entry(job.endpoint_id.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.config.per_endpoint)))
-            .clone();
         // A busy endpoint waits its turn, but never longer than its lease allows.
         let wait = self.config.lease.saturating_sub(self.config.timeout * 2);
-        let _slot = match tokio::time::timeout(wait, gate.acquire_owned()).await {
-            Ok(Ok(slot)) => slot,
-            _ => return, // the lease runs out and the delivery is picked up again
+        let Some(_slot) = self.endpoints.enter(&job.endpoint_id, wait).await else {
+            return; // the lease runs out and the delivery is picked up again
         };
         let sent = self.send(&job).await;
         let ok = match (sent.accept, sent.status) {
@@ -481,6 +544,45 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Per-endpoint gates hold an entry only while a delivery needs it: a stream of one-off
+    /// endpoints (callback URLs) leaves the map empty, while the limit per endpoint holds.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn endpoint_gates_are_pruned_and_still_limit() {
+        let gates = Arc::new(EndpointGates::new(2));
+        let mut tasks = Vec::new();
+        for i in 0..2000 {
+            let gates = gates.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = format!("we_{}", i % 500);
+                let pass = gates.enter(&id, Duration::from_secs(5)).await;
+                assert!(pass.is_some());
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(gates.len(), 0, "no entry outlives its deliveries");
+        // Two in flight at one endpoint: a third waits and gives up; the entry stays while
+        // the two hold it, and goes with the last of them.
+        let first = gates.enter("we_x", Duration::from_millis(10)).await;
+        let second = gates.enter("we_x", Duration::from_millis(10)).await;
+        assert!(first.is_some() && second.is_some());
+        assert!(gates
+            .enter("we_x", Duration::from_millis(50))
+            .await
+            .is_none());
+        assert_eq!(gates.len(), 1);
+        drop(first);
+        assert_eq!(gates.len(), 1);
+        assert!(gates
+            .enter("we_x", Duration::from_millis(10))
+            .await
+            .is_some());
+        drop(second);
+        assert_eq!(gates.len(), 0);
+    }
 
     /// A proxy named in the environment is not used: the request to a name that resolves
     /// nowhere fails here instead of being handed to the proxy, which would resolve it (and
