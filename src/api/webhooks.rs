@@ -3,7 +3,7 @@
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiJson;
-use super::{AppState, List};
+use super::{schema, AppState, List};
 use crate::domain::key::Permission;
 use crate::service::objects::rfc3339;
 use crate::service::webhooks::{EndpointChange, EndpointObject};
@@ -15,11 +15,28 @@ use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEndpoint {
-    /// Where to POST events (https in live mode).
+    #[schema(schema_with = endpoint_url)]
     pub url: String,
-    /// Event types, or `["*"]` for all.
+    #[schema(schema_with = endpoint_events)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+}
+
+fn endpoint_url() -> utoipa::openapi::schema::Schema {
+    schema::webhook_url(false)
+}
+
+fn endpoint_events() -> utoipa::openapi::schema::Schema {
+    schema::event_types(false)
+}
+
+fn changed_url() -> utoipa::openapi::schema::Schema {
+    schema::webhook_url(true)
+}
+
+fn changed_events() -> utoipa::openapi::schema::Schema {
+    schema::event_types(true)
 }
 
 #[utoipa::path(
@@ -51,7 +68,7 @@ pub async fn create_endpoint(
 
 #[utoipa::path(
     get, path = "/v1/webhook_endpoints", tag = "webhooks",
-    responses((status = 200, description = "Endpoints: {object, data, has_more, url}")),
+    responses((status = 200, description = "Endpoints: {object, data, has_more, url}", body = EndpointList)),
     security(("bearer" = []))
 )]
 pub async fn list_endpoints(
@@ -65,6 +82,18 @@ pub async fn list_endpoints(
         all.iter().map(|e| EndpointObject::new(e, false)).collect(),
         false,
     )))
+}
+
+/// A page of webhook endpoints (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EndpointList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<EndpointObject>,
+    has_more: bool,
+    #[schema(example = "/v1/webhook_endpoints")]
+    url: String,
 }
 
 #[utoipa::path(
@@ -93,10 +122,13 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateEndpoint {
+    #[schema(schema_with = changed_url)]
     pub url: Option<String>,
+    #[schema(schema_with = changed_events)]
     pub events: Option<Vec<String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
 }
@@ -203,11 +235,22 @@ pub struct DeliveryObject {
     pub created_at: String,
 }
 
+/// The deliveries of an event (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DeliveryList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<DeliveryObject>,
+    has_more: bool,
+    url: String,
+}
+
 #[utoipa::path(
     get, path = "/v1/events/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The event's id")),
     responses(
-        (status = 200, description = "Every delivery of the event, with every attempt"),
+        (status = 200, description = "Every delivery of the event, with every attempt", body = DeliveryList),
         (status = 404, description = "No such event", body = ErrorBody),
     ),
     security(("bearer" = []))
