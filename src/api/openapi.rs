@@ -64,7 +64,12 @@ fn declare(responses: &mut Responses, status: &str, description: &str, response:
     match responses.responses.get_mut(status) {
         Some(RefOr::T(existing)) => {
             if !existing.description.contains(description) {
-                existing.description = format!("{}; or: {description}", existing.description);
+                let mut general = description.chars();
+                let lowered: String = general
+                    .next()
+                    .map(|c| c.to_lowercase().chain(general).collect())
+                    .unwrap_or_default();
+                existing.description = format!("{}; or {lowered}", existing.description);
             }
         }
         Some(RefOr::Ref(_)) => {}

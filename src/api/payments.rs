@@ -109,9 +109,11 @@ pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
         let amount = ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
             .pattern(Some(schema::amount_pattern(exponent)))
-            .description(Some(format!(
-                "Decimal string greater than zero, with at most {exponent} decimals"
-            )));
+            .description(Some(if exponent == 0 {
+                "Whole number greater than zero, as a string".to_string()
+            } else {
+                format!("Decimal string greater than zero, with at most {exponent} decimals")
+            }));
         branch
             .properties
             .insert("amount".into(), RefOr::T(amount.into()));
