@@ -51,6 +51,14 @@ if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
 fi
 
+# The OpenAPI document is held to the server by schemathesis (tests/openapi_schemathesis.rs);
+# its 4.x command line is the one the test uses.
+if ! command -v schemathesis >/dev/null 2>&1; then
+  log "installing schemathesis"
+  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis>=4,<5' \
+    || python3 -m pip install --quiet --break-system-packages 'schemathesis>=4,<5'
+fi
+
 # The gateways' documented cURL, PHP (curl) and Node.js (axios, express) examples run as written.
 if ! command -v curl >/dev/null 2>&1; then
   log "installing curl"

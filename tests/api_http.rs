@@ -138,10 +138,12 @@ async fn list_pagination_and_filters(backend: Backend) {
             "{bad} names its parameter: {body}"
         );
     }
-    let (status, _) = app
+    // A cursor naming no payment of this key is a missing object, like any foreign id.
+    let (status, body) = app
         .get(key, "/v1/payments?starting_after=pay_unknown")
         .await;
-    assert_eq!(status, 422);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(error_of(&body).2, Some("starting_after"), "{body}");
 }
 
 async fn refunds_full_and_partial(backend: Backend) {

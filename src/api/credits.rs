@@ -4,7 +4,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{amount_text, ApiJson, ApiQuery};
 use super::payments::{parse_limit, parse_time};
-use super::{AppState, List};
+use super::{schema, AppState, List};
 use crate::domain::credit::Credit;
 use crate::domain::key::Permission;
 use crate::methods::upi_alerts::parse_credit_alert;
@@ -64,15 +64,16 @@ pub struct CreditResult {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCredit {
-    /// The bank reference (UPI RRN, IMPS or NEFT UTR).
+    /// The bank reference (UPI RRN, IMPS or NEFT UTR): 6 to 35 letters and digits.
+    #[schema(pattern = "^[A-Za-z0-9]{6,35}$", example = "410512345678")]
     pub utr: String,
-    /// The amount received, in INR.
     #[serde(deserialize_with = "amount_text")]
-    #[schema(value_type = String, example = "99.00")]
+    #[schema(schema_with = schema::inr_amount)]
     pub amount: String,
-    /// When the bank received it (RFC 3339); default now.
+    #[schema(schema_with = schema::time_text)]
     pub received_at: Option<String>,
     /// The payer's VPA or name.
+    #[schema(max_length = 200)]
     pub payer: Option<String>,
 }
 
@@ -100,7 +101,7 @@ async fn record(
     responses(
         (status = 201, description = "Recorded; `payment` is the payment it completed, if any", body = CreditResult),
         (status = 409, description = "This UTR was recorded before", body = ErrorBody),
-        (status = 422, description = "A bad UTR or amount", body = ErrorBody),
+        (status = 422, description = "A UTR, amount or payer the document does not allow", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -127,6 +128,7 @@ pub async fn create_credit(
 #[derive(Deserialize, ToSchema)]
 pub struct ParseAlert {
     /// The text of a bank's credit alert (SMS or e-mail body).
+    #[schema(max_length = 10000)]
     pub text: String,
     /// Also record the credit (and complete its payment), as `POST /v1/credits` would.
     #[serde(default)]
@@ -148,6 +150,7 @@ pub struct ParsedAlert {
     request_body = ParseAlert,
     responses(
         (status = 200, description = "What the alert says (and the recorded credit, if asked)", body = ParsedAlert),
+        (status = 409, description = "`record` was true and this UTR was recorded before", body = ErrorBody),
         (status = 422, description = "Not a credit alert, or no amount or UTR in it", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -158,10 +161,10 @@ pub async fn parse_alert(
     ApiJson(body): ApiJson<ParseAlert>,
 ) -> Result<Json<ParsedAlert>, ApiError> {
     principal.require(Permission::CreditsWrite)?;
-    if body.text.len() > 10_000 {
+    if body.text.chars().count() > 10_000 {
         return Err(ApiError::bad_param(
             "text",
-            "text must be at most 10000 bytes",
+            "text must be at most 10000 characters",
         ));
     }
     let parsed = parse_credit_alert(&body.text).map_err(|e| {
@@ -198,14 +201,19 @@ pub struct ListCreditsQuery {
     /// `false`: only credits that matched no payment.
     pub matched: Option<bool>,
     /// 1 to 100, default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// A credit id: return the ones created before it (the next page).
     pub starting_after: Option<String>,
 }
 
 #[utoipa::path(
     get, path = "/v1/credits", tag = "credits",
     params(ListCreditsQuery),
-    responses((status = 200, description = "Credits, newest first: {object, data, has_more, url}")),
+    responses(
+        (status = 200, description = "Credits, newest first", body = CreditList),
+        (status = 404, description = "`starting_after` names no credit of this key", body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 pub async fn list_credits(
@@ -223,7 +231,8 @@ pub async fn list_credits(
     let mut rows = state
         .payments
         .list_credits(&principal.scope(), &filter)
-        .await?;
+        .await
+        .map_err(|e| super::payments::unknown_cursor(e, "credit"))?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     Ok(Json(List::new(
@@ -231,6 +240,18 @@ pub async fn list_credits(
         rows.iter().map(CreditObject::new).collect(),
         has_more,
     )))
+}
+
+/// A page of credits (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct CreditList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<CreditObject>,
+    has_more: bool,
+    #[schema(example = "/v1/credits")]
+    url: String,
 }
 
 #[utoipa::path(

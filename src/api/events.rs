@@ -23,7 +23,9 @@ pub struct ListEventsQuery {
     /// Only events about this payment or refund.
     pub object: Option<String>,
     /// 1 to 100, default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
+    /// An event id: return the ones created before it (the next page).
     pub starting_after: Option<String>,
 }
 
@@ -37,6 +39,7 @@ fn json(body: String) -> Response {
     responses(
         (status = 200, description = "Events, newest first: {object, data, has_more, url}"),
         (status = 400, description = "A bad filter", body = ErrorBody),
+        (status = 404, description = "`starting_after` names no event of this key", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -55,7 +58,7 @@ pub async fn list_events(
     };
     let mut rows = match state.store.list_events(&principal.scope(), &filter).await {
         Err(StoreError::NotFound) => {
-            return Err(ApiError::bad_param("starting_after", "no such event"))
+            return Err(ApiError::not_found("no such event").with_param("starting_after"))
         }
         other => other?,
     };

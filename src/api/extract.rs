@@ -123,7 +123,26 @@ pub fn amount_text<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> 
     }
 }
 
-/// Like `amount_text`, for an optional amount.
+/// Like `amount_text`, for an optional amount: `null` is the same as leaving it out.
 pub fn optional_amount_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    amount_text(d).map(Some)
+    #[derive(Deserialize)]
+    struct Text(#[serde(deserialize_with = "amount_text")] String);
+    Option::<Text>::deserialize(d).map(|t| t.map(|Text(s)| s))
+}
+
+/// A whole number written as a JSON integer or as a number with no fraction (`3600.0`): JSON
+/// Schema's `integer`, which is what the OpenAPI document promises.
+pub fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    // 2^63 as f64: every whole float below it converts to i64 exactly.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) => Ok(Some(f as i64)),
+        _ => Err(serde::de::Error::custom("must be a whole number in range")),
+    }
 }

@@ -8,9 +8,11 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod metrics;
+pub mod openapi;
 pub mod payments;
 pub mod ratelimit;
 pub mod refunds;
+pub mod schema;
 pub mod usage;
 pub mod webhooks;
 
@@ -123,11 +125,23 @@ impl Modify for BearerAuth {
     }
 }
 
+/// What `/healthz` answers.
+#[derive(Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+struct Health {
+    /// `ok` or `unavailable`.
+    #[schema(example = "ok")]
+    status: String,
+    /// `sqlite` or `postgres`.
+    #[schema(example = "sqlite")]
+    database: String,
+}
+
 #[utoipa::path(
     get, path = "/healthz", tag = "system",
     responses(
-        (status = 200, description = "The server and its database answer"),
-        (status = 503, description = "The database does not answer"),
+        (status = 200, description = "The server and its database answer", body = Health),
+        (status = 503, description = "The database does not answer", body = Health),
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Response {
@@ -150,7 +164,8 @@ async fn healthz(State(state): State<AppState>) -> Response {
 #[utoipa::path(
     get, path = "/metrics", tag = "system",
     responses(
-        (status = 200, description = "Prometheus (OpenMetrics) text; payment counts cover every merchant"),
+        (status = 200, description = "Prometheus (OpenMetrics) text; payment counts cover every merchant",
+         content_type = "application/openmetrics-text", body = String),
         (status = 401, description = "A metrics token is set and the request did not send it"),
     )
 )]
@@ -234,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(metrics_route))
         .split_for_parts();
     spec.merge(system_spec);
+    openapi::complete(&mut spec);
     spec.paths.paths.insert(
         "/openapi.json".into(),
         utoipa::openapi::path::PathItem::new(
@@ -243,11 +259,27 @@ pub fn router(state: AppState) -> Router {
                 .summary(Some("This document"))
                 .response(
                     "200",
-                    utoipa::openapi::Response::new("The OpenAPI 3.1 document"),
+                    utoipa::openapi::ResponseBuilder::new()
+                        .description("The OpenAPI 3.1 document")
+                        .content(
+                            "application/json",
+                            utoipa::openapi::ContentBuilder::new()
+                                .schema(Some(
+                                    utoipa::openapi::ObjectBuilder::new()
+                                        .schema_type(utoipa::openapi::schema::Type::Object),
+                                ))
+                                .build(),
+                        ),
                 ),
         ),
     );
-    let spec = Arc::new(spec);
+    // Serialized once: the document never changes while the server runs.
+    let mut document = serde_json::to_value(&spec).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        serde_json::Value::Null
+    });
+    openapi::add_links(&mut document);
+    let spec = Arc::new(document);
     let app = v1
         .merge(system)
         .merge(crate::checkout::router())

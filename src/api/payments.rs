@@ -2,11 +2,12 @@
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-use super::extract::{amount_text, ApiJson, ApiQuery};
+use super::extract::{amount_text, optional_whole_number, ApiJson, ApiQuery};
 use super::idempotency::HeldKey;
-use super::{AppState, List};
+use super::{schema, AppState, List};
 use crate::domain::key::Permission;
-use crate::domain::payment::{Customer, PaymentStatus};
+use crate::domain::money::Currency;
+use crate::domain::payment::{Customer, PaymentStatus, METHODS};
 use crate::service::objects::PaymentObject;
 use crate::service::NewPayment;
 use crate::store::PaymentFilter;
@@ -21,43 +22,117 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CustomerInput {
+    #[schema(max_length = 200)]
     pub name: Option<String>,
+    #[schema(schema_with = schema::email)]
     pub email: Option<String>,
+    #[schema(schema_with = schema::phone)]
     pub phone: Option<String>,
 }
 
+/// The body of a payment create. In the document its `amount`, `currency` and `methods` are
+/// tied together by `tie_amount_to_currency`: one schema per group of currencies.
 #[derive(Deserialize, ToSchema)]
 pub struct CreatePayment {
-    /// A decimal string in the currency's units, e.g. "100.00" (a JSON number is accepted too).
+    /// A decimal string in the currency's units, greater than zero, with no more decimals
+    /// than the currency has: "100.00" PKR, "1500" JPY, "1.250" KWD.
     #[serde(deserialize_with = "amount_text")]
     #[schema(value_type = String, example = "100.00")]
     pub amount: String,
     /// ISO-4217 code.
     #[schema(example = "PKR")]
     pub currency: String,
+    #[schema(max_length = 1000)]
     pub description: Option<String>,
     /// The merchant's own order reference; filterable.
+    #[schema(max_length = 255)]
     pub reference: Option<String>,
     pub customer: Option<CustomerInput>,
+    #[schema(schema_with = schema::metadata)]
     pub metadata: Option<BTreeMap<String, String>>,
+    /// Where the customer returns after paying (absolute http(s) URL).
+    #[schema(schema_with = schema::redirect_url)]
     pub success_url: Option<String>,
+    /// Where the customer returns after giving up (absolute http(s) URL).
+    #[schema(schema_with = schema::redirect_url)]
     pub cancel_url: Option<String>,
-    /// Which of `card`, `jazzcash`, `easypaisa`, `upi` the checkout offers (default: all).
+    #[schema(schema_with = schema::methods)]
     pub methods: Option<Vec<String>>,
-    /// Seconds until the payment expires (60 to 604800; default 3600).
+    /// Seconds until the payment expires (default 3600, or the merchant's setting).
+    #[serde(default, deserialize_with = "optional_whole_number")]
+    #[schema(minimum = 60, maximum = 604800)]
     pub expires_in: Option<i64>,
+}
+
+/// Replaces the derived `CreatePayment` with one schema per group of currencies, so the
+/// document says which decimals each currency takes and that only INR payments offer UPI.
+pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema};
+    use utoipa::openapi::RefOr;
+    let Some(schemas) = spec.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(base))) = schemas.get("CreatePayment").cloned() else {
+        return;
+    };
+    let without_upi: Vec<&str> = METHODS.iter().copied().filter(|m| *m != "upi").collect();
+    let mut exponents: Vec<u32> = Currency::all().map(|c| c.exponent()).collect();
+    exponents.sort_unstable();
+    exponents.dedup();
+    let mut groups: Vec<(String, Vec<&'static str>, u32, &[&str])> = Vec::new();
+    for exponent in exponents {
+        let codes: Vec<&'static str> = Currency::all()
+            .filter(|c| c.exponent() == exponent && c.code() != "INR")
+            .map(|c| c.code())
+            .collect();
+        groups.push((
+            format!("{exponent} decimals"),
+            codes,
+            exponent,
+            &without_upi,
+        ));
+    }
+    if let Ok(inr) = Currency::parse("INR") {
+        groups.push(("INR".into(), vec![inr.code()], inr.exponent(), &METHODS));
+    }
+    let mut one_of = OneOfBuilder::new().description(base.description.clone());
+    for (title, codes, exponent, methods) in groups {
+        let mut branch = base.clone();
+        branch.title = Some(format!("CreatePayment ({title})"));
+        branch.description = None;
+        let currency = ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(codes.clone()))
+            .description(Some("ISO-4217 code"))
+            .examples([codes.first().copied().unwrap_or("PKR")]);
+        branch
+            .properties
+            .insert("currency".into(), RefOr::T(currency.into()));
+        let amount = ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some(schema::amount_pattern(exponent)))
+            .description(Some(if exponent == 0 {
+                "Whole number greater than zero, as a string".to_string()
+            } else {
+                format!("Decimal string greater than zero, with at most {exponent} decimals")
+            }));
+        branch
+            .properties
+            .insert("amount".into(), RefOr::T(amount.into()));
+        branch
+            .properties
+            .insert("methods".into(), RefOr::T(schema::methods_of(methods)));
+        one_of = one_of.item(Schema::Object(branch));
+    }
+    schemas.insert("CreatePayment".into(), RefOr::T(one_of.into()));
 }
 
 #[utoipa::path(
     post, path = "/v1/payments", tag = "payments",
     request_body = CreatePayment,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 201, description = "The payment was created", body = PaymentObject),
-        (status = 400, description = "Malformed request", body = ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked key", body = ErrorBody),
-        (status = 409, description = "Idempotency-Key reused with another body", body = ErrorBody),
-        (status = 422, description = "A rule was broken", body = ErrorBody),
+        (status = 422, description = "A field the document does not allow, or `upi` asked of a merchant without a UPI id", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -120,18 +195,20 @@ pub async fn get_payment(
 #[into_params(parameter_in = Query)]
 pub struct ListPaymentsQuery {
     /// Only payments in this status.
+    #[param(value_type = Option<PaymentStatus>)]
     pub status: Option<String>,
     /// Only payments with this reference.
     pub reference: Option<String>,
     /// Created at or after (RFC 3339 or Unix seconds).
     #[serde(rename = "created[gte]")]
-    #[param(rename = "created[gte]")]
+    #[param(rename = "created[gte]", schema_with = schema::time)]
     pub created_gte: Option<String>,
     /// Created at or before (RFC 3339 or Unix seconds).
     #[serde(rename = "created[lte]")]
-    #[param(rename = "created[lte]")]
+    #[param(rename = "created[lte]", schema_with = schema::time)]
     pub created_lte: Option<String>,
     /// 1 to 100, default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// A payment id: return the ones created before it (the next page).
     pub starting_after: Option<String>,
@@ -168,6 +245,7 @@ pub fn parse_limit(value: Option<&str>) -> Result<u32, ApiError> {
     responses(
         (status = 200, description = "Payments, newest first", body = PaymentList),
         (status = 400, description = "A bad filter", body = ErrorBody),
+        (status = 404, description = "`starting_after` names no payment of this key", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -202,7 +280,11 @@ pub async fn list_payments(
         starting_after: q.starting_after,
         limit: limit + 1,
     };
-    let mut rows = state.payments.list(&principal.scope(), &filter).await?;
+    let mut rows = state
+        .payments
+        .list(&principal.scope(), &filter)
+        .await
+        .map_err(|e| unknown_cursor(e, "payment"))?;
     let has_more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
     Ok(Json(List::new(
@@ -232,6 +314,16 @@ pub async fn cancel_payment(
     Ok(Json(state.payments.object(&payment)))
 }
 
+/// A cursor that names no object of this key is a missing object, like any foreign id.
+pub fn unknown_cursor(err: crate::service::ServiceError, what: &str) -> ApiError {
+    match err {
+        crate::service::ServiceError::Invalid { param, .. } if param == "starting_after" => {
+            ApiError::not_found(format!("no such {what}")).with_param("starting_after")
+        }
+        other => other.into(),
+    }
+}
+
 /// Test mode only: complete or fail a payment without a customer.
 fn require_test_mode(principal: &Principal) -> Result<(), ApiError> {
     if principal.key.mode.is_live() {
@@ -249,6 +341,7 @@ fn require_test_mode(principal: &Principal) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "The payment, now succeeded", body = PaymentObject),
         (status = 403, description = "Called with a live key", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
         (status = 409, description = "The payment is no longer pending", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -269,6 +362,7 @@ pub async fn test_succeed(
     responses(
         (status = 200, description = "The payment, now failed", body = PaymentObject),
         (status = 403, description = "Called with a live key", body = ErrorBody),
+        (status = 404, description = "No such payment", body = ErrorBody),
         (status = 409, description = "The payment is no longer pending", body = ErrorBody),
     ),
     security(("bearer" = []))

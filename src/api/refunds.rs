@@ -4,7 +4,7 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::{optional_amount_text, ApiJson};
 use super::idempotency::HeldKey;
-use super::AppState;
+use super::{schema, AppState};
 use crate::domain::key::Permission;
 use crate::service::objects::RefundObject;
 use axum::extract::{Path, State};
@@ -18,22 +18,21 @@ use utoipa::ToSchema;
 pub struct CreateRefund {
     /// The payment to refund.
     pub payment: String,
-    /// Decimal string; omit to refund everything still refundable.
     #[serde(default, deserialize_with = "optional_amount_text")]
-    #[schema(value_type = Option<String>, example = "25.00")]
+    #[schema(schema_with = schema::any_amount)]
     pub amount: Option<String>,
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[utoipa::path(
     post, path = "/v1/refunds", tag = "refunds",
     request_body = CreateRefund,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
     responses(
         (status = 201, description = "The refund was made", body = RefundObject),
         (status = 404, description = "No such payment", body = ErrorBody),
-        (status = 409, description = "The payment is not refundable", body = ErrorBody),
-        (status = 422, description = "The amount is invalid or exceeds what is refundable", body = ErrorBody),
+        (status = 409, description = "The payment is not refundable (not succeeded, or refunded in full)", body = ErrorBody),
+        (status = 422, description = "The amount exceeds what is left to refund, or has more decimals than the payment's currency", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -2,11 +2,10 @@
 
 use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
-
-use super::idempotency::HoldsSecret;
 use super::extract::{ApiJson, ApiQuery};
+use super::idempotency::HoldsSecret;
 use super::payments::parse_limit;
-use super::{AppState, List};
+use super::{schema, AppState, List};
 use crate::domain::key::Permission;
 use crate::service::objects::rfc3339;
 use crate::service::webhooks::{EndpointChange, EndpointObject};
@@ -20,11 +19,28 @@ use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateEndpoint {
-    /// Where to POST events (https in live mode).
+    #[schema(schema_with = endpoint_url)]
     pub url: String,
-    /// Event types, or `["*"]` for all.
+    #[schema(schema_with = endpoint_events)]
     pub events: Vec<String>,
+    #[schema(max_length = 500)]
     pub description: Option<String>,
+}
+
+fn endpoint_url() -> utoipa::openapi::schema::Schema {
+    schema::webhook_url(false)
+}
+
+fn endpoint_events() -> utoipa::openapi::schema::Schema {
+    schema::event_types(false)
+}
+
+fn changed_url() -> utoipa::openapi::schema::Schema {
+    schema::webhook_url(true)
+}
+
+fn changed_events() -> utoipa::openapi::schema::Schema {
+    schema::event_types(true)
 }
 
 #[utoipa::path(
@@ -82,7 +98,7 @@ impl PageQuery {
     get, path = "/v1/webhook_endpoints", tag = "webhooks",
     params(PageQuery),
     responses(
-        (status = 200, description = "Endpoints, oldest first: {object, data, has_more, url}"),
+        (status = 200, description = "Endpoints, oldest first: {object, data, has_more, url}", body = EndpointList),
         (status = 400, description = "A bad limit", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -102,6 +118,18 @@ pub async fn list_endpoints(
         rows.iter().map(|e| EndpointObject::new(e, false)).collect(),
         has_more,
     )))
+}
+
+/// A page of webhook endpoints (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct EndpointList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<EndpointObject>,
+    has_more: bool,
+    #[schema(example = "/v1/webhook_endpoints")]
+    url: String,
 }
 
 #[utoipa::path(
@@ -130,10 +158,13 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 
 #[derive(Deserialize, ToSchema)]
 pub struct UpdateEndpoint {
+    #[schema(schema_with = changed_url)]
     pub url: Option<String>,
+    #[schema(schema_with = changed_events)]
     pub events: Option<Vec<String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
 }
@@ -240,11 +271,22 @@ pub struct DeliveryObject {
     pub created_at: String,
 }
 
+/// The deliveries of an event (for the OpenAPI document).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct DeliveryList {
+    #[schema(example = "list")]
+    object: String,
+    data: Vec<DeliveryObject>,
+    has_more: bool,
+    url: String,
+}
+
 #[utoipa::path(
     get, path = "/v1/events/{id}/deliveries", tag = "webhooks",
     params(("id" = String, Path, description = "The event's id"), PageQuery),
     responses(
-        (status = 200, description = "The event's deliveries, oldest first, with every attempt"),
+        (status = 200, description = "The event's deliveries, oldest first, with every attempt", body = DeliveryList),
         (status = 404, description = "No such event", body = ErrorBody),
     ),
     security(("bearer" = []))

@@ -70,6 +70,13 @@ const CURRENCIES: &[(&str, u32)] = &[
 ];
 
 impl Currency {
+    /// Every currency Hundi accepts, in code order.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        CURRENCIES
+            .iter()
+            .map(|&(code, exponent)| Currency { code, exponent })
+    }
+
     /// Looks a code up case-insensitively (`"pkr"` is PKR).
     pub fn parse(code: &str) -> Result<Currency, MoneyError> {
         let upper = code.trim().to_ascii_uppercase();

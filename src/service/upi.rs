@@ -48,7 +48,10 @@ impl PaymentService {
         let lock = self.upi_lock(upi_id);
         let _held = lock.lock().await;
         let unit = 10i64.pow(payment.currency().exponent());
-        let candidates: Vec<i64> = payable_candidates(payment.amount.minor(), unit).collect();
+        // Bounded: the amount is the caller's number, not a loop bound.
+        let candidates: Vec<i64> = payable_candidates(payment.amount.minor(), unit)
+            .take(10 * WINDOW as usize)
+            .collect();
         let mut tries = 0;
         let mut offset = 0usize;
         while offset < candidates.len() {

@@ -94,12 +94,9 @@ fn check_events(events: &[String]) -> Result<Vec<String>, ServiceError> {
             "name at least one event type, or \"*\"",
         ));
     }
-    if events.iter().any(|e| e == "*") {
-        return Ok(vec!["*".into()]);
-    }
     let mut out = Vec::new();
     for e in events {
-        if !EVENT_TYPES.contains(&e.as_str()) {
+        if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
             return Err(ServiceError::invalid(
                 "events",
                 format!(
@@ -112,7 +109,25 @@ fn check_events(events: &[String]) -> Result<Vec<String>, ServiceError> {
             out.push(e.clone());
         }
     }
+    // Every name is checked, then "*" stands for all of them.
+    if out.iter().any(|e| e == "*") {
+        return Ok(vec!["*".into()]);
+    }
     Ok(out)
+}
+
+/// An endpoint's description, on create and on update alike.
+fn check_description(description: &Option<String>) -> Result<(), ServiceError> {
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > 500)
+    {
+        return Err(ServiceError::invalid(
+            "description",
+            "must be at most 500 characters",
+        ));
+    }
+    Ok(())
 }
 
 impl PaymentService {
@@ -132,15 +147,7 @@ impl PaymentService {
     ) -> Result<Endpoint, ServiceError> {
         let url = self.check_target(scope, url).await?;
         let events = check_events(events)?;
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > 500)
-        {
-            return Err(ServiceError::invalid(
-                "description",
-                "must be at most 500 characters",
-            ));
-        }
+        check_description(&description)?;
         let now = crate::domain::now();
         let endpoint = Endpoint {
             id: new_id("we"),
@@ -196,6 +203,7 @@ impl PaymentService {
             e.events = check_events(&events)?;
         }
         if let Some(description) = change.description {
+            check_description(&description)?;
             e.description = description;
         }
         if let Some(enabled) = change.enabled {
