@@ -243,8 +243,10 @@ async fn browser_keys_are_limited_per_address(backend: Backend) {
 /// twice it.
 async fn two_nodes_share_a_key_s_limit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let mut opts = ServerOptions::default();
-    opts.listen = "127.0.0.1:0".into();
+    let opts = ServerOptions {
+        listen: "127.0.0.1:0".into(),
+        ..ServerOptions::default()
+    };
     let node_b = hundi::server::start(app.db.store().await, opts)
         .await
         .unwrap();
@@ -318,8 +320,10 @@ async fn the_cli_sets_a_key_s_limit(backend: Backend) {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("1 to 1000000"));
 
-    let mut opts = ServerOptions::default();
-    opts.listen = "127.0.0.1:0".into();
+    let opts = ServerOptions {
+        listen: "127.0.0.1:0".into(),
+        ..ServerOptions::default()
+    };
     let server = hundi::server::start(store.clone(), opts).await.unwrap();
     let http = reqwest::Client::new();
     let list = || {
