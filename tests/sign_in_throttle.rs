@@ -231,6 +231,33 @@ async fn blocks_expire(backend: Backend) {
     assert_eq!(sign_in(&app, OWNER, "guess", attacker).await.status, 429);
 }
 
+/// While a stranger keeps the e-mail blocked, its owner still signs in from an address they
+/// signed in from before (its tries counted on their own); a new address waits.
+async fn the_owner_gets_in_from_a_known_address(backend: Backend) {
+    let app = app_with_owner(backend, behind_proxy(patient())).await;
+    let home = Some("192.0.2.10");
+    assert_eq!(sign_in(&app, OWNER, PASSWORD, home).await.status, 303);
+    let attacker = Some("192.0.2.66");
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, OWNER, "guess", attacker).await.status, 401);
+    }
+    assert_eq!(sign_in(&app, OWNER, "guess", attacker).await.status, 429);
+    let stranger = sign_in(&app, OWNER, PASSWORD, Some("192.0.2.99")).await;
+    assert_eq!(stranger.status, 429, "a new address waits for the block");
+    assert_eq!(sign_in(&app, OWNER, PASSWORD, home).await.status, 303);
+    // The known address's own tries are throttled too.
+    let state = &app.server.as_ref().unwrap().state;
+    let before = state.sign_in.checked();
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, OWNER, "guess", attacker).await.status, 401);
+    }
+    for _ in 0..5 {
+        assert_eq!(sign_in(&app, OWNER, "typo", home).await.status, 401);
+    }
+    assert_eq!(sign_in(&app, OWNER, "typo", home).await.status, 429);
+    assert_eq!(state.sign_in.checked() - before, 10);
+}
+
 /// No more than the node's ceiling of passwords is checked at once; a try that finds every
 /// check busy is answered 503 with `Retry-After`, not queued. An overlong e-mail address
 /// is refused before anything is counted.
@@ -367,12 +394,43 @@ async fn the_store_counts_tries_atomically(backend: Backend) {
         .await
         .unwrap()
         .is_some());
+
+    // Addresses a user signed in from, forgotten after a while.
+    store
+        .remember_sign_in("a@b.example", "192.0.2.1", t0)
+        .await
+        .unwrap();
+    assert!(store
+        .signed_in_from("a@b.example", "192.0.2.1", t0)
+        .await
+        .unwrap());
+    assert!(!store
+        .signed_in_from("a@b.example", "192.0.2.2", t0)
+        .await
+        .unwrap());
+    assert!(!store
+        .signed_in_from("c@b.example", "192.0.2.1", t0)
+        .await
+        .unwrap());
+    assert!(!store
+        .signed_in_from("a@b.example", "192.0.2.1", t0 + Span::seconds(1))
+        .await
+        .unwrap());
+    assert_eq!(
+        store.purge_sign_ins(t0 + Span::seconds(1)).await.unwrap(),
+        1
+    );
+    assert!(!store
+        .signed_in_from("a@b.example", "192.0.2.1", t0)
+        .await
+        .unwrap());
 }
 
 on_both_backends!(
     parallel_wrong_passwords_are_counted_before_checking,
     one_client_address_is_limited,
     blocks_expire,
+    the_owner_gets_in_from_a_known_address,
     password_checks_are_capped,
     the_store_counts_tries_atomically,
 );

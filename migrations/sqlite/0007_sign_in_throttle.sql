@@ -14,3 +14,13 @@ CREATE TABLE sign_in_throttle (
     updated_at     INTEGER NOT NULL
 );
 CREATE INDEX sign_in_throttle_updated ON sign_in_throttle (updated_at);
+
+-- Client addresses a user has signed in from: while a stranger keeps an e-mail address
+-- blocked, its owner may still try from one of these (counted on its own).
+CREATE TABLE sign_in_known (
+    email         TEXT NOT NULL,
+    address       TEXT NOT NULL,
+    last_sign_in  INTEGER NOT NULL,
+    PRIMARY KEY (email, address)
+);
+CREATE INDEX sign_in_known_last ON sign_in_known (last_sign_in);

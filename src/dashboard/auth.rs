@@ -307,7 +307,10 @@ async fn sign_in(
         (true, Some(u)) => u,
         _ => return Err(SignInError::Wrong),
     };
-    state.sign_in.succeeded(&state.store, &email, addr).await?;
+    state
+        .sign_in
+        .succeeded(&state.store, &email, addr, now)
+        .await?;
     let token = random_token(43);
     let session = Session {
         token_hash: hash(&token),

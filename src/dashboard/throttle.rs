@@ -1,7 +1,9 @@
 //! The sign-in throttle. Every try is counted before its password is checked, atomically in
 //! the database (so racing tries are each counted, on every node): per e-mail address, known
-//! or not, and per client address. Only a few passwords are checked at once on a node
-//! (argon2id takes about 19 MiB each); a try that finds them all busy is answered 503.
+//! or not, and per client address. While a stranger keeps an e-mail address blocked, tries
+//! from an address its user signed in from before are counted on their own, so the owner is
+//! not locked out. Only a few passwords are checked at once on a node (argon2id takes about
+//! 19 MiB each); a try that finds them all busy is answered 503.
 
 use crate::api::client_addr::ClientAddr;
 use crate::store::{Store, StoreResult, ThrottleRule};
@@ -24,6 +26,9 @@ pub struct SignInPolicy {
     pub concurrent_checks: usize,
     /// How long a try waits for a free check before it is answered 503.
     pub check_wait: Duration,
+    /// How long a client address a user signed in from stays known: while a stranger keeps
+    /// the e-mail blocked, tries from a known address are counted on their own.
+    pub remember_for: chrono::Duration,
 }
 
 impl Default for SignInPolicy {
@@ -39,6 +44,7 @@ impl Default for SignInPolicy {
             per_address: rule(20),
             concurrent_checks: 4,
             check_wait: Duration::from_secs(1),
+            remember_for: chrono::Duration::days(30),
         }
     }
 }
@@ -82,6 +88,11 @@ fn address_subject(addr: &ClientAddr) -> String {
     format!("addr:{}", addr.throttle_key())
 }
 
+/// One e-mail address tried from one client address the user signed in from before.
+fn known_subject(email: &str, addr: &ClientAddr) -> String {
+    format!("known:{}|{email}", addr.throttle_key())
+}
+
 impl SignInGuard {
     pub fn new(policy: SignInPolicy) -> SignInGuard {
         SignInGuard {
@@ -116,12 +127,29 @@ impl SignInGuard {
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Check, Refusal>> {
         self.purge_now_and_then(store, now);
-        let rules = [
-            (address_subject(addr), &self.policy.per_address),
-            (email_subject(email), &self.policy.per_email),
-        ];
-        for (subject, rule) in rules {
-            if let Some(until) = store.claim_throttle(&subject, rule, now).await? {
+        let p = &self.policy;
+        if let Some(until) = store
+            .claim_throttle(&address_subject(addr), &p.per_address, now)
+            .await?
+        {
+            return Ok(Err(Refusal::Blocked(until)));
+        }
+        if let Some(until) = store
+            .claim_throttle(&email_subject(email), &p.per_email, now)
+            .await?
+        {
+            // Someone who knows only the e-mail address may be keeping it blocked; its owner,
+            // at an address they signed in from before, gets tries of its own.
+            let known = store
+                .signed_in_from(email, &addr.throttle_key(), now - p.remember_for)
+                .await?;
+            if !known {
+                return Ok(Err(Refusal::Blocked(until)));
+            }
+            if let Some(until) = store
+                .claim_throttle(&known_subject(email, addr), &p.per_email, now)
+                .await?
+            {
                 return Ok(Err(Refusal::Blocked(until)));
             }
         }
@@ -136,17 +164,22 @@ impl SignInGuard {
         }
     }
 
-    /// After a correct password: the e-mail's failures are forgotten, and the client
-    /// address gets its try back.
+    /// After a correct password: the e-mail's failures are forgotten, the client address
+    /// gets its try back and is known for the user from now on.
     pub async fn succeeded(
         &self,
         store: &Arc<dyn Store>,
         email: &str,
         addr: &ClientAddr,
+        now: DateTime<Utc>,
     ) -> StoreResult<()> {
         store.clear_throttle(&email_subject(email)).await?;
+        store.clear_throttle(&known_subject(email, addr)).await?;
         store
             .refund_throttle(&address_subject(addr), &self.policy.per_address)
+            .await?;
+        store
+            .remember_sign_in(email, &addr.throttle_key(), now)
             .await
     }
 
@@ -167,9 +200,14 @@ impl SignInGuard {
             .per_email
             .window
             .max(self.policy.per_address.window);
+        let remember_for = self.policy.remember_for;
         let store = store.clone();
         tokio::spawn(async move {
-            if let Err(e) = store.purge_throttle(now - window, now).await {
+            let purged = match store.purge_throttle(now - window, now).await {
+                Ok(_) => store.purge_sign_ins(now - remember_for).await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = purged {
                 tracing::warn!(error = %e, "could not purge the sign-in throttle");
             }
         });

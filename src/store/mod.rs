@@ -408,6 +408,22 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the rows whose last try is older than `before` and that are not blocked at
     /// `now`; returns how many.
     async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Records that `email` signed in from a client `address` now.
+    async fn remember_sign_in(
+        &self,
+        email: &str,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Whether `email` signed in from `address` at or after `since`.
+    async fn signed_in_from(
+        &self,
+        email: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Forgets sign-ins older than `before`; returns how many.
+    async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     // Dashboard views
     /// Payments per UTC day, currency and status since `since`.

@@ -920,6 +920,49 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn remember_sign_in(
+        &self,
+        email: &str,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_known (email, address, last_sign_in) VALUES ($1, $2, $3) \
+             ON CONFLICT (email, address) DO UPDATE SET last_sign_in = $3",
+        )
+        .bind(email)
+        .bind(address)
+        .bind(micros(now))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn signed_in_from(
+        &self,
+        email: &str,
+        address: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 FROM sign_in_known WHERE email = $1 AND address = $2 AND last_sign_in >= $3",
+        )
+        .bind(email)
+        .bind(address)
+        .bind(micros(since))
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sign_in_known WHERE last_sign_in < $1")
+            .bind(micros(before))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn payment_stats(
         &self,
         scope: &Scope,
