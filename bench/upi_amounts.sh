@@ -10,7 +10,8 @@
 # Settings (environment):
 #   BENCH_ROUNDS       creates of each amount, interleaved (default 100: the 100 payable
 #                      amounts one requested amount offers; one more of each is then refused)
-#   BENCH_SKIP_BUILD=1 use the release binary already built
+#   BENCH_SKIP_BUILD=1 use the binary already built
+#   BENCH_PROFILE      cargo profile of the binary: release (default) or debug
 #   BENCH_PORT         port for hundi                        (default 18490)
 #   BENCH_DATABASE_URL database to use (default: a new SQLite file in a temporary folder)
 #   CARGO_TARGET_DIR   honoured for the build and to find the binary
@@ -26,7 +27,8 @@ cd "$REPO"
 ROUNDS="${BENCH_ROUNDS:-100}"
 PORT="${BENCH_PORT:-18490}"
 TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
-BIN="$TARGET/release/hundi"
+PROFILE="${BENCH_PROFILE:-release}"
+BIN="$TARGET/$PROFILE/hundi"
 WORK="$(mktemp -d)"
 PID=""
 
@@ -37,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  cargo build --release --locked -q
+  if [ "$PROFILE" = release ]; then cargo build --release --locked -q; else cargo build --locked -q; fi
 fi
 
 export HUNDI_DATABASE_URL="${BENCH_DATABASE_URL:-sqlite://$WORK/bench.db}"
@@ -57,9 +59,9 @@ done
 
 mkdir -p bench/results
 COMMIT="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations || echo '+changes')"
-python3 - "$PORT" "$SECRET" "$ROUNDS" "$PID" "$COMMIT" <<'PY' | tee bench/results/upi_amounts.md
+python3 - "$PORT" "$SECRET" "$ROUNDS" "$PID" "$COMMIT" "$PROFILE" <<'PY' | tee bench/results/upi_amounts.md
 import http.client, json, statistics, sys, time
-port, secret, rounds, pid, commit = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+port, secret, rounds, pid, commit, profile = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5], sys.argv[6]
 conn = http.client.HTTPConnection("127.0.0.1", int(port))
 headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
 
@@ -90,7 +92,7 @@ def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
-print(f"UPI create cost by amount (commit {commit}, release build, {rounds - 1} measured creates of each, one keep-alive connection)\n")
+print(f"UPI create cost by amount (commit {commit}, {profile} build, {rounds - 1} measured creates of each, one keep-alive connection)\n")
 print("| amount (INR) | p50 ms | p95 ms | max ms | next create (all 100 payables held) |")
 print("|---:|---:|---:|---:|---|")
 for a in amounts:
