@@ -749,22 +749,64 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     let credit_id = credit["credit"]["id"].as_str().unwrap();
     let page = v.get("/dashboard/credits?show=unmatched").await;
     assert!(page.body.contains("410599999999"));
+    // 123.00 is 176.00 short of the payable 299.00: the user is asked to confirm first, and
+    // nothing changes until they do.
+    let match_path = format!("/dashboard/credits/{credit_id}/match");
+    let page = v
+        .post(&match_path, &[("csrf", &csrf), ("payment", id)])
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("176.00 INR short"), "{}", page.body);
+    assert!(page
+        .body
+        .contains("name=\"confirm_shortfall\" value=\"176.00\""));
     let page = v
         .post(
-            &format!("/dashboard/credits/{credit_id}/match"),
-            &[("csrf", &csrf), ("payment", id)],
+            &match_path,
+            &[
+                ("csrf", &csrf),
+                ("payment", id),
+                ("confirm_shortfall", "1.00"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        page.status, 200,
+        "a confirmation of another shortfall is asked again"
+    );
+    let (_, pending) = app
+        .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
+        .await;
+    assert_eq!(pending["status"], "pending");
+    let page = v
+        .post(
+            &match_path,
+            &[
+                ("csrf", &csrf),
+                ("payment", id),
+                ("confirm_shortfall", "176.00"),
+            ],
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
+    let (_, matched) = app
+        .get(&app.shop.test_key, &format!("/v1/credits/{credit_id}"))
+        .await;
+    assert_eq!(matched["shortfall_accepted"]["amount"], "176.00");
+    assert_eq!(matched["shortfall_accepted"]["by"], "owner@shop.example");
+    assert!(matched["shortfall_accepted"]["at"].is_string());
     let (_, paid) = app
         .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
         .await;
     assert_eq!(paid["status"], "succeeded");
-    assert!(v
-        .get("/dashboard/credits?show=matched")
-        .await
-        .body
-        .contains(id));
+    let page = v.get("/dashboard/credits?show=matched").await;
+    assert!(page.body.contains(id));
+    assert!(
+        page.body
+            .contains("INR 176.00 short, accepted by owner@shop.example"),
+        "{}",
+        page.body
+    );
 }
 
 /// The key form sets a key's rate limit (requests per second; empty: the default), at

@@ -913,7 +913,140 @@ async fn rate_buckets_hand_out_what_they_hold(backend: Backend) {
     );
 }
 
+fn inserted_event(p: &hundi::domain::payment::Payment) -> hundi::store::NewEvent {
+    hundi::store::NewEvent {
+        id: hundi::domain::ids::new_id("evt"),
+        key_id: None,
+        event_type: "payment.created".into(),
+        object_id: p.id.clone(),
+        payload: "{}".into(),
+        created_at: Utc::now(),
+    }
+}
+
+/// UPI payable amounts are held per UPI id and per mode: a test payment and a live one may
+/// ask for the same amount, two pending payments of one mode may not (the unique index, not
+/// a read), and `pending_payables` reads one mode only.
+async fn upi_payables_are_unique_per_mode(backend: Backend) {
+    let (_db, store, service, test, m) = setup(backend).await;
+    hundi::admin::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
+        .await
+        .unwrap();
+    let live = Scope {
+        livemode: true,
+        ..test.clone()
+    };
+    let inr = |amount: &str| NewPayment {
+        currency: "INR".into(),
+        ..new_payment(amount)
+    };
+    let t = service.create(&test, inr("100.00")).await.unwrap();
+    let l = service.create(&live, inr("100.00")).await.unwrap();
+    let payable = |p: &hundi::domain::payment::Payment| p.upi.as_ref().unwrap().payable_minor;
+    assert_eq!(payable(&t), 9900);
+    assert_eq!(
+        payable(&l),
+        9900,
+        "a test payment never pushes a live one down"
+    );
+    let t2 = service.create(&test, inr("100.00")).await.unwrap();
+    assert_eq!(payable(&t2), 9899);
+    assert_eq!(
+        store
+            .pending_payables("shop@okaxis", false, 9800, 9900)
+            .await
+            .unwrap(),
+        vec![9900, 9899]
+    );
+    assert_eq!(
+        store
+            .pending_payables("shop@okaxis", true, 9800, 9900)
+            .await
+            .unwrap(),
+        vec![9900]
+    );
+    // The index itself refuses a second pending live payment asking for 99.00.
+    let mut twin = l.clone();
+    twin.id = hundi::domain::ids::new_id("pay");
+    let refused = store.insert_payment(&twin, &inserted_event(&twin)).await;
+    assert!(
+        matches!(refused, Err(hundi::store::StoreError::Duplicate(_))),
+        "{refused:?}"
+    );
+    // Once the live payment is no longer pending, its amount is free in live mode again.
+    service.cancel(&live, &l.id).await.unwrap();
+    store
+        .insert_payment(&twin, &inserted_event(&twin))
+        .await
+        .unwrap();
+}
+
+/// A credit matched by hand records the shortfall a dashboard user accepted: how much, who,
+/// when; a credit matched in full records none.
+async fn a_manual_match_records_the_accepted_shortfall(backend: Backend) {
+    let (_db, store, service, scope, m) = setup(backend).await;
+    hundi::admin::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
+        .await
+        .unwrap();
+    let p = service
+        .create(
+            &scope,
+            NewPayment {
+                currency: "INR".into(),
+                ..new_payment("10.00")
+            },
+        )
+        .await
+        .unwrap();
+    let credit = |utr: &str, amount: &str| hundi::service::upi::NewCredit {
+        utr: utr.into(),
+        amount: amount.into(),
+        ..Default::default()
+    };
+    let (short, none) = service
+        .record_credit(&scope, credit("410500000001", "7.00"))
+        .await
+        .unwrap();
+    assert!(none.is_none());
+    let consent = hundi::service::upi::ShortfallConsent {
+        user: "owner@shop.example".into(),
+        shortfall: "2.00".into(),
+    };
+    let (matched, paid) = service
+        .match_credit(&scope, &short.id, &p.id, Some(consent))
+        .await
+        .unwrap();
+    assert_eq!(paid.status, PaymentStatus::Succeeded);
+    let got = store.get_credit(&scope, &matched.id).await.unwrap();
+    let accepted = got.shortfall.expect("the shortfall is recorded");
+    assert_eq!(accepted.amount.to_string(), "2.00");
+    assert_eq!(accepted.accepted_by, "owner@shop.example");
+    assert!((Utc::now() - accepted.accepted_at).num_seconds().abs() < 60);
+    assert_eq!(got.matched_at, Some(accepted.accepted_at));
+    let listed = store
+        .list_credits(
+            &scope,
+            &hundi::store::CreditFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(listed[0].shortfall.is_some());
+    let (full, _) = service
+        .record_credit(&scope, credit("410500000002", "5.00"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_credit(&scope, &full.id).await.unwrap().shortfall,
+        None
+    );
+}
+
 on_both_backends!(
     key_rate_limits_round_trip,
-    rate_buckets_hand_out_what_they_hold
+    rate_buckets_hand_out_what_they_hold,
+    upi_payables_are_unique_per_mode,
+    a_manual_match_records_the_accepted_shortfall,
 );

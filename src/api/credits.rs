@@ -35,6 +35,19 @@ pub struct CreditObject {
     pub matched: bool,
     pub livemode: bool,
     pub created_at: String,
+    /// Set when a dashboard user matched this credit by hand to a payment asking for more,
+    /// confirming the shortfall.
+    pub shortfall_accepted: Option<ShortfallObject>,
+}
+
+/// A shortfall accepted by hand: how much, by whom, when.
+#[derive(Serialize, ToSchema)]
+pub struct ShortfallObject {
+    #[schema(example = "9.00")]
+    pub amount: String,
+    /// The dashboard user who confirmed it.
+    pub by: String,
+    pub at: String,
 }
 
 impl CreditObject {
@@ -51,6 +64,11 @@ impl CreditObject {
             matched: c.payment_id.is_some(),
             livemode: c.livemode,
             created_at: rfc3339(c.created_at),
+            shortfall_accepted: c.shortfall.as_ref().map(|s| ShortfallObject {
+                amount: s.amount.to_string(),
+                by: s.accepted_by.clone(),
+                at: rfc3339(s.accepted_at),
+            }),
         }
     }
 }
@@ -287,6 +305,7 @@ pub struct MatchCredit {
         (status = 200, description = "Matched: the payment succeeded", body = CreditResult),
         (status = 404, description = "No such credit or payment", body = ErrorBody),
         (status = 409, description = "The credit is matched already or the payment is not pending", body = ErrorBody),
+        (status = 422, description = "The credit is in another currency, or less than the payment's payable amount (`credit_short`, naming the shortfall); only a dashboard user can match a short credit, confirming the shortfall", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -299,7 +318,7 @@ pub async fn match_credit(
     principal.require(Permission::CreditsWrite)?;
     let (credit, payment) = state
         .payments
-        .match_credit(&principal.scope(), &id, &body.payment)
+        .match_credit(&principal.scope(), &id, &body.payment, None)
         .await?;
     Ok(Json(CreditResult {
         credit: CreditObject::new(&credit),

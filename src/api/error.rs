@@ -173,6 +173,20 @@ impl From<ServiceError> for ApiError {
                 message,
             ),
             ServiceError::Store(e) => e.into(),
+            e @ ServiceError::PayableAmountsExhausted { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "invalid_request_error",
+                "payable_amounts_exhausted",
+                e.to_string(),
+            )
+            .with_param("amount"),
+            e @ ServiceError::CreditShort { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_request_error",
+                "credit_short",
+                e.to_string(),
+            )
+            .with_param("payment"),
         }
     }
 }

@@ -5,6 +5,8 @@ use super::auth::Posted;
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
 use crate::api::AppState;
+use crate::service::upi::ShortfallConsent;
+use crate::service::ServiceError;
 use crate::store::CreditFilter;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -17,6 +19,8 @@ pub struct CreditRow {
     pub payer: String,
     pub received: String,
     pub payment: Option<String>,
+    /// A shortfall accepted by hand: "9.00 INR short, accepted by … on …".
+    pub shortfall: Option<String>,
 }
 
 #[derive(Template)]
@@ -63,6 +67,14 @@ pub async fn page(
             payer: c.payer.clone().unwrap_or_default(),
             received: when(c.received_at),
             payment: c.payment_id.clone(),
+            shortfall: c.shortfall.as_ref().map(|s| {
+                format!(
+                    "{} short, accepted by {} on {}",
+                    money(s.amount.minor(), s.amount.currency().code()),
+                    s.accepted_by,
+                    when(s.accepted_at)
+                )
+            }),
             utr: c.utr,
             id: c.id,
         })
@@ -78,6 +90,23 @@ pub async fn page(
 #[derive(serde::Deserialize)]
 pub struct MatchForm {
     payment: String,
+    /// The shortfall the user confirmed on the confirmation page, when the credit is short.
+    #[serde(default)]
+    confirm_shortfall: Option<String>,
+}
+
+/// Asks the user to confirm matching a credit that is less than the payment asks for.
+#[derive(Template)]
+#[template(path = "dashboard/credit_shortfall.html")]
+pub struct ShortfallPage {
+    pub chrome: Chrome,
+    pub credit_id: String,
+    pub utr: String,
+    pub payment_id: String,
+    pub credit: String,
+    pub needed: String,
+    pub shortfall: String,
+    pub currency: String,
 }
 
 pub async fn match_credit(
@@ -85,12 +114,48 @@ pub async fn match_credit(
     Path(id): Path<String>,
     Posted(dash, form): Posted<MatchForm>,
 ) -> Result<Response, DashError> {
-    let (credit, payment) = state
+    let consent = form
+        .confirm_shortfall
+        .filter(|s| !s.trim().is_empty())
+        .map(|shortfall| ShortfallConsent {
+            user: dash.user.email.clone(),
+            shortfall,
+        });
+    let matched = state
         .payments
-        .match_credit(&dash.scope(), &id, form.payment.trim())
-        .await?;
+        .match_credit(&dash.scope(), &id, form.payment.trim(), consent)
+        .await;
+    let (credit, payment) = match matched {
+        Ok(done) => done,
+        Err(ServiceError::CreditShort {
+            credit_id,
+            payment_id,
+            credit,
+            needed,
+            shortfall,
+            currency,
+        }) => {
+            let utr = state.payments.get_credit(&dash.scope(), &id).await?.utr;
+            return render(&ShortfallPage {
+                chrome: Chrome::new(&dash, "credits", "/dashboard/credits".into()),
+                credit_id,
+                utr,
+                payment_id,
+                credit,
+                needed,
+                shortfall,
+                currency,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let short = credit
+        .shortfall
+        .as_ref()
+        .map(|s| format!("+({}+short,+accepted+by+you)", s.amount))
+        .unwrap_or_default();
     Ok(Redirect::to(&format!(
-        "/dashboard/credits?notice=Credit+{}+paid+payment+{}.",
+        "/dashboard/credits?notice=Credit+{}+paid+payment+{}{short}.",
         credit.utr, payment.id
     ))
     .into_response())

@@ -128,6 +128,8 @@ impl From<crate::service::ServiceError> for DashError {
                 DashError::Invalid(message)
             }
             ServiceError::Store(e) => e.into(),
+            e @ (ServiceError::PayableAmountsExhausted { .. }
+            | ServiceError::CreditShort { .. }) => DashError::Invalid(e.to_string()),
         }
     }
 }

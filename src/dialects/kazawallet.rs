@@ -192,6 +192,12 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
                     "amount" => invalid("INVALID_AMOUNT", "amount", format!("amount {message}")),
                     _ => invalid("INVALID_REQUEST", "body", format!("{param} {message}")),
                 },
+                e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
+                    status: StatusCode::CONFLICT,
+                    message: e.to_string(),
+                    key: "PAYABLE_AMOUNTS_EXHAUSTED",
+                    field: Some("amount"),
+                },
                 other => internal(other),
             })?;
         let url = format!("{}/pay/{}", state.payments.public_url(), payment.id);

@@ -215,6 +215,9 @@ async fn create_inner(
             ServiceError::Invalid { param, message } => {
                 bad(format!("{} {message}", pakhi_field(&param)))
             }
+            e @ ServiceError::PayableAmountsExhausted { .. } => {
+                Refusal(StatusCode::CONFLICT, e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "pakhipay create failed");
                 Refusal(

@@ -70,6 +70,10 @@ impl From<ServiceError> for Refusal {
             ServiceError::Conflict(message) | ServiceError::InvalidState { message, .. } => {
                 bad(message)
             }
+            // Every payable amount for this price is held by a pending session.
+            e @ ServiceError::PayableAmountsExhausted { .. } => {
+                Refusal(StatusCode::CONFLICT, e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "paygate request failed");
                 Refusal(

@@ -44,6 +44,7 @@ pub struct Refusal {
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let code = match self.status {
+            StatusCode::CONFLICT => "conflict",
             StatusCode::UNPROCESSABLE_ENTITY => "validation_error",
             StatusCode::UNAUTHORIZED => "unauthorized",
             StatusCode::NOT_FOUND => "not_found",
@@ -391,6 +392,11 @@ async fn initiate(State(state): State<AppState>, headers: HeaderMap, body: Bytes
                     status: StatusCode::UNPROCESSABLE_ENTITY,
                     message: format!("Validation failed: {param} {message}"),
                     details: vec![(param, message)],
+                },
+                e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
+                    status: StatusCode::CONFLICT,
+                    message: e.to_string(),
+                    details: vec![("amount".into(), e.to_string())],
                 },
                 other => internal(other),
             })?;

@@ -50,6 +50,7 @@ pub struct Refusal(StatusCode, String);
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
         let status = match self.0 {
+            StatusCode::CONFLICT => "CONFLICT",
             StatusCode::UNAUTHORIZED => "UNAUTHORIZED",
             StatusCode::NOT_FOUND => "NOT_FOUND",
             StatusCode::BAD_REQUEST => "BAD_REQUEST",
@@ -242,6 +243,9 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             .await
             .map_err(|e| match e {
                 ServiceError::Invalid { param, message } => bad(format!("{} {message}", xpay_field(&param))),
+                e @ ServiceError::PayableAmountsExhausted { .. } => {
+                    Refusal(StatusCode::CONFLICT, e.to_string())
+                }
                 other => internal(other),
             })?;
         Ok(Json(envelope(intent(&state, &payment))).into_response())

@@ -4,6 +4,7 @@
 
 use super::money::Money;
 use chrono::{DateTime, Utc};
+use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Credit {
@@ -18,6 +19,18 @@ pub struct Credit {
     pub payment_id: Option<String>,
     pub matched_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Set when a dashboard user matched this credit by hand to a payment asking for more.
+    pub shortfall: Option<AcceptedShortfall>,
+}
+
+/// A shortfall a dashboard user confirmed when matching a credit by hand: the credit was
+/// `amount` less than the payment's payable amount, and `accepted_by` said to match anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcceptedShortfall {
+    pub amount: Money,
+    /// The dashboard user (e-mail address) who confirmed it.
+    pub accepted_by: String,
+    pub accepted_at: DateTime<Utc>,
 }
 
 pub const UTR_MAX: usize = 35;
@@ -27,16 +40,26 @@ pub fn valid_utr(utr: &str) -> bool {
     (6..=UTR_MAX).contains(&utr.len()) && utr.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// PayGate's rule for the amount a UPI customer pays: the requested amount less 1.00, then
-/// lowered by 0.01 until no other pending payment to the same UPI id asks for it. Small
-/// amounts start from the amount itself. Returns the candidates, best first.
-pub fn payable_candidates(requested_minor: i64, unit_minor: i64) -> impl Iterator<Item = i64> {
-    let start = if requested_minor >= 2 * unit_minor {
+/// How many distinct payable amounts one requested amount offers at a time. When every one is
+/// held by a pending payment, the create is refused rather than underpriced.
+pub const PAYABLES_PER_AMOUNT: i64 = 100;
+
+/// PayGate's rule for the amount a UPI customer pays, with a floor: the requested amount less
+/// 1.00, then lowered by 0.01 until no other pending payment to the same UPI id (in the same
+/// mode) asks for it, down to the requested amount less 1.99 (`PAYABLES_PER_AMOUNT` amounts).
+/// Small amounts start from the amount itself, keep the same span, and never go below half the
+/// amount: a credit of far less than the price must never complete a payment. Returns the
+/// range (lowest..=highest); the best candidate is the highest. Its size never depends on the
+/// amount, so neither does the cost of searching it.
+pub fn payable_range(requested_minor: i64, unit_minor: i64) -> RangeInclusive<i64> {
+    let highest = if requested_minor >= 2 * unit_minor {
         requested_minor - unit_minor
     } else {
         requested_minor
     };
-    (1..=start).rev()
+    let half = requested_minor - requested_minor / 2;
+    let lowest = (highest - (PAYABLES_PER_AMOUNT - 1)).max(half).max(1);
+    lowest..=highest
 }
 
 #[cfg(test)]
@@ -44,12 +67,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payable_amounts_start_one_unit_below_and_step_down() {
-        let c: Vec<i64> = payable_candidates(10000, 100).take(3).collect();
+    fn payable_amounts_start_one_unit_below_and_step_down_at_most_a_hundred_times() {
+        let c: Vec<i64> = payable_range(10000, 100).rev().take(3).collect();
         assert_eq!(c, vec![9900, 9899, 9898]);
-        let small: Vec<i64> = payable_candidates(150, 100).take(2).collect();
-        assert_eq!(small, vec![150, 149]);
-        assert_eq!(payable_candidates(1, 100).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(payable_range(10000, 100), 9801..=9900);
+        assert_eq!(
+            payable_range(5000, 100),
+            4801..=4900,
+            "50.00: 49.00 down to 48.01"
+        );
+        let huge = 99_999_999_999;
+        assert_eq!(payable_range(huge, 100), huge - 199..=huge - 100);
+    }
+
+    #[test]
+    fn small_amounts_never_go_below_half_the_price() {
+        assert_eq!(payable_range(150, 100), 75..=150);
+        assert_eq!(payable_range(199, 100), 100..=199);
+        assert_eq!(payable_range(200, 100), 100..=100);
+        assert_eq!(payable_range(300, 100), 150..=200);
+        assert_eq!(payable_range(1, 100), 1..=1);
+        assert_eq!(payable_range(3, 100), 2..=3);
+        for requested in 1..2000 {
+            let r = payable_range(requested, 100);
+            assert!(r.end() - r.start() < PAYABLES_PER_AMOUNT, "{requested}");
+            assert!(2 * r.start() >= requested, "{requested}: {r:?}");
+            assert!(
+                *r.end() <= requested && *r.start() >= 1,
+                "{requested}: {r:?}"
+            );
+        }
     }
 
     #[test]

@@ -20,6 +20,33 @@ pub enum ServiceError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Every payable amount a UPI id offers for this requested amount is held by a pending
+    /// payment in the same mode; the create is refused rather than underpriced.
+    #[error(
+        "every payable amount for {requested} on this UPI id ({highest} down to {lowest}) is \
+         held by a pending payment; try again when one of them is paid or expires"
+    )]
+    PayableAmountsExhausted {
+        /// Amounts as shown to people, with their currency ("50.00 INR").
+        requested: String,
+        highest: String,
+        lowest: String,
+    },
+    /// A credit matched by hand is less than what the payment asks for.
+    #[error(
+        "credit {credit_id} is {credit} {currency} but payment {payment_id} asks for {needed} \
+         {currency}: {shortfall} {currency} short; only a dashboard user can match it anyway, \
+         confirming the shortfall"
+    )]
+    CreditShort {
+        credit_id: String,
+        payment_id: String,
+        /// Decimal amounts in `currency` ("1.00").
+        credit: String,
+        needed: String,
+        shortfall: String,
+        currency: String,
+    },
 }
 
 impl ServiceError {

@@ -2,20 +2,21 @@
 
 use super::idempotency::ClaimedKey;
 use super::{PaymentService, ServiceError};
-use crate::domain::credit::{payable_candidates, valid_utr, Credit};
+use crate::domain::credit::{
+    payable_range, valid_utr, AcceptedShortfall, Credit, PAYABLES_PER_AMOUNT,
+};
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
-use crate::domain::money::{Currency, Money};
-use crate::domain::payment::{Payment, UpiTarget};
+use crate::domain::money::{format_minor, Currency, Money};
+use crate::domain::payment::{Payment, PaymentStatus, UpiTarget};
 use crate::store::{CreditFilter, Scope, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
-/// Candidates looked at per read of the amounts in use.
-const WINDOW: i64 = 500;
-/// Tries before giving up when other nodes keep taking the amount we picked.
-const MAX_TRIES: usize = 50;
+/// Tries before giving up when other nodes keep taking the amount we picked. Each lost race
+/// means another payment took one of the range's amounts, so the range fills up first.
+const MAX_TRIES: i64 = PAYABLES_PER_AMOUNT;
 
 /// A bank credit as posted by the merchant or a forwarder.
 #[derive(Debug, Clone, Default)]
@@ -24,6 +25,15 @@ pub struct NewCredit {
     pub amount: String,
     pub received_at: Option<DateTime<Utc>>,
     pub payer: Option<String>,
+}
+
+/// A dashboard user's confirmation that a credit short of a payment's amount pays it anyway.
+#[derive(Debug, Clone)]
+pub struct ShortfallConsent {
+    /// Who confirmed (the dashboard user's e-mail address).
+    pub user: String,
+    /// The shortfall the user saw and confirmed; it must equal the real one.
+    pub shortfall: String,
 }
 
 impl PaymentService {
@@ -36,8 +46,10 @@ impl PaymentService {
             .clone()
     }
 
-    /// Inserts a UPI payment with the highest free payable amount (PayGate's rule), retrying
-    /// when another node took it first.
+    /// Inserts a UPI payment with the highest free payable amount (PayGate's rule, within
+    /// `payable_range`), retrying when another node took it first. The range holds at most
+    /// `PAYABLES_PER_AMOUNT` amounts whatever the amount, and is read in one query; when all
+    /// are held the create is refused.
     pub(crate) async fn insert_with_payable(
         &self,
         mut payment: Payment,
@@ -47,20 +59,18 @@ impl PaymentService {
     ) -> Result<Payment, ServiceError> {
         let lock = self.upi_lock(upi_id);
         let _held = lock.lock().await;
-        let unit = 10i64.pow(payment.currency().exponent());
-        // Bounded: the amount is the caller's number, not a loop bound.
-        let candidates: Vec<i64> = payable_candidates(payment.amount.minor(), unit)
-            .take(10 * WINDOW as usize)
-            .collect();
-        let mut tries = 0;
-        let mut offset = 0usize;
-        while offset < candidates.len() {
-            let window = &candidates[offset..candidates.len().min(offset + WINDOW as usize)];
-            let (highest, lowest) = (window[0], window[window.len() - 1]);
-            let used = self.store.pending_payables(upi_id, lowest, highest).await?;
-            let Some(free) = window.iter().copied().find(|c| !used.contains(c)) else {
-                offset += window.len();
-                continue;
+        let currency = payment.currency();
+        let unit = 10i64.pow(currency.exponent());
+        let range = payable_range(payment.amount.minor(), unit);
+        let (lowest, highest) = (*range.start(), *range.end());
+        let livemode = payment.livemode;
+        for _ in 0..MAX_TRIES {
+            let used = self
+                .store
+                .pending_payables(upi_id, livemode, lowest, highest)
+                .await?;
+            let Some(free) = range.clone().rev().find(|c| !used.contains(c)) else {
+                break;
             };
             payment.upi = Some(UpiTarget {
                 upi_id: upi_id.to_string(),
@@ -70,16 +80,26 @@ impl PaymentService {
             let event = self.payment_event(EventType::PaymentCreated, &payment, payment.created_at);
             match self.insert(&payment, &event, key).await {
                 Ok(()) => return Ok(payment),
-                Err(ServiceError::Store(StoreError::Duplicate(_))) if tries < MAX_TRIES => {
-                    tries += 1
+                Err(ServiceError::Store(StoreError::Duplicate(what))) => {
+                    // Another node took `free` first, or the duplicate is another value
+                    // (the payment's id or reference), which no retry fixes.
+                    let taken = self
+                        .store
+                        .pending_payables(upi_id, livemode, free, free)
+                        .await?;
+                    if taken.is_empty() {
+                        return Err(StoreError::Duplicate(what).into());
+                    }
                 }
                 Err(e) => return Err(e),
             }
         }
-        Err(ServiceError::invalid(
-            "amount",
-            "too many pending UPI payments ask for this amount; try again shortly",
-        ))
+        let shown = |minor: i64| format!("{} {}", format_minor(minor, currency), currency.code());
+        Err(ServiceError::PayableAmountsExhausted {
+            requested: shown(payment.amount.minor()),
+            highest: shown(highest),
+            lowest: shown(lowest),
+        })
     }
 
     /// Records a received credit and completes the pending payment it pays, if any.
@@ -121,6 +141,7 @@ impl PaymentService {
             payment_id: None,
             matched_at: None,
             created_at: now,
+            shortfall: None,
         };
         let recorded = self
             .store
@@ -138,12 +159,15 @@ impl PaymentService {
         }
     }
 
-    /// Matches an unmatched credit to a pending payment by hand.
+    /// Matches an unmatched credit to a pending payment by hand. The credit must be in the
+    /// payment's currency and at least its payable amount, unless a dashboard user confirms
+    /// the exact shortfall (`consent`), which is recorded on the credit with who and when.
     pub async fn match_credit(
         &self,
         scope: &Scope,
         credit_id: &str,
         payment_id: &str,
+        consent: Option<ShortfallConsent>,
     ) -> Result<(Credit, Payment), ServiceError> {
         let credit = self.get_credit(scope, credit_id).await?;
         if credit.payment_id.is_some() {
@@ -153,19 +177,67 @@ impl PaymentService {
         }
         // Settles expiry first, and says 404 for a payment that is not this merchant's.
         let payment = self.get(scope, payment_id).await?;
-        let now = crate::domain::now();
-        let matched = self
-            .store
-            .match_credit(scope, credit_id, &payment.id, now, &|p| {
-                self.payment_event(EventType::PaymentSucceeded, p, now)
-            })
-            .await?;
-        matched.ok_or_else(|| {
+        let not_pending = || {
             ServiceError::Conflict(format!(
                 "payment {payment_id} is {} and credit {credit_id} may be matched already",
                 payment.status.as_str()
             ))
-        })
+        };
+        if payment.status != PaymentStatus::Pending {
+            return Err(not_pending());
+        }
+        let currency = payment.currency();
+        if credit.amount.currency() != currency {
+            return Err(ServiceError::invalid(
+                "payment",
+                format!(
+                    "is in {}; credit {credit_id} is in {} and pays only a payment in its own currency",
+                    currency.code(),
+                    credit.amount.currency().code()
+                ),
+            ));
+        }
+        let now = crate::domain::now();
+        let needed = payment
+            .upi
+            .as_ref()
+            .map_or(payment.amount.minor(), |u| u.payable_minor);
+        let short_minor = needed - credit.amount.minor();
+        let shortfall = if short_minor > 0 {
+            let confirmed = consent.and_then(|c| {
+                let amount = Money::parse(c.shortfall.trim(), currency).ok()?;
+                (amount.minor() == short_minor).then_some(AcceptedShortfall {
+                    amount,
+                    accepted_by: c.user,
+                    accepted_at: now,
+                })
+            });
+            let Some(confirmed) = confirmed else {
+                return Err(ServiceError::CreditShort {
+                    credit_id: credit_id.to_string(),
+                    payment_id: payment.id.clone(),
+                    credit: credit.amount.to_string(),
+                    needed: format_minor(needed, currency),
+                    shortfall: format_minor(short_minor, currency),
+                    currency: currency.code().to_string(),
+                });
+            };
+            Some(confirmed)
+        } else {
+            None
+        };
+        let matched = self
+            .store
+            .match_credit(
+                scope,
+                credit_id,
+                &payment.id,
+                shortfall.as_ref(),
+                now,
+                &|p| self.payment_event(EventType::PaymentSucceeded, p, now),
+            )
+            .await?;
+        matched.ok_or_else(not_pending)
     }
 
     pub async fn get_credit(&self, scope: &Scope, id: &str) -> Result<Credit, ServiceError> {

@@ -11,7 +11,7 @@ pub use sqlite::SqliteStore;
 
 use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credential::Credential;
-use crate::domain::credit::Credit;
+use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::event::Event;
 use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
@@ -448,10 +448,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>>;
 
     // UPI payable amounts and bank credits
-    /// The payable amounts (minor units) pending payments to `upi_id` hold within a range.
+    /// The payable amounts (minor units) pending payments to `upi_id` in one mode hold within
+    /// a range.
     async fn pending_payables(
         &self,
         upi_id: &str,
+        livemode: bool,
         lowest: i64,
         highest: i64,
     ) -> StoreResult<Vec<i64>>;
@@ -464,13 +466,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<(Credit, Option<Payment>)>;
-    /// Matches an unmatched credit to a pending payment by hand. `Ok(None)` when the credit
-    /// is matched already or the payment is no longer pending.
+    /// Matches an unmatched credit to a pending payment by hand, recording the shortfall a
+    /// dashboard user accepted, if any. `Ok(None)` when the credit is matched already or the
+    /// payment is no longer pending.
     async fn match_credit(
         &self,
         scope: &Scope,
         credit_id: &str,
         payment_id: &str,
+        shortfall: Option<&AcceptedShortfall>,
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>>;

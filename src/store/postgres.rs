@@ -11,7 +11,7 @@ use super::rows::{
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credential::Credential;
-use crate::domain::credit::Credit;
+use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::payment::Payment;
 use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::{events_column, Endpoint};
@@ -208,6 +208,18 @@ fn credit_from_row(r: &PgRow) -> StoreResult<Credit> {
         payment_id: r.try_get("payment_id")?,
         matched_at: r.try_get("matched_at")?,
         created_at: r.try_get("created_at")?,
+        shortfall: match (
+            r.try_get::<Option<i64>, _>("shortfall_minor")?,
+            r.try_get::<Option<String>, _>("shortfall_accepted_by")?,
+            r.try_get::<Option<DateTime<Utc>>, _>("shortfall_accepted_at")?,
+        ) {
+            (Some(minor), Some(accepted_by), Some(accepted_at)) => Some(AcceptedShortfall {
+                amount: crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?),
+                accepted_by,
+                accepted_at,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -1235,16 +1247,19 @@ impl Store for PgStore {
     async fn pending_payables(
         &self,
         upi_id: &str,
+        livemode: bool,
         lowest: i64,
         highest: i64,
     ) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT payable_minor FROM payments WHERE upi_id = $1 AND status = 'pending' \
-             AND payable_minor BETWEEN $2 AND $3 ORDER BY payable_minor DESC",
+            "SELECT payable_minor FROM payments WHERE upi_id = $1 AND livemode = $4 \
+             AND status = 'pending' AND payable_minor BETWEEN $2 AND $3 \
+             ORDER BY payable_minor DESC",
         )
         .bind(upi_id)
         .bind(lowest)
         .bind(highest)
+        .bind(livemode)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -1259,7 +1274,8 @@ impl Store for PgStore {
         let mut wake = false;
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO credits ({CREDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO credits ({CREDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&c.id)
         .bind(&scope.merchant_id)
@@ -1272,6 +1288,9 @@ impl Store for PgStore {
         .bind(&c.payment_id)
         .bind(c.matched_at)
         .bind(c.created_at)
+        .bind(c.shortfall.as_ref().map(|s| s.amount.minor()))
+        .bind(c.shortfall.as_ref().map(|s| s.accepted_by.clone()))
+        .bind(c.shortfall.as_ref().map(|s| s.accepted_at))
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
@@ -1321,13 +1340,16 @@ impl Store for PgStore {
         scope: &Scope,
         credit_id: &str,
         payment_id: &str,
+        shortfall: Option<&AcceptedShortfall>,
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
+        let sf = shortfall;
         let sql = format!(
-            "UPDATE credits SET payment_id = $4, matched_at = $5 WHERE id = $1 \
+            "UPDATE credits SET payment_id = $4, matched_at = $5, shortfall_minor = $6, \
+             shortfall_accepted_by = $7, shortfall_accepted_at = $8 WHERE id = $1 \
              AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
              RETURNING {CREDIT_COLUMNS}"
         );
@@ -1337,6 +1359,9 @@ impl Store for PgStore {
             .bind(scope.livemode)
             .bind(payment_id)
             .bind(now)
+            .bind(sf.map(|s| s.amount.minor()))
+            .bind(sf.map(|s| s.accepted_by.clone()))
+            .bind(sf.map(|s| s.accepted_at))
             .fetch_optional(&mut *tx)
             .await?
         else {

@@ -194,7 +194,8 @@ pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptSta
 }
 
 pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amount_minor, payer, \
-     received_at, payment_id, matched_at, created_at";
+     received_at, payment_id, matched_at, created_at, shortfall_minor, shortfall_accepted_by, \
+     shortfall_accepted_at";
 
 /// The endpoints an event goes to, as a WHERE clause over `webhook_endpoints` (alias `w`), given
 /// the placeholders of the event's merchant, mode, type, API key and object: the merchant's

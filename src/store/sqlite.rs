@@ -12,7 +12,7 @@ use super::rows::{
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
 use crate::domain::credential::Credential;
-use crate::domain::credit::Credit;
+use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::payment::Payment;
 use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::{events_column, Endpoint};
@@ -235,6 +235,18 @@ fn credit_from_row(r: &SqliteRow) -> StoreResult<Credit> {
             .map(from_micros)
             .transpose()?,
         created_at: from_micros(r.try_get("created_at")?)?,
+        shortfall: match (
+            r.try_get::<Option<i64>, _>("shortfall_minor")?,
+            r.try_get::<Option<String>, _>("shortfall_accepted_by")?,
+            r.try_get::<Option<i64>, _>("shortfall_accepted_at")?,
+        ) {
+            (Some(minor), Some(accepted_by), Some(at)) => Some(AcceptedShortfall {
+                amount: crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?),
+                accepted_by,
+                accepted_at: from_micros(at)?,
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -1406,16 +1418,19 @@ impl Store for SqliteStore {
     async fn pending_payables(
         &self,
         upi_id: &str,
+        livemode: bool,
         lowest: i64,
         highest: i64,
     ) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT payable_minor FROM payments WHERE upi_id = $1 AND status = 'pending' \
-             AND payable_minor BETWEEN $2 AND $3 ORDER BY payable_minor DESC",
+            "SELECT payable_minor FROM payments WHERE upi_id = $1 AND livemode = $4 \
+             AND status = 'pending' AND payable_minor BETWEEN $2 AND $3 \
+             ORDER BY payable_minor DESC",
         )
         .bind(upi_id)
         .bind(lowest)
         .bind(highest)
+        .bind(livemode)
         .fetch_all(&self.reader)
         .await?)
     }
@@ -1430,7 +1445,8 @@ impl Store for SqliteStore {
         let mut wake = false;
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
-            "INSERT INTO credits ({CREDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+            "INSERT INTO credits ({CREDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(&c.id)
         .bind(&scope.merchant_id)
@@ -1443,6 +1459,9 @@ impl Store for SqliteStore {
         .bind(&c.payment_id)
         .bind(c.matched_at.map(micros))
         .bind(micros(c.created_at))
+        .bind(c.shortfall.as_ref().map(|s| s.amount.minor()))
+        .bind(c.shortfall.as_ref().map(|s| s.accepted_by.clone()))
+        .bind(c.shortfall.as_ref().map(|s| micros(s.accepted_at)))
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
@@ -1492,13 +1511,16 @@ impl Store for SqliteStore {
         scope: &Scope,
         credit_id: &str,
         payment_id: &str,
+        shortfall: Option<&AcceptedShortfall>,
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
+        let sf = shortfall;
         let sql = format!(
-            "UPDATE credits SET payment_id = $4, matched_at = $5 WHERE id = $1 \
+            "UPDATE credits SET payment_id = $4, matched_at = $5, shortfall_minor = $6, \
+             shortfall_accepted_by = $7, shortfall_accepted_at = $8 WHERE id = $1 \
              AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
              RETURNING {CREDIT_COLUMNS}"
         );
@@ -1508,6 +1530,9 @@ impl Store for SqliteStore {
             .bind(scope.livemode)
             .bind(payment_id)
             .bind(micros(now))
+            .bind(sf.map(|s| s.amount.minor()))
+            .bind(sf.map(|s| s.accepted_by.clone()))
+            .bind(sf.map(|s| micros(s.accepted_at)))
             .fetch_optional(&mut *tx)
             .await?
         else {
