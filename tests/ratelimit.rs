@@ -206,9 +206,11 @@ async fn browser_keys_are_limited_per_address(backend: Backend) {
         ServerOptions {
             rate_limits: RateLimitConfig {
                 per_address_per_second: 1,
-                client_ip_header: Some("X-Forwarded-For".into()),
                 ..RateLimitConfig::default()
             },
+            // The test client is the proxy; only the entry it appends names the client.
+            trusted_proxies: hundi::api::client_addr::TrustedProxies::parse("127.0.0.1")
+                .unwrap(),
             ..ServerOptions::default()
         },
     )

@@ -64,14 +64,14 @@ pub async fn admit(state: &AppState, key: &ApiKey) -> Result<(), Throttled> {
 /// The layer: runs the request with its client address at hand, then writes the headers
 /// of the rate-limit decision made for it.
 pub async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let proxy_header = state
-        .rate_limits
-        .config()
-        .client_ip_header
-        .as_deref()
-        .and_then(|h| HeaderName::try_from(h).ok());
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let limits = RequestLimits {
-        client: client_address(&req, proxy_header.as_ref()),
+        // The same rule as the sign-in throttle: `X-Forwarded-For` counts only from a
+        // proxy in `--trusted-proxies`.
+        client: state.proxies.client(peer, req.headers()),
         decision: RefCell::new(None),
     };
     REQUEST
@@ -100,26 +100,6 @@ fn write_headers(headers: &mut HeaderMap, d: &Decision) {
 /// Seconds, rounded up.
 fn whole_seconds(d: Duration) -> u64 {
     d.as_millis().div_ceil(1000).try_into().unwrap_or(u64::MAX)
-}
-
-/// The client's address: the last one the trusted proxy wrote (earlier entries of
-/// `X-Forwarded-For` are the client's own say), else the connection's peer.
-fn client_address(req: &Request, proxy_header: Option<&HeaderName>) -> Option<IpAddr> {
-    let peer = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    let Some(header) = proxy_header else {
-        return peer;
-    };
-    req.headers()
-        .get_all(header)
-        .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .and_then(|v| v.trim().parse().ok())
-        .or(peer)
 }
 
 #[cfg(test)]

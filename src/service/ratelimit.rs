@@ -111,9 +111,6 @@ pub struct RateLimitConfig {
     pub default_per_second: u32,
     /// Requests per second from one client address with one browser key (0: no such limit).
     pub per_address_per_second: u32,
-    /// The header a trusted reverse proxy writes the client's address in (e.g.
-    /// `X-Forwarded-For`, whose last entry is taken); `None`: the connection's peer.
-    pub client_ip_header: Option<String>,
 }
 
 impl Default for RateLimitConfig {
@@ -121,14 +118,14 @@ impl Default for RateLimitConfig {
         RateLimitConfig {
             default_per_second: 100,
             per_address_per_second: 10,
-            client_ip_header: None,
         }
     }
 }
 
 impl RateLimitConfig {
-    /// `HUNDI_RATE_LIMIT` (default 100), `HUNDI_RATE_LIMIT_PER_ADDRESS` (default 10) and
-    /// `HUNDI_CLIENT_IP_HEADER` (default: none).
+    /// `HUNDI_RATE_LIMIT` (default 100) and `HUNDI_RATE_LIMIT_PER_ADDRESS` (default 10).
+    /// The client's address is the one `--trusted-proxies` decides, as for the sign-in
+    /// throttle.
     pub fn from_env() -> RateLimitConfig {
         let read = |name: &str, default: u32| {
             std::env::var(name)
@@ -140,10 +137,6 @@ impl RateLimitConfig {
         RateLimitConfig {
             default_per_second: read("HUNDI_RATE_LIMIT", d.default_per_second).max(1),
             per_address_per_second: read("HUNDI_RATE_LIMIT_PER_ADDRESS", d.per_address_per_second),
-            client_ip_header: std::env::var("HUNDI_CLIENT_IP_HEADER")
-                .ok()
-                .map(|h| h.trim().to_string())
-                .filter(|h| !h.is_empty()),
         }
     }
 }

@@ -1061,12 +1061,16 @@ impl Store for PgStore {
     async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
         let sql =
             format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
+        let mut tx = self.pool.begin().await?;
         let row = sqlx::query(&sql)
             .bind(id)
             .bind(rate_limit.and_then(|n| i32::try_from(n).ok()))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
+        // Every node forgets its cached copy, so the new limit applies at once everywhere.
+        notify_key_change(&mut tx, id).await?;
+        tx.commit().await?;
         key_from_row(&row)
     }
 
