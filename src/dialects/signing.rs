@@ -60,86 +60,226 @@ pub fn xpay_request_ok(hmac_secret: &str, raw_body: &[u8], presented: &str) -> b
         .any(|c| subtle::ConstantTimeEq::ct_eq(c.as_bytes(), presented.as_bytes()).into())
 }
 
-/// Waypay's MD5 signature strings for a request body: top-level fields except `signature`,
-/// without null, empty, object or array values, keys lowercased and sorted by byte, `k=v`
-/// joined by `&`, the secret appended. Also the variant that keeps `orderref` as compact JSON,
-/// and for numbers each way a client's language may print them (raw token, shortest,
-/// two decimals). Returns every acceptable signature.
+/// Waypay's MD5 signatures for a request body: top-level fields except `signature`, without
+/// null, empty, object or array values, keys lowercased and sorted by byte, `k=v` joined by
+/// `&`, the secret appended. Also the variant that adds `orderref` (and only it) as its compact
+/// JSON.
+///
+/// Numbers become text the way the client's language prints them: the raw JSON token, the
+/// shortest form (`1000`, `1000.5`) or a fixed number of decimals (`1000.00`, `1000.0`). One
+/// language prints all its numbers one way, except that the amount is often formatted on its
+/// own: so the other numbers take one of these styles together, and `amount` any of them. That
+/// is at most 4 × 4 strings per variant, however many numbers the body holds, where trying
+/// every number in every style would grow exponentially with the number of numeric fields.
+///
+/// Returns every acceptable signature, the first being the document's own guide (raw tokens,
+/// no objects).
 pub fn waypay_signatures(raw_body: &str, secret: &str) -> Vec<String> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(raw_body)
-    else {
+    let Some(fields) = waypay_fields(raw_body) else {
         return Vec::new();
     };
-    // Each field's acceptable renderings; numbers may have several.
-    let mut fields: Vec<(String, Vec<String>, bool)> = Vec::new();
-    for (k, v) in &map {
-        if k.eq_ignore_ascii_case("signature") {
-            continue;
-        }
-        let key = k.to_ascii_lowercase();
-        match v {
-            serde_json::Value::Null => {}
-            serde_json::Value::String(s) if s.is_empty() => {}
-            serde_json::Value::String(s) => fields.push((key, vec![s.clone()], false)),
-            serde_json::Value::Bool(b) => fields.push((key, vec![b.to_string()], false)),
-            serde_json::Value::Number(n) => {
-                let mut forms =
-                    vec![raw_number_token(raw_body, k).unwrap_or_else(|| n.to_string())];
-                forms.push(super::js_json::js_number(n));
-                if let Some(f) = n.as_f64() {
-                    forms.push(format!("{f:.2}"));
-                    forms.push(format!("{f:.1}"));
-                }
-                forms.dedup();
-                fields.push((key, forms, false));
-            }
-            serde_json::Value::Object(_) | serde_json::Value::Array(_) => {
-                fields.push((key, vec![super::js_json::stringify(v)], true));
-            }
-        }
-    }
-    fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let mut out = Vec::new();
-    for with_objects in [false, true] {
-        let chosen: Vec<&(String, Vec<String>, bool)> = fields
-            .iter()
-            .filter(|(_, _, is_object)| with_objects || !is_object)
-            .collect();
-        // Every combination of number renderings (there are few numeric fields).
-        let mut strings = vec![String::new()];
-        for (i, (key, forms, _)) in chosen.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "&" };
-            strings = strings
-                .iter()
-                .flat_map(|prefix| forms.iter().map(move |f| format!("{prefix}{sep}{key}={f}")))
-                .collect();
-        }
-        for s in strings {
-            let digest = Md5::digest(format!("{s}{secret}").as_bytes());
-            out.push(hex::encode(digest));
-        }
-    }
-    out.dedup();
-    out
-}
-
-/// The number token exactly as it appears after `"key":` in the raw body.
-fn raw_number_token(raw: &str, key: &str) -> Option<String> {
-    let needle = format!("\"{key}\"");
-    let at = raw.find(&needle)? + needle.len();
-    let rest = raw[at..].trim_start().strip_prefix(':')?.trim_start();
-    let token: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | '-' | '+' | 'e' | 'E'))
-        .collect();
-    (!token.is_empty()).then_some(token)
+    waypay_candidates(&fields)
+        .map(|c| hex::encode(c.digest(&fields, secret)))
+        .collect()
 }
 
 pub fn waypay_request_ok(raw_body: &str, secret: &str, presented: &str) -> bool {
     let presented = presented.trim().to_ascii_lowercase();
-    waypay_signatures(raw_body, secret)
+    // An MD5 in hex is 32 characters: anything else cannot match, so nothing is computed.
+    if presented.len() != 32 || !presented.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return false;
+    }
+    let Some(fields) = waypay_fields(raw_body) else {
+        return false;
+    };
+    let mut ok = subtle::Choice::from(0u8);
+    for candidate in waypay_candidates(&fields) {
+        let digest = hex::encode(candidate.digest(&fields, secret));
+        ok |= subtle::ConstantTimeEq::ct_eq(digest.as_bytes(), presented.as_bytes());
+    }
+    ok.into()
+}
+
+/// One signed field of a Waypay body: its lowercased key and its value.
+struct WaypayField<'a> {
+    key: String,
+    value: WaypayValue<'a>,
+}
+
+enum WaypayValue<'a> {
+    Text(String),
+    /// The raw JSON token and the double it denotes.
+    Number(&'a str, f64),
+    /// `orderRef` as compact JSON: signed only in the variant that includes it.
+    OrderRef(String),
+}
+
+/// How a number is printed.
+#[derive(Clone, Copy, PartialEq)]
+enum NumberStyle {
+    Raw,
+    Shortest,
+    Fixed2,
+    Fixed1,
+}
+
+const NUMBER_STYLES: [NumberStyle; 4] = [
+    NumberStyle::Raw,
+    NumberStyle::Shortest,
+    NumberStyle::Fixed2,
+    NumberStyle::Fixed1,
+];
+
+impl NumberStyle {
+    fn print<'t>(self, raw: &'t str, value: f64, buf: &'t mut String) -> &'t str {
+        use std::fmt::Write as _;
+        buf.clear();
+        // Fixed decimals only below 10^21, where every language still prints digits (beyond,
+        // they switch to exponent form); this also keeps `1e308` from becoming 300 digits.
+        let fixed = value.is_finite() && value.abs() < 1e21;
+        match self {
+            NumberStyle::Raw => return raw,
+            NumberStyle::Fixed2 if fixed => {
+                let _ = write!(buf, "{value:.2}");
+            }
+            NumberStyle::Fixed1 if fixed => {
+                let _ = write!(buf, "{value:.1}");
+            }
+            _ if value.is_finite() => {
+                buf.push_str(ryu_js::Buffer::new().format_finite(value));
+            }
+            _ => return raw,
+        }
+        buf
+    }
+}
+
+/// The fields that take part in a Waypay signature, sorted by lowercased key; `None` when the
+/// body is not a JSON object. Each value is read once from its own raw text, so the whole
+/// body is read in one linear pass.
+fn waypay_fields(raw_body: &str) -> Option<Vec<WaypayField<'_>>> {
+    use serde_json::value::RawValue;
+    // Later duplicates replace earlier ones, as in the map the handler validates.
+    let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(raw_body).ok()?;
+    let mut fields = Vec::with_capacity(map.len());
+    for (k, raw) in map {
+        if k.eq_ignore_ascii_case("signature") {
+            continue;
+        }
+        let key = k.to_ascii_lowercase();
+        let text = raw.get().trim();
+        let value = match text.as_bytes().first() {
+            None | Some(b'n') | Some(b'[') => continue,
+            Some(b'{') if key == "orderref" => {
+                let v: serde_json::Value = serde_json::from_str(text).ok()?;
+                WaypayValue::OrderRef(super::js_json::stringify(&v))
+            }
+            Some(b'{') => continue,
+            Some(b'"') => {
+                let s: String = serde_json::from_str(text).ok()?;
+                if s.is_empty() {
+                    continue;
+                }
+                WaypayValue::Text(s)
+            }
+            Some(b't') | Some(b'f') => WaypayValue::Text(text.to_string()),
+            Some(_) => {
+                let n: serde_json::Number = serde_json::from_str(text).ok()?;
+                WaypayValue::Number(text, n.as_f64().unwrap_or(f64::NAN))
+            }
+        };
+        fields.push(WaypayField { key, value });
+    }
+    fields.sort_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
+    Some(fields)
+}
+
+/// One string that may have been signed.
+struct WaypayCandidate {
+    with_order_ref: bool,
+    amount: NumberStyle,
+    others: NumberStyle,
+}
+
+/// The distinct candidates: styles that print every number the same are tried once.
+fn waypay_candidates(fields: &[WaypayField<'_>]) -> impl Iterator<Item = WaypayCandidate> {
+    let numbers = |amount: bool| {
+        fields.iter().filter_map(move |f| match f.value {
+            WaypayValue::Number(raw, v) if (f.key == "amount") == amount => Some((raw, v)),
+            _ => None,
+        })
+    };
+    // The first style of each group of styles that print these numbers identically.
+    let distinct = |amount: bool| -> Vec<NumberStyle> {
+        let (mut a, mut b) = (String::new(), String::new());
+        let mut kept: Vec<NumberStyle> = Vec::new();
+        for style in NUMBER_STYLES {
+            let same_as_kept = kept.iter().any(|&k| {
+                numbers(amount)
+                    .all(|(raw, v)| k.print(raw, v, &mut a) == style.print(raw, v, &mut b))
+            });
+            if !same_as_kept {
+                kept.push(style);
+            }
+        }
+        kept
+    };
+    let amount_styles = distinct(true);
+    let other_styles = distinct(false);
+    let has_order_ref = fields
         .iter()
-        .any(|s| subtle::ConstantTimeEq::ct_eq(s.as_bytes(), presented.as_bytes()).into())
+        .any(|f| matches!(f.value, WaypayValue::OrderRef(_)));
+    let variants: &[bool] = if has_order_ref {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    let mut out = Vec::new();
+    for &with_order_ref in variants {
+        for &others in &other_styles {
+            for &amount in &amount_styles {
+                out.push(WaypayCandidate {
+                    with_order_ref,
+                    amount,
+                    others,
+                });
+            }
+        }
+    }
+    out.into_iter()
+}
+
+impl WaypayCandidate {
+    /// MD5 of the candidate string and the secret, written straight into the hasher.
+    fn digest(&self, fields: &[WaypayField<'_>], secret: &str) -> [u8; 16] {
+        let mut md5 = Md5::new();
+        let mut buf = String::new();
+        let mut first = true;
+        for f in fields {
+            let value: &str = match &f.value {
+                WaypayValue::Text(s) => s,
+                WaypayValue::OrderRef(json) if self.with_order_ref => json,
+                WaypayValue::OrderRef(_) => continue,
+                WaypayValue::Number(raw, v) => {
+                    let style = if f.key == "amount" {
+                        self.amount
+                    } else {
+                        self.others
+                    };
+                    style.print(raw, *v, &mut buf)
+                }
+            };
+            if !first {
+                md5.update(b"&");
+            }
+            first = false;
+            md5.update(f.key.as_bytes());
+            md5.update(b"=");
+            md5.update(value.as_bytes());
+        }
+        md5.update(secret.as_bytes());
+        md5.finalize().into()
+    }
 }
 
 /// Kazawallet's webhook `secret`: base64(HMAC-SHA512(key = API secret, message = the raw
@@ -254,6 +394,90 @@ mod tests {
                 "{amount}"
             );
         }
+    }
+
+    /// md5 of a canonical string and the vectors' secret.
+    fn waypay_sign(canonical: &str) -> String {
+        hex::encode(Md5::digest(format!("{canonical}wp_secret_77aa").as_bytes()))
+    }
+
+    #[test]
+    fn waypay_orderref_variant_adds_only_orderref() {
+        let body = r#"{"amount":1000,"currency":"PKR","description":"Product Purchase","orderRef":{"orderRef":"ORD123456","discount":"10","tax":"15"},"customerRef":{"name":"Ali","cnic":"3520212345678"},"tags":["a"],"callbackUrl":"https://yoursite.com/payment/callback","intentType":"checkout","paymentMethod":1}"#;
+        let with_orderref = waypay_sign(
+            r#"amount=1000&callbackurl=https://yoursite.com/payment/callback&currency=PKR&description=Product Purchase&intenttype=checkout&orderref={"orderRef":"ORD123456","discount":"10","tax":"15"}&paymentmethod=1"#,
+        );
+        assert!(waypay_request_ok(body, "wp_secret_77aa", &with_orderref));
+        // The canonical string without objects is still the first, and accepted.
+        assert_eq!(
+            waypay_signatures(body, "wp_secret_77aa")[0],
+            "6000512ed00eeb44e6f1b8a45464e495"
+        );
+        // customerRef is never signed, neither is an array.
+        let with_customer = waypay_sign(
+            r#"amount=1000&callbackurl=https://yoursite.com/payment/callback&currency=PKR&customerref={"name":"Ali","cnic":"3520212345678"}&description=Product Purchase&intenttype=checkout&orderref={"orderRef":"ORD123456","discount":"10","tax":"15"}&paymentmethod=1"#,
+        );
+        assert!(!waypay_request_ok(body, "wp_secret_77aa", &with_customer));
+    }
+
+    /// A body with many numbers: the candidates stay few (the numbers other than the amount
+    /// share one style), where every combination would be 3^n.
+    #[test]
+    fn waypay_candidates_do_not_grow_with_the_numeric_fields() {
+        let mut body = serde_json::json!({
+            "amount": 1000,
+            "description": "Product Purchase",
+            "orderRef": {"orderRef": "ORD1"},
+            "paymentMethod": 1,
+        });
+        for i in 0..10 {
+            body[format!("n{i}")] = serde_json::json!(i + 1);
+        }
+        let body = body.to_string();
+        let sigs = waypay_signatures(&body, "wp_secret_77aa");
+        assert!(sigs.len() <= 32, "{} candidates", sigs.len());
+
+        // 24 extra numbers, each in a form that has four renderings: answered at once.
+        let mut big = serde_json::json!({"amount": 1000.5, "description": "x", "orderRef": {"orderRef": "O"}});
+        for i in 0..24 {
+            big[format!("n{i:02}")] = serde_json::json!(i as f64 + 0.25);
+        }
+        let big = big.to_string();
+        let started = std::time::Instant::now();
+        assert!(!waypay_request_ok(
+            &big,
+            "wp_secret_77aa",
+            "00000000000000000000000000000000"
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+    }
+
+    #[test]
+    fn waypay_numbers_in_one_style_and_the_amount_in_any() {
+        let body = r#"{"amount":1000.5,"description":"Product Purchase","orderRef":{"orderRef":"ORD1"},"paymentMethod":1,"tip":2.50}"#;
+        for canonical in [
+            // raw tokens
+            "amount=1000.5&description=Product Purchase&paymentmethod=1&tip=2.50",
+            // shortest
+            "amount=1000.5&description=Product Purchase&paymentmethod=1&tip=2.5",
+            // everything with two decimals
+            "amount=1000.50&description=Product Purchase&paymentmethod=1.00&tip=2.50",
+            // the amount with two decimals, the rest as the language prints them
+            "amount=1000.50&description=Product Purchase&paymentmethod=1&tip=2.5",
+            "amount=1000.50&description=Product Purchase&paymentmethod=1.0&tip=2.5",
+        ] {
+            assert!(
+                waypay_request_ok(body, "wp_secret_77aa", &waypay_sign(canonical)),
+                "{canonical}"
+            );
+        }
+        assert!(!waypay_request_ok(
+            body,
+            "wp_secret_77aa",
+            &waypay_sign("amount=1000.5&description=Product Purchase&paymentmethod=1&tip=2.49")
+        ));
+        // Not 32 hex digits: refused without computing anything.
+        assert!(!waypay_request_ok(body, "wp_secret_77aa", "zz"));
     }
 
     #[test]

@@ -25,6 +25,9 @@ use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "waypay";
 
+/// The most top-level numbers a request may carry (the document's have two).
+const MAX_NUMERIC_FIELDS: usize = 64;
+
 /// How long a checkout session stays open.
 const SESSION_SECS: i64 = 30 * 60;
 
@@ -167,6 +170,14 @@ async fn initiate(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         let Some(Value::String(signature)) = map.get("signature") else {
             return Err(bad_field("signature", "must be a string"));
         };
+        // Each top-level number is signed in one of several renderings: a body with more
+        // numbers than any Waypay request carries is refused before any is rendered.
+        if map.values().filter(|v| v.is_number()).count() > MAX_NUMERIC_FIELDS {
+            return Err(bad_field(
+                "body",
+                format!("must have at most {MAX_NUMERIC_FIELDS} numeric fields"),
+            ));
+        }
         // Then who is asking: the signature, with the merchant's Waypay secret (401).
         let secret = credentials::read(&*state.store, &state.secrets, &scope, names::WAYPAY)
             .await

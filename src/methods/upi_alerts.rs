@@ -425,7 +425,7 @@ fn parse_number(b: &[u8], start: usize) -> Option<(usize, Decimal)> {
 
 /// Whether the amount whose marker starts at `marker` is labelled as a balance.
 fn is_balance(toks: &[Tok], marker: usize) -> bool {
-    for t in toks.iter().rev().filter(|t| t.end <= marker).take(8) {
+    for t in before(toks, marker).iter().rev().take(8) {
         if BALANCE_WORDS.contains(&t.w) {
             return true;
         }
@@ -434,6 +434,12 @@ fn is_balance(toks: &[Tok], marker: usize) -> bool {
         }
     }
     false
+}
+
+/// The tokens that end at or before `pos` (tokens are in text order), found by bisection so
+/// that looking back from each of many positions stays linear overall.
+fn before<'t, 'a>(toks: &'t [Tok<'a>], pos: usize) -> &'t [Tok<'a>] {
+    &toks[..toks.partition_point(|t| t.end <= pos)]
 }
 
 // ---------------------------------------------------------------------------
@@ -600,10 +606,10 @@ fn vpas(norm: &str) -> Vec<(usize, String)> {
 }
 
 fn find_vpa(norm: &str, toks: &[Tok]) -> Option<String> {
-    let before = |pos: usize, n: usize| -> Vec<&str> {
-        toks.iter()
+    let words_before = |pos: usize, n: usize| -> Vec<&str> {
+        before(toks, pos)
+            .iter()
             .rev()
-            .filter(|t| t.end <= pos)
             .take(n)
             .map(|t| t.w)
             .collect()
@@ -611,13 +617,13 @@ fn find_vpa(norm: &str, toks: &[Tok]) -> Option<String> {
     let candidates: Vec<(usize, String)> = vpas(norm)
         .into_iter()
         .filter(|(pos, _)| {
-            !before(*pos, 3)
+            !words_before(*pos, 3)
                 .iter()
                 .any(|w| matches!(*w, "your" | "ur" | "my" | "yours"))
         })
         .collect();
     let preferred = candidates.iter().find(|(pos, _)| {
-        before(*pos, 6)
+        words_before(*pos, 6)
             .iter()
             .any(|w| matches!(*w, "from" | "frm" | "by" | "remitter" | "payer" | "sender"))
     });
@@ -735,10 +741,21 @@ const NAME_STOP_WORDS: &[&str] = &[
 /// Read a person or business name: up to 6 words, stopping at punctuation,
 /// a line break, a connecting word, or a word containing a digit or `@`.
 fn read_name(s: &str) -> Option<String> {
-    let s = s.trim_start_matches(' ');
-    let end = s.find(NAME_STOP_CHARS).unwrap_or(s.len());
+    // Word by word up to the first stop character, never further than the name's words: a
+    // search of the whole rest of the alert per candidate would make the scan quadratic.
+    let mut rest = s;
+    let name_words = std::iter::from_fn(move || {
+        rest = rest.trim_start_matches(' ');
+        let end = rest
+            .find(|c: char| c == ' ' || NAME_STOP_CHARS.contains(&c))
+            .unwrap_or(rest.len());
+        let (w, after) = rest.split_at(end);
+        let stop = after.starts_with(NAME_STOP_CHARS);
+        rest = if stop { "" } else { after };
+        (!w.is_empty()).then_some(w)
+    });
     let mut words = Vec::new();
-    for w in s[..end].split(' ').filter(|w| !w.is_empty()) {
+    for w in name_words {
         let key = w
             .split(|c: char| !c.is_ascii_alphanumeric())
             .next()
@@ -992,6 +1009,23 @@ mod tests {
             parse_credit_alert("Money received in your account XX1234."),
             Err(AlertError::NoAmount)
         );
+    }
+
+    /// Long alerts made of what the scanner looks back or ahead for: the time grows with the
+    /// length, not with its square (each name candidate read the rest of the text, each amount
+    /// looked back through every token).
+    #[test]
+    fn long_alerts_are_read_in_linear_time() {
+        for unit in ["from ", "Rs 1 credited ", "ravi@oksbi by ", "Payer: "] {
+            let text = format!("credited Rs 5 {}", unit.repeat(200_000 / unit.len()));
+            let started = std::time::Instant::now();
+            let _ = parse_credit_alert(&text);
+            let took = started.elapsed();
+            assert!(
+                took < std::time::Duration::from_secs(1),
+                "{unit:?}: {took:?}"
+            );
+        }
     }
 
     #[test]
