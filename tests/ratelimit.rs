@@ -209,8 +209,7 @@ async fn browser_keys_are_limited_per_address(backend: Backend) {
                 ..RateLimitConfig::default()
             },
             // The test client is the proxy; only the entry it appends names the client.
-            trusted_proxies: hundi::api::client_addr::TrustedProxies::parse("127.0.0.1")
-                .unwrap(),
+            trusted_proxies: hundi::api::client_addr::TrustedProxies::parse("127.0.0.1").unwrap(),
             ..ServerOptions::default()
         },
     )

@@ -80,6 +80,7 @@ pub async fn create_endpoint(
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// 1 to 100, default 10.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// The last id of the previous page: return the ones created after it.
     pub starting_after: Option<String>,
