@@ -456,12 +456,12 @@ on_both_backends!(
 );
 on_sqlite!(the_documented_browser_example_works);
 
-/// `metadata` is kept verbatim, but not without bound: far under the body limit, a metadata
-/// of 100 KB is refused in PayGate's shape, naming the field, and no session is created.
+/// `metadata` is kept verbatim, but not without bound: under the 64 KiB body limit, a metadata
+/// of 40 KiB is refused in PayGate's shape, naming the field, and no session is created.
 async fn oversized_metadata_is_refused(backend: Backend) {
     let app = upi_shop(backend).await;
     let key = app.shop.test_key.clone();
-    let big = "x".repeat(100 * 1024);
+    let big = "x".repeat(40 * 1024);
     let body = json!({"amount": 500, "metadata": {"note": big}}).to_string();
     let (status, refused) = call(
         &app,

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 /// The server's body limit (1 MiB); bodies stay a little under it.
 const LIMIT: usize = 1 << 20;
 const ROOM: usize = LIMIT - 8 * 1024;
+/// The dialects', the checkout's and the dashboard's limit (64 KiB): their worst bodies are
+/// built just under it, and the 1 MiB ones must be refused (413) before they are parsed.
+const SMALL_ROOM: usize = 64 * 1024 - 2 * 1024;
 
 /// Far below what a super-linear cost takes on a 1 MiB body (the Waypay check that tried
 /// every combination of number renderings ran for minutes and took 15.6 GB), far above what a
@@ -29,6 +32,7 @@ fn repeat(s: &str, n: usize) -> String {
 
 /// The body `base` (a valid request) with `extra` fields appended while it stays under `ROOM`.
 fn with_fields(
+    room: usize,
     base: &Map<String, Value>,
     mut field: impl FnMut(usize) -> (String, String),
 ) -> String {
@@ -38,7 +42,7 @@ fn with_fields(
     loop {
         let (k, v) = field(i);
         let piece = format!(",{}:{v}", Value::String(k));
-        if out.len() + piece.len() + 1 > ROOM {
+        if out.len() + piece.len() + 1 > room {
             break;
         }
         out.push_str(&piece);
@@ -48,10 +52,22 @@ fn with_fields(
     out
 }
 
-/// The worst JSON bodies built on a valid one.
+/// The worst JSON bodies built on a valid one, just under the server's 1 MiB limit.
 fn worst_json(base: &Value) -> Vec<(&'static str, String)> {
+    worst_json_under(ROOM, base)
+}
+
+/// The worst bodies for a door with the 64 KiB limit: under it, and under the 1 MiB one.
+fn small_door_json(base: &Value) -> Vec<(&'static str, String)> {
+    let mut bodies = worst_json_under(SMALL_ROOM, base);
+    bodies.extend(worst_json(base));
+    bodies
+}
+
+/// The same bodies, just under `room` bytes.
+fn worst_json_under(room: usize, base: &Value) -> Vec<(&'static str, String)> {
     let base = base.as_object().cloned().unwrap_or_default();
-    let half = ROOM / 2 - 64;
+    let half = room / 2 - 64;
     let mut bodies = vec![
         (
             "deep array",
@@ -61,54 +77,54 @@ fn worst_json(base: &Value) -> Vec<(&'static str, String)> {
             "deep object",
             format!("{}1{}", repeat("{\"a\":", half), "}".repeat(half / 5)),
         ),
-        ("unclosed nesting", "[{\"a\":".repeat(ROOM / 6)),
+        ("unclosed nesting", "[{\"a\":".repeat(room / 6)),
         (
             "many string fields",
-            with_fields(&base, |i| (format!("f{i}"), "\"v\"".into())),
+            with_fields(room, &base, |i| (format!("f{i}"), "\"v\"".into())),
         ),
         (
             "many numeric fields",
-            with_fields(&base, |i| (format!("n{i}"), format!("{i}.25"))),
+            with_fields(room, &base, |i| (format!("n{i}"), format!("{i}.25"))),
         ),
         (
             "many huge numbers",
-            with_fields(&base, |i| (format!("h{i}"), "1e308".into())),
+            with_fields(room, &base, |i| (format!("h{i}"), "1e308".into())),
         ),
         (
             "one key repeated",
-            with_fields(&base, |_| ("amount".into(), "1.5".into())),
+            with_fields(room, &base, |_| ("amount".into(), "1.5".into())),
         ),
         (
             "many empty arrays",
-            with_fields(&base, |i| {
+            with_fields(room, &base, |i| {
                 (format!("a{i}"), "[[],[],[],[],[],[],[],[]]".into())
             }),
         ),
         (
             "many nested objects",
-            with_fields(&base, |i| {
+            with_fields(room, &base, |i| {
                 (format!("o{i}"), r#"{"a":{"b":{"c":[1,2.5,"x"]}}}"#.into())
             }),
         ),
         (
             "long key",
-            with_fields(&base, |i| ("k".repeat(ROOM / 2 + i), "1".into())),
+            with_fields(room, &base, |i| ("k".repeat(room / 2 + i), "1".into())),
         ),
         (
             "escaped characters",
-            with_fields(&base, |i| {
+            with_fields(room, &base, |i| {
                 (format!("e{i}"), r#""\ud83d\ude00\u0000\n\"\\\/""#.into())
             }),
         ),
         (
             "trailing commas",
-            with_fields(&base, |i| (format!("t{i}"), "[1, 2, ]".into())),
+            with_fields(room, &base, |i| (format!("t{i}"), "[1, 2, ]".into())),
         ),
     ];
     // Each field of the valid body in turn: a long string, a huge number, a long digit string.
     for key in base.keys() {
         let mut long = base.clone();
-        long.insert(key.clone(), Value::String("x".repeat(ROOM - 2048)));
+        long.insert(key.clone(), Value::String("x".repeat(room - 2048)));
         bodies.push(("a long string in a field", Value::Object(long).to_string()));
         let mut digits = Value::Object(base.clone()).to_string();
         let token = format!("\"{key}\":");
@@ -118,18 +134,18 @@ fn worst_json(base: &Value) -> Vec<(&'static str, String)> {
                 .find([',', '}'])
                 .map(|e| at + token.len() + e)
                 .unwrap_or(digits.len());
-            digits.replace_range(at + token.len()..end, &"9".repeat(ROOM - 2048));
+            digits.replace_range(at + token.len()..end, &"9".repeat(room - 2048));
             bodies.push(("a huge number in a field", digits.clone()));
             let mut exponent = Value::Object(base.clone()).to_string();
             exponent.replace_range(
                 at + token.len()..end,
-                &format!("1e{}", "9".repeat(ROOM - 2048)),
+                &format!("1e{}", "9".repeat(room - 2048)),
             );
             bodies.push(("a huge exponent in a field", exponent));
             let mut quoted = Value::Object(base.clone()).to_string();
             quoted.replace_range(
                 at + token.len()..end,
-                &format!("\"{}.{}\"", "9".repeat(ROOM / 2), "0".repeat(ROOM / 4)),
+                &format!("\"{}.{}\"", "9".repeat(room / 2), "0".repeat(room / 4)),
             );
             bodies.push(("a huge decimal string in a field", quoted));
         }
@@ -139,13 +155,25 @@ fn worst_json(base: &Value) -> Vec<(&'static str, String)> {
 
 /// The worst form bodies built on a valid one.
 fn worst_forms(base: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    worst_forms_under(ROOM, base)
+}
+
+/// The worst forms for a door with the 64 KiB limit: under it, and under the 1 MiB one.
+fn small_door_forms(base: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+    let mut bodies = worst_forms_under(SMALL_ROOM, base);
+    bodies.extend(worst_forms(base));
+    bodies
+}
+
+/// The same forms, just under `room` bytes.
+fn worst_forms_under(room: usize, base: &[(&str, &str)]) -> Vec<(&'static str, String)> {
     let encoded = serde_urlencoded::to_string(base).unwrap_or_default();
     let grow = |piece: &dyn Fn(usize) -> String| {
         let mut out = encoded.clone();
         let mut i = 0;
         loop {
             let p = piece(i);
-            if out.len() + p.len() + 1 > ROOM {
+            if out.len() + p.len() + 1 > room {
                 break;
             }
             out.push('&');
@@ -167,7 +195,7 @@ fn worst_forms(base: &[(&str, &str)]) -> Vec<(&'static str, String)> {
         let mut long: Vec<(&str, String)> = base.iter().map(|(k, v)| (*k, v.to_string())).collect();
         for (k, v) in long.iter_mut() {
             if k == key {
-                *v = "4".repeat(ROOM - 2048);
+                *v = "4".repeat(room - 2048);
             }
         }
         bodies.push((
@@ -326,7 +354,7 @@ async fn pakhipay_create(backend: Backend) {
         "/api/request/payment/create",
         &headers,
         "application/json",
-        worst_json(&base),
+        small_door_json(&base),
         None,
     )
     .await;
@@ -343,7 +371,7 @@ async fn paygate_create(backend: Backend) {
         "/api/v1/create-payment",
         &headers,
         "application/json",
-        worst_json(&base),
+        small_door_json(&base),
         None,
     )
     .await;
@@ -372,7 +400,7 @@ async fn xpay_create(backend: Backend) {
         "/public/v1/payment/checkout",
         &headers,
         "application/json",
-        worst_json(&base),
+        small_door_json(&base),
         Some(&sign),
     )
     .await;
@@ -385,7 +413,7 @@ async fn waypay_create(backend: Backend) {
         "orderRef": {"orderRef": "ORD123456", "discount": "10", "tax": "15"},
         "intentType": "checkout", "paymentMethod": 1,
         "signature": "00000000000000000000000000000000"});
-    let mut bodies = worst_json(&base);
+    let mut bodies = small_door_json(&base);
     // The body that took 15.6 GB: a signed body with 24 extra numeric fields.
     let mut numbers = base.clone();
     numbers["amount"] = json!(1000.5);
@@ -422,7 +450,7 @@ async fn kazawallet_create(backend: Backend) {
         "/wallet/createPaymentLink",
         &headers,
         "application/json",
-        worst_json(&base),
+        small_door_json(&base),
         None,
     )
     .await;
@@ -486,7 +514,7 @@ async fn checkout_forms(backend: Backend) {
             &format!("{path}/{action}"),
             &[],
             "application/x-www-form-urlencoded",
-            worst_forms(&base),
+            small_door_forms(&base),
             None,
         )
         .await;
@@ -525,13 +553,91 @@ async fn dashboard_sign_in(backend: Backend) {
         "/dashboard/login",
         &headers,
         "application/x-www-form-urlencoded",
-        worst_forms(&base),
+        small_door_forms(&base),
         None,
     )
     .await;
 }
 
+/// A body over 64 KiB is refused by each dialect with 413 in its own error shape (and by the
+/// checkout and the dashboard with 413), before anything parses it.
+async fn small_doors_refuse_large_bodies(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.shop.test_key.clone();
+    let body = json!({"amount": "10.00", "description": "x".repeat(70 * 1024)}).to_string();
+    type Shape = fn(&Value) -> bool;
+    let doors: [(&str, &str, &str, Shape); 5] = [
+        ("/api/request/payment/create", "api-key", "Pakhi Pay", |b| {
+            b["status"] == 0
+        }),
+        ("/api/v1/create-payment", "X-API-Key", "PayGate", |b| {
+            b["success"] == false && b["error"].is_string()
+        }),
+        ("/public/v1/payment/checkout", "x-api-key", "XPay", |b| {
+            b["responseStatus"] == "PAYLOAD_TOO_LARGE"
+        }),
+        (
+            "/Gateway/v1/Payment/initiate-checkout",
+            "SWICH-API-Key",
+            "Waypay",
+            |b| b["code"] == "payload_too_large" && b["details"].is_array(),
+        ),
+        (
+            "/wallet/createPaymentLink",
+            "x-api-key",
+            "Kazawallet",
+            |b| b["success"] == false && b["error"]["details"]["key"] == "PAYLOAD_TOO_LARGE",
+        ),
+    ];
+    for (path, header, name, shape) in doors {
+        let res = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .header(header, &key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{name}");
+        let answer: Value = res.json().await.unwrap();
+        assert!(shape(&answer), "{name}: {answer}");
+        assert!(
+            answer.to_string().contains("64 KiB"),
+            "{name} says the limit: {answer}"
+        );
+    }
+    // The same body under the limit reaches the dialect's rules (a 4xx that is not 413).
+    let small = json!({"amount": "10.00", "description": "x".repeat(32 * 1024)}).to_string();
+    let res = app
+        .http
+        .post(format!("{}/wallet/createPaymentLink", app.url))
+        .header("x-api-key", &key)
+        .header("content-type", "application/json")
+        .body(small)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 413);
+    let form = format!("email=a%40b.c&password={}", "p".repeat(70 * 1024));
+    for path in [
+        "/dashboard/login".to_string(),
+        "/pay/pay_x/card".to_string(),
+    ] {
+        let res = app
+            .http
+            .post(format!("{}{path}", app.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413, "{path}");
+    }
+}
+
 on_sqlite!(
+    small_doors_refuse_large_bodies,
     native_payment_create,
     native_webhook_endpoint_create,
     native_credits,

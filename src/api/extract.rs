@@ -146,3 +146,64 @@ pub fn optional_whole_number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i
         _ => Err(serde::de::Error::custom("must be a whole number in range")),
     }
 }
+
+/// The largest body the dialects, the checkout and the dashboard read. A dialect's documented
+/// requests are a few hundred bytes and what it keeps of one is capped at 16 KiB
+/// (`limits::DIALECT_DATA_MAX`); the pages' forms are smaller still. A larger body is refused
+/// before anything parses it: a JSON tree of 64 KiB costs a few MB at most, where one of the
+/// native API's 1 MiB limit cost ~90 MB (docs/performance.md).
+pub const SMALL_BODY_LIMIT: usize = 64 * 1024;
+
+/// How a front door words a refusal: its error shape for a status and a message.
+pub type Refuse = fn(StatusCode, String) -> axum::response::Response;
+
+/// Wraps a front door's routes so that a body over [`SMALL_BODY_LIMIT`] is answered with 413
+/// in the door's own shape before any handler sees it.
+pub fn with_small_body_limit(
+    routes: axum::Router<super::AppState>,
+    refuse: Refuse,
+) -> axum::Router<super::AppState> {
+    routes.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            read_limited(req, next, refuse)
+        },
+    ))
+}
+
+async fn read_limited(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    refuse: Refuse,
+) -> axum::response::Response {
+    use http_body_util::BodyExt;
+    let (parts, mut body) = req.into_parts();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    // A body over the limit is still read (and dropped) up to the server's own limit, so the
+    // client, still sending, gets the 413 instead of a reset connection; past that the
+    // connection is closed, as for any request over the server's limit.
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "The request body could not be read".into(),
+            );
+        };
+        if let Ok(data) = frame.into_data() {
+            seen = seen.saturating_add(data.len());
+            if seen <= SMALL_BODY_LIMIT {
+                kept.extend_from_slice(&data);
+            } else if seen > BODY_LIMIT {
+                break;
+            }
+        }
+    }
+    if seen > SMALL_BODY_LIMIT {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("The request body is over {} KiB", SMALL_BODY_LIMIT / 1024),
+        );
+    }
+    next.run(axum::extract::Request::from_parts(parts, kept.into()))
+        .await
+}

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::extract::BODY_LIMIT;
 use super::AppState;
 use crate::service::idempotency::{ClaimedKey, KEY_LIFETIME};
-use crate::store::{IdempotencyClaim, Scope, StoredResponse};
+use crate::store::{IdempotencyClaim, Scope, StoreError, StoredResponse};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -159,11 +159,18 @@ pub async fn idempotency(
     let deadline = tokio::time::Instant::now() + WAIT_FOR;
     loop {
         let now = Utc::now();
-        match state
+        let claim = match state
             .store
             .claim_idempotency_key(&scope, &key, &hash, &token, now, now - KEY_LIFETIME)
-            .await?
+            .await
         {
+            Ok(claim) => claim,
+            // The row another request held was released between this claim's insert and
+            // its read (a retry taking over a stale claim): claim again, within the wait.
+            Err(StoreError::NotFound) if tokio::time::Instant::now() < deadline => continue,
+            Err(e) => return Err(e.into()),
+        };
+        match claim {
             IdempotencyClaim::Claimed => break,
             IdempotencyClaim::Existing { request_hash, .. } if request_hash != hash => {
                 return Err(conflict(

@@ -173,6 +173,11 @@ async fn metrics_route(state: State<AppState>, headers: axum::http::HeaderMap) -
     metrics::render_main(state, headers).await
 }
 
+/// The pages' refusal of a body they cannot take: plain text, as a browser shows it.
+fn plain_refusal(status: StatusCode, message: String) -> Response {
+    (status, message).into_response()
+}
+
 /// The application served on the metrics address (`--metrics-listen`): `/metrics` only.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
@@ -282,13 +287,35 @@ pub fn router(state: AppState) -> Router {
     let spec = Arc::new(document);
     let app = v1
         .merge(system)
-        .merge(crate::checkout::router())
-        .merge(crate::dialects::pakhipay::router())
-        .merge(crate::dialects::paygate::router())
-        .merge(crate::dialects::kazawallet::router())
-        .merge(crate::dialects::waypay::router())
-        .merge(crate::dialects::xpay::router())
-        .merge(crate::dashboard::router())
+        // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
+        .merge(extract::with_small_body_limit(
+            crate::checkout::router(),
+            plain_refusal,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dialects::pakhipay::router(),
+            crate::dialects::pakhipay::refuse,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dialects::paygate::router(),
+            crate::dialects::paygate::refuse,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dialects::kazawallet::router(),
+            crate::dialects::kazawallet::refuse,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dialects::waypay::router(),
+            crate::dialects::waypay::refuse,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dialects::xpay::router(),
+            crate::dialects::xpay::refuse,
+        ))
+        .merge(extract::with_small_body_limit(
+            crate::dashboard::router(),
+            plain_refusal,
+        ))
         .route(
             "/openapi.json",
             get(move || async move { Json(spec.as_ref().clone()) }),

@@ -49,6 +49,21 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// This dialect's error shape for a status and a message (see `api::extract::with_small_body_limit`).
+pub fn refuse(status: StatusCode, message: String) -> Response {
+    let key = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
+        _ => "BAD_REQUEST",
+    };
+    Refusal {
+        status,
+        message,
+        key,
+        field: None,
+    }
+    .into_response()
+}
+
 fn invalid(key: &'static str, field: &'static str, message: impl Into<String>) -> Refusal {
     Refusal {
         status: StatusCode::BAD_REQUEST,

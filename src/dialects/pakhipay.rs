@@ -67,6 +67,11 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// This dialect's error shape for a status and a message (see `api::extract::with_small_body_limit`).
+pub fn refuse(status: StatusCode, message: String) -> Response {
+    Refusal(status, message).into_response()
+}
+
 fn bad(message: impl Into<String>) -> Refusal {
     Refusal(StatusCode::BAD_REQUEST, message.into())
 }

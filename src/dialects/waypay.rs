@@ -53,6 +53,7 @@ impl IntoResponse for Refusal {
             StatusCode::NOT_FOUND => "not_found",
             StatusCode::BAD_REQUEST => "bad_request",
             StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
             _ => "server_error",
         };
         let details: Vec<Value> = self
@@ -66,6 +67,16 @@ impl IntoResponse for Refusal {
         )
             .into_response()
     }
+}
+
+/// This dialect's error shape for a status and a message (see `api::extract::with_small_body_limit`).
+pub fn refuse(status: StatusCode, message: String) -> Response {
+    Refusal {
+        status,
+        details: vec![("body".to_string(), message.clone())],
+        message,
+    }
+    .into_response()
 }
 
 fn refusal(status: StatusCode, message: impl Into<String>) -> Refusal {

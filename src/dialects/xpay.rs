@@ -55,6 +55,7 @@ impl IntoResponse for Refusal {
             StatusCode::NOT_FOUND => "NOT_FOUND",
             StatusCode::BAD_REQUEST => "BAD_REQUEST",
             StatusCode::TOO_MANY_REQUESTS => "TOO_MANY_REQUESTS",
+            StatusCode::PAYLOAD_TOO_LARGE => "PAYLOAD_TOO_LARGE",
             _ => "ERROR",
         };
         (
@@ -63,6 +64,11 @@ impl IntoResponse for Refusal {
         )
             .into_response()
     }
+}
+
+/// This dialect's error shape for a status and a message (see `api::extract::with_small_body_limit`).
+pub fn refuse(status: StatusCode, message: String) -> Response {
+    Refusal(status, message).into_response()
 }
 
 fn bad(message: impl Into<String>) -> Refusal {
