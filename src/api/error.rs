@@ -180,7 +180,7 @@ impl From<ServiceError> for ApiError {
                 e.to_string(),
             )
             .with_param("amount"),
-            e @ ServiceError::CreditShort { .. } => ApiError::new(
+            e @ ServiceError::CreditShort(_) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_request_error",
                 "credit_short",

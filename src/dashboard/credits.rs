@@ -127,14 +127,15 @@ pub async fn match_credit(
         .await;
     let (credit, payment) = match matched {
         Ok(done) => done,
-        Err(ServiceError::CreditShort {
-            credit_id,
-            payment_id,
-            credit,
-            needed,
-            shortfall,
-            currency,
-        }) => {
+        Err(ServiceError::CreditShort(short)) => {
+            let crate::service::error::CreditShortfall {
+                credit_id,
+                payment_id,
+                credit,
+                needed,
+                shortfall,
+                currency,
+            } = *short;
             let utr = state.payments.get_credit(&dash.scope(), &id).await?.utr;
             return render(&ShortfallPage {
                 chrome: Chrome::new(&dash, "credits", "/dashboard/credits".into()),

@@ -128,8 +128,9 @@ impl From<crate::service::ServiceError> for DashError {
                 DashError::Invalid(message)
             }
             ServiceError::Store(e) => e.into(),
-            e @ (ServiceError::PayableAmountsExhausted { .. }
-            | ServiceError::CreditShort { .. }) => DashError::Invalid(e.to_string()),
+            e @ (ServiceError::PayableAmountsExhausted { .. } | ServiceError::CreditShort(_)) => {
+                DashError::Invalid(e.to_string())
+            }
         }
     }
 }

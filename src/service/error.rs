@@ -32,21 +32,27 @@ pub enum ServiceError {
         highest: String,
         lowest: String,
     },
-    /// A credit matched by hand is less than what the payment asks for.
+    /// A credit matched by hand is less than what the payment asks for (boxed: the error
+    /// type stays small for every other result).
     #[error(
-        "credit {credit_id} is {credit} {currency} but payment {payment_id} asks for {needed} \
-         {currency}: {shortfall} {currency} short; only a dashboard user can match it anyway, \
-         confirming the shortfall"
+        "credit {} is {} {} but payment {} asks for {} {}: {} {} short; only a dashboard user \
+         can match it anyway, confirming the shortfall",
+        .0.credit_id, .0.credit, .0.currency, .0.payment_id, .0.needed, .0.currency,
+        .0.shortfall, .0.currency
     )]
-    CreditShort {
-        credit_id: String,
-        payment_id: String,
-        /// Decimal amounts in `currency` ("1.00").
-        credit: String,
-        needed: String,
-        shortfall: String,
-        currency: String,
-    },
+    CreditShort(Box<CreditShortfall>),
+}
+
+/// What a credit matched by hand lacks, as the refusal shows it.
+#[derive(Debug, Clone)]
+pub struct CreditShortfall {
+    pub credit_id: String,
+    pub payment_id: String,
+    /// Decimal amounts in `currency` ("1.00").
+    pub credit: String,
+    pub needed: String,
+    pub shortfall: String,
+    pub currency: String,
 }
 
 impl ServiceError {

@@ -1,5 +1,6 @@
 //! UPI: the payable amount that identifies a payment, and the bank credits that complete it.
 
+use super::error::CreditShortfall;
 use super::idempotency::ClaimedKey;
 use super::{PaymentService, ServiceError};
 use crate::domain::credit::{
@@ -213,14 +214,14 @@ impl PaymentService {
                 })
             });
             let Some(confirmed) = confirmed else {
-                return Err(ServiceError::CreditShort {
+                return Err(ServiceError::CreditShort(Box::new(CreditShortfall {
                     credit_id: credit_id.to_string(),
                     payment_id: payment.id.clone(),
                     credit: credit.amount.to_string(),
                     needed: format_minor(needed, currency),
                     shortfall: format_minor(short_minor, currency),
                     currency: currency.code().to_string(),
-                });
+                })));
             };
             Some(confirmed)
         } else {
