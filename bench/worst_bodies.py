@@ -24,6 +24,9 @@ import urllib.request
 
 LIMIT = 1 << 20
 ROOM = LIMIT - 8 * 1024
+# The dialects', the checkout's and the dashboard's limit is 64 KiB: their worst bodies are
+# sent just under it, and just under 1 MiB (which they must refuse cheaply with 413).
+SMALL_ROOM = 64 * 1024 - 2 * 1024
 HUNDI = sys.argv[1]
 TMP = sys.argv[2]
 
@@ -130,6 +133,17 @@ def with_fields(base, field):
     return "".join(parts) + "}"
 
 
+def both_rooms(make, base):
+    global ROOM
+    saved = ROOM
+    ROOM = SMALL_ROOM
+    try:
+        small = [(what + " (64 KiB)", body) for what, body in make(base)]
+    finally:
+        ROOM = saved
+    return small + make(base)
+
+
 def worst_json(base):
     half = ROOM // 2 - 64
     bodies = [
@@ -227,13 +241,13 @@ def doors():
         base = {"cus_name": "John", "cus_email": "john@example.com", "amount": "100.00",
                 "success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/no"}
         return ("/api/request/payment/create", JSON, {"api-key": s.key}, json.dumps(base),
-                worst_json(base), None)
+                both_rooms(worst_json, base), None)
 
     def paygate(s):
         base = {"amount": 100, "customer_name": "John Doe", "merchant_ref": "ORDER-123",
                 "callback_url": "https://shop.example/cb", "metadata": {"order_id": "ORD-456"}}
         return ("/api/v1/create-payment", JSON, {"X-API-Key": s.key}, json.dumps(base),
-                worst_json(base), None)
+                both_rooms(worst_json, base), None)
 
     def xpay(s):
         cred = s.credential("xpay_hmac")
@@ -245,7 +259,7 @@ def doors():
 
         def sign(body):
             return {"x-signature": hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()}
-        return ("/public/v1/payment/checkout", JSON, h, json.dumps(base), worst_json(base), sign)
+        return ("/public/v1/payment/checkout", JSON, h, json.dumps(base), both_rooms(worst_json, base), sign)
 
     def waypay(s):
         secret = s.credential("waypay")["secret"]
@@ -253,7 +267,7 @@ def doors():
                 "orderRef": {"orderRef": "ORD123456", "discount": "10", "tax": "15"},
                 "intentType": "checkout", "paymentMethod": 1,
                 "signature": "0" * 32}
-        worst = worst_json(base)
+        worst = both_rooms(worst_json, base)
         numbers = dict(base, amount=1000.5)
         numbers.pop("signature")
         for i in range(24):
@@ -272,7 +286,7 @@ def doors():
         base = {"amount": "150.00", "currency": "USD", "email": "buyer@example.com",
                 "ref": "inv-1", "redirectUrl": "https://shop.example/done"}
         return ("/wallet/createPaymentLink", JSON, {"x-api-key": s.key}, json.dumps(base),
-                worst_json(base), None)
+                both_rooms(worst_json, base), None)
 
     def checkout(action, fields):
         def setup(s):
@@ -285,7 +299,7 @@ def doors():
             csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
             base = [(k, csrf if v == "CSRF" else v) for k, v in fields]
             path = urllib.parse.urlparse(url).path + "/" + action
-            return path, FORM, {}, urllib.parse.urlencode(base), worst_forms(base), None
+            return path, FORM, {}, urllib.parse.urlencode(base), both_rooms(worst_forms, base), None
         return setup
 
     def sign_in(s):
@@ -294,7 +308,7 @@ def doors():
         csrf = re.search(r'name="csrf" value="([^"]+)"', res.read().decode()).group(1)
         base = [("email", "nobody@example.com"), ("password", "wrong password"), ("csrf", csrf)]
         return "/dashboard/login", FORM, {"Cookie": cookies}, urllib.parse.urlencode(base), \
-            worst_forms(base), None
+            both_rooms(worst_forms, base), None
 
     return [
         ("POST /v1/payments", native("/v1/payments", {

@@ -3,7 +3,8 @@
 # time) and the server's peak memory (VmHWM from /proc, reset before each request), against a
 # baseline of a small valid body. The bodies are the kinds tests/worst_bodies.rs sends (deep
 # nesting, many fields, long strings and keys, huge numbers, many numeric fields, repeated
-# keys), each just under the 1 MiB body limit. Figures: docs/performance.md.
+# keys), each just under the 1 MiB body limit and, for the doors that take at most 64 KiB, just
+# under that too. Figures: docs/performance.md.
 #
 #   bench/worst_bodies.sh                 # builds `cargo build --release`, then measures
 #   BENCH_SKIP_BUILD=1 bench/worst_bodies.sh
