@@ -89,7 +89,8 @@ set +e
 cargo test --locked --no-fail-fast --all-targets "$@" 2>&1 | tee "$output"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line for the whole suite (cargo prints one per test binary).
-awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+# One closing line for the whole suite (cargo prints one per test binary; a test that printed
+# without a final newline can put it mid-line, so it is matched anywhere).
+awk '/test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$output"
 exit "$status"

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 /// The CLI's name as pip installs it.
 const SCHEMATHESIS: &str = "schemathesis";
 
-/// The options of the run: every check, a fixed seed, a bounded number of examples.
+/// The options of the run: every check, a fixed seed, a bounded number of examples, one worker.
 fn arguments(url: &str, key: &str, report: &str) -> Vec<String> {
     let config = format!("{}/tests/schemathesis.toml", env!("CARGO_MANIFEST_DIR"));
     [
@@ -32,8 +32,10 @@ fn arguments(url: &str, key: &str, report: &str) -> Vec<String> {
         "20261202",
         "--max-examples",
         "20",
+        // One worker: with two, Hypothesis' shared cache of lambda sources has raised a
+        // KeyError in the examples phase now and then (the tool's fault, reported as an error).
         "--workers",
-        "2",
+        "1",
         "--generation-database",
         "none",
         "--request-timeout",
