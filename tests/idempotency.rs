@@ -4,9 +4,10 @@
 
 mod common;
 
+use common::ChildServer as Server;
 use common::{Backend, TestApp, TestDb};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// Runs one SQL statement on the test database (to look at rows, or to age them).
@@ -232,19 +233,6 @@ on_both_backends!(
     keys_live_a_day,
     a_dead_claim_is_taken_over_once,
 );
-
-/// `hundi serve` as a child process, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn hundi_json(db: &TestDb, key_file: &std::path::Path, args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_hundi"))

@@ -2,9 +2,10 @@
 
 mod common;
 
+use common::ChildServer as Server;
 use common::{Backend, TestDb};
 use serde_json::{json, Value};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Mutex;
@@ -37,19 +38,6 @@ fn hundi_json(db: &TestDb, args: &[&str]) -> Value {
     let (ok, out, err) = hundi(db, args);
     assert!(ok, "hundi {args:?} failed: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("hundi {args:?} printed {out}: {e}"))
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    /// A server a test leaves running (or a failed test abandons) is killed and reaped.
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn serve(db: &TestDb, port: u16) -> Server {

@@ -447,3 +447,17 @@ async fn checkout_post(
         .await
         .unwrap()
 }
+
+/// `hundi serve` as a child process; a server a test leaves running (or a failed test
+/// abandons) is killed and reaped when dropped.
+pub struct ChildServer {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
