@@ -3,7 +3,7 @@
 
 Driven by bench/worst_bodies.sh (which builds the release binary). For each front door it
 starts a fresh `hundi serve` on a new SQLite database, sends a small valid body (the
-baseline) and then each worst body (the same kinds as tests/worst_bodies.rs: deep nesting,
+baseline) and then each worst body (the same kinds as tests/it/worst_bodies.rs: deep nesting,
 many fields, long strings and keys, huge numbers, many numeric fields...). Before each
 request the server's peak RSS is reset (`echo 5 > /proc/PID/clear_refs`), so the VmHWM read
 afterwards is that request's own peak. Prints a Markdown table.

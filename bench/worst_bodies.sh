@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Worst bodies per front door, on a release build: each request's time (and the server's CPU
 # time) and the server's peak memory (VmHWM from /proc, reset before each request), against a
-# baseline of a small valid body. The bodies are the kinds tests/worst_bodies.rs sends (deep
+# baseline of a small valid body. The bodies are the kinds tests/it/worst_bodies.rs sends (deep
 # nesting, many fields, long strings and keys, huge numbers, many numeric fields, repeated
 # keys), each just under the 1 MiB body limit and, for the doors that take at most 64 KiB, just
 # under that too. Figures: docs/performance.md.

@@ -51,7 +51,7 @@ if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
 fi
 
-# The OpenAPI document is held to the server by schemathesis (tests/openapi_schemathesis.rs);
+# The OpenAPI document is held to the server by schemathesis (tests/it/openapi_schemathesis.rs);
 # its 4.x command line is the one the test uses.
 if ! command -v schemathesis >/dev/null 2>&1; then
   log "installing schemathesis"

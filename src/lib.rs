@@ -1,4 +1,5 @@
-//! Hundi: a self-hosted payment gateway. See DESIGN.md for the map of the code.
+//! Hundi: a self-hosted payment gateway. docs/architecture.md is the map of the code and the
+//! rules between its modules; docs/dialects.md describes the five gateways it speaks.
 
 pub mod admin;
 pub mod api;

@@ -1,4 +1,4 @@
-"""Schemathesis hooks for tests/openapi_schemathesis.rs.
+"""Schemathesis hooks for tests/it/openapi_schemathesis.rs.
 
 An `Idempotency-Key` says "this is the same request as before": the server answers a key it
 has seen with the first response, even when the object that response named was deleted since.

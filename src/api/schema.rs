@@ -1,7 +1,7 @@
 //! Schemas of request fields whose rules need more than a length: amounts, URLs, times,
 //! metadata, method and event names. Each says exactly what the server accepts, so a client
 //! generated from the document sends nothing the server refuses (and the property-based run
-//! of tests/openapi_schemathesis.rs holds the two to each other).
+//! of tests/it/openapi_schemathesis.rs holds the two to each other).
 
 use crate::domain::money::{Currency, MAX_MINOR};
 use crate::domain::payment::{limits, METHODS};

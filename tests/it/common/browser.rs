@@ -127,9 +127,14 @@ impl Browser {
         }
     }
 
-    pub async fn screenshot(&self, path: &str) {
+    /// Saves the page as `name` (e.g. `dashboard-keys.png`) under the build directory, never
+    /// over the committed pictures in docs/screenshots: scripts/update_screenshots.sh copies
+    /// them there on purpose.
+    pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
-        std::fs::write(path, png).expect("write screenshot");
+        let dir = screenshot_dir();
+        std::fs::create_dir_all(&dir).expect("create the screenshot directory");
+        std::fs::write(dir.join(name), png).expect("write screenshot");
     }
 
     pub async fn close(self) {
@@ -142,6 +147,11 @@ impl Browser {
 
 /// A merchant's site on its own origin: `/thanks` and `/cart` for redirects, and `/shop`,
 /// a page that loads Hundi's JS SDK from Hundi's origin and opens a checkout in the modal.
+/// `target/tmp/screenshots`: where a test run's screenshots go.
+pub fn screenshot_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots")
+}
+
 pub struct MerchantSite {
     pub url: String,
     task: tokio::task::JoinHandle<()>,

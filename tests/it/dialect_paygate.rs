@@ -2,18 +2,16 @@
 //! run as written against Hundi, and each documented rule and error shape. On both backends
 //! (the browser example on SQLite).
 
-mod common;
-
-use common::browser::{Browser, MerchantSite};
-use common::clients::ClientServer;
-use common::{Backend, TestApp};
+use crate::common::browser::{Browser, MerchantSite};
+use crate::common::clients::ClientServer;
+use crate::common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 /// The shop with a UPI id, as PayGate needs.
 async fn upi_shop(backend: Backend) -> TestApp {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     hundi::admin::set_upi(
         &*app.store,
         &app.shop.id,
@@ -57,7 +55,7 @@ async fn call(
             .header("content-type", "application/json")
             .body(b.to_string());
     }
-    common::read(req.send().await.unwrap()).await
+    crate::common::read(req.send().await.unwrap()).await
 }
 
 async fn create(app: &TestApp, key: &str, body: Value) -> Value {
@@ -91,7 +89,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
     let app = upi_shop(backend).await;
     // The key needs the receiver's URL and the receiver the key's secret: pick a free port
     // first, create the key for it, then start the receiver there.
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let (key, webhook_secret) =
         key_with_webhook(&app, &format!("http://127.0.0.1:{port}/webhook")).await;
     let port_text = port.to_string();
@@ -115,7 +113,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
         }),
     )
     .await;
-    common::docs::assert_shape("paygate.session", &session);
+    crate::common::docs::assert_shape("paygate.session", &session);
     let id = session["session_id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 16);
     assert!(id
@@ -147,7 +145,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
     assert_eq!(got["session_id"], id.as_str());
     assert_eq!(got["status"], "success");
     let body = &got["body"];
-    common::docs::assert_shape("paygate.webhook", body);
+    crate::common::docs::assert_shape("paygate.webhook", body);
     assert_eq!(body["utr"], "103100084802");
     assert_eq!(body["requested_amount"], json!(100));
     assert_eq!(body["payable_amount"], json!(99));
@@ -181,7 +179,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
     )
     .await;
     let late_id = late["session_id"].as_str().unwrap();
-    common::set_expiry(
+    crate::common::set_expiry(
         &app.db.url,
         late_id,
         chrono::Utc::now() - chrono::Duration::seconds(1),
@@ -197,7 +195,7 @@ async fn the_documented_node_verifier_accepts_the_webhooks(backend: Backend) {
 /// A receiver with another secret refuses the webhook: the signature really is checked.
 async fn a_wrong_secret_fails_the_documented_check(backend: Backend) {
     let app = upi_shop(backend).await;
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let (key, _) = key_with_webhook(&app, &format!("http://127.0.0.1:{port}/webhook")).await;
     let port_text = port.to_string();
     let node = ClientServer::start(
@@ -439,7 +437,7 @@ async fn the_documented_browser_example_works(backend: Backend) {
     assert_eq!(b.text("[data-testid=upi-amount]").await, "INR 99.00");
     credit(&app, "410512345679", "99.00").await;
     b.wait_for_text("Payment successful", 5).await;
-    b.screenshot("docs/screenshots/paygate-checkout-paid.png")
+    b.screenshot("paygate-checkout-paid.png")
         .await;
     let (_, shown) = app
         .get(&app.shop.test_key, &format!("/v1/payments/{id}"))

@@ -2,10 +2,8 @@
 //! two nodes on one PostgreSQL database share the work without sending anything twice, and an
 //! endpoint that keeps failing is disabled with an event.
 
-mod common;
-
-use common::receiver::Receiver;
-use common::{Backend, TestApp, TestDb};
+use crate::common::receiver::Receiver;
+use crate::common::{Backend, TestApp, TestDb};
 use hundi::server::ServerOptions;
 use hundi::webhooks::WebhookConfig;
 use serde_json::json;
@@ -25,7 +23,7 @@ fn webhooks(lease: Duration) -> WebhookConfig {
 }
 
 /// Counts deliveries per `webhook-id`.
-fn tally(got: &[common::receiver::Captured]) -> HashMap<String, usize> {
+fn tally(got: &[crate::common::receiver::Captured]) -> HashMap<String, usize> {
     let mut t = HashMap::new();
     for c in got {
         *t.entry(c.header("webhook-id")).or_insert(0) += 1;
@@ -81,14 +79,14 @@ async fn healthy(url: &str) {
 async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    let shop = common::merchant(&*store, "Shop").await;
+    let shop = crate::common::merchant(&*store, "Shop").await;
     drop(store);
     let receiver = Receiver::start().await;
     receiver
         .inbox
         .delay_ms
         .store(20, std::sync::atomic::Ordering::Relaxed);
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut node = spawn_node(&db, port);
     healthy(&url).await;
@@ -146,7 +144,7 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
 async fn two_nodes_share_the_work(backend: Backend) {
     let opts = || ServerOptions {
         webhooks: webhooks(Duration::from_secs(30)),
-        rate_limits: common::raised_rate_limits(),
+        rate_limits: crate::common::raised_rate_limits(),
         ..ServerOptions::default()
     };
     let app = TestApp::spawn_with(backend, opts()).await;

@@ -1,23 +1,17 @@
 //! The dashboard in headless Chromium, end to end: sign in, see the demo payment, filter, open
 //! it, refund part of it and see the refund in its timeline, create an API key and use it,
 //! revoke it and see the API refuse it, export the CSV. Screenshots of each page go to
-//! docs/screenshots/.
+//! target/tmp/screenshots/ (scripts/update_screenshots.sh refreshes docs/screenshots/ from them).
 
-mod common;
-
-use common::browser::Browser;
-use common::{Backend, TestApp};
+use crate::common::browser::Browser;
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const PASSWORD: &str = "correct horse battery";
 
 async fn shot(b: &Browser, name: &str) {
-    b.screenshot(&format!(
-        "{}/docs/screenshots/dashboard-{name}.png",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .await;
+    b.screenshot(&format!("dashboard-{name}.png")).await;
 }
 
 async fn a_merchant_runs_the_business_from_the_dashboard(backend: Backend) {

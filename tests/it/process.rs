@@ -1,9 +1,7 @@
 //! The real binary as an operator runs it: the CLI, and a crash with SIGKILL mid-stream.
 
-mod common;
-
-use common::ChildServer as Server;
-use common::{Backend, TestDb};
+use crate::common::ChildServer as Server;
+use crate::common::{Backend, TestDb};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -162,7 +160,7 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
     assert!(!text.contains(secret), "a listing never shows the secret");
 
     // The key works against a running server until it is revoked.
-    let server = serve(&db, common::free_port()).await;
+    let server = serve(&db, crate::common::free_port()).await;
     let client = reqwest::Client::new();
     let create = || {
         client
@@ -219,7 +217,7 @@ async fn cli_manages_merchants_and_keys(backend: Backend) {
 async fn sigkill_loses_nothing_acknowledged(backend: Backend) {
     let db = TestDb::new(backend).await;
     let (_, key) = merchant_with_key(&db).await;
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let mut server = serve(&db, port).await;
     let url = server.url.clone();
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, String)>::new()));
@@ -304,7 +302,7 @@ async fn sigterm_drains_in_flight_requests(backend: Backend) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDb::new(backend).await;
     let (_, key) = merchant_with_key(&db).await;
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let mut server = serve(&db, port).await;
     let body = r#"{"amount":"10.00","currency":"PKR","reference":"in-flight"}"#;
     let (first, second) = body.split_at(body.len() / 2);
@@ -344,7 +342,7 @@ async fn sigterm_drains_in_flight_requests(backend: Backend) {
 
     let status = server.child.wait().expect("exits");
     assert!(status.success(), "exit status after SIGTERM: {status:?}");
-    let restarted = serve(&db, common::free_port()).await;
+    let restarted = serve(&db, crate::common::free_port()).await;
     let res = reqwest::Client::new()
         .get(format!(
             "{}/v1/payments/{}",

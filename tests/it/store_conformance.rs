@@ -1,9 +1,7 @@
 //! The store's conformance suite: every scenario runs against SQLite and PostgreSQL.
 
-mod common;
-
 use chrono::{Duration, Utc};
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use hundi::domain::key::hash_secret;
 use hundi::domain::payment::PaymentStatus;
 use hundi::service::{NewPayment, PaymentService};
@@ -17,11 +15,11 @@ async fn setup(
     Arc<dyn Store>,
     PaymentService,
     Scope,
-    common::Merchant,
+    crate::common::Merchant,
 ) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    let m = common::merchant(&*store, "Shop").await;
+    let m = crate::common::merchant(&*store, "Shop").await;
     let service = PaymentService::new(store.clone(), "http://hundi.test".into());
     let scope = Scope {
         merchant_id: m.id.clone(),
@@ -100,7 +98,7 @@ async fn keys_are_found_by_hash_and_revoked(backend: Backend) {
 
 async fn payments_are_scoped_to_merchant_and_mode(backend: Backend) {
     let (_db, store, service, scope, _) = setup(backend).await;
-    let other = common::merchant(&*store, "Other").await;
+    let other = crate::common::merchant(&*store, "Other").await;
     let p = service.create(&scope, new_payment("10.00")).await.unwrap();
     let got = store.get_payment(&scope, &p.id).await.unwrap();
     assert_eq!(got, p);

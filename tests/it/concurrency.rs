@@ -1,8 +1,6 @@
 //! Races, really run in parallel over HTTP, on both backends.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 use std::sync::Arc;
 

@@ -2,10 +2,8 @@
 //! a checkout link; the customer pays; a receiver that re-serializes the body verifies the
 //! webhook. PHP-escaped bodies verify; each rule and error shape. On both backends.
 
-mod common;
-
-use common::clients::{self, ClientServer};
-use common::{Backend, TestApp};
+use crate::common::clients::{self, ClientServer};
+use crate::common::{Backend, TestApp};
 use hundi::dialects::signing::hmac_sha256_hex;
 use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
@@ -18,7 +16,7 @@ struct Xpay {
 }
 
 async fn xpay_shop(backend: Backend) -> Xpay {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let hmac = app.credential("xpay_hmac").await;
     let webhook = app.credential("xpay_webhook").await;
     Xpay {
@@ -47,7 +45,7 @@ async fn post(
     if let Some(s) = signature {
         req = req.header("x-signature", s);
     }
-    common::read(req.send().await.unwrap()).await
+    crate::common::read(req.send().await.unwrap()).await
 }
 
 async fn details(x: &Xpay, key: &str, account: &str, id: &str) -> (u16, Value) {
@@ -63,7 +61,7 @@ async fn details(x: &Xpay, key: &str, account: &str, id: &str) -> (u16, Value) {
         .send()
         .await
         .unwrap();
-    common::read(res).await
+    crate::common::read(res).await
 }
 
 fn hex64(s: &str) -> bool {
@@ -104,8 +102,8 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
     );
     let res: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
     assert_eq!(res["success"], true, "{res}");
-    common::docs::assert_shape("xpay.response", &res);
-    common::docs::assert_shape("xpay.intent", &res["data"]);
+    crate::common::docs::assert_shape("xpay.response", &res);
+    crate::common::docs::assert_shape("xpay.intent", &res["data"]);
     assert_eq!(res["responseStatus"], "OK");
     assert_eq!(res["message"], "Request processed successfully.");
     let data = &res["data"];
@@ -150,13 +148,13 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
     assert!(page.contains("data-method=\"jazzcash\""));
     assert!(!page.contains("data-method=\"easypaisa\""));
     assert_eq!(
-        common::pay_by_card(app, checkout).await.status().as_u16(),
+        crate::common::pay_by_card(app, checkout).await.status().as_u16(),
         303
     );
 
     let line = node.next_line(15).expect("the receiver verified a webhook");
     let w: Value = serde_json::from_str(&line).unwrap();
-    common::docs::assert_shape("xpay.webhook", &w);
+    crate::common::docs::assert_shape("xpay.webhook", &w);
     assert_eq!(w["type"], "PAYMENT_INTENT_NOTIFICATION");
     assert_eq!(w["payment_intent_id"], id);
     assert_eq!(w["status"], "succeeded");
@@ -310,7 +308,7 @@ async fn rules_and_error_shapes(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, res) = common::read(res).await;
+    let (status, res) = crate::common::read(res).await;
     assert_eq!(status, 200, "{res}");
     assert_eq!(res["data"]["object_name"], "payment_intent");
 }

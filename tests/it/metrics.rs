@@ -1,9 +1,7 @@
 //! `/metrics`: bounded labels whatever a client sends, a token the operator can require, its
 //! own listener, and payment counts read at most once per cache window.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use hundi::api::metrics::MetricsAccess;
 use hundi::server::ServerOptions;
 use std::time::Duration;

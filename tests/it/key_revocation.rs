@@ -2,9 +2,7 @@
 //! PostgreSQL nodes within 100 ms, and after a CLI revocation on SQLite within the cache's
 //! lifetime.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use hundi::server::ServerOptions;
 use std::time::{Duration, Instant};
 

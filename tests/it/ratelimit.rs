@@ -3,9 +3,7 @@
 //! browser key is also limited per client address; two PostgreSQL nodes share one bucket;
 //! the CLI sets a key's limit.
 
-mod common;
-
-use common::{Backend, TestApp, TestDb};
+use crate::common::{Backend, TestApp, TestDb};
 use hundi::admin::{self, NewKey};
 use hundi::domain::key::{Mode, Permission};
 use hundi::server::ServerOptions;

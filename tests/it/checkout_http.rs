@@ -1,9 +1,7 @@
 //! The hosted checkout over plain HTTP (forms, as a browser without JS would send them),
-//! on both backends. The real browser runs in tests/checkout_browser.rs.
+//! on both backends. The real browser runs in tests/it/checkout_browser.rs.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 struct Page {

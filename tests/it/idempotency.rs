@@ -2,10 +2,8 @@
 //! live 24 hours, a stale claim is taken over exactly once, and a crash between the claim and
 //! the commit never makes a retry create a second payment.
 
-mod common;
-
-use common::ChildServer as Server;
-use common::{Backend, TestApp, TestDb};
+use crate::common::ChildServer as Server;
+use crate::common::{Backend, TestApp, TestDb};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -79,7 +77,7 @@ async fn age_keys(url: &str, hours: i64) {
 /// The webhook signing secret is shown once: a replay gets it again, but the database keeps it
 /// only sealed under the master key.
 async fn a_secret_in_a_response_is_not_kept_in_clear(backend: Backend) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let key = &app.shop.test_key;
     let body = json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]});
     let (s1, first) = app
@@ -98,7 +96,7 @@ async fn a_secret_in_a_response_is_not_kept_in_clear(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.headers()["idempotent-replayed"], "true");
-    let (s2, second) = common::read(res).await;
+    let (s2, second) = crate::common::read(res).await;
     assert_eq!(
         (s2, &second),
         (201, &first),
@@ -250,7 +248,7 @@ fn hundi_json(db: &TestDb, key_file: &std::path::Path, args: &[&str]) -> Value {
 }
 
 async fn serve(db: &TestDb, key_file: &std::path::Path) -> Server {
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("HUNDI_DATABASE_URL", &db.url)
@@ -397,9 +395,9 @@ async fn a_crash_between_claim_and_commit_creates_one_payment() {
         .send()
         .await
         .unwrap();
-    let (status, answer) = common::read(retry).await;
+    let (status, answer) = crate::common::read(retry).await;
     assert_eq!(status, 201, "{answer}");
-    let (_, again) = common::read(
+    let (_, again) = crate::common::read(
         client
             .post(format!("{}/v1/payments", server.url))
             .bearer_auth(&api_key)

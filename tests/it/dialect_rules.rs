@@ -1,9 +1,7 @@
 //! One test per documented rule of each dialect: the request that breaks it, the status code
 //! and the dialect's error shape naming what is wrong. On both backends.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 #[derive(Clone, Copy)]
@@ -171,7 +169,7 @@ async fn check(backend: Backend, c: Case) {
             .unwrap();
         assert_eq!(first.status().as_u16(), 200);
     }
-    let (status, body) = common::read(req.send().await.unwrap()).await;
+    let (status, body) = crate::common::read(req.send().await.unwrap()).await;
     assert_eq!(status, c.status, "{}: {body}", c.body);
     let text = message(c.dialect, &body);
     assert!(

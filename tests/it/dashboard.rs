@@ -2,9 +2,7 @@
 //! state-changing route, another merchant's data as 404, text shown as text, the payment
 //! filters, keyset pages and CSV, the test/live switch, and the merchant's settings at work.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
@@ -628,7 +626,7 @@ async fn overview_and_settings(backend: Backend) {
 /// Keys (with chosen permissions and a webhook URL), dialect credentials, webhook deliveries
 /// with their filter, and an unmatched UPI credit matched by hand.
 async fn keys_credentials_webhooks_and_credits(backend: Backend) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     hundi::admin::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
         .await
         .unwrap();
@@ -637,7 +635,7 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
         .unwrap();
     let mut v = signed_in(&app).await;
     let csrf = v.get("/dashboard/keys").await.csrf();
-    let receiver = common::receiver::Receiver::start().await;
+    let receiver = crate::common::receiver::Receiver::start().await;
     let page = v
         .post(
             "/dashboard/keys",

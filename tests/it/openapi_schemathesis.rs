@@ -6,9 +6,7 @@
 //! A fixed seed and a bounded number of examples per operation keep the run reproducible and
 //! within a couple of minutes.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use hundi::server::ServerOptions;
 use std::process::Stdio;
 use std::time::{Duration, Instant};

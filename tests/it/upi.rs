@@ -1,9 +1,7 @@
 //! UPI: unique payable amounts under concurrency, credits that complete payments, and UTRs
 //! that never complete two. On both backends.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,7 +11,7 @@ async fn upi_app(backend: Backend) -> Arc<TestApp> {
     let app = TestApp::spawn_with(
         backend,
         hundi::server::ServerOptions {
-            rate_limits: common::raised_rate_limits(),
+            rate_limits: crate::common::raised_rate_limits(),
             ..Default::default()
         },
     )
@@ -158,7 +156,7 @@ async fn exhausted_payables_are_refused_in_every_dialect(backend: Backend) {
                 .send()
                 .await
                 .unwrap();
-            common::read(res).await
+            crate::common::read(res).await
         }
     };
     // PayGate: {"success":false,"error":…}.
@@ -205,7 +203,7 @@ async fn exhausted_payables_are_refused_in_every_dialect(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::read(res).await;
+    let (status, body) = crate::common::read(res).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["success"], false);
     assert!(
@@ -429,7 +427,7 @@ async fn unmatched_credits_are_kept_and_matched_by_hand(backend: Backend) {
 
 /// A manual match needs the payment's currency and at least its payable amount: a 1.00
 /// credit does not complete a 10,000.00 payment through the API (only a dashboard user who
-/// confirms the shortfall can, see tests/dashboard.rs).
+/// confirms the shortfall can, see tests/it/dashboard.rs).
 async fn short_credits_are_not_matched_by_the_api(backend: Backend) {
     let app = upi_app(backend).await;
     let key = &app.shop.test_key;

@@ -1,9 +1,7 @@
 //! The hosted checkout in a real headless Chromium: what a customer does, end to end.
 
-mod common;
-
-use common::browser::{Browser, MerchantSite};
-use common::{Backend, TestApp};
+use crate::common::browser::{Browser, MerchantSite};
+use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 async fn create(app: &TestApp, body: serde_json::Value) -> (String, String) {
@@ -142,7 +140,7 @@ async fn expires_while_the_page_is_open(backend: Backend) {
     .await;
     // Bring the expiry to 3 seconds from now, straight in the database.
     let soon = chrono::Utc::now() + chrono::Duration::seconds(3);
-    common::set_expiry(&app.db.url, &id, soon).await;
+    crate::common::set_expiry(&app.db.url, &id, soon).await;
     let b = Browser::start(1280, 900).await;
     b.goto(&checkout).await;
     b.find("details[data-method=card]").await;

@@ -2,10 +2,8 @@
 //! counted before any password is checked, per e-mail address and per client address;
 //! blocks expire; only a few passwords are checked at once.
 
-mod common;
-
 use chrono::Duration as Span;
-use common::{Backend, TestApp, TestDb};
+use crate::common::{Backend, TestApp, TestDb};
 use hundi::dashboard::throttle::SignInPolicy;
 use hundi::server::ServerOptions;
 use hundi::store::ThrottleRule;

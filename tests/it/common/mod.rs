@@ -220,7 +220,7 @@ pub fn fast_webhooks() -> ServerOptions {
 }
 
 /// Rate limits that a test's own bursts (hundreds of requests a second with one key) never
-/// reach; the limits themselves are tested in tests/ratelimit.rs.
+/// reach; the limits themselves are tested in tests/it/ratelimit.rs.
 pub fn raised_rate_limits() -> hundi::service::ratelimit::RateLimitConfig {
     hundi::service::ratelimit::RateLimitConfig {
         default_per_second: 100_000,

@@ -2,10 +2,8 @@
 //! `standardwebhooks` library from PyPI, retries until the receiver is up, the delivery log,
 //! rotation, redelivery, SSRF refusals, and a slow endpoint that delays no other.
 
-mod common;
-
-use common::receiver::{Inbox, Receiver};
-use common::{Backend, TestApp};
+use crate::common::receiver::{Inbox, Receiver};
+use crate::common::{Backend, TestApp};
 use hundi::server::ServerOptions;
 use hundi::webhooks::WebhookConfig;
 use serde_json::{json, Value};
@@ -40,7 +38,7 @@ async fn endpoint(app: &TestApp, url: &str, events: Value) -> Value {
 }
 
 /// Runs the PyPI `standardwebhooks` library over captured deliveries; returns the ids it verified.
-fn verify_with_library(secret: &str, got: &[common::receiver::Captured]) -> Vec<String> {
+fn verify_with_library(secret: &str, got: &[crate::common::receiver::Captured]) -> Vec<String> {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
         .arg(concat!(
@@ -144,7 +142,7 @@ async fn signed_deliveries_verify_with_the_library(backend: Backend) {
 async fn retries_until_the_receiver_is_up(backend: Backend) {
     let app = TestApp::spawn_with(backend, fast_webhooks()).await;
     // A port with nobody listening yet.
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     endpoint(&app, &url, json!(["payment.created"])).await;
     let p = app.payment("5.00").await;
@@ -656,7 +654,7 @@ async fn store_in_clear(db_url: &str, id: &str, secret: &str) {
 }
 
 /// Whether a delivery carries a Standard Webhooks signature made with `secret`.
-fn signed_with(c: &common::receiver::Captured, secret: &str) -> bool {
+fn signed_with(c: &crate::common::receiver::Captured, secret: &str) -> bool {
     let timestamp: i64 = c.header("webhook-timestamp").parse().unwrap();
     let expected = hundi::domain::webhook::sign(
         secret,

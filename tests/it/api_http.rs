@@ -1,8 +1,6 @@
 //! The native API over real HTTP, on both backends: flows, every error case, isolation.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 fn error_of(body: &Value) -> (&str, &str, Option<&str>) {
@@ -279,7 +277,7 @@ async fn expiry_is_never_shown_pending(backend: Backend) {
     };
     let stored = app.store.get_payment(&scope, id).await.unwrap();
     let url = app.db.url.clone();
-    common::set_expiry(&url, id, stored.created_at - chrono::Duration::seconds(1)).await;
+    crate::common::set_expiry(&url, id, stored.created_at - chrono::Duration::seconds(1)).await;
     let (_, got) = app.get(key, &format!("/v1/payments/{id}")).await;
     assert_eq!(got["status"], "expired");
     let (status, _) = app
@@ -316,7 +314,7 @@ async fn the_expiry_worker_expires_in_the_background(backend: Backend) {
         )
         .await;
     let id = p["id"].as_str().unwrap();
-    common::set_expiry(
+    crate::common::set_expiry(
         &app.db.url,
         id,
         chrono::Utc::now() - chrono::Duration::seconds(1),
@@ -404,7 +402,7 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
             .send()
             .await
             .unwrap();
-        let (status, body) = common::read(res).await;
+        let (status, body) = crate::common::read(res).await;
         assert_eq!(status, 400, "{raw:?} -> {body}");
         assert_eq!(error_of(&body).1, "malformed_request", "{raw:?} -> {body}");
     }
@@ -421,7 +419,7 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::read(res).await;
+    let (status, body) = crate::common::read(res).await;
     assert_eq!(status, 413, "{body}");
     assert_eq!(error_of(&body).1, "body_too_large");
     // Unknown routes and methods answer in the same shape.
@@ -435,7 +433,7 @@ async fn bad_input_is_a_clear_4xx(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::read(res).await;
+    let (status, body) = crate::common::read(res).await;
     assert_eq!(status, 405, "{body}");
 }
 
@@ -450,7 +448,7 @@ async fn keys_modes_and_merchants_are_walled_off(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, body) = common::read(res).await;
+    let (status, body) = crate::common::read(res).await;
     assert_eq!((status, error_of(&body).1), (401, "api_key_missing"));
     let (status, body) = app.get("hk_test_not_a_real_key", "/v1/payments").await;
     assert_eq!((status, error_of(&body).1), (401, "api_key_invalid"));

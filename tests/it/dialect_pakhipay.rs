@@ -1,9 +1,7 @@
 //! The Pakhi Pay dialect: its own Python, PHP and Node.js client examples run as written
 //! against Hundi, and each documented rule and error shape. On both backends.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 /// Runs one of the document's client examples (tests/clients/) with the language it is
@@ -16,7 +14,7 @@ fn run_client(script: &str, app: &TestApp, transaction: Option<&str>) -> String 
     if let Some(t) = transaction {
         env.push(("PAKHIPAY_TRANSACTION_ID", t));
     }
-    common::clients::run(script, &env)
+    crate::common::clients::run(script, &env)
 }
 
 async fn post(app: &TestApp, path: &str, key: Option<&str>, body: Value) -> (u16, Value) {
@@ -24,7 +22,7 @@ async fn post(app: &TestApp, path: &str, key: Option<&str>, body: Value) -> (u16
     if let Some(k) = key {
         req = req.header("api-key", k);
     }
-    common::read(req.send().await.unwrap()).await
+    crate::common::read(req.send().await.unwrap()).await
 }
 
 async fn the_documented_python_clients_work(backend: Backend) {
@@ -40,7 +38,7 @@ async fn the_documented_python_clients_work(backend: Backend) {
         "Failed",
         "not paid yet"
     );
-    assert_eq!(common::pay_by_card(&app, url).await.status().as_u16(), 303);
+    assert_eq!(crate::common::pay_by_card(&app, url).await.status().as_u16(), 303);
     assert_eq!(run_client("pakhipay_verify.py", &app, Some(id)), "Success");
     // One payment, many views: the native API sees it, from its source.
     let (_, p) = app
@@ -83,7 +81,7 @@ async fn the_documented_php_and_node_clients_work(backend: Backend) {
         run_client("pakhipay_verify.php", &app, Some(php_id)),
         "Payment Verification Failed."
     );
-    common::pay_by_card(&app, php["checkout_url"].as_str().unwrap()).await;
+    crate::common::pay_by_card(&app, php["checkout_url"].as_str().unwrap()).await;
     assert_eq!(
         run_client("pakhipay_verify.php", &app, Some(php_id)),
         "Payment Verified Successfully!"
@@ -98,7 +96,7 @@ async fn the_documented_php_and_node_clients_work(backend: Backend) {
         run_client("node/pakhipay_verify.js", &app, Some(id)),
         "Failed"
     );
-    common::pay_by_card(&app, url).await;
+    crate::common::pay_by_card(&app, url).await;
     assert_eq!(
         run_client("node/pakhipay_verify.js", &app, Some(id)),
         "Verified"
@@ -167,7 +165,7 @@ async fn rules_and_error_shapes(backend: Backend) {
         .send()
         .await
         .unwrap();
-    let (status, created) = common::read(res).await;
+    let (status, created) = crate::common::read(res).await;
     assert_eq!(status, 200, "{created}");
     assert_eq!(created["status"], 1);
     let id = created["transaction_id"].as_str().unwrap();
@@ -270,15 +268,15 @@ async fn rules_and_error_shapes(backend: Backend) {
 /// Express handlers (verifying the X-Signature header, and the `signature` field over the
 /// payload without it); nothing is sent for a payment that is canceled.
 async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let key = app.shop.test_key.clone();
-    let php_port = common::free_port();
-    let php = common::clients::ClientServer::start_php_on(
+    let php_port = crate::common::free_port();
+    let php = crate::common::clients::ClientServer::start_php_on(
         php_port,
         "pakhipay_webhook.php",
         &[("PAKHIPAY_API_KEY", key.as_str())],
     );
-    let node = common::clients::ClientServer::start(
+    let node = crate::common::clients::ClientServer::start(
         "node/pakhipay_webhook.js",
         &[("PAKHIPAY_API_KEY", key.as_str())],
     );
@@ -302,13 +300,13 @@ async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
         )
         .await;
         assert_eq!(status, 200, "{created}");
-        common::docs::assert_shape("pakhipay.create", &created);
-        common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
+        crate::common::docs::assert_shape("pakhipay.create", &created);
+        crate::common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
     }
     for (receiver, order) in [(&php, "ORDER-PHP-1"), (&node, "ORDER-NODE-1")] {
         let line = receiver.next_line(15).expect("a verified callback");
         let got: Value = serde_json::from_str(&line).unwrap();
-        common::docs::assert_shape("pakhipay.callback", &got);
+        crate::common::docs::assert_shape("pakhipay.callback", &got);
         assert_eq!(got["status"], "completed");
         assert_eq!(got["amount"], "100.00");
         assert_eq!(got["order_id"], order);
@@ -418,7 +416,7 @@ on_both_backends!(
 /// document's Express handler verifies it when given that secret. Without the secret such a
 /// callback_url is refused.
 async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: Backend) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let browser_key = hundi::admin::create_key(
         &*app.store,
         &app.shop.id,
@@ -430,7 +428,7 @@ async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: B
     .await
     .unwrap()
     .secret;
-    let receiver = common::receiver::Receiver::start().await;
+    let receiver = crate::common::receiver::Receiver::start().await;
     let create = |callback: String, order: &'static str| {
         json!({
             "cus_name": "John Doe", "cus_email": "john@example.com", "amount": 100,
@@ -457,7 +455,7 @@ async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: B
         "{refused}"
     );
     let secret = app.credential("pakhipay_callback").await.secret;
-    let node = common::clients::ClientServer::start(
+    let node = crate::common::clients::ClientServer::start(
         "node/pakhipay_webhook.js",
         &[("PAKHIPAY_API_KEY", secret.as_str())],
     );
@@ -467,7 +465,7 @@ async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: B
     ] {
         let (status, created) = post(&app, path, Some(&browser_key), create(callback, order)).await;
         assert_eq!(status, 200, "{created}");
-        common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
+        crate::common::pay_by_card(&app, created["payment_url"].as_str().unwrap()).await;
     }
     let got = receiver.inbox.wait_for(1, 15).await;
     let body = &got[0].body;

@@ -3,11 +3,9 @@
 //! unique even under concurrent requests; the webhook's shape, signature and retries until
 //! 200. On both backends.
 
-mod common;
-
-use common::clients::{self, ClientServer};
-use common::receiver::Receiver;
-use common::{Backend, TestApp};
+use crate::common::clients::{self, ClientServer};
+use crate::common::receiver::Receiver;
+use crate::common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
 use md5::Digest;
 use serde_json::{json, Value};
@@ -16,7 +14,7 @@ use std::time::Duration;
 
 /// The app, with a Waypay signing secret for the shop's test mode.
 async fn waypay_shop(backend: Backend) -> (TestApp, String) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let secret = app.credential("waypay").await.secret;
     (app, secret)
 }
@@ -48,7 +46,7 @@ async fn initiate(app: &TestApp, key: Option<&str>, body: &str) -> (u16, Value) 
     if let Some(k) = key {
         req = req.header("SWICH-API-Key", k);
     }
-    common::read(req.send().await.unwrap()).await
+    crate::common::read(req.send().await.unwrap()).await
 }
 
 /// The document's cURL example creates the checkout; the customer pays with JazzCash (the
@@ -67,7 +65,7 @@ async fn the_documented_curl_and_express_handler_work(backend: Backend) {
         ],
     );
     let created: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
-    common::docs::assert_shape("waypay.initiate", &created);
+    crate::common::docs::assert_shape("waypay.initiate", &created);
     let id = created["paymentIntentId"].as_str().unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
     let checkout = created["checkoutUrl"].as_str().unwrap();
@@ -87,7 +85,7 @@ async fn the_documented_curl_and_express_handler_work(backend: Backend) {
         .unwrap();
     assert!(page.contains("data-method=\"jazzcash\""));
     assert!(!page.contains("data-method=\"card\""), "only JazzCash");
-    common::pay_by_wallet(&app, checkout, "jazzcash").await;
+    crate::common::pay_by_wallet(&app, checkout, "jazzcash").await;
     assert_eq!(
         node.next_line(15).as_deref(),
         Some("Payment completed for order ORD123456")
@@ -102,7 +100,7 @@ async fn the_documented_curl_and_express_handler_work(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{tx}");
-    common::docs::assert_shape("waypay.transaction", &tx);
+    crate::common::docs::assert_shape("waypay.transaction", &tx);
     assert_eq!(tx["status"], "Completed");
     assert_eq!(tx["transactionId"], id);
     assert_eq!(tx["amount"], json!(1000));
@@ -163,7 +161,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
         assert_eq!(c.body, first.body, "every retry sends the same bytes");
     }
     let w = first.json();
-    common::docs::assert_shape("waypay.webhook", &w);
+    crate::common::docs::assert_shape("waypay.webhook", &w);
     assert_eq!(w["type"], "TransactionStatusChanged");
     assert_eq!(w["id"].as_str().unwrap().len(), 32);
     assert_eq!(w["livemode"], false);
@@ -193,7 +191,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     // Without a callbackUrl the key's webhook URL gets the Waypay webhook: Expired this time.
     let (_, other) = initiate(&app, Some(&key), &signed(order("Abcd12457"), &secret)).await;
     let other_id = other["paymentIntentId"].as_str().unwrap();
-    common::set_expiry(
+    crate::common::set_expiry(
         &app.db.url,
         other_id,
         chrono::Utc::now() - chrono::Duration::seconds(1),
@@ -203,7 +201,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     let w = got[0].json();
     assert_eq!(w["data"]["TransactionId"], other_id);
     assert_eq!(w["data"]["CurrentStatus"], "Expired");
-    common::docs::assert_shape("waypay.webhook.data", &w["data"]);
+    crate::common::docs::assert_shape("waypay.webhook.data", &w["data"]);
     assert_eq!(got[0].header("user-agent"), "Waypay-Webhook/1.0");
 }
 

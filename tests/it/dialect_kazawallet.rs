@@ -2,10 +2,8 @@
 //! the hosted checkout, and its PHP verification example checks the one webhook. Each
 //! documented rule and error shape. On both backends.
 
-mod common;
-
-use common::clients::{self, ClientServer};
-use common::{Backend, TestApp};
+use crate::common::clients::{self, ClientServer};
+use crate::common::{Backend, TestApp};
 use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -13,11 +11,11 @@ use std::time::Duration;
 /// A merchant set up as a Kazawallet merchant: an API key whose webhook URL is the PHP
 /// receiver, and an API secret. Returns the app, the key, the secret and the receiver.
 async fn kazawallet_shop(backend: Backend) -> (TestApp, String, ClientServer) {
-    let app = TestApp::spawn_with(backend, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let api_secret = app.credential("kazawallet").await.secret;
     // The receiver needs the key, the key needs the receiver's URL: the PHP server reads
     // the key from a file the test writes once the key exists.
-    let port = common::free_port();
+    let port = crate::common::free_port();
     let key = hundi::admin::create_key_allowing(
         &*app.store,
         &app.shop.id,
@@ -50,7 +48,7 @@ async fn create(app: &TestApp, key: Option<&str>, body: &str) -> (u16, Value) {
     if let Some(k) = key {
         req = req.header("x-api-key", k);
     }
-    common::read(req.send().await.unwrap()).await
+    crate::common::read(req.send().await.unwrap()).await
 }
 
 /// Every delivery of a payment's events, as the native API shows them.
@@ -85,7 +83,7 @@ async fn the_documented_curl_and_php_examples_work(backend: Backend) {
     );
     let link: Value = serde_json::from_str(&printed).unwrap_or_else(|_| panic!("{printed}"));
     assert_eq!(link["success"], true);
-    common::docs::assert_shape("kazawallet.create", &link);
+    crate::common::docs::assert_shape("kazawallet.create", &link);
     assert!(link.get("error").is_none(), "a success has no error key");
     let id = link["id"].as_str().unwrap();
     assert!(id
@@ -94,7 +92,7 @@ async fn the_documented_curl_and_php_examples_work(backend: Backend) {
     assert_eq!(link["url"], format!("{}/pay/{id}", app.url));
     assert_eq!(link["paymentLink"], link["url"]);
 
-    let paid = common::pay_by_card(&app, link["url"].as_str().unwrap()).await;
+    let paid = crate::common::pay_by_card(&app, link["url"].as_str().unwrap()).await;
     assert_eq!(paid.status().as_u16(), 303);
     // The receipt sends the customer back to redirectUrl, with the link id as order_id.
     let receipt = app
@@ -117,7 +115,7 @@ async fn the_documented_curl_and_php_examples_work(backend: Backend) {
         .next_line(15)
         .expect("the PHP example verified a webhook");
     let got: Value = serde_json::from_str(&line).unwrap();
-    common::docs::assert_shape("kazawallet.webhook", &got);
+    crate::common::docs::assert_shape("kazawallet.webhook", &got);
     assert_eq!(got["status"], "fulfilled");
     assert_eq!(got["order_id"], id);
     assert_eq!(got["id"], id);
@@ -146,7 +144,7 @@ async fn timed_out_is_sent_once_and_a_4xx_is_final(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{link}");
     let id = link["id"].as_str().unwrap();
-    common::set_expiry(
+    crate::common::set_expiry(
         &app.db.url,
         id,
         chrono::Utc::now() - chrono::Duration::seconds(1),
@@ -170,7 +168,7 @@ async fn timed_out_is_sent_once_and_a_4xx_is_final(backend: Backend) {
         r#"{"amount": "5", "currency": "USD", "email": "a@b.co"}"#,
     )
     .await;
-    common::pay_by_card(&app, next["url"].as_str().unwrap()).await;
+    crate::common::pay_by_card(&app, next["url"].as_str().unwrap()).await;
     let got: Value = serde_json::from_str(&php.next_line(15).expect("fulfilled arrives")).unwrap();
     assert_eq!(got["status"], "fulfilled");
     assert_eq!(got["amount"], "5");
@@ -264,7 +262,7 @@ async fn rules_and_error_shapes(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
-    let (_, body) = common::read(res).await;
+    let (_, body) = crate::common::read(res).await;
     assert_eq!(body["success"], true);
 }
 

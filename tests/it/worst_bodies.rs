@@ -6,9 +6,7 @@
 //! (a signature check that tried every combination of number renderings, for instance) would
 //! take seconds or minutes here. SQLite is enough: the subject is the parsers, not the store.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 

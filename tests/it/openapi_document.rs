@@ -2,9 +2,7 @@
 //! constraints the server enforces, the links between operations; and the server accepts
 //! what the document allows (the cases a property-based run found refused).
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 async fn document(app: &TestApp) -> Value {
@@ -202,7 +200,7 @@ async fn the_server_accepts_what_the_document_allows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_server_refuses_what_the_document_forbids() {
-    let app = TestApp::spawn_with(Backend::Sqlite, common::fast_webhooks()).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, crate::common::fast_webhooks()).await;
     let key = &app.shop.test_key;
 
     // "*" does not hide an unknown event type next to it.

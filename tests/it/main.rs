@@ -1,0 +1,32 @@
+//! Every integration test of Hundi, in one binary so the suite links once.
+//! Each module is one area (the store on both backends, the native API, each dialect, the
+//! checkout and dashboard in a browser, processes killed and restarted, ...); `common` is the
+//! harness: a fresh database per test and the real server on an ephemeral port.
+
+mod common;
+
+mod api_http;
+mod checkout_browser;
+mod checkout_http;
+mod concurrency;
+mod dashboard;
+mod dashboard_browser;
+mod dialect_kazawallet;
+mod dialect_pakhipay;
+mod dialect_paygate;
+mod dialect_rules;
+mod dialect_waypay;
+mod dialect_xpay;
+mod idempotency;
+mod key_revocation;
+mod metrics;
+mod openapi_document;
+mod openapi_schemathesis;
+mod process;
+mod ratelimit;
+mod sign_in_throttle;
+mod store_conformance;
+mod upi;
+mod webhooks;
+mod webhooks_nodes;
+mod worst_bodies;
