@@ -3,6 +3,7 @@
 //! checkout and dashboard in a browser, processes killed and restarted, ...); `common` is the
 //! harness: a fresh database per test and the real server on an ephemeral port.
 
+#[macro_use]
 mod common;
 
 mod api_http;
