@@ -7,7 +7,7 @@
 //! `amount:::order_id:::api_key`)). "Only one time": retried on network errors and 5xx only.
 
 use super::{authenticate, credentials, header, js_json, KeyRefusal};
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment};

@@ -13,7 +13,7 @@ pub mod waypay;
 pub mod xpay;
 
 use crate::api::auth::find_key;
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::Money;
 use crate::store::Scope;

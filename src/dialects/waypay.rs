@@ -7,7 +7,7 @@
 //! webhook URL, on each status change; it is retried until the receiver answers 200.
 
 use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};

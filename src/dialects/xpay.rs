@@ -8,7 +8,7 @@
 //! key's webhook URL when the payment succeeds or fails.
 
 use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
