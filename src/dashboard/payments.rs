@@ -337,7 +337,7 @@ fn facts(p: &Payment, state: &AppState) -> Vec<(&'static str, String)> {
     out.push(("Methods offered", p.methods.join(", ")));
     out.push((
         "Checkout",
-        format!("{}/pay/{}", state.payments.public_url(), p.id),
+        state.payments.checkout_url(&p.id),
     ));
     for (k, v) in &p.metadata {
         out.push(("Metadata", format!("{k}: {v}")));

@@ -194,6 +194,11 @@ impl PaymentService {
         &self.public_url
     }
 
+    /// The hosted checkout page of a payment (every front door links it the same way).
+    pub fn checkout_url(&self, payment_id: &str) -> String {
+        crate::domain::web_url::checkout_url(&self.public_url, payment_id)
+    }
+
     pub fn object(&self, p: &Payment) -> PaymentObject {
         PaymentObject::new(p, &self.public_url)
     }
