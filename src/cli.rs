@@ -293,9 +293,7 @@ pub async fn run() -> Result<()> {
             }
             Ok(())
         }
-        Command::Merchant { db, command } => {
-            merchant(&*open(&db, &config).await?, command).await
-        }
+        Command::Merchant { db, command } => merchant(&*open(&db, &config).await?, command).await,
         Command::Key { db, command } => {
             // A key's webhook URL is an endpoint, whose secret is stored sealed.
             let store = open(&db, &config).await?;

@@ -100,13 +100,15 @@ impl Config {
     /// The defaults with `var`'s settings over them (a blank value counts as unset).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
-        let mut c = Config::default();
-        c.webhooks = WebhookConfig::from_vars(&var);
-        c.rate_limits = RateLimitConfig::from_vars(&var);
-        c.key_cache = KeyCache::ttl_from(var("HUNDI_KEY_CACHE_MS").as_deref());
-        c.master_key = MasterKeySource {
-            key: var("HUNDI_MASTER_KEY"),
-            file: var("HUNDI_MASTER_KEY_FILE").map(PathBuf::from),
+        let mut c = Config {
+            webhooks: WebhookConfig::from_vars(var),
+            rate_limits: RateLimitConfig::from_vars(var),
+            key_cache: KeyCache::ttl_from(var("HUNDI_KEY_CACHE_MS").as_deref()),
+            master_key: MasterKeySource {
+                key: var("HUNDI_MASTER_KEY"),
+                file: var("HUNDI_MASTER_KEY_FILE").map(PathBuf::from),
+            },
+            ..Config::default()
         };
         if let Some(v) = var("HUNDI_DB_POOL_SIZE") {
             // An unreadable size keeps the default, as before this was checked here.
@@ -137,7 +139,12 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
     }
 
     #[test]
@@ -172,6 +179,12 @@ mod tests {
     #[test]
     fn a_bad_currency_stops_the_start() {
         let e = Config::from_vars(vars(&[("HUNDI_PAKHIPAY_CURRENCY", "XXX")]));
-        assert!(matches!(e, Err(ConfigError::Invalid { name: "HUNDI_PAKHIPAY_CURRENCY", .. })));
+        assert!(matches!(
+            e,
+            Err(ConfigError::Invalid {
+                name: "HUNDI_PAKHIPAY_CURRENCY",
+                ..
+            })
+        ));
     }
 }

@@ -60,10 +60,7 @@ impl SecretBox {
 
     /// Reads the master key as `source` says (`HUNDI_MASTER_KEY` or `HUNDI_MASTER_KEY_FILE`,
     /// see the module's note), creating the file on first use.
-    pub fn load(
-        database_url: &str,
-        source: &MasterKeySource,
-    ) -> Result<SecretBox, SecretError> {
+    pub fn load(database_url: &str, source: &MasterKeySource) -> Result<SecretBox, SecretError> {
         if let Some(text) = &source.key {
             if !text.trim().is_empty() {
                 return parse_key(text).map(SecretBox::new);

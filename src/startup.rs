@@ -133,7 +133,10 @@ pub fn router(state: AppState) -> Router {
     use api::extract::with_small_body_limit;
     let app = api::router(&state)
         // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
-        .merge(with_small_body_limit(crate::checkout::router(), plain_refusal))
+        .merge(with_small_body_limit(
+            crate::checkout::router(),
+            plain_refusal,
+        ))
         .merge(with_small_body_limit(
             crate::dialects::pakhipay::router(),
             crate::dialects::pakhipay::refuse,
@@ -154,7 +157,10 @@ pub fn router(state: AppState) -> Router {
             crate::dialects::xpay::router(),
             crate::dialects::xpay::refuse,
         ))
-        .merge(with_small_body_limit(crate::dashboard::router(), plain_refusal))
+        .merge(with_small_body_limit(
+            crate::dashboard::router(),
+            plain_refusal,
+        ))
         .fallback(api::not_found)
         .method_not_allowed_fallback(|| async {
             api::error::ApiError::new(
@@ -209,7 +215,13 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
         separate_listener: metrics_listener.is_some(),
         ..opts.metrics.clone()
     };
-    let state = app_state(store.clone(), &opts, public_url, secret.into_bytes(), metrics);
+    let state = app_state(
+        store.clone(),
+        &opts,
+        public_url,
+        secret.into_bytes(),
+        metrics,
+    );
     let (stop, stopped) = watch::channel(false);
     // Subscribed before the first request: a key revoked on another node is forgotten here.
     let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;

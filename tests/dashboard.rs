@@ -632,9 +632,14 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
         .await
         .unwrap();
-    hundi::service::merchants::set_upi(&*app.store, &app.shop.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .unwrap();
+    hundi::service::merchants::set_upi(
+        &*app.store,
+        &app.shop.id,
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .unwrap();
     let mut v = signed_in(&app).await;
     let csrf = v.get("/dashboard/keys").await.csrf();
     let receiver = common::receiver::Receiver::start().await;

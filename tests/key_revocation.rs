@@ -45,9 +45,14 @@ fn cookie_of(res: &reqwest::Response, name: &str) -> String {
 
 impl Dashboard {
     async fn sign_in(app: &TestApp) -> Dashboard {
-        hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
-            .await
-            .unwrap();
+        hundi::service::users::create_user(
+            &*app.store,
+            &app.shop.id,
+            "owner@shop.example",
+            PASSWORD,
+        )
+        .await
+        .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

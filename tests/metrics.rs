@@ -4,8 +4,8 @@
 mod common;
 
 use common::{Backend, TestApp};
-use hundi::http::metrics::MetricsAccess;
 use hundi::config::Config;
+use hundi::http::metrics::MetricsAccess;
 use std::time::Duration;
 
 async fn scrape(app: &TestApp, url: &str, token: Option<&str>) -> (u16, String) {

@@ -6,10 +6,10 @@
 mod common;
 
 use common::{Backend, TestApp, TestDb};
+use hundi::config::Config;
+use hundi::domain::key::{Mode, Permission};
 use hundi::service::keys::{self, NewKey};
 use hundi::service::merchants;
-use hundi::domain::key::{Mode, Permission};
-use hundi::config::Config;
 use hundi::service::ratelimit::RateLimitConfig;
 use serde_json::{json, Value};
 use std::process::Command;

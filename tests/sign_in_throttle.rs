@@ -6,8 +6,8 @@ mod common;
 
 use chrono::Duration as Span;
 use common::{Backend, TestApp, TestDb};
-use hundi::service::throttle::SignInPolicy;
 use hundi::config::Config;
+use hundi::service::throttle::SignInPolicy;
 use hundi::store::ThrottleRule;
 use std::sync::Arc;
 use std::time::Duration;

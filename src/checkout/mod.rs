@@ -4,12 +4,12 @@ mod assets;
 pub mod security;
 mod view;
 
-use crate::http::AppState;
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::methods::{self, FormInput};
 use crate::service::checkout::AttemptResult;
-use crate::service::ServiceError;
 use crate::service::Scope;
+use crate::service::ServiceError;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};

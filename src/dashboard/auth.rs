@@ -193,7 +193,12 @@ pub async fn login(
     }
     let signed_in = state
         .payments
-        .sign_in(&state.sign_in, &form.email, &form.password, &addr.throttle_key())
+        .sign_in(
+            &state.sign_in,
+            &form.email,
+            &form.password,
+            &addr.throttle_key(),
+        )
         .await;
     match signed_in {
         Ok(token) => {

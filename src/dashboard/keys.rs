@@ -5,9 +5,9 @@
 use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
-use crate::http::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::{format_permissions, Permission};
+use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};

@@ -15,9 +15,9 @@ pub mod settings;
 pub mod view;
 pub mod webhooks;
 
-use crate::http::AppState;
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::session::Session;
+use crate::http::AppState;
 use crate::service::Scope;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};

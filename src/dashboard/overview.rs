@@ -3,9 +3,9 @@
 
 use super::view::{money, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
-use crate::http::AppState;
 use crate::domain::payment::PaymentStatus;
 use crate::domain::session::DayStat;
+use crate::http::AppState;
 use crate::service::PaymentFilter;
 use askama::Template;
 use axum::extract::State;

@@ -5,8 +5,8 @@
 use super::auth::{Plain, Posted};
 use super::view::{money, when, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
-use crate::http::AppState;
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{EventFilter, PaymentFilter};
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -335,10 +335,7 @@ fn facts(p: &Payment, state: &AppState) -> Vec<(&'static str, String)> {
         out.push(("Payable (UPI)", money(u.payable_minor, currency)));
     }
     out.push(("Methods offered", p.methods.join(", ")));
-    out.push((
-        "Checkout",
-        state.payments.checkout_url(&p.id),
-    ));
+    out.push(("Checkout", state.payments.checkout_url(&p.id)));
     for (k, v) in &p.metadata {
         out.push(("Metadata", format!("{k}: {v}")));
     }

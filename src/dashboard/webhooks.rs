@@ -4,8 +4,8 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
-use crate::http::AppState;
 use crate::domain::webhook::EVENT_TYPES;
+use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};

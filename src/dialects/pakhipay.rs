@@ -9,11 +9,11 @@
 //! page): then with the merchant's `pakhipay_callback` credential, which only the merchant's
 //! back end holds.
 
-use crate::http::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{Callback, NewPayment, ServiceError};
 use crate::store::Scope;
 use axum::body::Bytes;

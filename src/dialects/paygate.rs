@@ -7,10 +7,10 @@
 //! to the API key's webhook URL, signed with that URL's secret.
 
 use super::{authenticate, header, js_json, money_number, KeyRefusal};
-use crate::http::AppState;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{NewPayment, ServiceError};
 use crate::store::{PaymentFilter, Scope};
 use axum::body::Bytes;
@@ -22,7 +22,6 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "paygate";
-
 
 pub fn router() -> Router<AppState> {
     use super::preflight;

@@ -71,13 +71,19 @@ mod tests {
 
     #[test]
     fn addresses_are_checked_once() {
-        assert_eq!(Email::parse(" a@b.co ").map(|e| e.to_string()), Ok("a@b.co".into()));
+        assert_eq!(
+            Email::parse(" a@b.co ").map(|e| e.to_string()),
+            Ok("a@b.co".into())
+        );
         assert_eq!(Email::parse("a@b"), Err(EmailError::Invalid));
         assert_eq!(Email::parse("@b.co"), Err(EmailError::Invalid));
         assert_eq!(Email::parse("a b@c.co"), Err(EmailError::Invalid));
         assert_eq!(Email::parse("a@b@c.co"), Err(EmailError::Invalid));
         let long = format!("{}@b.co", "a".repeat(250));
         assert_eq!(Email::parse(&long), Err(EmailError::TooLong));
-        assert_eq!(Email::parse("A@B.co").map(|e| e.lowercase()), Ok("a@b.co".into()));
+        assert_eq!(
+            Email::parse("A@B.co").map(|e| e.lowercase()),
+            Ok("a@b.co".into())
+        );
     }
 }

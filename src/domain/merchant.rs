@@ -62,9 +62,15 @@ mod tests {
 
     #[test]
     fn names_are_one_to_two_hundred_characters() {
-        assert_eq!(MerchantName::parse("  Shop ").map(|n| n.into_string()), Ok("Shop".into()));
+        assert_eq!(
+            MerchantName::parse("  Shop ").map(|n| n.into_string()),
+            Ok("Shop".into())
+        );
         assert_eq!(MerchantName::parse("   "), Err(MerchantNameError));
         assert!(MerchantName::parse(&"a".repeat(200)).is_ok());
-        assert_eq!(MerchantName::parse(&"a".repeat(201)), Err(MerchantNameError));
+        assert_eq!(
+            MerchantName::parse(&"a".repeat(201)),
+            Err(MerchantNameError)
+        );
     }
 }

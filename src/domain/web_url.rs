@@ -70,8 +70,14 @@ mod tests {
         assert!(WebUrl::parse("https://shop.example/done?x=1").is_ok());
         assert!(WebUrl::parse("http://127.0.0.1:8080/").is_ok());
         assert_eq!(WebUrl::parse("/done"), Err(WebUrlError::Invalid));
-        assert_eq!(WebUrl::parse("ftp://shop.example/"), Err(WebUrlError::Invalid));
-        assert_eq!(WebUrl::parse("javascript:alert(1)"), Err(WebUrlError::Invalid));
+        assert_eq!(
+            WebUrl::parse("ftp://shop.example/"),
+            Err(WebUrlError::Invalid)
+        );
+        assert_eq!(
+            WebUrl::parse("javascript:alert(1)"),
+            Err(WebUrlError::Invalid)
+        );
         let long = format!("https://a.example/{}", "x".repeat(2048));
         assert_eq!(WebUrl::parse(&long), Err(WebUrlError::TooLong));
         assert_eq!(WebUrl::optional("  "), Ok(None));
@@ -79,7 +85,13 @@ mod tests {
 
     #[test]
     fn the_checkout_url_has_one_slash() {
-        assert_eq!(checkout_url("http://h:3000", "pay_1"), "http://h:3000/pay/pay_1");
-        assert_eq!(checkout_url("http://h:3000/", "pay_1"), "http://h:3000/pay/pay_1");
+        assert_eq!(
+            checkout_url("http://h:3000", "pay_1"),
+            "http://h:3000/pay/pay_1"
+        );
+        assert_eq!(
+            checkout_url("http://h:3000/", "pay_1"),
+            "http://h:3000/pay/pay_1"
+        );
     }
 }

@@ -3,12 +3,12 @@
 //! anyone else is ignored: a client could write any address there.
 
 use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
-use std::sync::Arc;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// The proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
 #[derive(Debug, Clone, Default, PartialEq)]

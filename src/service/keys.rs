@@ -121,11 +121,14 @@ impl KeyCache {
     }
 }
 
-
 impl KeyCache {
     /// The key a secret names, from this cache or else the store; `None` when no key has
     /// that secret.
-    pub async fn lookup(&self, reads: &Reads, secret: &str) -> Result<Option<Arc<ApiKey>>, StoreError> {
+    pub async fn lookup(
+        &self,
+        reads: &Reads,
+        secret: &str,
+    ) -> Result<Option<Arc<ApiKey>>, StoreError> {
         let hash = hash_secret(secret);
         let read_at = self.generation();
         if let Some(key) = self.get(&hash) {
@@ -201,8 +204,14 @@ pub async fn change_key(
 ) -> Result<(ApiKey, Option<String>), AccountError> {
     let key = owned_key(store, scope, id, false).await?;
     check_rate_limit(changes.rate_limit)?;
-    let (mut key, secret) =
-        update_key(store, &key, changes.permissions, changes.webhook_url, allow_private).await?;
+    let (mut key, secret) = update_key(
+        store,
+        &key,
+        changes.permissions,
+        changes.webhook_url,
+        allow_private,
+    )
+    .await?;
     if key.rate_limit != changes.rate_limit {
         key = set_key_rate_limit(store, &key.id, changes.rate_limit).await?;
     }
@@ -437,27 +446,6 @@ pub async fn set_key_rate_limit(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cache_lifetime_is_capped() {
-        assert_eq!(KeyCache::ttl_from(None), Duration::from_millis(1000));
-        assert_eq!(KeyCache::ttl_from(Some("0")), Duration::ZERO);
-        assert_eq!(KeyCache::ttl_from(Some("250")), Duration::from_millis(250));
-        assert_eq!(KeyCache::ttl_from(Some("3600000")), KeyCache::MAX_TTL);
-        assert_eq!(
-            KeyCache::ttl_from(Some("soon")),
-            Duration::from_millis(1000)
-        );
-        assert_eq!(
-            KeyCache::new(Duration::from_secs(86_400)).ttl(),
-            KeyCache::MAX_TTL
-        );
-    }
-}
-
 /// The dashboard's entries to the key commands above (the CLI calls them with its store).
 impl super::PaymentService {
     pub async fn create_key(&self, new: NewKey) -> Result<CreatedKey, AccountError> {
@@ -491,5 +479,26 @@ impl super::PaymentService {
         id: &str,
     ) -> Result<ApiKey, AccountError> {
         revoke_key(&*self.store, Some(cache), Some(scope), id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cache_lifetime_is_capped() {
+        assert_eq!(KeyCache::ttl_from(None), Duration::from_millis(1000));
+        assert_eq!(KeyCache::ttl_from(Some("0")), Duration::ZERO);
+        assert_eq!(KeyCache::ttl_from(Some("250")), Duration::from_millis(250));
+        assert_eq!(KeyCache::ttl_from(Some("3600000")), KeyCache::MAX_TTL);
+        assert_eq!(
+            KeyCache::ttl_from(Some("soon")),
+            Duration::from_millis(1000)
+        );
+        assert_eq!(
+            KeyCache::new(Duration::from_secs(86_400)).ttl(),
+            KeyCache::MAX_TTL
+        );
     }
 }

@@ -62,9 +62,9 @@ pub async fn set_upi(
         )));
     }
     match store.set_merchant_upi(merchant_id, upi_id, upi_name).await {
-        Err(StoreError::NotFound) => Err(AccountError::Invalid(format!(
-            "no merchant {merchant_id}"
-        ))),
+        Err(StoreError::NotFound) => {
+            Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
+        }
         other => Ok(other?),
     }
 }

@@ -26,10 +26,10 @@ pub mod usage;
 pub mod users;
 pub mod webhooks;
 
-pub use error::{AccountError, ServiceError};
-pub use payments::{Callback, NewPayment, PaymentService};
 /// The store's scopes, filters and pages, and its error, as the front doors name them.
 pub use crate::store::{
     CreditFilter, EventFilter, IdempotencyClaim, KeyRevenue, Page, PaymentFilter, Scope,
     StoreError, StoredResponse,
 };
+pub use error::{AccountError, ServiceError};
+pub use payments::{Callback, NewPayment, PaymentService};

@@ -81,7 +81,10 @@ fn check_email(param: &str, value: &Option<String>) -> Result<(), ServiceError> 
     let Some(v) = value else { return Ok(()) };
     // The customer's address is kept as typed: blanks around it are refused, not dropped.
     if v.trim() != v && v.chars().count() <= crate::domain::email::Email::MAX {
-        return Err(ServiceError::invalid(param, "must be a valid e-mail address"));
+        return Err(ServiceError::invalid(
+            param,
+            "must be a valid e-mail address",
+        ));
     }
     crate::domain::email::Email::parse(v)
         .map(|_| ())

@@ -9,9 +9,7 @@ use crate::domain::merchant::{Merchant, User};
 use crate::domain::refund::Refund;
 use crate::domain::session::DayStat;
 use crate::domain::webhook::Endpoint;
-use crate::store::{
-    Delivery, EventFilter, KeyRevenue, Page, Scope, Store, StoreResult,
-};
+use crate::store::{Delivery, EventFilter, KeyRevenue, Page, Scope, Store, StoreResult};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -84,7 +82,11 @@ impl Reads {
         self.store.get_event(scope, id).await
     }
 
-    pub async fn list_events(&self, scope: &Scope, filter: &EventFilter) -> StoreResult<Vec<Event>> {
+    pub async fn list_events(
+        &self,
+        scope: &Scope,
+        filter: &EventFilter,
+    ) -> StoreResult<Vec<Event>> {
         self.store.list_events(scope, filter).await
     }
 

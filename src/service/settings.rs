@@ -48,11 +48,12 @@ impl PaymentService {
         merchant: &Merchant,
         input: SettingsInput<'_>,
     ) -> Result<Merchant, AccountError> {
-        let name = MerchantName::parse(input.name)
-            .map_err(|_| AccountError::Invalid(format!(
+        let name = MerchantName::parse(input.name).map_err(|_| {
+            AccountError::Invalid(format!(
                 "the business name must be 1 to {} characters",
                 crate::domain::merchant::NAME_MAX
-            )))?;
+            ))
+        })?;
         let expiry = expiry(input.expiry_minutes)?;
         let mut m = merchant.clone();
         m.name = name.into_string();

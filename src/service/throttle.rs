@@ -177,9 +177,7 @@ impl SignInGuard {
         store
             .refund_throttle(&address_subject(addr), &self.policy.per_address)
             .await?;
-        store
-            .remember_sign_in(email, addr, now)
-            .await
+        store.remember_sign_in(email, addr, now).await
     }
 
     /// Deletes rows nobody has tried for a window, at most once a minute per node, in the

@@ -7,9 +7,9 @@ pub mod clients;
 pub mod docs;
 pub mod receiver;
 
-use hundi::service::{keys, merchants};
-use hundi::domain::key::{Mode, Permission};
 use hundi::config::Config;
+use hundi::domain::key::{Mode, Permission};
+use hundi::service::{keys, merchants};
 use hundi::startup::{self, RunningServer};
 use hundi::store::{self, Store};
 use serde_json::Value;
@@ -177,7 +177,9 @@ pub struct Merchant {
 }
 
 pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
-    let m = merchants::create_merchant(store, name).await.expect("merchant");
+    let m = merchants::create_merchant(store, name)
+        .await
+        .expect("merchant");
     let test = keys::create_key(
         store,
         &m.id,
