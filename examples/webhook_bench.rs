@@ -10,7 +10,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 use chrono::{DateTime, Utc};
-use hundi::server::{self, ServerOptions};
+use hundi::config::Config;
+use hundi::startup;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -59,8 +60,8 @@ async fn fresh_database(admin: &str) -> String {
     url.to_string()
 }
 
-fn options(dispatch: bool) -> ServerOptions {
-    let mut o = ServerOptions {
+fn options(dispatch: bool) -> Config {
+    let mut o = Config {
         listen: "127.0.0.1:0".into(),
         dispatch_webhooks: dispatch,
         // The benchmark measures deliveries, not the API's rate limit.
@@ -68,7 +69,7 @@ fn options(dispatch: bool) -> ServerOptions {
             default_per_second: 1_000_000,
             ..Default::default()
         },
-        ..ServerOptions::default()
+        ..Config::default()
     };
     o.webhooks.allow_private = true;
     o.webhooks.per_endpoint = 64;
@@ -97,12 +98,12 @@ async fn main() {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let db = fresh_database(&admin).await;
-    let store = hundi::store::connect(&db).await.expect("store");
+    let store = hundi::store::connect(&db, 32).await.expect("store");
     store.migrate().await.expect("migrate");
-    let m = hundi::admin::create_merchant(&*store, "Bench")
+    let m = hundi::service::merchants::create_merchant(&*store, "Bench")
         .await
         .expect("merchant");
-    let key = hundi::admin::create_key(
+    let key = hundi::service::keys::create_key(
         &*store,
         &m.id,
         hundi::domain::key::Mode::Test,
@@ -113,7 +114,7 @@ async fn main() {
     .await
     .expect("key")
     .secret;
-    let node = server::start(store.clone(), options(true))
+    let node = startup::start(store.clone(), options(true))
         .await
         .expect("node");
     let base = node.url();
@@ -191,7 +192,7 @@ async fn main() {
     if let Ok(mut g) = arrivals.got.lock() {
         g.clear();
     }
-    let quiet = server::start(store.clone(), options(false))
+    let quiet = startup::start(store.clone(), options(false))
         .await
         .expect("api node");
     let qbase = quiet.url();
@@ -225,7 +226,7 @@ async fn main() {
     }
     quiet.shutdown().await.expect("stop");
     let started = Instant::now();
-    let drainer = server::start(store.clone(), options(true))
+    let drainer = startup::start(store.clone(), options(true))
         .await
         .expect("dispatching node");
     let deadline = Instant::now() + Duration::from_secs(300);

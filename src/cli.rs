@@ -1,10 +1,11 @@
 //! The `hundi` command line: serve, migrate, and the admin commands scripts need.
 
-use crate::admin;
+use crate::config::Config;
 use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
 use crate::domain::money::{format_minor, Currency};
 use crate::secrets::SecretBox;
-use crate::server::{self, ServerOptions};
+use crate::service::{keys, merchants, users};
+use crate::startup;
 use crate::store::{self, KeyRevenue, Store};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -93,8 +94,8 @@ struct ServeArgs {
     log_format: LogFormat,
     /// Proxies (addresses or CIDR ranges, comma-separated) whose `X-Forwarded-For` names the
     /// client; from anyone else the header is ignored.
-    #[arg(long, env = "HUNDI_TRUSTED_PROXIES", default_value = "", value_parser = crate::api::client_addr::TrustedProxies::parse)]
-    trusted_proxies: crate::api::client_addr::TrustedProxies,
+    #[arg(long, env = "HUNDI_TRUSTED_PROXIES", default_value = "", value_parser = crate::http::client_addr::TrustedProxies::parse)]
+    trusted_proxies: crate::http::client_addr::TrustedProxies,
     /// A bearer token `/metrics` requires (it shows counts across all merchants).
     #[arg(long, env = "HUNDI_METRICS_TOKEN", hide_env_values = true)]
     metrics_token: Option<String>,
@@ -235,8 +236,8 @@ enum UserCommand {
     },
 }
 
-async fn open(db: &Db) -> Result<Arc<dyn Store>> {
-    let store = store::connect(&db.database_url)
+async fn open(db: &Db, config: &Config) -> Result<Arc<dyn Store>> {
+    let store = store::connect(&db.database_url, config.db_pool_size)
         .await
         .with_context(|| format!("cannot open the database {}", redact(&db.database_url)))?;
     store
@@ -270,58 +271,62 @@ fn init_logging(format: LogFormat) {
     };
 }
 
+/// The master key of a database, as the configuration says where it is.
+fn master_key(db: &Db, config: &Config) -> Result<SecretBox> {
+    SecretBox::load(&db.database_url, &config.master_key).context("cannot read the master key")
+}
+
 pub async fn run() -> Result<()> {
     let cli = Cli::parse();
+    // Read once, here: every other part gets its settings from this.
+    let config = Config::from_env()?;
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(args, config).await,
         Command::Migrate { db } => {
-            let store = store::connect(&db.database_url).await?;
+            let store = store::connect(&db.database_url, config.db_pool_size).await?;
             store.migrate().await?;
             println!("migrations applied ({})", store.backend());
-            let secrets =
-                SecretBox::load(&db.database_url).context("cannot read the master key")?;
+            let secrets = master_key(&db, &config)?;
             let sealed = store.seal_endpoint_secrets(&secrets).await?;
             if sealed > 0 {
                 println!("sealed the secrets of {sealed} webhook endpoints");
             }
             Ok(())
         }
-        Command::Merchant { db, command } => merchant(&*open(&db).await?, command).await,
+        Command::Merchant { db, command } => merchant(&*open(&db, &config).await?, command).await,
         Command::Key { db, command } => {
             // A key's webhook URL is an endpoint, whose secret is stored sealed.
-            let store = open(&db).await?;
-            let secrets =
-                SecretBox::load(&db.database_url).context("cannot read the master key")?;
+            let store = open(&db, &config).await?;
+            let secrets = master_key(&db, &config)?;
             store.seal_endpoint_secrets(&secrets).await?;
-            key(&*store, command).await
+            key(&*store, &config, command).await
         }
-        Command::User { db, command } => user(&*open(&db).await?, command).await,
+        Command::User { db, command } => user(&*open(&db, &config).await?, command).await,
         Command::Credential { db, command } => {
-            let secrets =
-                SecretBox::load(&db.database_url).context("cannot read the master key")?;
-            credential(&*open(&db).await?, &secrets, command).await
+            let secrets = master_key(&db, &config)?;
+            credential(&*open(&db, &config).await?, &secrets, command).await
         }
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<()> {
+async fn serve(args: ServeArgs, config: Config) -> Result<()> {
     init_logging(args.log_format);
-    let store = open(&args.db).await?;
-    let opts = ServerOptions {
+    let store = open(&args.db, &config).await?;
+    let opts = Config {
         listen: args.listen,
         public_url: args.public_url,
         expiry_interval: Duration::from_millis(args.expiry_interval_ms.max(10)),
-        secrets: SecretBox::load(&args.db.database_url).context("cannot read the master key")?,
+        secrets: master_key(&args.db, &config)?,
         trusted_proxies: args.trusted_proxies,
-        metrics: crate::api::metrics::MetricsAccess {
+        metrics: crate::http::metrics::MetricsAccess {
             token: args.metrics_token.filter(|t| !t.trim().is_empty()),
             ..Default::default()
         },
         metrics_listen: args.metrics_listen,
-        ..ServerOptions::default()
+        ..config
     };
-    let demo = admin::ensure_demo(&*store).await?;
-    let running = server::start(store, opts).await.context("cannot listen")?;
+    let demo = merchants::ensure_demo(&*store).await?;
+    let running = startup::start(store, opts).await.context("cannot listen")?;
     let url = running.url();
     if let Some(demo) = demo {
         demo_payment(&running.state, &demo.merchant.id).await;
@@ -334,10 +339,10 @@ async fn serve(args: ServeArgs) -> Result<()> {
             demo.merchant.name, demo.merchant.id, demo.test_key, demo.email, demo.password, demo.test_key
         );
     }
-    tracing::info!(%url, database = running.state.store.backend(), "Hundi is listening");
+    tracing::info!(%url, database = running.state.reads.backend(), "Hundi is listening");
     let stopper = running.stopper();
     tokio::spawn(async move {
-        server::shutdown_signal().await;
+        startup::shutdown_signal().await;
         tracing::info!("stopping: finishing in-flight requests");
         let _ = stopper.send(true);
     });
@@ -347,7 +352,7 @@ async fn serve(args: ServeArgs) -> Result<()> {
 }
 
 /// A paid test payment, so a new dashboard has something to show.
-async fn demo_payment(state: &crate::api::AppState, merchant_id: &str) {
+async fn demo_payment(state: &crate::http::AppState, merchant_id: &str) {
     let scope = store::Scope {
         merchant_id: merchant_id.to_string(),
         livemode: false,
@@ -377,7 +382,7 @@ async fn demo_payment(state: &crate::api::AppState, merchant_id: &str) {
 async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
     match command {
         MerchantCommand::Create { name, json } => {
-            let m = admin::create_merchant(store, &name).await?;
+            let m = merchants::create_merchant(store, &name).await?;
             if json {
                 println!("{}", serde_json::to_string(&m)?);
             } else {
@@ -390,8 +395,8 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
             upi_name,
             json,
         } => {
-            let m =
-                admin::set_upi(store, &merchant, upi_id.as_deref(), upi_name.as_deref()).await?;
+            let m = merchants::set_upi(store, &merchant, upi_id.as_deref(), upi_name.as_deref())
+                .await?;
             if json {
                 println!("{}", serde_json::to_string(&m)?);
             } else {
@@ -406,7 +411,7 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
             }
         }
         MerchantCommand::List { json } => {
-            let all = store.list_merchants().await?;
+            let all = merchants::list_merchants(store).await?;
             if json {
                 println!("{}", serde_json::to_string(&all)?);
             } else {
@@ -454,7 +459,7 @@ fn rate_limit_text(rate_limit: Option<u32>) -> String {
     }
 }
 
-async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
+async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<()> {
     match command {
         KeyCommand::Create {
             merchant,
@@ -470,16 +475,16 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
                 ModeArg::Test => Mode::Test,
                 ModeArg::Live => Mode::Live,
             };
-            let created = admin::create_key_from(
+            let created = keys::create_key_from(
                 store,
-                admin::NewKey {
+                keys::NewKey {
                     merchant_id: merchant.clone(),
                     mode,
                     label,
                     permissions,
                     webhook_url,
                     rate_limit: rate_limit.and_then(|r| r.0),
-                    allow_private: crate::webhooks::WebhookConfig::from_env().allow_private,
+                    allow_private: config.webhooks.allow_private,
                 },
             )
             .await?;
@@ -537,7 +542,7 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
             rate_limit,
             json,
         } => {
-            let k = admin::set_key_rate_limit(store, &id, rate_limit.0).await?;
+            let k = keys::set_key_rate_limit(store, &id, rate_limit.0).await?;
             if json {
                 println!("{}", key_json(&k, &[]));
             } else {
@@ -545,10 +550,8 @@ async fn key(store: &dyn Store, command: KeyCommand) -> Result<()> {
             }
         }
         KeyCommand::Revoke { id, json } => {
-            let k = match store.revoke_key(&id, chrono::Utc::now()).await {
-                Err(store::StoreError::NotFound) => bail!("no key {id}"),
-                other => other?,
-            };
+            // The operator's CLI may revoke any key; the same command as the dashboard's.
+            let k = keys::revoke_key(store, None, None, &id).await?;
             if json {
                 println!("{}", key_json(&k, &[]));
             } else {
@@ -637,7 +640,7 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
             }
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| crate::domain::ids::random_token(16));
-            let u = admin::create_user(store, &merchant, &email, &password).await?;
+            let u = users::create_user(store, &merchant, &email, &password).await?;
             if json {
                 let mut v = serde_json::to_value(&u)?;
                 if generated {

@@ -37,6 +37,15 @@ impl std::fmt::Debug for SecretBox {
 
 const SEALED_PREFIX: &str = "v1:";
 
+/// Where the master key of sealed secrets comes from (`secrets.rs`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MasterKeySource {
+    /// `HUNDI_MASTER_KEY`: the key itself (64 hex digits or base64).
+    pub key: Option<String>,
+    /// `HUNDI_MASTER_KEY_FILE`: a file holding it (default: next to the SQLite file).
+    pub file: Option<PathBuf>,
+}
+
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> SecretBox {
         SecretBox {
@@ -49,18 +58,18 @@ impl SecretBox {
         SecretBox::new(random_key())
     }
 
-    /// Reads the master key from the environment or its file (see the module's note),
-    /// creating the file on first use.
-    pub fn load(database_url: &str) -> Result<SecretBox, SecretError> {
-        if let Ok(text) = std::env::var("HUNDI_MASTER_KEY") {
+    /// Reads the master key as `source` says (`HUNDI_MASTER_KEY` or `HUNDI_MASTER_KEY_FILE`,
+    /// see the module's note), creating the file on first use.
+    pub fn load(database_url: &str, source: &MasterKeySource) -> Result<SecretBox, SecretError> {
+        if let Some(text) = &source.key {
             if !text.trim().is_empty() {
-                return parse_key(&text).map(SecretBox::new);
+                return parse_key(text).map(SecretBox::new);
             }
         }
-        let path = std::env::var("HUNDI_MASTER_KEY_FILE")
-            .ok()
-            .filter(|p| !p.trim().is_empty())
-            .map(PathBuf::from)
+        let path = source
+            .file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| default_key_file(database_url));
         match std::fs::read_to_string(&path) {
             Ok(text) => parse_key(&text).map(SecretBox::new),

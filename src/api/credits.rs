@@ -10,7 +10,7 @@ use crate::domain::key::Permission;
 use crate::methods::upi_alerts::parse_credit_alert;
 use crate::service::objects::{rfc3339, PaymentObject};
 use crate::service::upi::NewCredit;
-use crate::store::CreditFilter;
+use crate::service::CreditFilter;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;

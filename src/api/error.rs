@@ -1,7 +1,7 @@
 //! The native API's one error shape: `{"error":{"type","code","message","param"}}`.
 
 use crate::service::ServiceError;
-use crate::store::StoreError;
+use crate::service::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

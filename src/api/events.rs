@@ -4,9 +4,9 @@ use super::auth::Principal;
 use super::error::{ApiError, ErrorBody};
 use super::extract::ApiQuery;
 use super::payments::parse_limit;
-use super::AppState;
 use crate::domain::key::Permission;
-use crate::store::{EventFilter, StoreError};
+use crate::http::AppState;
+use crate::service::{EventFilter, StoreError};
 use axum::extract::{Path, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -56,7 +56,7 @@ pub async fn list_events(
         starting_after: q.starting_after,
         limit: limit + 1,
     };
-    let mut rows = match state.store.list_events(&principal.scope(), &filter).await {
+    let mut rows = match state.reads.list_events(&principal.scope(), &filter).await {
         Err(StoreError::NotFound) => {
             return Err(ApiError::not_found("no such event").with_param("starting_after"))
         }
@@ -87,7 +87,7 @@ pub async fn get_event(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     principal.require(Permission::EventsRead)?;
-    match state.store.get_event(&principal.scope(), &id).await {
+    match state.reads.get_event(&principal.scope(), &id).await {
         Ok(event) => Ok(json(event.payload)),
         Err(StoreError::NotFound) => Err(ApiError::not_found("no such event")),
         Err(e) => Err(e.into()),

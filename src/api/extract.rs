@@ -159,10 +159,10 @@ pub type Refuse = fn(StatusCode, String) -> axum::response::Response;
 
 /// Wraps a front door's routes so that a body over [`SMALL_BODY_LIMIT`] is answered with 413
 /// in the door's own shape before any handler sees it.
-pub fn with_small_body_limit(
-    routes: axum::Router<super::AppState>,
+pub fn with_small_body_limit<S: Clone + Send + Sync + 'static>(
+    routes: axum::Router<S>,
     refuse: Refuse,
-) -> axum::Router<super::AppState> {
+) -> axum::Router<S> {
     routes.layer(axum::middleware::from_fn(
         move |req: axum::extract::Request, next: axum::middleware::Next| {
             read_limited(req, next, refuse)

@@ -12,9 +12,9 @@
 use super::auth::Principal;
 use super::error::ApiError;
 use super::extract::BODY_LIMIT;
-use super::AppState;
-use crate::service::idempotency::{ClaimedKey, KEY_LIFETIME};
-use crate::store::{IdempotencyClaim, Scope, StoreError, StoredResponse};
+use crate::http::AppState;
+use crate::service::idempotency::ClaimedKey;
+use crate::service::{IdempotencyClaim, Scope, StoreError, StoredResponse};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode};
@@ -160,8 +160,8 @@ pub async fn idempotency(
     loop {
         let now = Utc::now();
         let claim = match state
-            .store
-            .claim_idempotency_key(&scope, &key, &hash, &token, now, now - KEY_LIFETIME)
+            .payments
+            .claim_idempotency_key(&scope, &key, &hash, &token, now)
             .await
         {
             Ok(claim) => claim,
@@ -192,7 +192,7 @@ pub async fn idempotency(
                     // Only the claim seen is released: if another request took it over in
                     // the meantime, its claim stays and the next round waits for it.
                     state
-                        .store
+                        .payments
                         .release_idempotency_key(&scope, &key, &held)
                         .await?;
                     continue;
@@ -219,7 +219,7 @@ pub async fn idempotency(
         Ok(b) => b,
         Err(_) => {
             state
-                .store
+                .payments
                 .release_idempotency_key(&scope, &key, &token)
                 .await?;
             return Err(ApiError::internal());
@@ -228,7 +228,7 @@ pub async fn idempotency(
     if res_parts.status.is_server_error() {
         // Nothing durable happened (or we cannot know): let a retry run the request again.
         state
-            .store
+            .payments
             .release_idempotency_key(&scope, &key, &token)
             .await?;
     } else {
@@ -239,7 +239,7 @@ pub async fn idempotency(
         };
         // A no-op when the handler kept the response with its change (or lost the claim).
         state
-            .store
+            .payments
             .complete_idempotency_key(&scope, &key, &token, &stored)
             .await?;
     }

@@ -1,24 +1,20 @@
 //! The native HTTP API under `/v1`, plus `/healthz`, `/metrics` and `/openapi.json`.
 
 pub mod auth;
-pub mod client_addr;
 pub mod credits;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod idempotency;
-pub mod metrics;
 pub mod openapi;
 pub mod payments;
 pub mod ratelimit;
 pub mod refunds;
 pub mod schema;
-pub mod usage;
 pub mod webhooks;
 
-use crate::service::PaymentService;
-use crate::store::Store;
-use axum::extract::{DefaultBodyLimit, State};
+use crate::http::AppState;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -26,54 +22,10 @@ use axum::{middleware, Json, Router};
 use error::ApiError;
 use serde::Serialize;
 use std::sync::Arc;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub payments: PaymentService,
-    pub usage: Arc<usage::KeyUsage>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// Keys the checkout's CSRF tokens; shared by every node through the database.
-    pub checkout_secret: Arc<Vec<u8>>,
-    pub keys: Arc<auth::KeyCache>,
-    /// Seals and opens dialect credentials.
-    pub secrets: crate::secrets::SecretBox,
-    /// Request rate limits per key (and per client address for browser keys).
-    pub rate_limits: Arc<crate::service::ratelimit::RateLimiter>,
-    /// Whose `X-Forwarded-For` names the client.
-    pub proxies: Arc<client_addr::TrustedProxies>,
-    /// The dashboard's sign-in throttle and its ceiling on password checks.
-    pub sign_in: Arc<crate::dashboard::throttle::SignInGuard>,
-}
-
-impl AppState {
-    pub fn new(store: Arc<dyn Store>, public_url: String, checkout_secret: Vec<u8>) -> AppState {
-        AppState {
-            payments: PaymentService::new(store.clone(), public_url),
-            rate_limits: Arc::new(crate::service::ratelimit::RateLimiter::new(
-                store.clone(),
-                crate::service::ratelimit::RateLimitConfig::from_env(),
-            )),
-            store,
-            usage: Arc::default(),
-            metrics: Arc::default(),
-            checkout_secret: Arc::new(checkout_secret),
-            keys: Arc::new(auth::KeyCache::from_env()),
-            secrets: crate::secrets::SecretBox::random(),
-            proxies: Arc::default(),
-            sign_in: Arc::default(),
-        }
-    }
-}
 
 /// A page of objects, newest first.
 #[derive(Serialize)]
@@ -145,15 +97,15 @@ struct Health {
     )
 )]
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.store.backend()}))
+    match state.reads.ping().await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.reads.backend()}))
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(
-                    serde_json::json!({"status": "unavailable", "database": state.store.backend()}),
+                    serde_json::json!({"status": "unavailable", "database": state.reads.backend()}),
                 ),
             )
                 .into_response()
@@ -170,53 +122,21 @@ async fn healthz(State(state): State<AppState>) -> Response {
     )
 )]
 async fn metrics_route(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    metrics::render_main(state, headers).await
+    // Absent here when the metrics have their own listener.
+    if state.metrics.access().separate_listener {
+        return ApiError::not_found("no such route").into_response();
+    }
+    crate::http::metrics::render(state, headers).await
 }
 
-/// The pages' refusal of a body they cannot take: plain text, as a browser shows it.
-fn plain_refusal(status: StatusCode, message: String) -> Response {
-    (status, message).into_response()
-}
-
-/// The application served on the metrics address (`--metrics-listen`): `/metrics` only.
-pub fn metrics_router(state: AppState) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics::render))
-        .fallback(not_found)
-        .with_state(state)
-}
-
-async fn not_found() -> ApiError {
+/// What an unknown route answers, in the API's error shape.
+pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
-/// Every request gets an `x-request-id` (kept if the caller sent one, echoed in the response)
-/// and a tracing span carrying it, so each log line names its request.
-fn with_request_tracing(router: Router) -> Router {
-    fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-        let id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default();
-        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-    }
-    // Layers wrap outwards: the id is set first, then the span opens, then the id is echoed.
-    router
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
-        .layer(TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _))
-        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
-}
-
-/// A panic in a handler is a bug; the caller still gets the API's error shape, not a reset.
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    ApiError::internal().into_response()
-}
-
-/// Builds the whole HTTP application.
-pub fn router(state: AppState) -> Router {
+/// The native API's routes (`/v1`, `/healthz`, `/metrics`, `/openapi.json`); `startup.rs`
+/// puts them beside the other front doors.
+pub fn router(state: &AppState) -> Router<AppState> {
     let (v1, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(payments::create_payment, payments::list_payments))
         .routes(routes!(payments::get_payment))
@@ -285,59 +205,8 @@ pub fn router(state: AppState) -> Router {
     });
     openapi::add_links(&mut document);
     let spec = Arc::new(document);
-    let app = v1
-        .merge(system)
-        // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
-        .merge(extract::with_small_body_limit(
-            crate::checkout::router(),
-            plain_refusal,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::pakhipay::router(),
-            crate::dialects::pakhipay::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::paygate::router(),
-            crate::dialects::paygate::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::kazawallet::router(),
-            crate::dialects::kazawallet::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::waypay::router(),
-            crate::dialects::waypay::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::xpay::router(),
-            crate::dialects::xpay::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dashboard::router(),
-            plain_refusal,
-        ))
-        .route(
-            "/openapi.json",
-            get(move || async move { Json(spec.as_ref().clone()) }),
-        )
-        .fallback(not_found)
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "invalid_request_error",
-                "method_not_allowed",
-                "this route does not accept that method",
-            )
-        })
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            ratelimit::layer,
-        ))
-        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
-        .with_state(state);
-    with_request_tracing(app)
+    v1.merge(system).route(
+        "/openapi.json",
+        get(move || async move { Json(spec.as_ref().clone()) }),
+    )
 }

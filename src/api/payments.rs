@@ -10,7 +10,7 @@ use crate::domain::money::Currency;
 use crate::domain::payment::{Customer, PaymentStatus, METHODS};
 use crate::service::objects::PaymentObject;
 use crate::service::NewPayment;
-use crate::store::PaymentFilter;
+use crate::service::PaymentFilter;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;

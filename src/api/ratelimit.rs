@@ -8,8 +8,8 @@
 //! rate), `RateLimit-Remaining` and `RateLimit-Reset` (seconds until the bucket is full) as
 //! in the IETF draft "RateLimit header fields for HTTP", and `Retry-After` on a 429.
 
-use super::AppState;
 use crate::domain::key::ApiKey;
+use crate::http::AppState;
 use crate::service::ratelimit::Decision;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};

@@ -9,7 +9,7 @@ use super::{schema, AppState, List};
 use crate::domain::key::Permission;
 use crate::service::objects::rfc3339;
 use crate::service::webhooks::{EndpointChange, EndpointObject};
-use crate::store::Page;
+use crate::service::Page;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Extension;

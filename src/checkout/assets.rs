@@ -1,6 +1,6 @@
 //! Static files compiled into the binary: the checkout's CSS and JS, and the JS SDK.
 
-use crate::api::AppState;
+use crate::http::AppState;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;

@@ -4,12 +4,12 @@ mod assets;
 pub mod security;
 mod view;
 
-use crate::api::AppState;
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::methods::{self, FormInput};
 use crate::service::checkout::AttemptResult;
+use crate::service::Scope;
 use crate::service::ServiceError;
-use crate::store::Scope;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -144,7 +144,7 @@ async fn render(
     notice: Notice,
 ) -> Response {
     let origin = embed_origin(params, payment);
-    let merchant = match state.store.get_merchant(&payment.merchant_id).await {
+    let merchant = match state.reads.get_merchant(&payment.merchant_id).await {
         Ok(m) => m,
         Err(e) => return service_error(e.into()),
     };
@@ -327,7 +327,7 @@ async fn confirm_otp(
     let result = state.payments.confirm_otp(&payment, &attempt, &otp).await;
     let method = match &result {
         Ok(_) => state
-            .store
+            .reads
             .get_attempt(&payment.id, &attempt)
             .await
             .map(|a| a.method)

@@ -3,32 +3,26 @@
 //! The cookie (`hundi_session`: HttpOnly, SameSite=Lax, Secure behind https) holds a random
 //! token; the database keeps only its SHA-256. Every POST of a session must carry the
 //! session's CSRF token (`csrf` form field); the login form uses a double-submit token.
-//! Tries are throttled (throttle.rs) before any password is checked: five per e-mail address
+//! Tries are throttled (`service/throttle.rs`) before any password is checked: five per e-mail address
 //! (known or not), then 30 seconds between tries, doubling up to 15 minutes; twenty per
 //! client address likewise. A throttled try is answered 429 with `Retry-After`.
 
-use super::throttle::{Refusal, EMAIL_MAX};
 use super::{render, view, Dash, DashError};
-use crate::api::client_addr::ClientAddr;
-use crate::api::AppState;
 use crate::domain::ids::random_token;
-use crate::domain::session::Session;
+use crate::http::client_addr::ClientAddr;
+use crate::http::AppState;
+use crate::service::throttle::EMAIL_MAX;
+use crate::service::users::{SignInError, SESSION_HOURS};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 const SESSION_COOKIE: &str = "hundi_session";
 const LOGIN_COOKIE: &str = "hundi_login";
-const SESSION_HOURS: i64 = 12;
-
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -60,23 +54,16 @@ fn equal(a: &str, b: &str) -> bool {
 /// The signed-in session of a request, with its user and merchant.
 async fn dash_of(state: &AppState, headers: &HeaderMap) -> Result<Dash, DashError> {
     let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
-    let session = match state
-        .store
-        .get_session(&hash(token), crate::domain::now())
-        .await
-    {
-        Ok(s) => s,
-        Err(crate::store::StoreError::NotFound) => return Err(DashError::SignIn),
-        Err(e) => return Err(e.into()),
-    };
-    let merchant = state.store.get_merchant(&session.merchant_id).await?;
-    let user = state
-        .store
-        .list_users(&session.merchant_id)
+    let signed_in = state
+        .payments
+        .session(token)
         .await?
-        .into_iter()
-        .find(|u| u.id == session.user_id)
         .ok_or(DashError::SignIn)?;
+    let crate::service::users::SignedIn {
+        session,
+        user,
+        merchant,
+    } = signed_in;
     Ok(Dash {
         session,
         user,
@@ -204,7 +191,16 @@ pub async fn login(
             "",
         );
     }
-    match sign_in(&state, &addr, &form).await {
+    let signed_in = state
+        .payments
+        .sign_in(
+            &state.sign_in,
+            &form.email,
+            &form.password,
+            &addr.throttle_key(),
+        )
+        .await;
+    match signed_in {
         Ok(token) => {
             let mut res = Redirect::to("/dashboard").into_response();
             let headers = res.headers_mut();
@@ -241,7 +237,7 @@ pub async fn login(
             Some("That e-mail address and password do not match.".into()),
             &form.email,
         ),
-        Err(SignInError::Failed(e)) => e.into_response(),
+        Err(SignInError::Store(e)) => DashError::from(e).into_response(),
     }
 }
 
@@ -251,91 +247,11 @@ fn retry_after(mut res: Response, secs: i64) -> Response {
     res
 }
 
-enum SignInError {
-    Wrong,
-    /// Throttled: seconds until a try may be made.
-    Wait(i64),
-    /// Every password check of the node is busy.
-    Busy,
-    Failed(DashError),
-}
-
-impl From<crate::store::StoreError> for SignInError {
-    fn from(e: crate::store::StoreError) -> SignInError {
-        SignInError::Failed(e.into())
-    }
-}
-
-/// Checks the password (argon2id) once the throttle has counted the try; returns a new
-/// session's token.
-async fn sign_in(
-    state: &AppState,
-    addr: &ClientAddr,
-    form: &LoginForm,
-) -> Result<String, SignInError> {
-    use argon2::{PasswordHash, PasswordVerifier};
-    let email = form.email.trim().to_lowercase();
-    let now = crate::domain::now();
-    let check = match state.sign_in.admit(&state.store, &email, addr, now).await? {
-        Ok(check) => check,
-        Err(Refusal::Blocked(until)) => {
-            // Rounded up: a client that waits exactly this long finds the block over.
-            let ms = (until - now).num_milliseconds();
-            return Err(SignInError::Wait((ms + 999).div_euclid(1000).max(1)));
-        }
-        Err(Refusal::Busy) => return Err(SignInError::Busy),
-    };
-    let user = match state.store.find_user_by_email(&email).await {
-        Ok(u) => Some(u),
-        Err(crate::store::StoreError::NotFound) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password = form.password.clone();
-    let ok = check
-        .run(move || {
-            // An unknown address costs the same hashing as a known one.
-            let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
-            PasswordHash::new(&stored).is_ok_and(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            })
-        })
-        .await;
-    let user = match (ok, user) {
-        (true, Some(u)) => u,
-        _ => return Err(SignInError::Wrong),
-    };
-    state
-        .sign_in
-        .succeeded(&state.store, &email, addr, now)
-        .await?;
-    let token = random_token(43);
-    let session = Session {
-        token_hash: hash(&token),
-        user_id: user.id.clone(),
-        merchant_id: user.merchant_id.clone(),
-        csrf: random_token(32),
-        livemode: false,
-        created_at: now,
-        expires_at: now + chrono::Duration::hours(SESSION_HOURS),
-    };
-    state.store.create_session(&session).await?;
-    Ok(token)
-}
-
-/// An argon2id hash of a random password, made once: what an unknown address is checked against.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| crate::admin::hash_password(&random_token(24)).unwrap_or_default())
-}
-
 pub async fn logout(
     State(state): State<AppState>,
     Posted(dash, _): Posted<Plain>,
 ) -> Result<Response, DashError> {
-    state.store.delete_session(&dash.session.token_hash).await?;
+    state.payments.sign_out(&dash.session).await?;
     let mut res = Redirect::to("/dashboard/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
@@ -362,8 +278,8 @@ pub async fn switch_mode(
         _ => return Err(DashError::Invalid("mode must be test or live".into())),
     };
     state
-        .store
-        .set_session_mode(&dash.session.token_hash, livemode)
+        .payments
+        .set_session_mode(&dash.session, livemode)
         .await?;
     // Back to the same page (never to another site), which now shows the other mode.
     let back = form

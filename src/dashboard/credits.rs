@@ -4,10 +4,10 @@
 use super::auth::Posted;
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
-use crate::api::AppState;
+use crate::http::AppState;
 use crate::service::upi::ShortfallConsent;
+use crate::service::CreditFilter;
 use crate::service::ServiceError;
-use crate::store::CreditFilter;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};

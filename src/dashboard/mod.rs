@@ -2,7 +2,7 @@
 //! checkout's look. Every page acts for the signed-in user's merchant, in the mode the session's
 //! test/live switch shows; a foreign id is a 404. Every POST carries the session's CSRF token.
 //!
-//! auth.rs: sign-in, sessions, CSRF, the login throttle; overview.rs: figures and the chart;
+//! auth.rs: sign-in, sessions, CSRF (the service keeps sessions and the login throttle); overview.rs: figures and the chart;
 //! payments.rs: the sessions table, CSV, a payment's page, refunds; keys.rs: API keys and
 //! dialect credentials; webhooks.rs, credits.rs, settings.rs: their pages.
 
@@ -12,14 +12,13 @@ pub mod keys;
 pub mod overview;
 pub mod payments;
 pub mod settings;
-pub mod throttle;
 pub mod view;
 pub mod webhooks;
 
-use crate::api::AppState;
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::session::Session;
-use crate::store::Scope;
+use crate::http::AppState;
+use crate::service::Scope;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -107,10 +106,10 @@ pub enum DashError {
     Internal(String),
 }
 
-impl From<crate::store::StoreError> for DashError {
-    fn from(e: crate::store::StoreError) -> DashError {
+impl From<crate::service::StoreError> for DashError {
+    fn from(e: crate::service::StoreError) -> DashError {
         match e {
-            crate::store::StoreError::NotFound => DashError::NotFound,
+            crate::service::StoreError::NotFound => DashError::NotFound,
             other => DashError::Internal(other.to_string()),
         }
     }
@@ -135,11 +134,13 @@ impl From<crate::service::ServiceError> for DashError {
     }
 }
 
-impl From<crate::admin::AdminError> for DashError {
-    fn from(e: crate::admin::AdminError) -> DashError {
+impl From<crate::service::AccountError> for DashError {
+    fn from(e: crate::service::AccountError) -> DashError {
+        use crate::service::AccountError;
         match e {
-            crate::admin::AdminError::Invalid(m) => DashError::Invalid(m),
-            crate::admin::AdminError::Store(s) => s.into(),
+            AccountError::Invalid(m) => DashError::Invalid(m),
+            AccountError::NotFound(_) => DashError::NotFound,
+            AccountError::Store(s) => s.into(),
         }
     }
 }

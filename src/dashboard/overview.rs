@@ -3,10 +3,10 @@
 
 use super::view::{money, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
-use crate::api::AppState;
 use crate::domain::payment::PaymentStatus;
 use crate::domain::session::DayStat;
-use crate::store::PaymentFilter;
+use crate::http::AppState;
+use crate::service::PaymentFilter;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
@@ -98,7 +98,7 @@ pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response,
     let since = month_start.min(thirty);
     let since_time = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
     let scope = dash.scope();
-    let stats = state.store.payment_stats(&scope, since_time).await?;
+    let stats = state.reads.payment_stats(&scope, since_time).await?;
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let (today_key, month_key, thirty_key) = (day(today), day(month_start), day(thirty));
 

@@ -5,9 +5,9 @@
 use super::auth::{Plain, Posted};
 use super::view::{money, when, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
-use crate::api::AppState;
 use crate::domain::payment::{Payment, PaymentStatus};
-use crate::store::{EventFilter, PaymentFilter};
+use crate::http::AppState;
+use crate::service::{EventFilter, PaymentFilter};
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header;
@@ -335,10 +335,7 @@ fn facts(p: &Payment, state: &AppState) -> Vec<(&'static str, String)> {
         out.push(("Payable (UPI)", money(u.payable_minor, currency)));
     }
     out.push(("Methods offered", p.methods.join(", ")));
-    out.push((
-        "Checkout",
-        format!("{}/pay/{}", state.payments.public_url(), p.id),
-    ));
+    out.push(("Checkout", state.payments.checkout_url(&p.id)));
     for (k, v) in &p.metadata {
         out.push(("Metadata", format!("{k}: {v}")));
     }
@@ -355,7 +352,7 @@ pub async fn detail(
     let p = state.payments.get(&scope, &id).await?;
     let currency = p.currency().code();
     let attempts = state
-        .store
+        .reads
         .list_attempts(&p.id)
         .await?
         .into_iter()
@@ -376,13 +373,13 @@ pub async fn detail(
             at: when(a.created_at),
         })
         .collect();
-    let refunds_found = state.store.list_refunds(&scope, &p.id).await?;
+    let refunds_found = state.reads.list_refunds(&scope, &p.id).await?;
     // The payment's events and its refunds' events, oldest first.
     let mut raw_events = Vec::new();
     for object in std::iter::once(p.id.clone()).chain(refunds_found.iter().map(|r| r.id.clone())) {
         raw_events.extend(
             state
-                .store
+                .reads
                 .list_events(
                     &scope,
                     &EventFilter {
@@ -398,11 +395,11 @@ pub async fn detail(
     let mut events = Vec::with_capacity(raw_events.len());
     for e in raw_events {
         let deliveries = state
-            .store
+            .reads
             .list_deliveries(
                 &scope,
                 &e.id,
-                &crate::store::Page {
+                &crate::service::Page {
                     starting_after: None,
                     limit: 100,
                 },

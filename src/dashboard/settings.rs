@@ -4,9 +4,7 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
-use crate::admin::AdminError;
-use crate::api::AppState;
-use crate::domain::payment::limits;
+use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -38,7 +36,7 @@ pub async fn page(
 ) -> Result<Response, DashError> {
     let m = &dash.merchant;
     let users = state
-        .store
+        .reads
         .list_users(&m.id)
         .await?
         .into_iter()
@@ -71,56 +69,22 @@ pub struct SettingsForm {
     expiry_minutes: String,
 }
 
-fn url_or_none(label: &str, text: &str) -> Result<Option<String>, DashError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    match url::Url::parse(text) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(Some(text.to_string()))
-        }
-        _ => Err(DashError::Invalid(format!(
-            "the {label} must be an absolute http(s) URL"
-        ))),
-    }
-}
-
 pub async fn save(
     State(state): State<AppState>,
     Posted(dash, form): Posted<SettingsForm>,
 ) -> Result<Response, DashError> {
-    let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(DashError::Invalid(
-            "the business name must be 1 to 100 characters".into(),
-        ));
-    }
-    let expiry = match form.expiry_minutes.trim() {
-        "" => None,
-        m => {
-            let secs = m
-                .parse::<i64>()
-                .ok()
-                .map(|m| m * 60)
-                .filter(|s| (limits::EXPIRES_IN_MIN..=limits::EXPIRES_IN_MAX).contains(s))
-                .ok_or_else(|| {
-                    DashError::Invalid(format!(
-                        "the checkout expiry must be {} to {} minutes",
-                        limits::EXPIRES_IN_MIN / 60,
-                        limits::EXPIRES_IN_MAX / 60
-                    ))
-                })?;
-            Some(secs)
-        }
-    };
-    let mut m = dash.merchant.clone();
-    m.name = name.to_string();
-    m.success_url = url_or_none("success URL", &form.success_url)?;
-    m.cancel_url = url_or_none("cancel URL", &form.cancel_url)?;
-    m.checkout_expiry_secs = expiry;
-    state.store.update_merchant_settings(&m).await?;
-    state.payments.forget_merchant(&m.id);
+    state
+        .payments
+        .update_settings(
+            &dash.merchant,
+            crate::service::settings::SettingsInput {
+                name: &form.name,
+                success_url: &form.success_url,
+                cancel_url: &form.cancel_url,
+                expiry_minutes: &form.expiry_minutes,
+            },
+        )
+        .await?;
     Ok(Redirect::to("/dashboard/settings?notice=Saved.").into_response())
 }
 
@@ -136,14 +100,14 @@ pub async fn save_upi(
     State(state): State<AppState>,
     Posted(dash, form): Posted<UpiForm>,
 ) -> Result<Response, DashError> {
-    crate::admin::set_upi(
-        &*state.store,
-        &dash.merchant.id,
-        Some(form.upi_id.as_str()),
-        Some(form.upi_name.as_str()).filter(|n| !n.trim().is_empty()),
-    )
-    .await?;
-    state.payments.forget_merchant(&dash.merchant.id);
+    state
+        .payments
+        .set_upi(
+            &dash.merchant.id,
+            Some(form.upi_id.as_str()),
+            Some(form.upi_name.as_str()).filter(|n| !n.trim().is_empty()),
+        )
+        .await?;
     Ok(Redirect::to("/dashboard/settings?notice=UPI+saved.").into_response())
 }
 
@@ -157,23 +121,9 @@ pub async fn add_user(
     State(state): State<AppState>,
     Posted(dash, form): Posted<UserForm>,
 ) -> Result<Response, DashError> {
-    if form.password.chars().count() < 10 {
-        return Err(DashError::Invalid(
-            "a password must have at least 10 characters".into(),
-        ));
-    }
-    crate::admin::create_user(
-        &*state.store,
-        &dash.merchant.id,
-        &form.email,
-        &form.password,
-    )
-    .await
-    .map_err(|e| match e {
-        AdminError::Store(crate::store::StoreError::Duplicate(_)) => {
-            DashError::Invalid("that e-mail address already has a login".into())
-        }
-        other => other.into(),
-    })?;
+    state
+        .payments
+        .create_user(&dash.merchant.id, &form.email, &form.password)
+        .await?;
     Ok(Redirect::to("/dashboard/settings?notice=User+added.").into_response())
 }

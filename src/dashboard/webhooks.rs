@@ -4,8 +4,8 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
-use crate::api::AppState;
 use crate::domain::webhook::EVENT_TYPES;
+use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -56,11 +56,11 @@ async fn page_with(
 ) -> Result<Response, DashError> {
     let scope = dash.scope();
     let endpoints = state
-        .store
+        .reads
         // The first 100; the API pages through the rest.
         .list_endpoints(
             &scope,
-            &crate::store::Page {
+            &crate::service::Page {
                 starting_after: None,
                 limit: 100,
             },
@@ -87,7 +87,7 @@ async fn page_with(
         .collect();
     let filter = Some(status.as_str()).filter(|s| DELIVERY_STATUSES.contains(s));
     let deliveries = state
-        .store
+        .reads
         .recent_deliveries(&scope, filter, 100)
         .await?
         .into_iter()

@@ -7,10 +7,10 @@
 //! `amount:::order_id:::api_key`)). "Only one time": retried on network errors and 5xx only.
 
 use super::{authenticate, credentials, header, js_json, KeyRefusal};
-use crate::api::AppState;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment};
+use crate::http::AppState;
 use crate::service::{NewPayment, ServiceError};
 use axum::body::Bytes;
 use axum::extract::State;

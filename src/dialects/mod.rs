@@ -13,9 +13,9 @@ pub mod waypay;
 pub mod xpay;
 
 use crate::api::auth::find_key;
-use crate::api::AppState;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::Money;
+use crate::http::AppState;
 use crate::store::Scope;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde_json::Value;

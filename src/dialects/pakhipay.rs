@@ -9,11 +9,11 @@
 //! page): then with the merchant's `pakhipay_callback` credential, which only the merchant's
 //! back end holds.
 
-use crate::api::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{Callback, NewPayment, ServiceError};
 use crate::store::Scope;
 use axum::body::Bytes;
@@ -76,16 +76,6 @@ fn bad(message: impl Into<String>) -> Refusal {
     Refusal(StatusCode::BAD_REQUEST, message.into())
 }
 
-fn currency() -> Result<Currency, Refusal> {
-    let code = std::env::var("HUNDI_PAKHIPAY_CURRENCY").unwrap_or_else(|_| "BDT".into());
-    Currency::parse(&code).map_err(|e| {
-        Refusal(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("HUNDI_PAKHIPAY_CURRENCY: {e}"),
-        )
-    })
-}
-
 /// The caller's scope and key, from the `api-key` header.
 async fn authenticate(
     state: &AppState,
@@ -129,9 +119,9 @@ fn required(map: &Map<String, Value>, name: &str) -> Result<String, Refusal> {
     text(map, name)?.ok_or_else(|| bad(format!("{name} is required")))
 }
 
-fn amount(map: &Map<String, Value>) -> Result<Money, Refusal> {
+fn amount(map: &Map<String, Value>, currency: Currency) -> Result<Money, Refusal> {
     let raw = required(map, "amount")?;
-    Money::parse(&raw, currency()?).map_err(|e| bad(format!("amount {e}")))
+    Money::parse(&raw, currency).map_err(|e| bad(format!("amount {e}")))
 }
 
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -150,7 +140,7 @@ async fn create_inner(
     let map = fields(headers, body)?;
     let name = required(&map, "cus_name")?;
     let email = required(&map, "cus_email")?;
-    let money = amount(&map)?;
+    let money = amount(&map, state.dialects.pakhipay_currency)?;
     let success_url = required(&map, "success_url")?;
     let cancel_url = required(&map, "cancel_url")?;
     let order_id = text(&map, "order_id")?;
@@ -257,7 +247,7 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
         let (scope, _) = authenticate(&state, &headers, Permission::PaymentsRead).await?;
         let map = fields(&headers, &body)?;
         let id = required(&map, "transaction_id")?;
-        let money = amount(&map)?;
+        let money = amount(&map, state.dialects.pakhipay_currency)?;
         let answer =
             |status: u8, message: &str| Json(json!({"status": status, "message": message}));
         let payment = match state.payments.get(&scope, &id).await {

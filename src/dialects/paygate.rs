@@ -7,10 +7,10 @@
 //! to the API key's webhook URL, signed with that URL's secret.
 
 use super::{authenticate, header, js_json, money_number, KeyRefusal};
-use crate::api::AppState;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{NewPayment, ServiceError};
 use crate::store::{PaymentFilter, Scope};
 use axum::body::Bytes;
@@ -22,9 +22,6 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "paygate";
-
-/// How long a session stays payable unless `HUNDI_PAYGATE_SESSION_SECS` says otherwise.
-const SESSION_SECS: i64 = 600;
 
 pub fn router() -> Router<AppState> {
     use super::preflight;
@@ -211,13 +208,6 @@ fn amount(map: &Map<String, Value>) -> Result<Money, Refusal> {
     Ok(money)
 }
 
-fn session_secs() -> i64 {
-    std::env::var("HUNDI_PAYGATE_SESSION_SECS")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(SESSION_SECS)
-}
-
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     respond(
         async {
@@ -245,7 +235,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
                     phone: None,
                 },
                 methods: Some(vec!["upi".into()]),
-                expires_in: Some(session_secs()),
+                expires_in: Some(state.dialects.paygate_session_secs),
                 source: SOURCE.into(),
                 key_id: Some(key.id.clone()),
                 dialect_data: Some(

@@ -7,11 +7,11 @@
 //! webhook URL, on each status change; it is retried until the receiver answers 200.
 
 use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::api::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::{Callback, NewPayment, ServiceError};
 use crate::store::{PaymentFilter, StoreError};
 use axum::body::Bytes;

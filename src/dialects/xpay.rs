@@ -8,11 +8,11 @@
 //! key's webhook URL when the payment succeeds or fails.
 
 use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::api::AppState;
 use crate::domain::credential::names;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::http::AppState;
 use crate::service::objects::rfc3339;
 use crate::service::{NewPayment, ServiceError};
 use crate::store::Scope;

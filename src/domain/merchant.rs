@@ -28,3 +28,49 @@ pub struct User {
 }
 
 pub const NAME_MAX: usize = 200;
+
+/// A merchant's (business) name: 1 to [`NAME_MAX`] characters once trimmed. The CLI and
+/// the dashboard's settings check the same rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MerchantName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a merchant name must be 1 to {NAME_MAX} characters")]
+pub struct MerchantNameError;
+
+impl MerchantName {
+    pub fn parse(text: &str) -> Result<MerchantName, MerchantNameError> {
+        let name = text.trim();
+        if name.is_empty() || name.chars().count() > NAME_MAX {
+            return Err(MerchantNameError);
+        }
+        Ok(MerchantName(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_one_to_two_hundred_characters() {
+        assert_eq!(
+            MerchantName::parse("  Shop ").map(|n| n.into_string()),
+            Ok("Shop".into())
+        );
+        assert_eq!(MerchantName::parse("   "), Err(MerchantNameError));
+        assert!(MerchantName::parse(&"a".repeat(200)).is_ok());
+        assert_eq!(
+            MerchantName::parse(&"a".repeat(201)),
+            Err(MerchantNameError)
+        );
+    }
+}

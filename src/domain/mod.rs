@@ -3,6 +3,7 @@
 pub mod attempt;
 pub mod credential;
 pub mod credit;
+pub mod email;
 pub mod event;
 pub mod ids;
 pub mod key;
@@ -11,6 +12,7 @@ pub mod money;
 pub mod payment;
 pub mod refund;
 pub mod session;
+pub mod web_url;
 pub mod webhook;
 
 /// The current time at the precision both stores keep (microseconds), so an object read back

@@ -70,6 +70,12 @@ const CURRENCIES: &[(&str, u32)] = &[
 ];
 
 impl Currency {
+    /// The Bangladeshi taka: Pakhi Pay's currency unless the operator names another.
+    pub const BDT: Currency = Currency {
+        code: "BDT",
+        exponent: 2,
+    };
+
     /// Every currency Hundi accepts, in code order.
     pub fn all() -> impl Iterator<Item = Currency> {
         CURRENCIES

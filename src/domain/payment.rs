@@ -54,20 +54,11 @@ impl PaymentStatus {
     }
 }
 
-/// An e-mail address as far as can be told without sending mail: something before one `@`,
-/// a dotted domain after it, no spaces or control characters.
+/// An e-mail address as far as can be told without sending mail (see [`Email`]).
+///
+/// [`Email`]: super::email::Email
 pub fn is_email(v: &str) -> bool {
-    match v.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !v.chars().any(|c| c.is_whitespace() || c.is_control())
-                && !domain.contains('@')
-        }
-        None => false,
-    }
+    super::email::Email::well_formed(v)
 }
 
 /// How a customer may pay. The checkout offers only the methods a payment allows.
@@ -161,9 +152,9 @@ pub mod limits {
     pub const DESCRIPTION_MAX: usize = 1000;
     pub const REFERENCE_MAX: usize = 255;
     pub const NAME_MAX: usize = 200;
-    pub const EMAIL_MAX: usize = 254;
+    pub const EMAIL_MAX: usize = crate::domain::email::Email::MAX;
     pub const PHONE_MAX: usize = 32;
-    pub const URL_MAX: usize = 2048;
+    pub const URL_MAX: usize = crate::domain::web_url::WebUrl::MAX;
     pub const METADATA_KEYS_MAX: usize = 50;
     pub const METADATA_KEY_MAX: usize = 40;
     pub const METADATA_VALUE_MAX: usize = 500;

@@ -71,3 +71,16 @@ impl ServiceError {
         }
     }
 }
+
+/// Why an account command (merchants, keys, users, settings) was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// The input broke a rule; the message says which, in words for a person.
+    #[error("{0}")]
+    Invalid(String),
+    /// The merchant's own object (a key) is not there, or not in this mode.
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

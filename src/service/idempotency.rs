@@ -71,3 +71,46 @@ impl PaymentService {
         }
     }
 }
+
+/// The front door's side of a key: claiming it before the request runs, releasing it when
+/// nothing durable happened, keeping the response when the handler did not.
+impl PaymentService {
+    /// Claims `key` for a request with this hash, or says who holds it. A key older than
+    /// `KEY_LIFETIME` counts as new.
+    pub async fn claim_idempotency_key(
+        &self,
+        scope: &crate::store::Scope,
+        key: &str,
+        request_hash: &[u8],
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::store::IdempotencyClaim, StoreError> {
+        self.store
+            .claim_idempotency_key(scope, key, request_hash, token, now, now - KEY_LIFETIME)
+            .await
+    }
+
+    /// Lets the key go if `token` still holds it; returns whether it did.
+    pub async fn release_idempotency_key(
+        &self,
+        scope: &crate::store::Scope,
+        key: &str,
+        token: &str,
+    ) -> Result<bool, StoreError> {
+        self.store.release_idempotency_key(scope, key, token).await
+    }
+
+    /// Keeps `response` as the key's answer if `token` still holds it (a no-op when the
+    /// handler kept it with its change).
+    pub async fn complete_idempotency_key(
+        &self,
+        scope: &crate::store::Scope,
+        key: &str,
+        token: &str,
+        response: &StoredResponse,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .complete_idempotency_key(scope, key, token, response)
+            .await
+    }
+}

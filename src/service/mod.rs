@@ -1,18 +1,35 @@
-//! The payment service: the only place payment state changes.
+//! The service: the only place state changes.
 //!
 //! Every command validates its input with the domain's rules, then asks the store for one
-//! transaction (the change plus its outbox event). Dialects, the native API, the checkout
-//! and the dashboard all come through here.
+//! transaction (the change plus its outbox event). Dialects, the native API, the checkout,
+//! the dashboard and the CLI all come through here; what they read comes through here too
+//! (`reads.rs`), so no front door holds the store.
+//!
+//! payments.rs, refunds.rs, checkout.rs, upi.rs, webhooks.rs: payments and what hangs off
+//! them; merchants.rs, settings.rs, keys.rs, users.rs (with throttle.rs): accounts, keys and
+//! dashboard logins; usage.rs, ratelimit.rs: per-key request counts and limits.
 
 pub mod checkout;
 pub mod error;
 pub mod idempotency;
+pub mod keys;
+pub mod merchants;
 pub mod objects;
 pub mod payments;
 pub mod ratelimit;
+pub mod reads;
 pub mod refunds;
+pub mod settings;
+pub mod throttle;
 pub mod upi;
+pub mod usage;
+pub mod users;
 pub mod webhooks;
 
-pub use error::ServiceError;
+/// The store's scopes, filters and pages, and its error, as the front doors name them.
+pub use crate::store::{
+    CreditFilter, EventFilter, IdempotencyClaim, KeyRevenue, Page, PaymentFilter, Scope,
+    StoreError, StoredResponse,
+};
+pub use error::{AccountError, ServiceError};
 pub use payments::{Callback, NewPayment, PaymentService};

@@ -65,7 +65,7 @@ impl PaymentObject {
             success_url: p.success_url.clone(),
             cancel_url: p.cancel_url.clone(),
             methods: p.methods.clone(),
-            checkout_url: format!("{}/pay/{}", public_url.trim_end_matches('/'), p.id),
+            checkout_url: crate::domain::web_url::checkout_url(public_url, &p.id),
             upi: p.upi.as_ref().map(|u| UpiObject {
                 id: u.upi_id.clone(),
                 name: u.upi_name.clone(),

@@ -72,27 +72,23 @@ fn check_len(param: &str, value: &Option<String>, max: usize) -> Result<(), Serv
 
 fn check_url(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
     let Some(v) = value else { return Ok(()) };
-    check_len(param, value, limits::URL_MAX)?;
-    match url::Url::parse(v) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(()),
-        _ => Err(ServiceError::invalid(
-            param,
-            "must be an absolute http(s) URL",
-        )),
-    }
+    crate::domain::web_url::WebUrl::parse(v)
+        .map(|_| ())
+        .map_err(|e| ServiceError::invalid(param, e.to_string()))
 }
 
 fn check_email(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
     let Some(v) = value else { return Ok(()) };
-    check_len(param, value, limits::EMAIL_MAX)?;
-    if crate::domain::payment::is_email(v) {
-        Ok(())
-    } else {
-        Err(ServiceError::invalid(
+    // The customer's address is kept as typed: blanks around it are refused, not dropped.
+    if v.trim() != v && v.chars().count() <= crate::domain::email::Email::MAX {
+        return Err(ServiceError::invalid(
             param,
             "must be a valid e-mail address",
-        ))
+        ));
     }
+    crate::domain::email::Email::parse(v)
+        .map(|_| ())
+        .map_err(|e| ServiceError::invalid(param, e.to_string()))
 }
 
 fn check_phone(param: &str, value: &Option<String>) -> Result<(), ServiceError> {
@@ -199,6 +195,11 @@ impl PaymentService {
 
     pub fn public_url(&self) -> &str {
         &self.public_url
+    }
+
+    /// The hosted checkout page of a payment (every front door links it the same way).
+    pub fn checkout_url(&self, payment_id: &str) -> String {
+        crate::domain::web_url::checkout_url(&self.public_url, payment_id)
     }
 
     pub fn object(&self, p: &Payment) -> PaymentObject {

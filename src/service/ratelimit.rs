@@ -126,10 +126,10 @@ impl RateLimitConfig {
     /// `HUNDI_RATE_LIMIT` (default 100) and `HUNDI_RATE_LIMIT_PER_ADDRESS` (default 10).
     /// The client's address is the one `--trusted-proxies` decides, as for the sign-in
     /// throttle.
-    pub fn from_env() -> RateLimitConfig {
+    /// `var` names a setting's value (`config.rs` reads them from the environment once).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> RateLimitConfig {
         let read = |name: &str, default: u32| {
-            std::env::var(name)
-                .ok()
+            var(name)
                 .and_then(|v| v.trim().parse().ok())
                 .unwrap_or(default)
         };

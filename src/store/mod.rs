@@ -591,9 +591,9 @@ pub trait Store: Send + Sync + 'static {
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…` (or a bare file path).
-pub async fn connect(url: &str) -> StoreResult<Arc<dyn Store>> {
+pub async fn connect(url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(PgStore::connect(url, pool_size).await?))
     } else {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     }

@@ -31,12 +31,9 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    pub async fn connect(url: &str) -> StoreResult<PgStore> {
+    /// Opens a pool of at most `max` connections (`HUNDI_DB_POOL_SIZE`, read in `config.rs`).
+    pub async fn connect(url: &str, max: u32) -> StoreResult<PgStore> {
         let options = PgConnectOptions::from_str(url)?;
-        let max = std::env::var("HUNDI_DB_POOL_SIZE")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(32);
         let pool = PgPoolOptions::new()
             .max_connections(max)
             .min_connections(1)

@@ -61,9 +61,10 @@ impl WebhookConfig {
     /// Reads `HUNDI_ALLOW_PRIVATE_WEBHOOKS`, `HUNDI_WEBHOOK_RETRY_SCHEDULE` (seconds, comma
     /// separated), `HUNDI_WEBHOOK_TIMEOUT_MS`, `HUNDI_WEBHOOK_LEASE_SECS` and
     /// `HUNDI_WEBHOOK_DISABLE_AFTER_SECS` over the defaults.
-    pub fn from_env() -> WebhookConfig {
+    /// `var` names a setting's value (`config.rs` reads them from the environment once).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> WebhookConfig {
         let mut c = WebhookConfig::default();
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let var = |name: &str| var(name).filter(|v| !v.trim().is_empty());
         if let Some(v) = var("HUNDI_ALLOW_PRIVATE_WEBHOOKS") {
             c.allow_private = matches!(v.trim(), "1" | "true" | "yes");
         }

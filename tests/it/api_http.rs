@@ -254,7 +254,7 @@ async fn every_state_change_writes_one_event(backend: Backend) {
 async fn expiry_is_never_shown_pending(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        hundi::server::ServerOptions {
+        hundi::config::Config {
             // The worker is slowed right down: the read itself must expire the payment.
             expiry_interval: std::time::Duration::from_secs(3600),
             ..Default::default()
@@ -299,7 +299,7 @@ async fn expiry_is_never_shown_pending(backend: Backend) {
 async fn the_expiry_worker_expires_in_the_background(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        hundi::server::ServerOptions {
+        hundi::config::Config {
             expiry_interval: std::time::Duration::from_millis(100),
             ..Default::default()
         },
@@ -531,7 +531,7 @@ async fn keys_modes_and_merchants_are_walled_off(backend: Backend) {
 
 async fn permissions_are_enforced(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let read_only = hundi::admin::create_key(
+    let read_only = hundi::service::keys::create_key(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,

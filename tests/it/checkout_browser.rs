@@ -127,7 +127,7 @@ async fn cancel_returns_to_cancel_url(backend: Backend) {
 async fn expires_while_the_page_is_open(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        hundi::server::ServerOptions {
+        hundi::config::Config {
             expiry_interval: std::time::Duration::from_millis(200),
             ..Default::default()
         },
@@ -218,7 +218,7 @@ async fn sdk_modal_on_another_origin(backend: Backend) {
 
 async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    hundi::admin::set_upi(
+    hundi::service::merchants::set_upi(
         &*app.store,
         &app.shop.id,
         Some("shop@okaxis"),

@@ -118,7 +118,7 @@ async fn app_with_users(backend: Backend) -> TestApp {
         (&app.shop.id, "owner@shop.example"),
         (&app.other.id, "owner@other.example"),
     ] {
-        hundi::admin::create_user(&*app.store, m, email, PASSWORD)
+        hundi::service::users::create_user(&*app.store, m, email, PASSWORD)
             .await
             .unwrap();
     }
@@ -165,13 +165,13 @@ async fn sessions_begin_and_end(backend: Backend) {
     // Behind https the cookie is Secure.
     let secure = TestApp::spawn_with(
         backend,
-        hundi::server::ServerOptions {
+        hundi::config::Config {
             public_url: Some("https://pay.example".into()),
             ..Default::default()
         },
     )
     .await;
-    hundi::admin::create_user(&*secure.store, &secure.shop.id, "a@b.example", PASSWORD)
+    hundi::service::users::create_user(&*secure.store, &secure.shop.id, "a@b.example", PASSWORD)
         .await
         .unwrap();
     let mut v = Visitor::new(&secure);
@@ -627,12 +627,17 @@ async fn overview_and_settings(backend: Backend) {
 /// with their filter, and an unmatched UPI credit matched by hand.
 async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    hundi::admin::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
+    hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
         .await
         .unwrap();
-    hundi::admin::set_upi(&*app.store, &app.shop.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .unwrap();
+    hundi::service::merchants::set_upi(
+        &*app.store,
+        &app.shop.id,
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .unwrap();
     let mut v = signed_in(&app).await;
     let csrf = v.get("/dashboard/keys").await.csrf();
     let receiver = crate::common::receiver::Receiver::start().await;

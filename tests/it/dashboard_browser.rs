@@ -16,7 +16,7 @@ async fn shot(b: &Browser, name: &str) {
 
 async fn a_merchant_runs_the_business_from_the_dashboard(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    hundi::admin::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
+    hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
         .await
         .unwrap();
     // The demo payment, paid, and a few others.

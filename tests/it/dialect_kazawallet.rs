@@ -16,7 +16,7 @@ async fn kazawallet_shop(backend: Backend) -> (TestApp, String, ClientServer) {
     // The receiver needs the key, the key needs the receiver's URL: the PHP server reads
     // the key from a file the test writes once the key exists.
     let port = crate::common::free_port();
-    let key = hundi::admin::create_key_allowing(
+    let key = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         Mode::Test,

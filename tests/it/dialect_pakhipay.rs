@@ -355,7 +355,7 @@ async fn the_callback_reaches_the_documented_handlers(backend: Backend) {
 /// A key for a browser (the SDK's page): `payments:create` creates, and reads nothing back.
 async fn a_create_only_key_creates_and_reads_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let browser_key = hundi::admin::create_key(
+    let browser_key = hundi::service::keys::create_key(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,
@@ -417,7 +417,7 @@ on_both_backends!(
 /// callback_url is refused.
 async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    let browser_key = hundi::admin::create_key(
+    let browser_key = hundi::service::keys::create_key(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,

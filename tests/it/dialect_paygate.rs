@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The shop with a UPI id, as PayGate needs.
 async fn upi_shop(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    hundi::admin::set_upi(
+    hundi::service::merchants::set_upi(
         &*app.store,
         &app.shop.id,
         Some("shop@okaxis"),
@@ -25,7 +25,7 @@ async fn upi_shop(backend: Backend) -> TestApp {
 
 /// A key whose webhook URL is `url`; returns the key and its webhook secret.
 async fn key_with_webhook(app: &TestApp, url: &str) -> (String, String) {
-    let created = hundi::admin::create_key_allowing(
+    let created = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         Mode::Test,

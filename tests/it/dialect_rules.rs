@@ -90,9 +90,14 @@ fn message(dialect: &str, body: &Value) -> String {
 
 async fn check(backend: Backend, c: Case) {
     let app = TestApp::spawn(backend).await;
-    hundi::admin::set_upi(&*app.store, &app.shop.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .unwrap();
+    hundi::service::merchants::set_upi(
+        &*app.store,
+        &app.shop.id,
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .unwrap();
     let xpay = app.credential("xpay_hmac").await;
     let waypay = app.credential("waypay").await;
     let (header, create_path) = dialect(c.dialect);

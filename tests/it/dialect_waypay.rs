@@ -120,7 +120,7 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     let hook = Receiver::start().await;
     hook.inbox.status.store(202, Ordering::Relaxed);
     let key_hook = Receiver::start().await;
-    let key = hundi::admin::create_key_allowing(
+    let key = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         Mode::Test,

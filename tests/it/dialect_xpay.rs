@@ -76,7 +76,7 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
         "node/xpay_webhook.js",
         &[("XPAY_WEBHOOK_SECRET", x.webhook_secret.as_str())],
     );
-    let key = hundi::admin::create_key_allowing(
+    let key = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         Mode::Test,

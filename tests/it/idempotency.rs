@@ -142,7 +142,7 @@ async fn a_secret_in_a_response_is_not_kept_in_clear(backend: Backend) {
 
 /// A key older than 24 hours counts as new; the expiry worker purges such keys.
 async fn keys_live_a_day(backend: Backend) {
-    let opts = hundi::server::ServerOptions {
+    let opts = hundi::config::Config {
         idempotency_purge_interval: Duration::from_millis(200),
         ..Default::default()
     };

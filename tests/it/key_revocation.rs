@@ -3,16 +3,16 @@
 //! lifetime.
 
 use crate::common::{Backend, TestApp};
-use hundi::server::ServerOptions;
+use hundi::config::Config;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "correct horse battery";
 
 /// A node that would trust a looked-up key for a whole minute if nothing told it otherwise.
-fn long_cache() -> ServerOptions {
-    ServerOptions {
+fn long_cache() -> Config {
+    Config {
         key_cache: Duration::from_secs(60),
-        ..ServerOptions::default()
+        ..Config::default()
     }
 }
 
@@ -43,9 +43,14 @@ fn cookie_of(res: &reqwest::Response, name: &str) -> String {
 
 impl Dashboard {
     async fn sign_in(app: &TestApp) -> Dashboard {
-        hundi::admin::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
-            .await
-            .unwrap();
+        hundi::service::users::create_user(
+            &*app.store,
+            &app.shop.id,
+            "owner@shop.example",
+            PASSWORD,
+        )
+        .await
+        .unwrap();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -192,7 +197,7 @@ async fn other_nodes_forget_within_100ms(backend: Backend) {
     let app = TestApp::spawn_with(backend, long_cache()).await;
     let mut second = long_cache();
     second.listen = "127.0.0.1:0".into();
-    let node_b = hundi::server::start(app.db.store().await, second)
+    let node_b = hundi::startup::start(app.db.store().await, second)
         .await
         .unwrap();
     let dash = Dashboard::sign_in(&app).await;
@@ -233,9 +238,9 @@ async fn a_cli_revocation_on_sqlite_applies_within_the_cache_lifetime(backend: B
     let lifetime = Duration::from_millis(1500);
     let app = TestApp::spawn_with(
         backend,
-        ServerOptions {
+        Config {
             key_cache: lifetime,
-            ..ServerOptions::default()
+            ..Config::default()
         },
     )
     .await;

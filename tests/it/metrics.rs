@@ -2,8 +2,8 @@
 //! own listener, and payment counts read at most once per cache window.
 
 use crate::common::{Backend, TestApp};
-use hundi::api::metrics::MetricsAccess;
-use hundi::server::ServerOptions;
+use hundi::config::Config;
+use hundi::http::metrics::MetricsAccess;
 use std::time::Duration;
 
 async fn scrape(app: &TestApp, url: &str, token: Option<&str>) -> (u16, String) {
@@ -61,12 +61,12 @@ async fn invented_methods_share_one_label(backend: Backend) {
 
 /// With a metrics token, a scrape must send it.
 async fn the_token_is_enforced(backend: Backend) {
-    let opts = ServerOptions {
+    let opts = Config {
         metrics: MetricsAccess {
             token: Some("scrape-secret-1".into()),
             ..MetricsAccess::default()
         },
-        ..ServerOptions::default()
+        ..Config::default()
     };
     let app = TestApp::spawn_with(backend, opts).await;
     let url = app.url.clone();
@@ -80,9 +80,9 @@ async fn the_token_is_enforced(backend: Backend) {
 
 /// With its own listener, `/metrics` is served there and not on the main address.
 async fn metrics_on_their_own_address(backend: Backend) {
-    let opts = ServerOptions {
+    let opts = Config {
         metrics_listen: Some("127.0.0.1:0".into()),
-        ..ServerOptions::default()
+        ..Config::default()
     };
     let app = TestApp::spawn_with(backend, opts).await;
     let metrics_url = format!(
@@ -101,12 +101,12 @@ async fn metrics_on_their_own_address(backend: Backend) {
 
 /// Scrapes within the cache window share one count of the payments.
 async fn payment_counts_are_cached(backend: Backend) {
-    let opts = ServerOptions {
+    let opts = Config {
         metrics: MetricsAccess {
             payments_cache: Duration::from_secs(3600),
             ..MetricsAccess::default()
         },
-        ..ServerOptions::default()
+        ..Config::default()
     };
     let app = TestApp::spawn_with(backend, opts).await;
     app.payment("1.00").await;

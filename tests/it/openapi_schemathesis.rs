@@ -7,7 +7,7 @@
 //! within a couple of minutes.
 
 use crate::common::{Backend, TestApp};
-use hundi::server::ServerOptions;
+use hundi::config::Config;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -55,19 +55,24 @@ fn arguments(url: &str, key: &str, report: &str) -> Vec<String> {
 async fn every_operation_answers_as_the_document_says() {
     // Webhook URLs are checked for form only (no DNS), and nothing is delivered: the run is
     // about the API, not about the hosts it makes up.
-    let opts = ServerOptions {
+    let opts = Config {
         webhooks: hundi::webhooks::WebhookConfig {
             allow_private: true,
             ..hundi::webhooks::WebhookConfig::default()
         },
         dispatch_webhooks: false,
-        ..ServerOptions::default()
+        ..Config::default()
     };
     let app = TestApp::spawn_with(Backend::Sqlite, opts).await;
     // UPI payments need a UPI id for the merchant, as the document says.
-    hundi::admin::set_upi(&*app.store, &app.shop.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .expect("upi id");
+    hundi::service::merchants::set_upi(
+        &*app.store,
+        &app.shop.id,
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .expect("upi id");
 
     let dir = tempfile::tempdir().expect("report dir");
     let report = dir.path().join("junit.xml");

@@ -4,9 +4,10 @@
 //! the CLI sets a key's limit.
 
 use crate::common::{Backend, TestApp, TestDb};
-use hundi::admin::{self, NewKey};
+use hundi::config::Config;
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::ServerOptions;
+use hundi::service::keys::{self, NewKey};
+use hundi::service::merchants;
 use hundi::service::ratelimit::RateLimitConfig;
 use serde_json::{json, Value};
 use std::process::Command;
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// A key of the shop allowed `per_second` requests (bursts of twice that).
 async fn limited_key(app: &TestApp, permissions: Vec<Permission>, per_second: u32) -> String {
-    admin::create_key_from(
+    keys::create_key_from(
         &*app.store,
         NewKey {
             merchant_id: app.shop.id.clone(),
@@ -201,14 +202,14 @@ async fn each_dialect_over_the_limit(backend: Backend) {
 async fn browser_keys_are_limited_per_address(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        ServerOptions {
+        Config {
             rate_limits: RateLimitConfig {
                 per_address_per_second: 1,
                 ..RateLimitConfig::default()
             },
             // The test client is the proxy; only the entry it appends names the client.
-            trusted_proxies: hundi::api::client_addr::TrustedProxies::parse("127.0.0.1").unwrap(),
-            ..ServerOptions::default()
+            trusted_proxies: hundi::http::client_addr::TrustedProxies::parse("127.0.0.1").unwrap(),
+            ..Config::default()
         },
     )
     .await;
@@ -242,11 +243,11 @@ async fn browser_keys_are_limited_per_address(backend: Backend) {
 /// twice it.
 async fn two_nodes_share_a_key_s_limit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let opts = ServerOptions {
+    let opts = Config {
         listen: "127.0.0.1:0".into(),
-        ..ServerOptions::default()
+        ..Config::default()
     };
-    let node_b = hundi::server::start(app.db.store().await, opts)
+    let node_b = hundi::startup::start(app.db.store().await, opts)
         .await
         .unwrap();
     let key = limited_key(&app, Permission::ALL.to_vec(), 3).await;
@@ -285,7 +286,7 @@ async fn two_nodes_share_a_key_s_limit(backend: Backend) {
 async fn the_cli_sets_a_key_s_limit(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    let merchant = admin::create_merchant(&*store, "Shop").await.unwrap();
+    let merchant = merchants::create_merchant(&*store, "Shop").await.unwrap();
     let hundi = |args: &[&str]| -> Value {
         let out = Command::new(env!("CARGO_BIN_EXE_hundi"))
             .args(args)
@@ -319,11 +320,11 @@ async fn the_cli_sets_a_key_s_limit(backend: Backend) {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("1 to 1000000"));
 
-    let opts = ServerOptions {
+    let opts = Config {
         listen: "127.0.0.1:0".into(),
-        ..ServerOptions::default()
+        ..Config::default()
     };
-    let server = hundi::server::start(store.clone(), opts).await.unwrap();
+    let server = hundi::startup::start(store.clone(), opts).await.unwrap();
     let http = reqwest::Client::new();
     let list = || {
         http.get(format!("{}/v1/payments", server.url()))

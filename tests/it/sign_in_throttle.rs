@@ -4,8 +4,8 @@
 
 use chrono::Duration as Span;
 use crate::common::{Backend, TestApp, TestDb};
-use hundi::dashboard::throttle::SignInPolicy;
-use hundi::server::ServerOptions;
+use hundi::config::Config;
+use hundi::service::throttle::SignInPolicy;
 use hundi::store::ThrottleRule;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,9 +85,9 @@ async fn sign_in(app: &TestApp, email: &str, password: &str, from: Option<&str>)
     form(app).await.send(email, password, from).await
 }
 
-async fn app_with_owner(backend: Backend, opts: ServerOptions) -> TestApp {
+async fn app_with_owner(backend: Backend, opts: Config) -> TestApp {
     let app = TestApp::spawn_with(backend, opts).await;
-    hundi::admin::create_user(&*app.store, &app.shop.id, OWNER, PASSWORD)
+    hundi::service::users::create_user(&*app.store, &app.shop.id, OWNER, PASSWORD)
         .await
         .unwrap();
     app
@@ -102,19 +102,19 @@ fn patient() -> SignInPolicy {
     }
 }
 
-fn direct() -> ServerOptions {
-    ServerOptions {
+fn direct() -> Config {
+    Config {
         sign_in: patient(),
-        ..ServerOptions::default()
+        ..Config::default()
     }
 }
 
 /// Behind a proxy on 127.0.0.1, as the tests are: `X-Forwarded-For` names the client.
-fn behind_proxy(policy: SignInPolicy) -> ServerOptions {
-    ServerOptions {
-        trusted_proxies: hundi::api::client_addr::TrustedProxies::parse("127.0.0.1").unwrap(),
+fn behind_proxy(policy: SignInPolicy) -> Config {
+    Config {
+        trusted_proxies: hundi::http::client_addr::TrustedProxies::parse("127.0.0.1").unwrap(),
         sign_in: policy,
-        ..ServerOptions::default()
+        ..Config::default()
     }
 }
 

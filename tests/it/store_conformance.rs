@@ -807,9 +807,9 @@ on_both_backends!(
 /// A key's rate limit is stored with it: set at creation, changed, cleared.
 async fn key_rate_limits_round_trip(backend: Backend) {
     let (_db, store, _, _, m) = setup(backend).await;
-    let created = hundi::admin::create_key_from(
+    let created = hundi::service::keys::create_key_from(
         &*store,
-        hundi::admin::NewKey {
+        hundi::service::keys::NewKey {
             merchant_id: m.id.clone(),
             mode: hundi::domain::key::Mode::Test,
             label: "limited".into(),
@@ -927,7 +927,7 @@ fn inserted_event(p: &hundi::domain::payment::Payment) -> hundi::store::NewEvent
 /// a read), and `pending_payables` reads one mode only.
 async fn upi_payables_are_unique_per_mode(backend: Backend) {
     let (_db, store, service, test, m) = setup(backend).await;
-    hundi::admin::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
+    hundi::service::merchants::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
         .await
         .unwrap();
     let live = Scope {
@@ -983,7 +983,7 @@ async fn upi_payables_are_unique_per_mode(backend: Backend) {
 /// when; a credit matched in full records none.
 async fn a_manual_match_records_the_accepted_shortfall(backend: Backend) {
     let (_db, store, service, scope, m) = setup(backend).await;
-    hundi::admin::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
+    hundi::service::merchants::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
         .await
         .unwrap();
     let p = service

@@ -10,13 +10,13 @@ async fn upi_app(backend: Backend) -> Arc<TestApp> {
     // Two hundred creates at once: more than the default burst of one key.
     let app = TestApp::spawn_with(
         backend,
-        hundi::server::ServerOptions {
+        hundi::config::Config {
             rate_limits: crate::common::raised_rate_limits(),
             ..Default::default()
         },
     )
     .await;
-    hundi::admin::set_upi(
+    hundi::service::merchants::set_upi(
         &*app.store,
         &app.shop.id,
         Some("shop@okaxis"),
@@ -570,7 +570,7 @@ async fn upi_rules_and_alerts(backend: Backend) {
     assert_eq!(status, 422);
     assert_eq!(res["error"]["code"], "alert_not_understood");
     // Keys without credits:write cannot post credits.
-    let reader = hundi::admin::create_key(
+    let reader = hundi::service::keys::create_key(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,

@@ -4,14 +4,14 @@
 
 use crate::common::receiver::{Inbox, Receiver};
 use crate::common::{Backend, TestApp};
-use hundi::server::ServerOptions;
+use hundi::config::Config;
 use hundi::webhooks::WebhookConfig;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
+fn fast_webhooks() -> Config {
+    Config {
         webhooks: WebhookConfig {
             allow_private: true,
             retry_schedule: vec![Duration::from_millis(300); 4],
@@ -20,7 +20,7 @@ fn fast_webhooks() -> ServerOptions {
             poll_interval: Duration::from_millis(200),
             ..WebhookConfig::default()
         },
-        ..ServerOptions::default()
+        ..Config::default()
     }
 }
 
@@ -472,7 +472,7 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     let own = Receiver::start().await;
     let all = Receiver::start().await;
     endpoint(&app, &all.url, json!(["payment.created"])).await;
-    let key = hundi::admin::create_key_allowing(
+    let key = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,
@@ -511,7 +511,7 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     let got = own.inbox.wait_for(2, 10).await;
     assert_eq!(got[1].json()["type"], "payment.succeeded");
     // Refused when the URL points into the operator's network and that is not allowed.
-    let refused = hundi::admin::create_key_allowing(
+    let refused = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,
@@ -541,14 +541,14 @@ impl hundi::webhooks::Formats for Panicking {
 async fn a_panicking_renderer_fails_the_attempt_only(backend: Backend) {
     let app = TestApp::spawn_with(
         backend,
-        ServerOptions {
+        Config {
             dispatch_webhooks: false,
             ..fast_webhooks()
         },
     )
     .await;
     let receiver = Receiver::start().await;
-    let key = hundi::admin::create_key_allowing(
+    let key = hundi::service::keys::create_key_allowing(
         &*app.store,
         &app.shop.id,
         hundi::domain::key::Mode::Test,

@@ -4,7 +4,7 @@
 
 use crate::common::receiver::Receiver;
 use crate::common::{Backend, TestApp, TestDb};
-use hundi::server::ServerOptions;
+use hundi::config::Config;
 use hundi::webhooks::WebhookConfig;
 use serde_json::json;
 use std::collections::HashMap;
@@ -142,17 +142,17 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
 
 /// Two nodes on one PostgreSQL database: 1,000 events, each delivered exactly once.
 async fn two_nodes_share_the_work(backend: Backend) {
-    let opts = || ServerOptions {
+    let opts = || Config {
         webhooks: webhooks(Duration::from_secs(30)),
         rate_limits: crate::common::raised_rate_limits(),
-        ..ServerOptions::default()
+        ..Config::default()
     };
     let app = TestApp::spawn_with(backend, opts()).await;
     let mut second = opts();
     second.listen = "127.0.0.1:0".into();
     // Every node of a deployment has the same master key (webhook secrets are sealed with it).
     second.secrets = app.server.as_ref().unwrap().state.secrets.clone();
-    let node_b = hundi::server::start(app.db.store().await, second)
+    let node_b = hundi::startup::start(app.db.store().await, second)
         .await
         .unwrap();
     let receiver = Receiver::start().await;
@@ -206,9 +206,9 @@ async fn a_failing_endpoint_is_disabled(backend: Backend) {
     cfg.sweep_interval = Duration::from_millis(200);
     let app = TestApp::spawn_with(
         backend,
-        ServerOptions {
+        Config {
             webhooks: cfg,
-            ..ServerOptions::default()
+            ..Config::default()
         },
     )
     .await;

@@ -7,9 +7,10 @@ pub mod clients;
 pub mod docs;
 pub mod receiver;
 
-use hundi::admin;
+use hundi::config::Config;
 use hundi::domain::key::{Mode, Permission};
-use hundi::server::{self, RunningServer, ServerOptions};
+use hundi::service::{keys, merchants};
+use hundi::startup::{self, RunningServer};
 use hundi::store::{self, Store};
 use serde_json::Value;
 use std::sync::Arc;
@@ -125,7 +126,7 @@ impl TestDb {
     }
 
     pub async fn store(&self) -> Arc<dyn Store> {
-        let s = store::connect(&self.url).await.expect("open store");
+        let s = store::connect(&self.url, 32).await.expect("open store");
         s.migrate().await.expect("migrate");
         s
     }
@@ -176,8 +177,10 @@ pub struct Merchant {
 }
 
 pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
-    let m = admin::create_merchant(store, name).await.expect("merchant");
-    let test = admin::create_key(
+    let m = merchants::create_merchant(store, name)
+        .await
+        .expect("merchant");
+    let test = keys::create_key(
         store,
         &m.id,
         Mode::Test,
@@ -187,7 +190,7 @@ pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
     )
     .await
     .expect("test key");
-    let live = admin::create_key(
+    let live = keys::create_key(
         store,
         &m.id,
         Mode::Live,
@@ -205,8 +208,8 @@ pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
 }
 
 /// Server options with webhooks that retry within a test's patience and may reach 127.0.0.1.
-pub fn fast_webhooks() -> ServerOptions {
-    ServerOptions {
+pub fn fast_webhooks() -> Config {
+    Config {
         webhooks: hundi::webhooks::WebhookConfig {
             allow_private: true,
             retry_schedule: vec![Duration::from_millis(300); 6],
@@ -215,7 +218,7 @@ pub fn fast_webhooks() -> ServerOptions {
             poll_interval: Duration::from_millis(200),
             ..hundi::webhooks::WebhookConfig::default()
         },
-        ..ServerOptions::default()
+        ..Config::default()
     }
 }
 
@@ -249,16 +252,16 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
-        TestApp::spawn_with(backend, ServerOptions::default()).await
+        TestApp::spawn_with(backend, Config::default()).await
     }
 
-    pub async fn spawn_with(backend: Backend, mut opts: ServerOptions) -> TestApp {
+    pub async fn spawn_with(backend: Backend, mut opts: Config) -> TestApp {
         let db = TestDb::new(backend).await;
         let store = db.store().await;
         let shop = merchant(&*store, "Shop").await;
         let other = merchant(&*store, "Other shop").await;
         opts.listen = "127.0.0.1:0".into();
-        let server = server::start(store.clone(), opts)
+        let server = startup::start(store.clone(), opts)
             .await
             .expect("server starts");
         let url = server.url();

@@ -1,66 +1,22 @@
-//! Running Hundi: the HTTP server, its background workers, and a graceful stop.
+//! Starting Hundi, in one place: the application's state built from the configuration
+//! (`config.rs`), the whole router (every front door side by side), the background workers,
+//! the listeners, and a graceful stop.
 
-use crate::api::{self, AppState};
+use crate::api;
+use crate::config::Config;
+use crate::http::AppState;
 use crate::store::Store;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{middleware, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    pub listen: String,
-    /// The base of the URLs Hundi hands out (checkout links); defaults to `http://<listen>`.
-    pub public_url: Option<String>,
-    /// How often the expiry worker looks for overdue payments.
-    pub expiry_interval: Duration,
-    /// How often per-key request counts are written.
-    pub usage_flush_interval: Duration,
-    /// How often the expiry worker also deletes idempotency keys older than 24 hours.
-    pub idempotency_purge_interval: Duration,
-    /// Who may read `/metrics` (a bearer token) and how fresh its payment counts are.
-    pub metrics: crate::api::metrics::MetricsAccess,
-    /// Serves `/metrics` on this address only (not on `listen`).
-    pub metrics_listen: Option<String>,
-    pub webhooks: crate::webhooks::WebhookConfig,
-    /// Whether this node delivers webhooks (an API-only node leaves it to others).
-    pub dispatch_webhooks: bool,
-    /// The master key of sealed secrets; every node of a deployment needs the same one.
-    pub secrets: crate::secrets::SecretBox,
-    /// The default per-key and per-address request rate limits.
-    pub rate_limits: crate::service::ratelimit::RateLimitConfig,
-    /// How long a looked-up API key is trusted (`HUNDI_KEY_CACHE_MS`, at most 60 s).
-    pub key_cache: Duration,
-    /// The proxies whose `X-Forwarded-For` names the client (`HUNDI_TRUSTED_PROXIES`).
-    pub trusted_proxies: crate::api::client_addr::TrustedProxies,
-    /// The dashboard's sign-in throttle.
-    pub sign_in: crate::dashboard::throttle::SignInPolicy,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        ServerOptions {
-            listen: "127.0.0.1:3000".into(),
-            public_url: None,
-            expiry_interval: Duration::from_secs(1),
-            usage_flush_interval: Duration::from_secs(1),
-            idempotency_purge_interval: Duration::from_secs(60),
-            metrics: crate::api::metrics::MetricsAccess::default(),
-            metrics_listen: None,
-            webhooks: crate::webhooks::WebhookConfig::from_env(),
-            dispatch_webhooks: true,
-            secrets: crate::secrets::SecretBox::random(),
-            rate_limits: crate::service::ratelimit::RateLimitConfig::from_env(),
-            key_cache: api::auth::KeyCache::ttl_from(
-                std::env::var("HUNDI_KEY_CACHE_MS").ok().as_deref(),
-            ),
-            trusted_proxies: Default::default(),
-            sign_in: Default::default(),
-        }
-    }
-}
 
 /// A server that is accepting requests.
 pub struct RunningServer {
@@ -97,8 +53,138 @@ impl RunningServer {
     }
 }
 
+/// The application's state, from the configuration; every front door shares it.
+pub fn app_state(
+    store: Arc<dyn Store>,
+    config: &Config,
+    public_url: String,
+    checkout_secret: Vec<u8>,
+    metrics: crate::http::metrics::MetricsAccess,
+) -> AppState {
+    let payments = crate::service::PaymentService::new(store.clone(), public_url)
+        .allow_private_webhooks(config.webhooks.allow_private);
+    AppState {
+        payments,
+        reads: crate::service::reads::Reads::new(store.clone()),
+        rate_limits: Arc::new(crate::service::ratelimit::RateLimiter::new(
+            store.clone(),
+            config.rate_limits.clone(),
+        )),
+        store,
+        usage: Arc::default(),
+        metrics: Arc::new(crate::http::metrics::Metrics::new(metrics)),
+        checkout_secret: Arc::new(checkout_secret),
+        keys: Arc::new(crate::service::keys::KeyCache::new(config.key_cache)),
+        secrets: config.secrets.clone(),
+        proxies: Arc::new(config.trusted_proxies.clone()),
+        sign_in: Arc::new(crate::service::throttle::SignInGuard::new(
+            config.sign_in.clone(),
+        )),
+        dialects: Arc::new(config.dialects.clone()),
+    }
+}
+
+static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+
+/// The pages' refusal of a body they cannot take: plain text, as a browser shows it.
+fn plain_refusal(status: StatusCode, message: String) -> Response {
+    (status, message).into_response()
+}
+
+/// The application served on the metrics address (`--metrics-listen`): `/metrics` only.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(crate::http::metrics::render))
+        .fallback(api::not_found)
+        .with_state(state)
+}
+
+/// Every request gets an `x-request-id` (kept if the caller sent one, echoed in the response)
+/// and a tracing span carrying it, so each log line names its request.
+fn with_request_tracing(router: Router) -> Router {
+    use tower_http::catch_panic::CatchPanicLayer;
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::TraceLayer;
+    fn span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    }
+    // Layers wrap outwards: the id is set first, then the span opens, then the id is echoed.
+    router
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(span as fn(&_) -> _))
+        .layer(SetRequestIdLayer::new(REQUEST_ID.clone(), MakeRequestUuid))
+}
+
+/// A panic in a handler is a bug; the caller still gets the API's error shape, not a reset.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    api::error::ApiError::internal().into_response()
+}
+
+/// Builds the whole HTTP application: the native API, the checkout, the dialects and the
+/// dashboard side by side, under the shared layers (metrics, rate limits, body limit).
+pub fn router(state: AppState) -> Router {
+    use api::extract::with_small_body_limit;
+    let app = api::router(&state)
+        // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
+        .merge(with_small_body_limit(
+            crate::checkout::router(),
+            plain_refusal,
+        ))
+        .merge(with_small_body_limit(
+            crate::dialects::pakhipay::router(),
+            crate::dialects::pakhipay::refuse,
+        ))
+        .merge(with_small_body_limit(
+            crate::dialects::paygate::router(),
+            crate::dialects::paygate::refuse,
+        ))
+        .merge(with_small_body_limit(
+            crate::dialects::kazawallet::router(),
+            crate::dialects::kazawallet::refuse,
+        ))
+        .merge(with_small_body_limit(
+            crate::dialects::waypay::router(),
+            crate::dialects::waypay::refuse,
+        ))
+        .merge(with_small_body_limit(
+            crate::dialects::xpay::router(),
+            crate::dialects::xpay::refuse,
+        ))
+        .merge(with_small_body_limit(
+            crate::dashboard::router(),
+            plain_refusal,
+        ))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(|| async {
+            api::error::ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "invalid_request_error",
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::http::metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            api::ratelimit::layer,
+        ))
+        .layer(DefaultBodyLimit::max(api::extract::BODY_LIMIT))
+        .with_state(state);
+    with_request_tracing(app)
+}
+
 /// Binds, starts the workers and serves until told to stop.
-pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Result<RunningServer> {
+pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(&opts.listen).await?;
     let addr = listener.local_addr()?;
     let public_url = opts
@@ -117,17 +203,6 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     if sealed > 0 {
         tracing::info!(endpoints = sealed, "sealed webhook secrets stored in clear");
     }
-    let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
-    state.secrets = opts.secrets.clone();
-    state.rate_limits = Arc::new(crate::service::ratelimit::RateLimiter::new(
-        store.clone(),
-        opts.rate_limits.clone(),
-    ));
-    state.keys = Arc::new(api::auth::KeyCache::new(opts.key_cache));
-    state.proxies = Arc::new(opts.trusted_proxies.clone());
-    state.sign_in = Arc::new(crate::dashboard::throttle::SignInGuard::new(
-        opts.sign_in.clone(),
-    ));
     let metrics_listener = match &opts.metrics_listen {
         Some(address) => Some(TcpListener::bind(address).await?),
         None => None,
@@ -136,16 +211,17 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         Some(l) => Some(l.local_addr()?),
         None => None,
     };
-    state.metrics = Arc::new(crate::api::metrics::Metrics::new(
-        crate::api::metrics::MetricsAccess {
-            separate_listener: metrics_listener.is_some(),
-            ..opts.metrics.clone()
-        },
-    ));
-    state.payments = state
-        .payments
-        .clone()
-        .allow_private_webhooks(opts.webhooks.allow_private);
+    let metrics = crate::http::metrics::MetricsAccess {
+        separate_listener: metrics_listener.is_some(),
+        ..opts.metrics.clone()
+    };
+    let state = app_state(
+        store.clone(),
+        &opts,
+        public_url,
+        secret.into_bytes(),
+        metrics,
+    );
     let (stop, stopped) = watch::channel(false);
     // Subscribed before the first request: a key revoked on another node is forgotten here.
     let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;
@@ -159,6 +235,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     ));
     let usage = tokio::spawn(usage_worker(
         state.clone(),
+        store.clone(),
         opts.usage_flush_interval,
         stopped.clone(),
     ));
@@ -182,7 +259,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     let metrics_server = match metrics_listener {
         Some(listener) => {
             let mut on_stop = stopped.clone();
-            let app = api::metrics_router(state.clone());
+            let app = metrics_router(state.clone());
             tokio::spawn(async move {
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async move {
@@ -193,9 +270,10 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         }
         None => tokio::spawn(async {}),
     };
-    let app = api::router(state.clone());
+    let app = router(state.clone());
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
+    let flush_store = store.clone();
     let task = tokio::spawn(async move {
         // The peer's address is what the sign-in throttle and the per-address rate limits count.
         let served = axum::serve(
@@ -212,7 +290,7 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         let _ = webhooks.await;
         let _ = keys.await;
         let _ = metrics_server.await;
-        flush_state.usage.flush(&flush_state.store).await;
+        flush_state.usage.flush(&flush_store).await;
         served
     });
     Ok(RunningServer {
@@ -268,7 +346,12 @@ async fn expiry_worker(
     }
 }
 
-async fn usage_worker(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+async fn usage_worker(
+    state: AppState,
+    store: Arc<dyn Store>,
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         let stop = tokio::select! {
             _ = tokio::time::sleep(every) => false,
@@ -277,7 +360,7 @@ async fn usage_worker(state: AppState, every: Duration, mut stopped: watch::Rece
         if stop {
             return;
         }
-        state.usage.flush(&state.store).await;
+        state.usage.flush(&store).await;
     }
 }
 

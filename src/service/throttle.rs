@@ -5,7 +5,6 @@
 //! not locked out. Only a few passwords are checked at once on a node (argon2id takes about
 //! 19 MiB each); a try that finds them all busy is answered 503.
 
-use crate::api::client_addr::ClientAddr;
 use crate::store::{Store, StoreResult, ThrottleRule};
 use chrono::{DateTime, Utc};
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +13,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// The longest e-mail address a sign-in may name (RFC 5321's limit on a path).
-pub const EMAIL_MAX: usize = 254;
+pub const EMAIL_MAX: usize = crate::domain::email::Email::MAX;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignInPolicy {
@@ -84,13 +83,13 @@ fn email_subject(email: &str) -> String {
     format!("email:{email}")
 }
 
-fn address_subject(addr: &ClientAddr) -> String {
-    format!("addr:{}", addr.throttle_key())
+fn address_subject(addr: &str) -> String {
+    format!("addr:{addr}")
 }
 
 /// One e-mail address tried from one client address the user signed in from before.
-fn known_subject(email: &str, addr: &ClientAddr) -> String {
-    format!("known:{}|{email}", addr.throttle_key())
+fn known_subject(email: &str, addr: &str) -> String {
+    format!("known:{addr}|{email}")
 }
 
 impl SignInGuard {
@@ -123,7 +122,7 @@ impl SignInGuard {
         &self,
         store: &Arc<dyn Store>,
         email: &str,
-        addr: &ClientAddr,
+        addr: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Result<Check, Refusal>> {
         self.purge_now_and_then(store, now);
@@ -141,7 +140,7 @@ impl SignInGuard {
             // Someone who knows only the e-mail address may be keeping it blocked; its owner,
             // at an address they signed in from before, gets tries of its own.
             let known = store
-                .signed_in_from(email, &addr.throttle_key(), now - p.remember_for)
+                .signed_in_from(email, addr, now - p.remember_for)
                 .await?;
             if !known {
                 return Ok(Err(Refusal::Blocked(until)));
@@ -170,7 +169,7 @@ impl SignInGuard {
         &self,
         store: &Arc<dyn Store>,
         email: &str,
-        addr: &ClientAddr,
+        addr: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<()> {
         store.clear_throttle(&email_subject(email)).await?;
@@ -178,9 +177,7 @@ impl SignInGuard {
         store
             .refund_throttle(&address_subject(addr), &self.policy.per_address)
             .await?;
-        store
-            .remember_sign_in(email, &addr.throttle_key(), now)
-            .await
+        store.remember_sign_in(email, addr, now).await
     }
 
     /// Deletes rows nobody has tried for a window, at most once a minute per node, in the

@@ -206,14 +206,6 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
-/// `/metrics` on the main address: absent when the metrics have their own listener.
-pub async fn render_main(state: State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    if state.metrics.access.separate_listener {
-        return super::error::ApiError::not_found("no such route").into_response();
-    }
-    render(state, headers).await
-}
-
 pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     if !state.metrics.allows(&headers) {
         return (

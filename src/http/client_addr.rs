@@ -2,13 +2,13 @@
 //! (`HUNDI_TRUSTED_PROXIES`), the address they report in `X-Forwarded-For`. A header from
 //! anyone else is ignored: a client could write any address there.
 
-use super::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// The proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -85,18 +85,20 @@ impl ClientAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddr {
+impl<S> FromRequestParts<S> for ClientAddr
+where
+    Arc<TrustedProxies>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<ClientAddr, Infallible> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<ClientAddr, Infallible> {
+        let proxies = Arc::<TrustedProxies>::from_ref(state);
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip());
-        Ok(ClientAddr(state.proxies.client(peer, &parts.headers)))
+        Ok(ClientAddr(proxies.client(peer, &parts.headers)))
     }
 }
 

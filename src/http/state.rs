@@ -1,0 +1,50 @@
+//! The state every handler gets. It is assembled in `startup.rs` from the configuration.
+
+use super::client_addr::TrustedProxies;
+use super::metrics::Metrics;
+use crate::service::keys::KeyCache;
+use crate::service::ratelimit::RateLimiter;
+use crate::service::reads::Reads;
+use crate::service::throttle::SignInGuard;
+use crate::service::usage::KeyUsage;
+use crate::service::PaymentService;
+use std::sync::Arc;
+
+/// Settings of the wire dialects, read once at start (see `config.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DialectSettings {
+    /// The currency of Pakhi Pay amounts (`HUNDI_PAKHIPAY_CURRENCY`, default BDT).
+    pub pakhipay_currency: crate::domain::money::Currency,
+    /// How long a PayGate session lives, in seconds (`HUNDI_PAYGATE_SESSION_SECS`).
+    pub paygate_session_secs: i64,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    // removed once dialects go through the service
+    pub store: Arc<dyn crate::store::Store>,
+    /// The service: every change, and the reads it hands out below.
+    pub payments: PaymentService,
+    /// Read-only queries for the pages and the API.
+    pub reads: Reads,
+    pub usage: Arc<KeyUsage>,
+    pub metrics: Arc<Metrics>,
+    /// Keys the checkout's CSRF tokens; shared by every node through the database.
+    pub checkout_secret: Arc<Vec<u8>>,
+    pub keys: Arc<KeyCache>,
+    /// Seals and opens dialect credentials.
+    pub secrets: crate::secrets::SecretBox,
+    /// Request rate limits per key (and per client address for browser keys).
+    pub rate_limits: Arc<RateLimiter>,
+    /// Whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<TrustedProxies>,
+    /// The dashboard's sign-in throttle and its ceiling on password checks.
+    pub sign_in: Arc<SignInGuard>,
+    pub dialects: Arc<DialectSettings>,
+}
+
+impl axum::extract::FromRef<AppState> for Arc<TrustedProxies> {
+    fn from_ref(state: &AppState) -> Arc<TrustedProxies> {
+        state.proxies.clone()
+    }
+}

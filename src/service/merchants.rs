@@ -1,0 +1,118 @@
+//! Merchants: creating one, where its UPI payments go, and the demo a first start makes.
+
+use super::error::AccountError;
+use super::keys::create_key;
+use super::users::create_user;
+use super::PaymentService;
+use crate::domain::ids::{new_id, random_token};
+use crate::domain::key::{Mode, Permission};
+use crate::domain::merchant::{Merchant, MerchantName, NAME_MAX};
+use crate::store::{Store, StoreError};
+
+pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, AccountError> {
+    let name = MerchantName::parse(name).map_err(|e| AccountError::Invalid(e.to_string()))?;
+    let merchant = Merchant {
+        id: new_id("mer"),
+        name: name.into_string(),
+        upi_id: None,
+        upi_name: None,
+        success_url: None,
+        cancel_url: None,
+        checkout_expiry_secs: None,
+        created_at: crate::domain::now(),
+    };
+    store.create_merchant(&merchant).await?;
+    Ok(merchant)
+}
+
+pub async fn list_merchants(store: &dyn Store) -> Result<Vec<Merchant>, AccountError> {
+    Ok(store.list_merchants().await?)
+}
+
+/// A UPI id looks like `name@bank`: letters, digits, `.`, `-`, `_` around one `@`.
+pub fn valid_upi_id(id: &str) -> bool {
+    let ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+    };
+    id.len() <= 100 && matches!(id.split_once('@'), Some((user, bank)) if ok(user) && ok(bank))
+}
+
+/// Sets (or, with no id, clears) where UPI payments go and the payee name shown.
+pub async fn set_upi(
+    store: &dyn Store,
+    merchant_id: &str,
+    upi_id: Option<&str>,
+    upi_name: Option<&str>,
+) -> Result<Merchant, AccountError> {
+    let upi_id = upi_id.map(str::trim).filter(|s| !s.is_empty());
+    if let Some(id) = upi_id {
+        if !valid_upi_id(id) {
+            return Err(AccountError::Invalid(format!(
+                "'{id}' is not a UPI id (expected name@bank)"
+            )));
+        }
+    }
+    let upi_name = upi_name.map(str::trim).filter(|s| !s.is_empty());
+    if upi_name.is_some_and(|n| n.chars().count() > NAME_MAX) {
+        return Err(AccountError::Invalid(format!(
+            "a payee name must be at most {NAME_MAX} characters"
+        )));
+    }
+    match store.set_merchant_upi(merchant_id, upi_id, upi_name).await {
+        Err(StoreError::NotFound) => {
+            Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
+        }
+        other => Ok(other?),
+    }
+}
+
+impl PaymentService {
+    /// [`set_upi`], and this node's copy of the merchant is dropped at once.
+    pub async fn set_upi(
+        &self,
+        merchant_id: &str,
+        upi_id: Option<&str>,
+        upi_name: Option<&str>,
+    ) -> Result<Merchant, AccountError> {
+        let m = set_upi(&*self.store, merchant_id, upi_id, upi_name).await?;
+        self.forget_merchant(merchant_id);
+        Ok(m)
+    }
+}
+
+/// What first start creates on an empty database, with the secrets to print once.
+pub struct Demo {
+    pub merchant: Merchant,
+    pub test_key: String,
+    pub email: String,
+    pub password: String,
+}
+
+/// Creates the demo merchant, its test key and dashboard login, if the database is empty.
+pub async fn ensure_demo(store: &dyn Store) -> Result<Option<Demo>, AccountError> {
+    if store.count_merchants().await? > 0 {
+        return Ok(None);
+    }
+    let merchant = create_merchant(store, "Demo Shop").await?;
+    let key = create_key(
+        store,
+        &merchant.id,
+        Mode::Test,
+        "Demo test key",
+        Permission::ALL.to_vec(),
+        None,
+    )
+    .await?;
+    let email = "demo@hundi.local".to_string();
+    let password = random_token(16);
+    create_user(store, &merchant.id, &email, &password).await?;
+    Ok(Some(Demo {
+        merchant,
+        test_key: key.secret,
+        email,
+        password,
+    }))
+}

@@ -1,0 +1,67 @@
+//! A merchant's settings: business name, default success and cancel URLs, checkout expiry.
+
+use super::error::AccountError;
+use super::PaymentService;
+use crate::domain::merchant::{Merchant, MerchantName};
+use crate::domain::payment::limits;
+use crate::domain::web_url::WebUrl;
+
+/// The settings form as typed (blank URLs and expiry: none).
+pub struct SettingsInput<'a> {
+    pub name: &'a str,
+    pub success_url: &'a str,
+    pub cancel_url: &'a str,
+    /// Minutes, blank for the default.
+    pub expiry_minutes: &'a str,
+}
+
+fn url(label: &str, text: &str) -> Result<Option<String>, AccountError> {
+    WebUrl::optional(text)
+        .map(|u| u.map(WebUrl::into_string))
+        .map_err(|e| AccountError::Invalid(format!("the {label} {e}")))
+}
+
+fn expiry(minutes: &str) -> Result<Option<i64>, AccountError> {
+    match minutes.trim() {
+        "" => Ok(None),
+        m => m
+            .parse::<i64>()
+            .ok()
+            .and_then(|m| m.checked_mul(60))
+            .filter(|s| (limits::EXPIRES_IN_MIN..=limits::EXPIRES_IN_MAX).contains(s))
+            .map(Some)
+            .ok_or_else(|| {
+                AccountError::Invalid(format!(
+                    "the checkout expiry must be {} to {} minutes",
+                    limits::EXPIRES_IN_MIN / 60,
+                    limits::EXPIRES_IN_MAX / 60
+                ))
+            }),
+    }
+}
+
+impl PaymentService {
+    /// Validates and saves the settings; this node's copy of the merchant is dropped at once
+    /// (other nodes' copies live a second at most).
+    pub async fn update_settings(
+        &self,
+        merchant: &Merchant,
+        input: SettingsInput<'_>,
+    ) -> Result<Merchant, AccountError> {
+        let name = MerchantName::parse(input.name).map_err(|_| {
+            AccountError::Invalid(format!(
+                "the business name must be 1 to {} characters",
+                crate::domain::merchant::NAME_MAX
+            ))
+        })?;
+        let expiry = expiry(input.expiry_minutes)?;
+        let mut m = merchant.clone();
+        m.name = name.into_string();
+        m.success_url = url("success URL", input.success_url)?;
+        m.cancel_url = url("cancel URL", input.cancel_url)?;
+        m.checkout_expiry_secs = expiry;
+        let saved = self.store.update_merchant_settings(&m).await?;
+        self.forget_merchant(&m.id);
+        Ok(saved)
+    }
+}

@@ -1,0 +1,199 @@
+//! Dashboard logins and their sessions: creating a user, signing in (behind the sign-in
+//! throttle, `throttle.rs`), the session a cookie names, its test/live switch, signing out.
+
+use super::error::AccountError;
+use super::throttle::{Refusal, SignInGuard};
+use super::PaymentService;
+use crate::domain::email::Email;
+use crate::domain::ids::{new_id, random_token};
+use crate::domain::merchant::{Merchant, User};
+use crate::domain::session::Session;
+use crate::store::{Store, StoreError};
+use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+use argon2::Argon2;
+use sha2::{Digest, Sha256};
+
+/// How long a dashboard session lasts.
+pub const SESSION_HOURS: i64 = 12;
+
+/// A password has at least this many characters.
+pub const PASSWORD_MIN: usize = 10;
+
+pub fn hash_password(password: &str) -> Result<String, AccountError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AccountError::Invalid(format!("cannot hash the password: {e}")))
+}
+
+pub async fn create_user(
+    store: &dyn Store,
+    merchant_id: &str,
+    email: &str,
+    password: &str,
+) -> Result<User, AccountError> {
+    let address = Email::parse(email)
+        .map_err(|_| AccountError::Invalid("the e-mail address is not valid".into()))?;
+    if password.chars().count() < PASSWORD_MIN {
+        return Err(AccountError::Invalid(format!(
+            "a password must have at least {PASSWORD_MIN} characters"
+        )));
+    }
+    let user = User {
+        id: new_id("usr"),
+        merchant_id: merchant_id.to_string(),
+        email: address.lowercase(),
+        password_hash: hash_password(password)?,
+        created_at: crate::domain::now(),
+    };
+    store.create_user(&user).await.map_err(|e| match e {
+        StoreError::Duplicate(_) => AccountError::Invalid(format!("a user {email} already exists")),
+        other => other.into(),
+    })?;
+    Ok(user)
+}
+
+/// What a session cookie's token is stored as.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Why a sign-in did not open a session.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("the e-mail address and password do not match")]
+    Wrong,
+    /// Throttled: seconds until a try may be made.
+    #[error("throttled for {0} s")]
+    Wait(i64),
+    /// Every password check of the node is busy.
+    #[error("every password check is busy")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A signed-in session with its user and merchant.
+pub struct SignedIn {
+    pub session: Session,
+    pub user: User,
+    pub merchant: Merchant,
+}
+
+/// An argon2id hash of a random password, made once: what an unknown address is checked against.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&random_token(24)).unwrap_or_default())
+}
+
+impl PaymentService {
+    /// Checks the password (argon2id) once the throttle has counted the try; returns a new
+    /// session's token. `client` is the client address as the throttle counts it.
+    pub async fn sign_in(
+        &self,
+        guard: &SignInGuard,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<String, SignInError> {
+        use argon2::{PasswordHash, PasswordVerifier};
+        let email = email.trim().to_lowercase();
+        let now = crate::domain::now();
+        let check = match guard.admit(&self.store, &email, client, now).await? {
+            Ok(check) => check,
+            Err(Refusal::Blocked(until)) => {
+                // Rounded up: a client that waits exactly this long finds the block over.
+                let ms = (until - now).num_milliseconds();
+                return Err(SignInError::Wait((ms + 999).div_euclid(1000).max(1)));
+            }
+            Err(Refusal::Busy) => return Err(SignInError::Busy),
+        };
+        let user = match self.store.find_user_by_email(&email).await {
+            Ok(u) => Some(u),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let stored = user.as_ref().map(|u| u.password_hash.clone());
+        let password = password.to_string();
+        let ok = check
+            .run(move || {
+                // An unknown address costs the same hashing as a known one.
+                let stored = stored.unwrap_or_else(|| dummy_hash().to_string());
+                PasswordHash::new(&stored).is_ok_and(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                })
+            })
+            .await;
+        let user = match (ok, user) {
+            (true, Some(u)) => u,
+            _ => return Err(SignInError::Wrong),
+        };
+        guard.succeeded(&self.store, &email, client, now).await?;
+        let token = random_token(43);
+        let session = Session {
+            token_hash: token_hash(&token),
+            user_id: user.id.clone(),
+            merchant_id: user.merchant_id.clone(),
+            csrf: random_token(32),
+            livemode: false,
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(SESSION_HOURS),
+        };
+        self.store.create_session(&session).await?;
+        Ok(token)
+    }
+
+    /// The unexpired session a cookie's token names, with its user and merchant; `None` when
+    /// there is none (or its user is gone).
+    pub async fn session(&self, token: &str) -> Result<Option<SignedIn>, StoreError> {
+        let session = match self
+            .store
+            .get_session(&token_hash(token), crate::domain::now())
+            .await
+        {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let merchant = self.store.get_merchant(&session.merchant_id).await?;
+        let user = self
+            .store
+            .list_users(&session.merchant_id)
+            .await?
+            .into_iter()
+            .find(|u| u.id == session.user_id);
+        Ok(user.map(|user| SignedIn {
+            session,
+            user,
+            merchant,
+        }))
+    }
+
+    pub async fn sign_out(&self, session: &Session) -> Result<(), StoreError> {
+        self.store.delete_session(&session.token_hash).await
+    }
+
+    /// The session's test/live switch.
+    pub async fn set_session_mode(
+        &self,
+        session: &Session,
+        livemode: bool,
+    ) -> Result<(), StoreError> {
+        self.store
+            .set_session_mode(&session.token_hash, livemode)
+            .await
+    }
+
+    /// [`create_user`], for the dashboard's team form.
+    pub async fn create_user(
+        &self,
+        merchant_id: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<User, AccountError> {
+        create_user(&*self.store, merchant_id, email, password).await
+    }
+}
