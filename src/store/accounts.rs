@@ -346,6 +346,53 @@ impl AccountStore for Backend {
         Ok(done.rows_affected())
     }
 
+
+    async fn claim_throttle(
+        &self,
+        subject: &str,
+        rule: &ThrottleRule,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<DateTime<Utc>>> {
+        // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
+        // number after counting it. The row lock makes racing tries count one after another;
+        // `{MICROS}` turns a number of microseconds into a duration.
+        let sql = format!(
+            "INSERT INTO sign_in_throttle (subject, tries, blocked_until, updated_at) \
+             VALUES ($1, 1, CASE WHEN 1 >= $4 THEN $2 + $5{MICROS} END, $2) \
+             ON CONFLICT (subject) DO UPDATE SET \
+             tries = $7, \
+             blocked_until = CASE WHEN $7 >= $4 \
+             THEN $2 + {LEAST}($6, $5 << {LEAST}($7 - $4, 20)){MICROS} END, \
+             updated_at = $2 \
+             WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
+             RETURNING tries"
+        )
+        .replace(
+            "$7",
+            "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
+             ELSE sign_in_throttle.tries + 1 END)",
+        );
+        let counted = sqlx::query(&sql)
+            .bind(subject)
+            .bind(ts(now))
+            .bind(ts(now - rule.window))
+            .bind(rule.free)
+            .bind(ThrottleRule::micros(rule.first_wait))
+            .bind(ThrottleRule::micros(rule.max_wait))
+            .fetch_optional(self.writer())
+            .await?;
+        if counted.is_some() {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
+            .bind(subject)
+            .fetch_optional(self.writer())
+            .await?;
+        let until = row.map(|r| get_opt_ts(&r, "blocked_until")).transpose()?.flatten();
+        // Unblocked in between: the caller waits the shortest while.
+        Ok(Some(until.unwrap_or(now + chrono::Duration::seconds(1))))
+    }
+
     $($own)*
 }
     };

@@ -465,6 +465,55 @@ impl EventStore for Backend {
         Ok(out)
     }
 
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let ids: Vec<String> = sqlx::query_scalar(LEASE_DUE_DELIVERIES)
+        .bind(ts(now))
+        .bind(ts(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(self.writer())
+        .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read for the whole batch.
+        let rows = sqlx::query(&format!(
+            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
+             e.object_id, d.attempts, w.url, w.secret, \
+             CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
+             e.payload FROM webhook_deliveries d \
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"
+        ))
+        .bind(id_list(&ids))
+        .bind(ts(now))
+        .fetch_all(self.writer())
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            jobs.push(DeliveryJob {
+                delivery_id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                format: r.try_get("format")?,
+                event_type: r.try_get("type")?,
+                object_id: r.try_get("object_id")?,
+                attempts: r.try_get("attempts")?,
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                payload: r.try_get("payload")?,
+            });
+        }
+        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
+        Ok(jobs)
+    }
+
     $($own)*
 }
 

@@ -375,3 +375,26 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     }
     StoreError::from(err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_is_unavailable() {
+        for lost in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            assert!(matches!(classify(lost), StoreError::Unavailable(_)));
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Io(refused)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        let bad = sqlx::Error::Protocol("bad".into());
+        assert!(matches!(StoreError::from(bad), StoreError::Database(_)));
+    }
+}

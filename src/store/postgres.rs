@@ -44,6 +44,21 @@ const ROW_ID: &str = "ctid";
 const DAY: &str = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
 /// A row another node is working on right now is left to that node.
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
+/// Turns a number of microseconds into an interval.
+const MICROS: &str = " * INTERVAL '1 microsecond'";
+const LEAST: &str = "LEAST";
+/// Leases due deliveries ($1 now, $2 lease end, $3 how many), skipping those another node is
+/// leasing right now.
+const LEASE_DUE_DELIVERIES: &str = "WITH due AS (SELECT id FROM webhook_deliveries \
+     WHERE status = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+     ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     UPDATE webhook_deliveries d SET lease_until = $2 FROM due WHERE d.id = due.id RETURNING d.id";
+/// A list of ids bound as one value: an array.
+const IN_IDS: &str = "= ANY($1)";
+
+fn id_list(ids: &[String]) -> &[String] {
+    ids
+}
 
 pub struct PgStore {
     pool: PgPool,
@@ -112,50 +127,6 @@ super::accounts::accounts_sql! {
 
     fn backend(&self) -> &'static str {
         "postgres"
-    }
-
-    async fn claim_throttle(
-        &self,
-        subject: &str,
-        rule: &ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
-        // number after counting it. The row lock makes racing tries count one after another.
-        let sql = "INSERT INTO sign_in_throttle (subject, tries, blocked_until, updated_at) \
-             VALUES ($1, 1, CASE WHEN 1 >= $4 THEN $2 + $5 * INTERVAL '1 microsecond' END, $2) \
-             ON CONFLICT (subject) DO UPDATE SET \
-             tries = $7, \
-             blocked_until = CASE WHEN $7 >= $4 THEN $2 + LEAST($6, $5 << LEAST($7 - $4, 20)) \
-             * INTERVAL '1 microsecond' END, \
-             updated_at = $2 \
-             WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
-             RETURNING tries"
-            .replace(
-                "$7",
-                "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
-                 ELSE sign_in_throttle.tries + 1 END)",
-            );
-        let counted = sqlx::query(&sql)
-            .bind(subject)
-            .bind(now)
-            .bind(now - rule.window)
-            .bind(rule.free)
-            .bind(ThrottleRule::micros(rule.first_wait))
-            .bind(ThrottleRule::micros(rule.max_wait))
-            .fetch_optional(&self.pool)
-            .await?;
-        if counted.is_some() {
-            return Ok(None);
-        }
-        let until: Option<DateTime<Utc>> =
-            sqlx::query_scalar("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
-                .bind(subject)
-                .fetch_optional(&self.pool)
-                .await?
-                .flatten();
-        // Unblocked in between: the caller waits the shortest while.
-        Ok(Some(until.unwrap_or(now + chrono::Duration::seconds(1))))
     }
 }
 
@@ -261,60 +232,6 @@ super::events::events_sql! {
             })
             .await?;
         Ok(self.deliveries.clone())
-    }
-
-    async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "WITH due AS (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
-             AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-             ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-             UPDATE webhook_deliveries d SET lease_until = $2 FROM due WHERE d.id = due.id \
-             RETURNING d.id",
-        )
-        .bind(now)
-        .bind(lease_until)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One read for the whole batch.
-        let rows = sqlx::query(
-            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
-             e.object_id, d.attempts, w.url, w.secret, \
-             CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
-             e.payload FROM webhook_deliveries d \
-             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             JOIN events e ON e.id = d.event_id WHERE d.id = ANY($1)",
-        )
-        .bind(&ids)
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for r in &rows {
-            jobs.push(DeliveryJob {
-                delivery_id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                format: r.try_get("format")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                attempts: r.try_get("attempts")?,
-                url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                payload: r.try_get("payload")?,
-            });
-        }
-        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
-        Ok(jobs)
     }
 }
 

@@ -65,6 +65,20 @@ const ROW_ID: &str = "rowid";
 const DAY: &str = "strftime('%Y-%m-%d', created_at / 1000000, 'unixepoch')";
 /// The write lock BEGIN IMMEDIATE takes is the claim: no other writer runs meanwhile.
 const SKIP_LOCKED: &str = "";
+/// Turns a number of microseconds into a duration: timestamps are microseconds already.
+const MICROS: &str = "";
+const LEAST: &str = "min";
+/// Leases due deliveries ($1 now, $2 lease end, $3 how many); the write lock is the claim.
+const LEASE_DUE_DELIVERIES: &str = "UPDATE webhook_deliveries SET lease_until = $2 \
+     WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' \
+     AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+     ORDER BY next_attempt_at LIMIT $3) RETURNING id";
+/// A list of ids bound as one value: a JSON array.
+const IN_IDS: &str = "IN (SELECT value FROM json_each($1))";
+
+fn id_list(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_default()
+}
 
 impl SqliteStore {
     /// Opens (creating if missing) the database a `sqlite://path` URL or plain path names.
@@ -271,50 +285,6 @@ super::accounts::accounts_sql! {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
-
-    async fn claim_throttle(
-        &self,
-        subject: &str,
-        rule: &ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
-        // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
-        // number after counting it.
-        let sql = "INSERT INTO sign_in_throttle (subject, tries, blocked_until, updated_at) \
-             VALUES ($1, 1, CASE WHEN 1 >= $4 THEN $2 + $5 END, $2) \
-             ON CONFLICT (subject) DO UPDATE SET \
-             tries = $7, \
-             blocked_until = CASE WHEN $7 >= $4 THEN $2 + min($6, $5 << min($7 - $4, 20)) END, \
-             updated_at = $2 \
-             WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
-             RETURNING tries"
-            .replace(
-                "$7",
-                "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
-                 ELSE sign_in_throttle.tries + 1 END)",
-            );
-        let counted = sqlx::query(&sql)
-            .bind(subject)
-            .bind(ts(now))
-            .bind(ts(now - rule.window))
-            .bind(rule.free)
-            .bind(ThrottleRule::micros(rule.first_wait))
-            .bind(ThrottleRule::micros(rule.max_wait))
-            .fetch_optional(&self.writer)
-            .await?;
-        if counted.is_some() {
-            return Ok(None);
-        }
-        let until: Option<i64> =
-            sqlx::query_scalar("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
-                .bind(subject)
-                .fetch_optional(&self.writer)
-                .await?
-                .flatten();
-        // Unblocked in between: the caller waits the shortest while.
-        let until = until.unwrap_or(ts(now + chrono::Duration::seconds(1)));
-        Ok(Some(from_ts(until)?))
-    }
 }
 
 super::keys::keys_sql! {
@@ -386,59 +356,6 @@ super::payments::payments_sql! {
 super::events::events_sql! {
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
         Ok(self.deliveries.clone())
-    }
-
-    async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "UPDATE webhook_deliveries SET lease_until = $2 WHERE id IN (SELECT id FROM \
-             webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $1 \
-             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_attempt_at LIMIT $3) \
-             RETURNING id",
-        )
-        .bind(ts(now))
-        .bind(ts(lease_until))
-        .bind(i64::from(limit))
-        .fetch_all(&self.writer)
-        .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        // One read for the whole batch.
-        let rows = sqlx::query(
-            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
-             e.object_id, d.attempts, w.url, w.secret, \
-             CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
-             e.payload FROM webhook_deliveries d \
-             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             JOIN events e ON e.id = d.event_id WHERE d.id IN (SELECT value FROM json_each($1))",
-        )
-        .bind(serde_json::to_string(&ids).unwrap_or_default())
-        .bind(ts(now))
-        .fetch_all(&self.writer)
-        .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for r in &rows {
-            jobs.push(DeliveryJob {
-                delivery_id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                format: r.try_get("format")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                attempts: r.try_get("attempts")?,
-                url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                payload: r.try_get("payload")?,
-            });
-        }
-        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
-        Ok(jobs)
     }
 }
 
