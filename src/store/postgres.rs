@@ -98,10 +98,6 @@ impl PgStore {
         &self.pool
     }
 
-    fn signal_deliveries(&self) {
-        self.deliveries.notify_one();
-    }
-
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Postgres>> {
         Ok(self.pool.begin().await?)
     }

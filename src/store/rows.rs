@@ -516,6 +516,11 @@ macro_rules! decoders {
         }
 
         impl Backend {
+            /// Wakes this node's dispatcher after a commit that scheduled deliveries.
+            fn signal_deliveries(&self) {
+                self.deliveries.notify_one();
+            }
+
             /// One row of `table` by id, if it belongs to the scope's merchant and mode.
             async fn scoped_row(
                 &self,

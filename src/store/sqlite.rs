@@ -118,10 +118,6 @@ impl SqliteStore {
         })
     }
 
-    fn signal_deliveries(&self) {
-        self.deliveries.notify_one();
-    }
-
     async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
         // IMMEDIATE takes the write lock up front, so another process's writer makes us wait
         // (busy_timeout) instead of failing half-way through.
