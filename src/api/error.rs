@@ -201,7 +201,7 @@ impl From<StoreError> for ApiError {
                 "duplicate",
                 format!("an object with these values already exists ({what})"),
             ),
-            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
+            StoreError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::unavailable()
             }

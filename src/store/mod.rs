@@ -1,10 +1,25 @@
 //! Persistence: one trait, two implementations (SQLite, PostgreSQL), one conformance suite.
 //! No SQL lives outside this module.
 
+mod accounts;
+mod credentials;
+mod credits;
+mod events;
+mod idempotency;
+mod keys;
+mod payments;
 mod postgres;
 mod rows;
 mod sealing;
 mod sqlite;
+
+pub use accounts::AccountStore;
+pub use credentials::CredentialStore;
+pub use credits::CreditStore;
+pub use events::EventStore;
+pub use idempotency::IdempotencyStore;
+pub use keys::KeyStore;
+pub use payments::PaymentStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -30,8 +45,11 @@ pub enum StoreError {
     /// A unique constraint refused the write; carries the constraint's name.
     #[error("conflicts with an existing row ({0})")]
     Duplicate(String),
+    /// The database cannot be reached (its pool timed out or closed, its connection broke).
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A write that failed as a whole (for instance its group commit did).
@@ -281,313 +299,27 @@ pub enum KeyChange {
     Unknown,
 }
 
-#[async_trait]
-pub trait Store: Send + Sync + 'static {
-    /// Applies the embedded migrations for this backend; applying twice is a no-op.
-    async fn migrate(&self) -> StoreResult<()>;
-    /// A cheap round trip, for health checks.
-    async fn ping(&self) -> StoreResult<()>;
-    fn backend(&self) -> &'static str;
+/// The whole store: the sum of its aggregates, each a trait in its own module holding its SQL.
+pub trait Store:
+    AccountStore
+    + KeyStore
+    + PaymentStore
+    + EventStore
+    + CredentialStore
+    + CreditStore
+    + IdempotencyStore
+{
+}
 
-    // Merchants and users
-    async fn create_merchant(&self, merchant: &Merchant) -> StoreResult<()>;
-    async fn get_merchant(&self, id: &str) -> StoreResult<Merchant>;
-    async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
-    async fn count_merchants(&self) -> StoreResult<i64>;
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
-    async fn find_user_by_email(&self, email: &str) -> StoreResult<User>;
-    async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>>;
-    /// Name, default URLs and checkout expiry (the dashboard's settings).
-    async fn update_merchant_settings(&self, merchant: &Merchant) -> StoreResult<Merchant>;
-    async fn set_merchant_upi(
-        &self,
-        id: &str,
-        upi_id: Option<&str>,
-        upi_name: Option<&str>,
-    ) -> StoreResult<Merchant>;
-
-    // API keys
-    async fn create_key(&self, key: &ApiKey) -> StoreResult<()>;
-    async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
-    async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
-    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
-    /// Changes a key's label, permissions and webhook URL.
-    async fn update_key(&self, key: &ApiKey) -> StoreResult<ApiKey>;
-    /// Adds counted requests to keys (flushed in batches, not per request).
-    async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
-    async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
-    /// Sets a key's requests per second (`None`: the instance's default).
-    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey>;
-
-    // Rate limits
-    /// Takes up to `want` whole tokens from the bucket `name` in one atomic statement: the
-    /// bucket (full when new) first refills at `per_second` since its last take, up to
-    /// `burst`, by the database's clock. Nodes sharing the database share the bucket.
-    async fn take_rate_tokens(
-        &self,
-        name: &str,
-        per_second: u32,
-        burst: u32,
-        want: u32,
-    ) -> StoreResult<TokenGrant>;
-    /// Forgets buckets untouched for `idle` (by then they are full again, as a new one is).
-    async fn prune_rate_buckets(&self, idle: std::time::Duration) -> StoreResult<u64>;
-    /// Keys revoked or changed, so that nodes forget their cached copies at once. PostgreSQL:
-    /// every node's (and the CLI's) `revoke_key` and `update_key`, through LISTEN/NOTIFY.
-    /// SQLite: nothing (another process's change is seen when a cached copy expires).
-    async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>>;
-
-    // Payments
-    async fn insert_payment(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()>;
-    async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment>;
-    /// A payment by id alone, for the public checkout (the id is the capability).
-    async fn find_payment(&self, id: &str) -> StoreResult<Payment>;
-    async fn list_payments(
-        &self,
-        scope: &Scope,
-        filter: &PaymentFilter,
-    ) -> StoreResult<Vec<Payment>>;
-    /// Moves a payment from one of `from` to `to` if, and only if, it is still in one of them
-    /// (and, with `unexpired_at`, not yet expired at that time), writing the event in the same
-    /// transaction. `Ok(None)` when the condition did not hold: someone else won.
-    async fn transition_payment(
-        &self,
-        scope: &Scope,
-        id: &str,
-        change: Transition<'_>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<Payment>>;
-    /// Expires up to `limit` pending payments whose time is up, with their events.
-    /// Rows are claimed so that concurrent workers never expire the same payment twice.
-    async fn expire_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Vec<Payment>>;
-    async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>>;
-
-    // Attempts
-    /// Records a new attempt and counts it on its payment, in one transaction. Refused with
-    /// `Ok(None)` when the payment is no longer pending or has used all its attempts.
-    async fn insert_attempt(&self, attempt: &Attempt, max: i32) -> StoreResult<Option<Attempt>>;
-    /// Moves an attempt on from `from` (for an OTP answer); `Ok(None)` if it had moved already.
-    async fn finish_attempt(
-        &self,
-        attempt: &Attempt,
-        from: AttemptStatus,
-    ) -> StoreResult<Option<Attempt>>;
-    async fn get_attempt(&self, payment_id: &str, id: &str) -> StoreResult<Attempt>;
-    async fn list_attempts(&self, payment_id: &str) -> StoreResult<Vec<Attempt>>;
-
-    /// A secret shared by every node: created with `fresh` the first time, read afterwards.
-    async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
-
-    // Dashboard sessions and the login throttle
-    async fn create_session(&self, session: &Session) -> StoreResult<()>;
-    /// The unexpired session with this token hash.
-    async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
-    async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()>;
-    async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Counts a try at `subject` (a sign-in throttle's `email:…` or `addr:…`) before the work
-    /// it guards, in one atomic statement, so that racing tries are each counted. While the
-    /// subject is blocked the try is refused, uncounted: `Some(until)`. Otherwise it is counted
-    /// (`None`); the try that uses up the rule's free ones, and each later one, blocks the
-    /// subject for the rule's wait, doubling per try up to its ceiling.
-    async fn claim_throttle(
-        &self,
-        subject: &str,
-        rule: &ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>>;
-    /// Forgets a subject's tries and block (a correct sign-in for an e-mail address).
-    async fn clear_throttle(&self, subject: &str) -> StoreResult<()>;
-    /// Gives one counted try back (a correct sign-in from a client address), lifting the
-    /// block when the tries left are below the rule's free ones.
-    async fn refund_throttle(&self, subject: &str, rule: &ThrottleRule) -> StoreResult<()>;
-    /// Deletes the rows whose last try is older than `before` and that are not blocked at
-    /// `now`; returns how many.
-    async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
-    /// Records that `email` signed in from a client `address` now.
-    async fn remember_sign_in(
-        &self,
-        email: &str,
-        address: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// Whether `email` signed in from `address` at or after `since`.
-    async fn signed_in_from(
-        &self,
-        email: &str,
-        address: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Forgets sign-ins older than `before`; returns how many.
-    async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
-
-    // Dashboard views
-    /// Payments per UTC day, currency and status since `since`.
-    async fn payment_stats(&self, scope: &Scope, since: DateTime<Utc>)
-        -> StoreResult<Vec<DayStat>>;
-    async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>>;
-    /// The latest deliveries of the scope, newest first; `status` filters (`failed`…).
-    async fn recent_deliveries(
-        &self,
-        scope: &Scope,
-        status: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<Delivery>>;
-
-    // Dialect credentials (sealed secrets)
-    /// Writes a credential, replacing the one of the same name (a rotation). `Duplicate` when
-    /// its public id belongs to another.
-    async fn put_credential(&self, credential: &Credential) -> StoreResult<()>;
-    async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential>;
-    /// The credential called `name` whose public id is `public_id` (XPay's account id).
-    async fn find_credential(&self, name: &str, public_id: &str) -> StoreResult<Credential>;
-    async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>>;
-
-    // UPI payable amounts and bank credits
-    /// The payable amounts (minor units) pending payments to `upi_id` in one mode hold within
-    /// a range.
-    async fn pending_payables(
-        &self,
-        upi_id: &str,
-        livemode: bool,
-        lowest: i64,
-        highest: i64,
-    ) -> StoreResult<Vec<i64>>;
-    /// Records a credit and, in the same transaction, completes the pending payment whose
-    /// payable amount it equals. `Duplicate` when the UTR was recorded before.
-    async fn record_credit(
-        &self,
-        scope: &Scope,
-        credit: &Credit,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<(Credit, Option<Payment>)>;
-    /// Matches an unmatched credit to a pending payment by hand, recording the shortfall a
-    /// dashboard user accepted, if any. `Ok(None)` when the credit is matched already or the
-    /// payment is no longer pending.
-    async fn match_credit(
-        &self,
-        scope: &Scope,
-        credit_id: &str,
-        payment_id: &str,
-        shortfall: Option<&AcceptedShortfall>,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<(Credit, Payment)>>;
-    async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit>;
-    async fn list_credits(&self, scope: &Scope, filter: &CreditFilter) -> StoreResult<Vec<Credit>>;
-
-    // Webhooks
-    /// A signal that fires when deliveries may be due: at once after a commit on this node,
-    /// and (PostgreSQL) on other nodes' commits through LISTEN/NOTIFY.
-    async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>>;
-    async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
-    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint>;
-    /// The scope's endpoints (not a payment's own callback URLs), one page at a time.
-    async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>>;
-    /// Writes every mutable field of an endpoint.
-    async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
-    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
-    /// Seals endpoint secrets with this master key from now on (`sealing.rs`), and seals the
-    /// ones still stored in clear; returns how many endpoints it sealed. Safe on many nodes
-    /// at once: each row is rewritten only if it still holds what was read.
-    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64>;
-    /// Leases up to `limit` due deliveries until `lease_until`; a delivery whose lease ran
-    /// out (its node died) is due again. Safe to run on many nodes at once.
-    async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>>;
-    /// Logs attempts and moves their deliveries on, all in one transaction; also keeps each
-    /// endpoint's `failing_since`.
-    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
-    /// Disables endpoints failing since before `before`, each with an event.
-    async fn disable_failing_endpoints(
-        &self,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        event: EndpointEventBuilder<'_>,
-    ) -> StoreResult<Vec<Endpoint>>;
-    /// An event's deliveries with their attempts, one page at a time.
-    async fn list_deliveries(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        page: &Page,
-    ) -> StoreResult<Vec<Delivery>>;
-    /// Schedules an event again for every endpoint that wants it now; returns how many.
-    async fn redeliver(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64>;
-
-    // Refunds
-    async fn create_refund(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-    ) -> Result<(Payment, Refund), RefundRefusal>;
-    async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund>;
-
-    // Events
-    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event>;
-    async fn list_events(&self, scope: &Scope, filter: &EventFilter) -> StoreResult<Vec<Event>>;
-
-    // Idempotency keys
-    /// Claims `key` with `token`, or returns who holds it. A key created before
-    /// `expired_before` is forgotten first, so it counts as new.
-    async fn claim_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        request_hash: &[u8],
-        token: &str,
-        now: DateTime<Utc>,
-        expired_before: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyClaim>;
-    /// Keeps the response of a claim still held with `token`; `false` when it is not (the
-    /// response was kept already, or the claim was taken over).
-    async fn complete_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<bool>;
-    /// Forgets an unfinished claim (the request failed before doing anything durable, or
-    /// died) if it is still the one made with `token`; `false` when it is not.
-    async fn release_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-    ) -> StoreResult<bool>;
-    /// Deletes up to `limit` keys created before `before`; returns how many.
-    async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64>;
-    /// `insert_payment`, keeping the response of the key in the same transaction.
-    async fn insert_payment_completing(
-        &self,
-        payment: &Payment,
-        event: &NewEvent,
-        key: &KeyCompletion,
-    ) -> StoreResult<()>;
-    /// `create_refund`, keeping the response of the key in the same transaction.
-    async fn create_refund_completing(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-        key: &KeyCompletion,
-    ) -> Result<(Payment, Refund), RefundRefusal>;
+impl<T> Store for T where
+    T: AccountStore
+        + KeyStore
+        + PaymentStore
+        + EventStore
+        + CredentialStore
+        + CreditStore
+        + IdempotencyStore
+{
 }
 
 /// Opens the store a URL names: `postgres://…` or `sqlite://…` (or a bare file path).
@@ -606,6 +338,31 @@ impl Scope {
     }
 }
 
+/// The one place a database error is sorted: a lost database is `Unavailable`, anything else
+/// `Database`.
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        let lost = match &err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => true,
+            // PostgreSQL's connection exceptions (08…) and operator intervention (57P…: the
+            // server shutting down or not accepting connections yet).
+            sqlx::Error::Database(db) => db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        };
+        if lost {
+            StoreError::Unavailable(err)
+        } else {
+            StoreError::Database(err)
+        }
+    }
+}
+
 /// Maps a unique-constraint violation to `Duplicate`, anything else to `Database`.
 pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &err {
@@ -616,5 +373,28 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
     if matches!(err, sqlx::Error::RowNotFound) {
         return StoreError::NotFound;
     }
-    StoreError::Database(err)
+    StoreError::from(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_is_unavailable() {
+        for lost in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed] {
+            assert!(matches!(classify(lost), StoreError::Unavailable(_)));
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(matches!(
+            StoreError::from(sqlx::Error::Io(refused)),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            classify(sqlx::Error::RowNotFound),
+            StoreError::NotFound
+        ));
+        let bad = sqlx::Error::Protocol("bad".into());
+        assert!(matches!(StoreError::from(bad), StoreError::Database(_)));
+    }
 }

@@ -306,3 +306,241 @@ pub fn payment_list_query(
     );
     (sql, args)
 }
+
+/// The row decoders, written once and expanded inside each backend's module, where `DbRow` is
+/// its row type and `get_ts`/`get_opt_ts` read its timestamps.
+macro_rules! decoders {
+    () => {
+        fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
+            Payment::try_from(PaymentRow {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                key_id: r.try_get("key_id")?,
+                source: r.try_get("source")?,
+                status: r.try_get("status")?,
+                currency: r.try_get("currency")?,
+                amount_minor: r.try_get("amount_minor")?,
+                refunded_minor: r.try_get("refunded_minor")?,
+                description: r.try_get("description")?,
+                reference: r.try_get("reference")?,
+                customer_name: r.try_get("customer_name")?,
+                customer_email: r.try_get("customer_email")?,
+                customer_phone: r.try_get("customer_phone")?,
+                metadata: r.try_get("metadata")?,
+                success_url: r.try_get("success_url")?,
+                cancel_url: r.try_get("cancel_url")?,
+                methods: r.try_get("methods")?,
+                created_at: get_ts(&r, "created_at")?,
+                expires_at: get_ts(&r, "expires_at")?,
+                updated_at: get_ts(&r, "updated_at")?,
+                upi_id: r.try_get("upi_id")?,
+                upi_name: r.try_get("upi_name")?,
+                payable_minor: r.try_get("payable_minor")?,
+                paid_with: r.try_get("paid_with")?,
+                method_reference: r.try_get("method_reference")?,
+                attempt_count: r.try_get("attempt_count")?,
+                dialect_data: r.try_get("dialect_data")?,
+            })
+        }
+
+        fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
+            rows::api_key(
+                r.try_get("id")?,
+                r.try_get("merchant_id")?,
+                r.try_get("livemode")?,
+                r.try_get("label")?,
+                r.try_get("prefix")?,
+                r.try_get("secret_hash")?,
+                r.try_get("permissions")?,
+                r.try_get("webhook_url")?,
+                r.try_get("request_count")?,
+                get_ts(&r, "created_at")?,
+                get_opt_ts(&r, "revoked_at")?,
+            )
+            .and_then(|mut k| {
+                let stored: Option<i32> = r.try_get("rate_limit")?;
+                k.rate_limit = rows::rate_limit(stored.map(i64::from))?;
+                Ok(k)
+            })
+        }
+
+        /// A bucket row's answer as a grant.
+        fn token_grant(granted: i64, left: f64) -> StoreResult<TokenGrant> {
+            let granted = u32::try_from(granted)
+                .map_err(|_| StoreError::Corrupt(format!("rate limit grant {granted}")))?;
+            Ok(TokenGrant { granted, left })
+        }
+
+        fn refund_from_row(r: &DbRow) -> StoreResult<Refund> {
+            let currency: String = r.try_get("currency")?;
+            rows::refund(
+                r.try_get("id")?,
+                r.try_get("payment_id")?,
+                r.try_get("merchant_id")?,
+                r.try_get("livemode")?,
+                &currency,
+                r.try_get("amount_minor")?,
+                r.try_get("reason")?,
+                r.try_get("status")?,
+                get_ts(&r, "created_at")?,
+            )
+        }
+
+        fn event_from_row(r: &DbRow) -> StoreResult<Event> {
+            Ok(Event {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                event_type: r.try_get("type")?,
+                object_id: r.try_get("object_id")?,
+                payload: r.try_get("payload")?,
+                created_at: get_ts(&r, "created_at")?,
+            })
+        }
+
+        fn attempt_from_row(r: &DbRow) -> StoreResult<Attempt> {
+            let status: String = r.try_get("status")?;
+            Ok(Attempt {
+                id: r.try_get("id")?,
+                payment_id: r.try_get("payment_id")?,
+                method: r.try_get("method")?,
+                status: rows::attempt_status(&status)?,
+                card_brand: r.try_get("card_brand")?,
+                card_last4: r.try_get("card_last4")?,
+                wallet_last4: r.try_get("wallet_last4")?,
+                failure_code: r.try_get("failure_code")?,
+                failure_message: r.try_get("failure_message")?,
+                created_at: get_ts(&r, "created_at")?,
+                updated_at: get_ts(&r, "updated_at")?,
+            })
+        }
+
+        fn credit_from_row(r: &DbRow) -> StoreResult<Credit> {
+            let currency: String = r.try_get("currency")?;
+            Ok(Credit {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                utr: r.try_get("utr")?,
+                amount: crate::domain::money::Money::from_minor(
+                    r.try_get("amount_minor")?,
+                    rows::currency(&currency)?,
+                ),
+                payer: r.try_get("payer")?,
+                received_at: get_ts(&r, "received_at")?,
+                payment_id: r.try_get("payment_id")?,
+                matched_at: get_opt_ts(&r, "matched_at")?,
+                created_at: get_ts(&r, "created_at")?,
+                shortfall: match (
+                    r.try_get::<Option<i64>, _>("shortfall_minor")?,
+                    r.try_get::<Option<String>, _>("shortfall_accepted_by")?,
+                    get_opt_ts(&r, "shortfall_accepted_at")?,
+                ) {
+                    (Some(minor), Some(accepted_by), Some(accepted_at)) => Some(AcceptedShortfall {
+                        amount: crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?),
+                        accepted_by,
+                        accepted_at,
+                    }),
+                    _ => None,
+                },
+            })
+        }
+
+        fn user_from_row(r: &DbRow) -> StoreResult<User> {
+            Ok(User {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                email: r.try_get("email")?,
+                password_hash: r.try_get("password_hash")?,
+                created_at: get_ts(&r, "created_at")?,
+            })
+        }
+
+        fn credential_from_row(r: &DbRow) -> StoreResult<Credential> {
+            Ok(Credential {
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                name: r.try_get("name")?,
+                public_id: r.try_get("public_id")?,
+                sealed: r.try_get("secret")?,
+                created_at: get_ts(&r, "created_at")?,
+            })
+        }
+
+        fn endpoint_from_row(r: &DbRow) -> StoreResult<Endpoint> {
+            let events: String = r.try_get("events")?;
+            Ok(Endpoint {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                url: r.try_get("url")?,
+                description: r.try_get("description")?,
+                events: crate::domain::webhook::events_from_column(&events),
+                enabled: r.try_get("enabled")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                previous_secret_until: get_opt_ts(&r, "previous_secret_until")?,
+                failing_since: get_opt_ts(&r, "failing_since")?,
+                disabled_reason: r.try_get("disabled_reason")?,
+                key_id: r.try_get("key_id")?,
+                format: r.try_get("format")?,
+                payment_id: r.try_get("payment_id")?,
+                created_at: get_ts(&r, "created_at")?,
+                updated_at: get_ts(&r, "updated_at")?,
+            })
+        }
+
+        fn attempt_log_from_row(r: &DbRow) -> StoreResult<AttemptLog> {
+            Ok(AttemptLog {
+                id: r.try_get("id")?,
+                attempted_at: get_ts(&r, "attempted_at")?,
+                status_code: r.try_get("status_code")?,
+                latency_ms: r.try_get("latency_ms")?,
+                response_body: r.try_get("response_body")?,
+                error: r.try_get("error")?,
+            })
+        }
+
+        fn merchant_from_row(r: &DbRow) -> StoreResult<Merchant> {
+            Ok(Merchant {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                upi_id: r.try_get("upi_id")?,
+                upi_name: r.try_get("upi_name")?,
+                success_url: r.try_get("success_url")?,
+                cancel_url: r.try_get("cancel_url")?,
+                checkout_expiry_secs: r.try_get("checkout_expiry_secs")?,
+                created_at: get_ts(&r, "created_at")?,
+            })
+        }
+
+        impl Backend {
+            /// Wakes this node's dispatcher after a commit that scheduled deliveries.
+            fn signal_deliveries(&self) {
+                self.deliveries.notify_one();
+            }
+
+            /// One row of `table` by id, if it belongs to the scope's merchant and mode.
+            async fn scoped_row(
+                &self,
+                table: &str,
+                columns: &str,
+                scope: &Scope,
+                id: &str,
+            ) -> StoreResult<DbRow> {
+                let sql = format!(
+                    "SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
+                );
+                sqlx::query(&sql)
+                    .bind(id)
+                    .bind(&scope.merchant_id)
+                    .bind(scope.livemode)
+                    .fetch_optional(self.reader())
+                    .await?
+                    .ok_or(StoreError::NotFound)
+            }
+        }
+    };
+}
+pub(super) use decoders;

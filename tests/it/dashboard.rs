@@ -235,7 +235,7 @@ async fn every_form_needs_the_csrf_token(backend: Backend) {
     let pending_id = pending["id"].as_str().unwrap();
     let events = app.events_of(&app.shop.test_key, id).await;
     let event = events[0]["id"].as_str().unwrap();
-    let key = hundi::store::Store::list_keys(&*app.store, Some(&app.shop.id))
+    let key = hundi::store::KeyStore::list_keys(&*app.store, Some(&app.shop.id))
         .await
         .unwrap()[0]
         .id
@@ -298,13 +298,13 @@ async fn every_form_needs_the_csrf_token(backend: Backend) {
     assert_eq!(still["status"], "pending");
     let (status, _) = app.get(&app.shop.test_key, "/v1/payments").await;
     assert_eq!(status, 200, "the key still works");
-    let m = hundi::store::Store::get_merchant(&*app.store, &app.shop.id)
+    let m = hundi::store::AccountStore::get_merchant(&*app.store, &app.shop.id)
         .await
         .unwrap();
     assert_eq!(m.name, "Shop");
     assert_eq!(m.upi_id, None);
     assert!(
-        hundi::store::Store::find_user_by_email(&*app.store, "evil@example.com")
+        hundi::store::AccountStore::find_user_by_email(&*app.store, "evil@example.com")
             .await
             .is_err()
     );
@@ -674,11 +674,13 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     assert_eq!(app.get(&key, "/v1/payments").await.0, 403, "create only");
     receiver.inbox.wait_for(1, 10).await;
     // Edit it: add payments:read and drop the webhook URL; the API follows within a second.
-    let key_id =
-        hundi::store::Store::find_key_by_hash(&*app.store, &hundi::domain::key::hash_secret(&key))
-            .await
-            .unwrap()
-            .id;
+    let key_id = hundi::store::KeyStore::find_key_by_hash(
+        &*app.store,
+        &hundi::domain::key::hash_secret(&key),
+    )
+    .await
+    .unwrap()
+    .id;
     let page = v
         .post(
             &format!("/dashboard/keys/{key_id}"),
@@ -836,7 +838,7 @@ async fn the_key_form_sets_a_rate_limit(backend: Backend) {
         let store = app.store.clone();
         let merchant = app.shop.id.clone();
         async move {
-            hundi::store::Store::list_keys(&*store, Some(&merchant))
+            hundi::store::KeyStore::list_keys(&*store, Some(&merchant))
                 .await
                 .unwrap()
                 .into_iter()

@@ -1042,7 +1042,288 @@ async fn a_manual_match_records_the_accepted_shortfall(backend: Backend) {
     );
 }
 
+async fn users_sessions_and_the_sign_in_throttle(backend: Backend) {
+    use hundi::domain::merchant::User;
+    use hundi::domain::session::Session;
+    use hundi::store::ThrottleRule;
+    let (_db, store, _, scope, _) = setup(backend).await;
+    // Whole microseconds, as stored.
+    let now = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
+    let user = User {
+        id: "usr_conformance".into(),
+        merchant_id: scope.merchant_id.clone(),
+        email: "Owner@Shop.example".into(),
+        password_hash: "hash".into(),
+        created_at: now,
+    };
+    store.create_user(&user).await.unwrap();
+    let found = store.find_user_by_email(" owner@shop.EXAMPLE ").await;
+    assert_eq!(found.unwrap().id, user.id, "e-mail is matched without case");
+    assert_eq!(store.list_users(&scope.merchant_id).await.unwrap().len(), 1);
+    let session = |token: &str, expires_at| Session {
+        token_hash: token.into(),
+        user_id: user.id.clone(),
+        merchant_id: scope.merchant_id.clone(),
+        csrf: "csrf".into(),
+        livemode: false,
+        created_at: now,
+        expires_at,
+    };
+    store
+        .create_session(&session("live", now + Duration::hours(1)))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("old", now - Duration::seconds(1)))
+        .await
+        .unwrap();
+    assert!(
+        store.get_session("old", now).await.is_err(),
+        "an expired session is gone"
+    );
+    store.set_session_mode("live", true).await.unwrap();
+    let got = store.get_session("live", now).await.unwrap();
+    assert!(got.livemode);
+    assert_eq!(
+        got.expires_at.timestamp_micros(),
+        (now + Duration::hours(1)).timestamp_micros()
+    );
+    store.delete_session("live").await.unwrap();
+    assert!(store.get_session("live", now).await.is_err());
+
+    let rule = ThrottleRule {
+        free: 2,
+        window: Duration::minutes(15),
+        first_wait: Duration::seconds(30),
+        max_wait: Duration::minutes(15),
+    };
+    let subject = "email:owner@shop.example";
+    assert_eq!(
+        store.claim_throttle(subject, &rule, now).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.claim_throttle(subject, &rule, now).await.unwrap(),
+        None
+    );
+    let until = store.claim_throttle(subject, &rule, now).await.unwrap();
+    let until = until.expect("the try that used up the free ones blocks the next");
+    assert_eq!((until - now).num_seconds(), 30);
+    let later = until + Duration::seconds(1);
+    assert_eq!(
+        store.claim_throttle(subject, &rule, later).await.unwrap(),
+        None
+    );
+    let doubled = store.claim_throttle(subject, &rule, later).await.unwrap();
+    assert_eq!((doubled.expect("blocked again") - later).num_seconds(), 60);
+    store.clear_throttle(subject).await.unwrap();
+    assert_eq!(
+        store.claim_throttle(subject, &rule, later).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .purge_throttle(later + Duration::days(1), later + Duration::days(1))
+            .await
+            .unwrap(),
+        1
+    );
+
+    store
+        .remember_sign_in("owner@shop.example", "192.0.2.1", now)
+        .await
+        .unwrap();
+    let since = now - Duration::minutes(1);
+    assert!(store
+        .signed_in_from("owner@shop.example", "192.0.2.1", since)
+        .await
+        .unwrap());
+    assert!(!store
+        .signed_in_from("owner@shop.example", "192.0.2.2", since)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .purge_sign_ins(now + Duration::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn deliveries_are_leased_once_and_logged(backend: Backend) {
+    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
+    use hundi::store::{AttemptLog, DeliveryOutcome, FinishedDelivery, Page};
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let endpoint = Endpoint {
+        id: "we_conformance".into(),
+        merchant_id: scope.merchant_id.clone(),
+        livemode: false,
+        url: "https://shop.example/hook".into(),
+        description: None,
+        events: vec!["*".into()],
+        enabled: true,
+        secret: "whsec_c2VjcmV0".into(),
+        previous_secret: None,
+        previous_secret_until: None,
+        failing_since: None,
+        disabled_reason: None,
+        key_id: None,
+        format: FORMAT_NATIVE.into(),
+        payment_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_endpoint(&endpoint).await.unwrap();
+    assert_eq!(
+        store.get_endpoint(&scope, &endpoint.id).await.unwrap().url,
+        endpoint.url
+    );
+    let p = service.create(&scope, new_payment("10.00")).await.unwrap();
+    let due = Utc::now() + Duration::seconds(1);
+    let jobs = store
+        .claim_deliveries(due, due + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1, "one delivery for the one endpoint");
+    assert_eq!(
+        (jobs[0].object_id.as_str(), jobs[0].url.as_str()),
+        (p.id.as_str(), endpoint.url.as_str())
+    );
+    let again = store
+        .claim_deliveries(due, due + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "a leased delivery is not handed out twice"
+    );
+    let log = AttemptLog {
+        id: "wha_conformance".into(),
+        attempted_at: due,
+        status_code: Some(200),
+        latency_ms: 12,
+        response_body: Some("ok".into()),
+        error: None,
+    };
+    let done = FinishedDelivery {
+        job: jobs[0].clone(),
+        log: log.clone(),
+        outcome: DeliveryOutcome::Succeeded,
+    };
+    store.finish_deliveries(&[done]).await.unwrap();
+    let page = Page {
+        starting_after: None,
+        limit: 10,
+    };
+    let listed = store
+        .list_deliveries(&scope, &jobs[0].event_id, &page)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].status, "succeeded");
+    assert_eq!(listed[0].log[0].status_code, Some(200));
+    assert_eq!(
+        store
+            .recent_deliveries(&scope, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .redeliver(&scope, &jobs[0].event_id, Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+async fn attempts_are_counted_and_finished_once(backend: Backend) {
+    use hundi::domain::attempt::{Attempt, AttemptStatus};
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let p = service.create(&scope, new_payment("10.00")).await.unwrap();
+    let now = Utc::now();
+    let attempt = |id: &str| Attempt {
+        id: id.into(),
+        payment_id: p.id.clone(),
+        method: "card".into(),
+        status: AttemptStatus::RequiresOtp,
+        card_brand: Some("visa".into()),
+        card_last4: Some("4242".into()),
+        wallet_last4: None,
+        failure_code: None,
+        failure_message: None,
+        created_at: now,
+        updated_at: now,
+    };
+    assert!(store
+        .insert_attempt(&attempt("att_1"), 2)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .insert_attempt(&attempt("att_2"), 2)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .insert_attempt(&attempt("att_3"), 2)
+            .await
+            .unwrap()
+            .is_none(),
+        "the third is refused"
+    );
+    let mut declined = attempt("att_1");
+    declined.status = AttemptStatus::Declined;
+    let from = AttemptStatus::RequiresOtp;
+    assert!(store
+        .finish_attempt(&declined, from)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .finish_attempt(&declined, from)
+            .await
+            .unwrap()
+            .is_none(),
+        "once only"
+    );
+    let got = store.get_attempt(&p.id, "att_1").await.unwrap();
+    assert_eq!(got.status, AttemptStatus::Declined);
+    assert_eq!(store.list_attempts(&p.id).await.unwrap().len(), 2);
+}
+
+async fn key_changes_reach_watchers(backend: Backend) {
+    let (_db, store, _, scope, _) = setup(backend).await;
+    let mut changes = store.watch_keys().await.unwrap();
+    let keys = store.list_keys(Some(&scope.merchant_id)).await.unwrap();
+    store.revoke_key(&keys[0].id, Utc::now()).await.unwrap();
+    let wait = match backend {
+        Backend::Postgres => std::time::Duration::from_secs(5),
+        Backend::Sqlite => std::time::Duration::from_millis(200),
+    };
+    let heard = tokio::time::timeout(wait, changes.recv()).await;
+    match backend {
+        // Every node hears of it through LISTEN/NOTIFY.
+        Backend::Postgres => assert_eq!(
+            heard.expect("heard in time").unwrap(),
+            hundi::store::KeyChange::Key(keys[0].id.clone())
+        ),
+        // One process: nothing to hear (the code that revokes forgets its own copy).
+        Backend::Sqlite => assert!(heard.is_err()),
+    }
+}
+
 on_both_backends!(
+    users_sessions_and_the_sign_in_throttle,
+    deliveries_are_leased_once_and_logged,
+    attempts_are_counted_and_finished_once,
+    key_changes_reach_watchers,
     key_rate_limits_round_trip,
     rate_buckets_hand_out_what_they_hold,
     upi_payables_are_unique_per_mode,

@@ -1,0 +1,572 @@
+//! Events (the outbox), webhook endpoints and the deliveries of events to them.
+
+use super::*;
+
+#[async_trait]
+pub trait EventStore: Send + Sync + 'static {
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event>;
+    async fn list_events(&self, scope: &Scope, filter: &EventFilter) -> StoreResult<Vec<Event>>;
+    /// A signal that fires when deliveries may be due: at once after a commit on this node,
+    /// and (PostgreSQL) on other nodes' commits through LISTEN/NOTIFY.
+    async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>>;
+    async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint>;
+    /// The scope's endpoints (not a payment's own callback URLs), one page at a time.
+    async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>>;
+    /// Writes every mutable field of an endpoint.
+    async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Seals endpoint secrets with this master key from now on (`sealing.rs`), and seals the
+    /// ones still stored in clear; returns how many endpoints it sealed. Safe on many nodes
+    /// at once: each row is rewritten only if it still holds what was read.
+    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64>;
+    /// Leases up to `limit` due deliveries until `lease_until`; a delivery whose lease ran
+    /// out (its node died) is due again. Safe to run on many nodes at once.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Logs attempts and moves their deliveries on, all in one transaction; also keeps each
+    /// endpoint's `failing_since`.
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
+    /// Disables endpoints failing since before `before`, each with an event.
+    async fn disable_failing_endpoints(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>,
+    ) -> StoreResult<Vec<Endpoint>>;
+    /// An event's deliveries with their attempts, one page at a time.
+    async fn list_deliveries(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Schedules an event again for every endpoint that wants it now; returns how many.
+    async fn redeliver(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+    /// The latest deliveries of the scope, newest first; `status` filters (`failed`…).
+    async fn recent_deliveries(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>>;
+}
+
+/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
+/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
+/// that backend writes itself.
+macro_rules! events_sql {
+    ($($own:tt)*) => {
+#[async_trait::async_trait]
+impl EventStore for Backend {
+    async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
+        event_from_row(&self.scoped_row("events", EVENT_COLUMNS, scope, id).await?)
+    }
+
+    async fn list_events(&self, scope: &Scope, f: &EventFilter) -> StoreResult<Vec<Event>> {
+        let cursor = match &f.starting_after {
+            Some(id) => Some(self.get_event(scope, id).await?),
+            None => None,
+        };
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
+             AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
+             AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $7"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(&f.event_type)
+            .bind(&f.object_id)
+            .bind(cursor.as_ref().map(|c| ts(c.created_at)))
+            .bind(cursor.as_ref().map(|c| c.id.clone()))
+            .bind(i64::from(f.limit))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        ))
+        .bind(&e.id)
+        .bind(&e.merchant_id)
+        .bind(e.livemode)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
+        .bind(e.previous_secret_until.map(ts))
+        .bind(e.failing_since.map(ts))
+        .bind(&e.disabled_reason)
+        .bind(&e.key_id)
+        .bind(ts(e.created_at))
+        .bind(ts(e.updated_at))
+        .bind(&e.format)
+        .bind(&e.payment_id)
+        .execute(self.writer())
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
+             AND livemode = $3 AND deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.sealer.open_endpoint(endpoint_from_row(&row)?)
+    }
+
+    async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>> {
+        let sql = format!(
+            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+             AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL \
+             AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_endpoints \
+             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&scope.merchant_id)
+            .bind(scope.livemode)
+            .bind(&page.starting_after)
+            .bind(i64::from(page.limit))
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter()
+            .map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e)))
+            .collect()
+    }
+
+    async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
+             secret = $6, previous_secret = $7, previous_secret_until = $8, failing_since = $9, \
+             disabled_reason = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
+        )
+        .bind(&e.id)
+        .bind(&e.url)
+        .bind(&e.description)
+        .bind(events_column(&e.events))
+        .bind(e.enabled)
+        .bind(self.sealer.seal(&e.id, &e.secret))
+        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
+        .bind(e.previous_secret_until.map(ts))
+        .bind(e.failing_since.map(ts))
+        .bind(&e.disabled_reason)
+        .bind(ts(e.updated_at))
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        // Kept (disabled) so that its delivery log stays readable.
+        let done = sqlx::query(
+            "UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
+             WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
+        )
+        .bind(id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(ts(at))
+        .bind(false)
+        .execute(self.writer())
+        .await?
+        .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
+        self.sealer.set(secrets);
+        let rows = sqlx::query(
+            "SELECT id, secret, previous_secret FROM webhook_endpoints \
+             WHERE secret NOT LIKE 'v1:%' OR previous_secret NOT LIKE 'v1:%'",
+        )
+        .fetch_all(self.writer())
+        .await?;
+        let mut sealed = 0;
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let secret: String = r.try_get("secret")?;
+            let previous: Option<String> = r.try_get("previous_secret")?;
+            sealed += sqlx::query(
+                "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 \
+                 WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5",
+            )
+            .bind(&id)
+            .bind(self.sealer.seal(&id, &secret))
+            .bind(self.sealer.seal_opt(&id, previous.as_deref()))
+            .bind(&secret)
+            .bind(&previous)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        }
+        Ok(sealed)
+    }
+
+    async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for FinishedDelivery { job, log, outcome } in done {
+            let outcome = *outcome;
+            sqlx::query(
+            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
+             response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&log.id)
+        .bind(&job.delivery_id)
+        .bind(ts(log.attempted_at))
+        .bind(log.status_code)
+        .bind(log.latency_ms)
+        .bind(&log.response_body)
+        .bind(&log.error)
+        .execute(&mut *tx)
+        .await?;
+            let (status, next, completed) = match outcome {
+                DeliveryOutcome::Succeeded => {
+                    ("succeeded", log.attempted_at, Some(log.attempted_at))
+                }
+                DeliveryOutcome::Retry { at } => ("pending", at, None),
+                DeliveryOutcome::Failed => ("failed", log.attempted_at, Some(log.attempted_at)),
+                DeliveryOutcome::Declined => ("declined", log.attempted_at, Some(log.attempted_at)),
+                DeliveryOutcome::Skipped => ("skipped", log.attempted_at, Some(log.attempted_at)),
+            };
+            sqlx::query(
+                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+             next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
+             WHERE id = $1",
+            )
+            .bind(&job.delivery_id)
+            .bind(status)
+            .bind(ts(next))
+            .bind(log.status_code)
+            .bind(completed.map(ts))
+            .execute(&mut *tx)
+            .await?;
+            if outcome == DeliveryOutcome::Skipped {
+                continue;
+            }
+            // The receiver answered (even with a final refusal): the endpoint works.
+            let answered = matches!(
+                outcome,
+                DeliveryOutcome::Succeeded | DeliveryOutcome::Declined
+            );
+            let failing = if answered {
+                "UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL"
+            } else {
+                "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
+            };
+            sqlx::query(failing)
+                .bind(&job.endpoint_id)
+                .bind(ts(log.attempted_at))
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn disable_failing_endpoints(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>,
+    ) -> StoreResult<Vec<Endpoint>> {
+        let mut wake = false;
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = 'failing', updated_at = $2 \
+             WHERE enabled AND deleted_at IS NULL AND failing_since < $1 RETURNING {ENDPOINT_COLUMNS}"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(ts(before))
+            .bind(ts(now))
+            .bind(false)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut disabled = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let e = self.sealer.open_listed(endpoint_from_row(row)?);
+            let scope = Scope {
+                merchant_id: e.merchant_id.clone(),
+                livemode: e.livemode,
+            };
+            wake |= insert_event(&mut tx, &scope, &event(&e)).await?;
+            disabled.push(e);
+        }
+        tx.commit().await?;
+        if wake {
+            self.signal_deliveries();
+        }
+        Ok(disabled)
+    }
+
+    async fn list_deliveries(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        page: &Page,
+    ) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+             created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
+             AND merchant_id = $2 AND livemode = $3 \
+             AND ($4 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_deliveries \
+             WHERE id = $4 AND event_id = $1)) ORDER BY created_at, id LIMIT $5",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&page.starting_after)
+        .bind(i64::from(page.limit))
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.try_get("id")?;
+            let logs = sqlx::query(
+                "SELECT id, attempted_at, status_code, latency_ms, response_body, error \
+                 FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempted_at, id",
+            )
+            .bind(&id)
+            .fetch_all(self.reader())
+            .await?;
+            out.push(Delivery {
+                id,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: get_ts(&r, "next_attempt_at")?,
+                last_status: r.try_get("last_status")?,
+                created_at: get_ts(&r, "created_at")?,
+                completed_at: get_opt_ts(&r, "completed_at")?,
+                log: logs
+                    .iter()
+                    .map(attempt_log_from_row)
+                    .collect::<StoreResult<_>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn redeliver(
+        &self,
+        scope: &Scope,
+        event_id: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut tx = self.begin().await?;
+        let found: Option<(String, Option<String>, String)> = sqlx::query_as(
+            "SELECT type, key_id, object_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
+        )
+        .bind(event_id)
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((event_type, key_id, object_id)) = found else {
+            return Err(StoreError::NotFound);
+        };
+        let again = sqlx::query(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, \
+             lease_until = NULL, completed_at = NULL WHERE event_id = $1 AND endpoint_id IN \
+             (SELECT id FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL)",
+        )
+        .bind(event_id)
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let added = sqlx::query(&format!(
+            "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, \
+             status, attempts, next_attempt_at, created_at) \
+             SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
+             FROM webhook_endpoints w WHERE {} AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
+             AND d.endpoint_id = w.id)",
+            rows::subscribers("$3", "$4", "$5", "$6", "$7")
+        ))
+        .bind(event_id)
+        .bind(ts(now))
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(&event_type)
+        .bind(&key_id)
+        .bind(&object_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        self.signal_deliveries();
+        Ok(again + added)
+    }
+
+    async fn recent_deliveries(
+        &self,
+        scope: &Scope,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Delivery>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+             created_at, completed_at FROM webhook_deliveries WHERE merchant_id = $1 \
+             AND livemode = $2 AND ($3 IS NULL OR status = $3) \
+             ORDER BY created_at DESC, id DESC LIMIT $4",
+        )
+        .bind(&scope.merchant_id)
+        .bind(scope.livemode)
+        .bind(status)
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(Delivery {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                next_attempt_at: get_ts(&r, "next_attempt_at")?,
+                last_status: r.try_get("last_status")?,
+                created_at: get_ts(&r, "created_at")?,
+                completed_at: get_opt_ts(&r, "completed_at")?,
+                log: Vec::new(),
+            });
+        }
+        Ok(out)
+    }
+
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let ids: Vec<String> = sqlx::query_scalar(LEASE_DUE_DELIVERIES)
+        .bind(ts(now))
+        .bind(ts(lease_until))
+        .bind(i64::from(limit))
+        .fetch_all(self.writer())
+        .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One read for the whole batch.
+        let rows = sqlx::query(&format!(
+            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
+             e.object_id, d.attempts, w.url, w.secret, \
+             CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
+             e.payload FROM webhook_deliveries d \
+             JOIN webhook_endpoints w ON w.id = d.endpoint_id \
+             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"
+        ))
+        .bind(id_list(&ids))
+        .bind(ts(now))
+        .fetch_all(self.writer())
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for r in &rows {
+            jobs.push(DeliveryJob {
+                delivery_id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                endpoint_id: r.try_get("endpoint_id")?,
+                format: r.try_get("format")?,
+                event_type: r.try_get("type")?,
+                object_id: r.try_get("object_id")?,
+                attempts: r.try_get("attempts")?,
+                url: r.try_get("url")?,
+                secret: r.try_get("secret")?,
+                previous_secret: r.try_get("previous_secret")?,
+                payload: r.try_get("payload")?,
+            });
+        }
+        jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
+        Ok(jobs)
+    }
+
+    $($own)*
+}
+
+async fn insert_event(
+    tx: &mut Conn,
+    scope: &Scope,
+    e: &NewEvent,
+) -> StoreResult<bool> {
+    sqlx::query(
+        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&e.id)
+    .bind(&scope.merchant_id)
+    .bind(scope.livemode)
+    .bind(&e.event_type)
+    .bind(&e.object_id)
+    .bind(&e.payload)
+    .bind(ts(e.created_at))
+    .bind(&e.key_id)
+    .execute(&mut *tx)
+    .await?;
+    fan_out(tx, scope, e).await
+}
+
+/// One delivery per enabled endpoint that wants this event, in the event's transaction.
+async fn fan_out(
+    tx: &mut Conn,
+    scope: &Scope,
+    e: &NewEvent,
+) -> StoreResult<bool> {
+    let scheduled = sqlx::query(&format!(
+        "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
+         attempts, next_attempt_at, created_at) \
+         SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
+         FROM webhook_endpoints w WHERE {}",
+        rows::subscribers("$3", "$4", "$5", "$6", "$7")
+    ))
+    .bind(&e.id)
+    .bind(ts(e.created_at))
+    .bind(&scope.merchant_id)
+    .bind(scope.livemode)
+    .bind(&e.event_type)
+    .bind(&e.key_id)
+    .bind(&e.object_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if scheduled > 0 {
+        notify_dispatchers(tx).await?;
+    }
+    Ok(scheduled > 0)
+}
+    };
+}
+pub(super) use events_sql;

@@ -1,0 +1,179 @@
+//! API keys, their request counts and rate-limit buckets, and the news of changed keys.
+
+use super::*;
+
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    async fn create_key(&self, key: &ApiKey) -> StoreResult<()>;
+    async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
+    async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
+    /// Changes a key's label, permissions and webhook URL.
+    async fn update_key(&self, key: &ApiKey) -> StoreResult<ApiKey>;
+    /// Adds counted requests to keys (flushed in batches, not per request).
+    async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
+    async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
+    /// Sets a key's requests per second (`None`: the instance's default).
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey>;
+    /// Takes up to `want` whole tokens from the bucket `name` in one atomic statement: the
+    /// bucket (full when new) first refills at `per_second` since its last take, up to
+    /// `burst`, by the database's clock. Nodes sharing the database share the bucket.
+    async fn take_rate_tokens(
+        &self,
+        name: &str,
+        per_second: u32,
+        burst: u32,
+        want: u32,
+    ) -> StoreResult<TokenGrant>;
+    /// Forgets buckets untouched for `idle` (by then they are full again, as a new one is).
+    async fn prune_rate_buckets(&self, idle: std::time::Duration) -> StoreResult<u64>;
+    /// Keys revoked or changed, so that nodes forget their cached copies at once. PostgreSQL:
+    /// every node's (and the CLI's) `revoke_key` and `update_key`, through LISTEN/NOTIFY.
+    /// SQLite: nothing (another process's change is seen when a cached copy expires).
+    async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>>;
+}
+
+/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
+/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
+/// that backend writes itself.
+macro_rules! keys_sql {
+    ($($own:tt)*) => {
+#[async_trait::async_trait]
+impl KeyStore for Backend {
+    async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
+             permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&k.id)
+        .bind(&k.merchant_id)
+        .bind(k.mode.is_live())
+        .bind(&k.label)
+        .bind(&k.prefix)
+        .bind(&k.secret_hash)
+        .bind(crate::domain::key::format_permissions(&k.permissions))
+        .bind(&k.webhook_url)
+        .bind(k.request_count)
+        .bind(ts(k.created_at))
+        .bind(k.revoked_at.map(ts))
+        .bind(k.rate_limit.and_then(|n| i32::try_from(n).ok()))
+        .execute(self.writer())
+        .await
+        .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey> {
+        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(self.reader())
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        key_from_row(&row)
+    }
+
+    async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>> {
+        let sql = format!(
+            "SELECT {KEY_COLUMNS} FROM api_keys WHERE ($1 IS NULL OR merchant_id = $1) \
+             ORDER BY created_at, id"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(merchant_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(ts(at))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        notify_key_change(&mut tx, id).await?;
+        tx.commit().await?;
+        key_from_row(&row)
+    }
+
+    async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
+        let sql = format!(
+            "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&sql)
+            .bind(&k.id)
+            .bind(&k.label)
+            .bind(crate::domain::key::format_permissions(&k.permissions))
+            .bind(&k.webhook_url)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        notify_key_change(&mut tx, &k.id).await?;
+        tx.commit().await?;
+        key_from_row(&row)
+    }
+
+    async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        for (id, n) in counts {
+            sqlx::query("UPDATE api_keys SET request_count = request_count + $2 WHERE id = $1")
+                .bind(id)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>> {
+        let rows = sqlx::query(
+            "SELECT key_id, currency, CAST(SUM(amount_minor - refunded_minor) AS BIGINT) AS minor FROM payments \
+             WHERE key_id IS NOT NULL AND ($1 IS NULL OR merchant_id = $1) \
+             AND status IN ('succeeded', 'partially_refunded', 'refunded') \
+             GROUP BY key_id, currency ORDER BY key_id, currency",
+        )
+        .bind(merchant_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(KeyRevenue {
+                    key_id: r.try_get("key_id")?,
+                    currency: r.try_get("currency")?,
+                    minor: r.try_get("minor")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
+        let sql =
+            format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(rate_limit.and_then(|n| i32::try_from(n).ok()))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // Every node forgets its cached copy, so the new limit applies at once everywhere.
+        notify_key_change(&mut tx, id).await?;
+        tx.commit().await?;
+        key_from_row(&row)
+    }
+
+    $($own)*
+}
+    };
+}
+pub(super) use keys_sql;
