@@ -37,6 +37,8 @@ pub struct ServerOptions {
     pub trusted_proxies: crate::api::client_addr::TrustedProxies,
     /// The dashboard's sign-in throttle.
     pub sign_in: crate::dashboard::throttle::SignInPolicy,
+    /// The dialects it speaks (a test adds its own).
+    pub dialects: crate::dialects::Registry,
 }
 
 impl Default for ServerOptions {
@@ -58,6 +60,7 @@ impl Default for ServerOptions {
             ),
             trusted_proxies: Default::default(),
             sign_in: Default::default(),
+            dialects: crate::dialects::registry(),
         }
     }
 }
@@ -119,6 +122,10 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
     }
     let mut state = AppState::new(store.clone(), public_url, secret.into_bytes());
     state.secrets = opts.secrets.clone();
+    state.credentials =
+        crate::service::credentials::Credentials::new(store.clone(), opts.secrets.clone());
+    state.sources = Arc::new(opts.dialects.sources());
+    state.dialects = opts.dialects.clone();
     state.rate_limits = Arc::new(crate::service::ratelimit::RateLimiter::new(
         store.clone(),
         opts.rate_limits.clone(),
@@ -168,8 +175,8 @@ pub async fn start(store: Arc<dyn Store>, opts: ServerOptions) -> std::io::Resul
         opts.webhooks.clone(),
         Box::new(crate::service::webhooks::endpoint_disabled_event),
         Arc::new(crate::dialects::formats::DialectFormats::new(
-            store.clone(),
-            opts.secrets.clone(),
+            state.credentials.clone(),
+            state.dialects.clone(),
         )),
     )
     .map_err(std::io::Error::other)?;

@@ -47,6 +47,12 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     /// Seals and opens dialect credentials.
     pub secrets: crate::secrets::SecretBox,
+    /// The dialects' credentials (sealed with `secrets`).
+    pub credentials: crate::service::credentials::Credentials,
+    /// The dialects this server speaks.
+    pub dialects: crate::dialects::Registry,
+    /// What the checkout and the dashboard know of each payment source (from `dialects`).
+    pub sources: Arc<crate::domain::source::Sources>,
     /// Request rate limits per key (and per client address for browser keys).
     pub rate_limits: Arc<crate::service::ratelimit::RateLimiter>,
     /// Whose `X-Forwarded-For` names the client.
@@ -57,7 +63,15 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: String, checkout_secret: Vec<u8>) -> AppState {
+        let secrets = crate::secrets::SecretBox::random();
+        let dialects = crate::dialects::registry();
         AppState {
+            credentials: crate::service::credentials::Credentials::new(
+                store.clone(),
+                secrets.clone(),
+            ),
+            sources: Arc::new(dialects.sources()),
+            dialects,
             payments: PaymentService::new(store.clone(), public_url),
             rate_limits: Arc::new(crate::service::ratelimit::RateLimiter::new(
                 store.clone(),
@@ -68,7 +82,7 @@ impl AppState {
             metrics: Arc::default(),
             checkout_secret: Arc::new(checkout_secret),
             keys: Arc::new(auth::KeyCache::from_env()),
-            secrets: crate::secrets::SecretBox::random(),
+            secrets,
             proxies: Arc::default(),
             sign_in: Arc::default(),
         }
@@ -285,32 +299,18 @@ pub fn router(state: AppState) -> Router {
     });
     openapi::add_links(&mut document);
     let spec = Arc::new(document);
-    let app = v1
-        .merge(system)
+    let mut app = v1.merge(system);
+    for dialect in state.dialects.all() {
+        app = app.merge(extract::with_small_body_limit(
+            dialect.router(),
+            dialect.refuse(),
+        ));
+    }
+    let app = app
         // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
         .merge(extract::with_small_body_limit(
             crate::checkout::router(),
             plain_refusal,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::pakhipay::router(),
-            crate::dialects::pakhipay::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::paygate::router(),
-            crate::dialects::paygate::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::kazawallet::router(),
-            crate::dialects::kazawallet::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::waypay::router(),
-            crate::dialects::waypay::refuse,
-        ))
-        .merge(extract::with_small_body_limit(
-            crate::dialects::xpay::router(),
-            crate::dialects::xpay::refuse,
         ))
         .merge(extract::with_small_body_limit(
             crate::dashboard::router(),

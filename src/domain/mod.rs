@@ -11,6 +11,7 @@ pub mod money;
 pub mod payment;
 pub mod refund;
 pub mod session;
+pub mod source;
 pub mod webhook;
 
 /// The current time at the precision both stores keep (microseconds), so an object read back

@@ -5,6 +5,7 @@
 //! and the dashboard all come through here.
 
 pub mod checkout;
+pub mod credentials;
 pub mod error;
 pub mod idempotency;
 pub mod objects;
@@ -14,5 +15,6 @@ pub mod refunds;
 pub mod upi;
 pub mod webhooks;
 
-pub use error::ServiceError;
+pub use crate::store::{PaymentFilter, Scope};
+pub use error::{CreateField, ServiceError};
 pub use payments::{Callback, NewPayment, PaymentService};
