@@ -55,7 +55,7 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
-    /// Manage the credentials gateway dialects need (XPay, Waypay, Kazawallet).
+    /// Manage the credentials gateway dialects need.
     Credential {
         #[command(flatten)]
         db: Db,
@@ -196,10 +196,8 @@ fn rate_limit_arg(text: &str) -> Result<RateLimitArg, String> {
 #[derive(Subcommand)]
 enum CredentialCommand {
     /// Create a dialect credential, or rotate it (the old secret stops working at once); the
-    /// secret is printed once. Names: xpay_hmac (XPay's account id and request-signing
-    /// secret), xpay_webhook (XPay's webhook secret), waypay (Waypay's signing secret),
-    /// kazawallet (Kazawallet's API secret), pakhipay_callback (signs Pakhi Pay callbacks of
-    /// payments made with a payments:create key).
+    /// secret is printed once. The names are the dialects' (docs/dialects.md, "Credentials");
+    /// an unknown name is refused with the list of known ones.
     Create {
         name: String,
         #[arg(long)]
@@ -304,7 +302,7 @@ pub async fn run() -> Result<()> {
         Command::User { db, command } => user(&*open(&db, &config).await?, command).await,
         Command::Credential { db, command } => {
             let secrets = master_key(&db, &config)?;
-            credential(&*open(&db, &config).await?, &secrets, command).await
+            credential(open(&db, &config).await?, &secrets, command).await
         }
     }
 }
@@ -563,11 +561,14 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
 }
 
 async fn credential(
-    store: &dyn Store,
+    shared: Arc<dyn Store>,
     secrets: &SecretBox,
     command: CredentialCommand,
 ) -> Result<()> {
-    use crate::dialects::credentials;
+    use crate::service::credentials;
+    let sources = crate::dialects::registry().sources();
+    let service = credentials::Credentials::new(shared.clone(), secrets.clone());
+    let store = &*shared;
     let scope_of = |merchant: String, mode: ModeArg| store::Scope {
         merchant_id: merchant,
         livemode: matches!(mode, ModeArg::Live),
@@ -582,8 +583,8 @@ async fn credential(
             if store.get_merchant(&merchant).await.is_err() {
                 bail!("no merchant {merchant}");
             }
-            let created =
-                credentials::create(store, secrets, &scope_of(merchant, mode), &name).await?;
+            let kind = credentials::kind(&sources, &name)?;
+            let created = service.create(&scope_of(merchant, mode), kind).await?;
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {

@@ -56,6 +56,8 @@ pub struct Config {
     /// Connections a PostgreSQL node keeps open at most (`HUNDI_DB_POOL_SIZE`, default 32).
     pub db_pool_size: u32,
     pub dialects: DialectSettings,
+    /// The dialects it speaks (a test adds its own).
+    pub registry: crate::dialects::Registry,
 }
 
 impl Default for DialectSettings {
@@ -87,6 +89,7 @@ impl Default for Config {
             sign_in: SignInPolicy::default(),
             db_pool_size: 32,
             dialects: DialectSettings::default(),
+            registry: crate::dialects::registry(),
         }
     }
 }

@@ -70,7 +70,6 @@ pub fn app_state(
             store.clone(),
             config.rate_limits.clone(),
         )),
-        store,
         usage: Arc::default(),
         metrics: Arc::new(crate::http::metrics::Metrics::new(metrics)),
         checkout_secret: Arc::new(checkout_secret),
@@ -81,6 +80,8 @@ pub fn app_state(
             config.sign_in.clone(),
         )),
         dialects: Arc::new(config.dialects.clone()),
+        credentials: crate::service::credentials::Credentials::new(store, config.secrets.clone()),
+        sources: Arc::new(config.registry.sources()),
     }
 }
 
@@ -129,34 +130,18 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// Builds the whole HTTP application: the native API, the checkout, the dialects and the
 /// dashboard side by side, under the shared layers (metrics, rate limits, body limit).
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, dialects: &crate::dialects::Registry) -> Router {
     use api::extract::with_small_body_limit;
-    let app = api::router(&state)
+    let mut app = api::router(&state)
         // Only the native API takes bodies up to 1 MiB; the other doors' requests are small.
         .merge(with_small_body_limit(
             crate::checkout::router(),
             plain_refusal,
-        ))
-        .merge(with_small_body_limit(
-            crate::dialects::pakhipay::router(),
-            crate::dialects::pakhipay::refuse,
-        ))
-        .merge(with_small_body_limit(
-            crate::dialects::paygate::router(),
-            crate::dialects::paygate::refuse,
-        ))
-        .merge(with_small_body_limit(
-            crate::dialects::kazawallet::router(),
-            crate::dialects::kazawallet::refuse,
-        ))
-        .merge(with_small_body_limit(
-            crate::dialects::waypay::router(),
-            crate::dialects::waypay::refuse,
-        ))
-        .merge(with_small_body_limit(
-            crate::dialects::xpay::router(),
-            crate::dialects::xpay::refuse,
-        ))
+        ));
+    for dialect in dialects.all() {
+        app = app.merge(with_small_body_limit(dialect.router(), dialect.refuse()));
+    }
+    let app = app
         .merge(with_small_body_limit(
             crate::dashboard::router(),
             plain_refusal,
@@ -245,8 +230,8 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
         opts.webhooks.clone(),
         Box::new(crate::service::webhooks::endpoint_disabled_event),
         Arc::new(crate::dialects::formats::DialectFormats::new(
-            store.clone(),
-            opts.secrets.clone(),
+            state.credentials.clone(),
+            opts.registry.clone(),
         )),
     )
     .map_err(std::io::Error::other)?;
@@ -270,7 +255,7 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
         }
         None => tokio::spawn(async {}),
     };
-    let app = router(state.clone());
+    let app = router(state.clone(), &opts.registry);
     let mut on_stop = stopped.clone();
     let flush_state = state.clone();
     let flush_store = store.clone();

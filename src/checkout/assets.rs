@@ -1,4 +1,5 @@
-//! Static files compiled into the binary: the checkout's CSS and JS, and the JS SDK.
+//! Static files compiled into the binary: the checkout's CSS and JS, and the JS SDK. A
+//! dialect's own SDK is served by its router.
 
 use crate::http::AppState;
 use axum::http::header;
@@ -9,7 +10,6 @@ use axum::Router;
 const CHECKOUT_CSS: &str = include_str!("../../static/checkout/checkout.css");
 const CHECKOUT_JS: &str = include_str!("../../static/checkout/checkout.js");
 const SDK_JS: &str = include_str!("../../static/js/hundi.js");
-const PAKHIPAY_SDK_JS: &str = include_str!("../../static/js/pakhipay-sdk.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     (
@@ -35,9 +35,5 @@ pub fn router() -> Router<AppState> {
         .route(
             "/js/hundi.js",
             get(|| async { asset("text/javascript; charset=utf-8", SDK_JS) }),
-        )
-        .route(
-            "/static/js/pakhipay-sdk.js",
-            get(|| async { asset("text/javascript; charset=utf-8", PAKHIPAY_SDK_JS) }),
         )
 }

@@ -161,6 +161,7 @@ async fn render(
         origin.as_deref(),
         embed_query(origin.as_deref()),
         notice,
+        state.sources.redirect_id_params(&payment.source),
     );
     match page.render() {
         Ok(body) => html(status, body, origin.as_deref()),

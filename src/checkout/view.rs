@@ -135,11 +135,11 @@ fn qr_svg(text: &str) -> String {
 }
 
 /// `url` with the payment's id appended to its query, named as its front door expects.
-fn with_payment_id(url: &str, p: &Payment) -> Option<String> {
+fn with_payment_id(url: &str, p: &Payment, params: &[&str]) -> Option<String> {
     let mut u = url::Url::parse(url).ok()?;
     {
         let mut q = u.query_pairs_mut();
-        for name in crate::dialects::redirect_id_params(&p.source) {
+        for name in params {
             q.append_pair(name, &p.id);
         }
     }
@@ -154,6 +154,7 @@ impl Page {
         embed_origin: Option<&str>,
         embed_query: String,
         notice: Notice,
+        redirect_id_params: &[&str],
     ) -> Page {
         let (open_method, fields, error, otp) = match notice {
             Notice::None => (None, Vec::new(), None, None),
@@ -232,10 +233,14 @@ impl Page {
         let redirect_to = match p.status {
             PaymentStatus::Succeeded
             | PaymentStatus::PartiallyRefunded
-            | PaymentStatus::Refunded => {
-                p.success_url.as_deref().and_then(|u| with_payment_id(u, p))
-            }
-            PaymentStatus::Canceled => p.cancel_url.as_deref().and_then(|u| with_payment_id(u, p)),
+            | PaymentStatus::Refunded => p
+                .success_url
+                .as_deref()
+                .and_then(|u| with_payment_id(u, p, redirect_id_params)),
+            PaymentStatus::Canceled => p
+                .cancel_url
+                .as_deref()
+                .and_then(|u| with_payment_id(u, p, redirect_id_params)),
             _ => None,
         };
         let embedded = embed_origin.is_some();

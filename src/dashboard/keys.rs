@@ -5,9 +5,9 @@
 use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
-use crate::domain::credential::names;
 use crate::domain::key::{format_permissions, Permission};
 use crate::http::AppState;
+use crate::service::credentials;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -54,20 +54,6 @@ pub struct KeysPage {
     pub default_rate: u32,
 }
 
-const CREDENTIALS: [(&str, &str); 5] = [
-    (
-        names::XPAY_HMAC,
-        "XPay account id and request-signing secret",
-    ),
-    (names::XPAY_WEBHOOK, "XPay webhook secret"),
-    (names::WAYPAY, "Waypay signing secret"),
-    (names::KAZAWALLET, "Kazawallet API secret"),
-    (
-        names::PAKHIPAY_CALLBACK,
-        "Pakhi Pay callback secret (for payments made with a payments:create key)",
-    ),
-];
-
 async fn page_with(
     state: &AppState,
     dash: &Dash,
@@ -110,14 +96,19 @@ async fn page_with(
             }
         })
         .collect();
-    let stored = state.reads.list_credentials(&scope).await?;
-    let credentials = CREDENTIALS
-        .iter()
-        .map(|(name, what)| {
-            let c = stored.iter().find(|c| c.name == *name);
+    let stored = state
+        .credentials
+        .list(&scope)
+        .await
+        .map_err(|e| DashError::Internal(e.to_string()))?;
+    let credentials = state
+        .sources
+        .credentials()
+        .map(|kind| {
+            let c = stored.iter().find(|c| c.name == kind.name);
             CredentialRow {
-                name,
-                what,
+                name: kind.name,
+                what: kind.label,
                 public_id: c
                     .and_then(|c| c.public_id.clone())
                     .unwrap_or_else(|| "—".into()),
@@ -261,21 +252,13 @@ pub async fn create_credential(
     State(state): State<AppState>,
     Posted(dash, form): Posted<CredentialForm>,
 ) -> Result<Response, DashError> {
-    // The credential writes move into the service with the dialects' part of this step;
-    // until then this is the one store handle a page still passes on.
-    let created = crate::dialects::credentials::create(
-        &*state.store,
-        &state.secrets,
-        &dash.scope(),
-        &form.name,
-    )
-    .await
-    .map_err(|e| match e {
-        crate::dialects::credentials::CredentialError::Unknown(_) => {
-            DashError::Invalid(e.to_string())
-        }
-        other => DashError::Internal(other.to_string()),
-    })?;
+    let kind = credentials::kind(&state.sources, &form.name)
+        .map_err(|e| DashError::Invalid(e.to_string()))?;
+    let created = state
+        .credentials
+        .create(&dash.scope(), kind)
+        .await
+        .map_err(|e| DashError::Internal(e.to_string()))?;
     let mut lines = Vec::new();
     if let Some(id) = &created.public_id {
         lines.push(("Account id".to_string(), id.clone()));

@@ -6,6 +6,7 @@ use super::auth::{Plain, Posted};
 use super::view::{money, when, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::source::Sources;
 use crate::http::AppState;
 use crate::service::{EventFilter, PaymentFilter};
 use askama::Template;
@@ -17,16 +18,6 @@ use chrono::{NaiveDate, NaiveTime};
 const PAGE: u32 = 50;
 /// The most rows one CSV export holds.
 const CSV_MAX: usize = 100_000;
-
-/// The sources a payment can have: native or one of the dialects.
-pub const SOURCES: [&str; 6] = [
-    "native",
-    "pakhipay",
-    "paygate",
-    "xpay",
-    "waypay",
-    "kazawallet",
-];
 
 #[derive(serde::Deserialize, Default, Clone)]
 pub struct Filters {
@@ -45,7 +36,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn to_filter(&self, limit: u32) -> Result<PaymentFilter, DashError> {
+    fn to_filter(&self, sources: &Sources, limit: u32) -> Result<PaymentFilter, DashError> {
         let date = |text: &str,
                     end: bool|
          -> Result<Option<chrono::DateTime<chrono::Utc>>, DashError> {
@@ -70,7 +61,7 @@ impl Filters {
         };
         let source = match self.source.trim() {
             "" => None,
-            s if SOURCES.contains(&s) => Some(s.to_string()),
+            s if sources.get(s).is_some() => Some(s.to_string()),
             s => return Err(DashError::Invalid(format!("unknown source '{s}'"))),
         };
         let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
@@ -132,7 +123,7 @@ pub async fn list(
 ) -> Result<Response, DashError> {
     let mut found = state
         .payments
-        .list(&dash.scope(), &f.to_filter(PAGE + 1)?)
+        .list(&dash.scope(), &f.to_filter(&state.sources, PAGE + 1)?)
         .await?;
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
@@ -158,7 +149,7 @@ pub async fn list(
         to: f.to,
         q: f.q,
         statuses: PaymentStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        sources: SOURCES.to_vec(),
+        sources: state.sources.names(),
         next,
     })
 }
@@ -170,7 +161,7 @@ pub async fn csv(
     Query(f): Query<Filters>,
 ) -> Result<Response, DashError> {
     let scope = dash.scope();
-    let mut filter = f.to_filter(500)?;
+    let mut filter = f.to_filter(&state.sources, 500)?;
     filter.starting_after = None;
     let mut out = csv::Writer::from_writer(Vec::new());
     let write = |out: &mut csv::Writer<Vec<u8>>, fields: &[&str]| {

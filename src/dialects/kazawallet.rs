@@ -6,12 +6,16 @@
 //! `fulfilled` or `timed_out`, with `secret` = base64(HMAC-SHA512(API secret, SHA-256 of
 //! `amount:::order_id:::api_key`)). "Only one time": retried on network errors and 5xx only.
 
-use super::{authenticate, credentials, header, js_json, KeyRefusal};
+use super::fields::{self, FieldError, Problem, Text};
+use super::{authenticate, header, js_json, KeyRefusal};
+use crate::domain::credential::names;
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment};
+use crate::domain::source::CredentialKind;
 use crate::http::AppState;
-use crate::service::{NewPayment, ServiceError};
+use crate::service::{CreateField, NewPayment, ServiceError};
+use crate::webhooks::{Acceptance, Rendered};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -21,6 +25,61 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "kazawallet";
+
+/// The API secret behind the webhook's `secret` field.
+pub const CREDENTIAL: CredentialKind = CredentialKind {
+    name: "kazawallet",
+    label: "Kazawallet API secret",
+    secret_prefix: "kzw_sec_",
+    public_id: false,
+};
+
+pub struct Kazawallet;
+
+#[async_trait::async_trait]
+impl super::Dialect for Kazawallet {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+    fn label(&self) -> &'static str {
+        "Kazawallet"
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn refuse(&self) -> crate::api::extract::Refuse {
+        refuse
+    }
+    fn status_name(&self, s: crate::domain::payment::PaymentStatus) -> Option<&'static str> {
+        status(s)
+    }
+    fn redirect_id_params(&self) -> &'static [&'static str] {
+        &["order_id"]
+    }
+    fn credentials(&self) -> &'static [CredentialKind] {
+        &[CREDENTIAL]
+    }
+    async fn webhook(&self, d: &super::Delivery<'_>) -> Result<Rendered, String> {
+        if link_status(&d.job.event_type).is_none() {
+            return Ok(d.skip(SOURCE));
+        }
+        let key_id = d.payment.key_id.clone().unwrap_or_default();
+        let api_key = d
+            .secret(&names::api_key(&key_id))
+            .await?
+            .ok_or("the API key that created the link is not on record")?;
+        let api_secret = d
+            .secret(CREDENTIAL.name)
+            .await?
+            .ok_or("create the merchant's kazawallet credential (its API secret)")?;
+        let body = webhook(&d.job.event_type, d.payment, &api_key, &api_secret).unwrap_or_default();
+        Ok(Rendered::Dialect {
+            body,
+            headers: Vec::new(),
+            accept: Acceptance::FinalOn4xx,
+        })
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/wallet/createPaymentLink", post(create))
@@ -108,73 +167,72 @@ struct Extra {
     reference: Option<String>,
 }
 
-fn optional_text(
-    map: &Map<String, Value>,
-    name: &'static str,
-    code: &'static str,
-) -> Result<Option<String>, Refusal> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        // A reference is often a number (a user id); take it as its text.
-        Some(Value::Number(n)) if name == "ref" => Ok(Some(js_json::js_number(n))),
-        Some(_) => Err(invalid(code, name, format!("{name} must be a string"))),
+/// The stable code of a field's refusals.
+fn code(field: &str) -> &'static str {
+    match field {
+        "amount" => "INVALID_AMOUNT",
+        "currency" => "INVALID_CURRENCY",
+        "email" => "INVALID_EMAIL",
+        "ref" => "INVALID_REF",
+        "redirectUrl" => "INVALID_REDIRECT_URL",
+        _ => "INVALID_REQUEST",
     }
 }
 
-async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let result = async {
-        let presented = header(&headers, "x-api-key");
-        let (scope, key) = authenticate(&state, presented, Permission::PaymentsCreate).await?;
-        let map = match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(map)) => map,
-            _ => {
-                return Err(Refusal {
-                    status: StatusCode::BAD_REQUEST,
-                    message: "The request body must be a JSON object".into(),
-                    key: "INVALID_BODY",
-                    field: None,
-                })
-            }
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Refusal {
+        let message = match (e.problem, e.field) {
+            (Problem::Missing, f) => format!("{f} is required"),
+            (Problem::Wrong, "amount") => "amount must be a number or a numeric string".into(),
+            (Problem::Wrong, f) => format!("{f} must be a string"),
         };
-        let raw_amount = map.get("amount").cloned().unwrap_or(Value::Null);
-        let amount_text = match &raw_amount {
-            Value::String(s) => s.trim().to_string(),
-            Value::Number(n) => js_json::js_number(n),
-            Value::Null => return Err(invalid("INVALID_AMOUNT", "amount", "amount is required")),
-            _ => {
-                return Err(invalid(
-                    "INVALID_AMOUNT",
-                    "amount",
-                    "amount must be a number or a numeric string",
-                ))
-            }
-        };
-        let currency_code = optional_text(&map, "currency", "INVALID_CURRENCY")?
-            .ok_or_else(|| invalid("INVALID_CURRENCY", "currency", "currency is required"))?;
+        invalid(code(e.field), e.field, message)
+    }
+}
+
+fn required(
+    field: Result<Option<String>, FieldError>,
+    name: &'static str,
+) -> Result<String, FieldError> {
+    field?.ok_or(FieldError {
+        field: name,
+        problem: Problem::Missing,
+    })
+}
+
+/// `POST /wallet/createPaymentLink`, as sent.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CreateRequest {
+    amount: Text,
+    currency: Text,
+    email: Text,
+    #[serde(rename = "ref")]
+    reference: Text,
+    #[serde(rename = "redirectUrl")]
+    redirect_url: Text,
+}
+
+impl CreateRequest {
+    fn into_payment(self, key_id: String) -> Result<NewPayment, Refusal> {
+        let amount_text = self.amount.amount("amount")?;
+        let currency_code = required(self.currency.string("currency"), "currency")?;
         let currency = Currency::parse(&currency_code.to_ascii_uppercase())
             .map_err(|e| invalid("INVALID_CURRENCY", "currency", e.to_string()))?;
         let money = Money::parse(&amount_text, currency)
             .map_err(|e| invalid("INVALID_AMOUNT", "amount", format!("amount {e}")))?;
-        let email = optional_text(&map, "email", "INVALID_EMAIL")?
-            .ok_or_else(|| invalid("INVALID_EMAIL", "email", "email is required"))?;
-        let reference = optional_text(&map, "ref", "INVALID_REF")?;
-        let redirect = optional_text(&map, "redirectUrl", "INVALID_REDIRECT_URL")?;
-        // The webhook's `secret` is computed with the API key itself.
-        if let Some(k) = presented {
-            credentials::remember_api_key(&*state.store, &state.secrets, &scope, &key.id, k)
-                .await
-                .map_err(internal)?;
-        }
+        let email = required(self.email.string("email"), "email")?;
+        // A reference is often a number (a user id); take it as its text.
+        let reference = self.reference.string_or_number("ref")?;
+        let redirect = self.redirect_url.string("redirectUrl")?;
         let extra = Extra {
-            amount: match raw_amount {
-                Value::String(_) => Value::String(amount_text.clone()),
-                other => other,
+            amount: match &self.amount {
+                Text::Str(_) => Value::String(amount_text),
+                other => other.to_value(),
             },
             reference: reference.clone(),
         };
-        let input = NewPayment {
+        Ok(NewPayment {
             amount: money.to_string(),
             currency: money.currency().code().to_string(),
             reference,
@@ -185,36 +243,69 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             success_url: redirect.clone(),
             cancel_url: redirect,
             source: SOURCE.into(),
-            key_id: Some(key.id.clone()),
+            key_id: Some(key_id),
             dialect_data: Some(serde_json::to_string(&extra).unwrap_or_default()),
             ..NewPayment::default()
+        })
+    }
+}
+
+fn refusal_of(e: ServiceError) -> Refusal {
+    match e {
+        ServiceError::Invalid { param, message } => match CreateField::of(&param) {
+            Some(CreateField::CustomerEmail) => {
+                invalid("INVALID_EMAIL", "email", format!("email {message}"))
+            }
+            Some(CreateField::SuccessUrl | CreateField::CancelUrl) => invalid(
+                "INVALID_REDIRECT_URL",
+                "redirectUrl",
+                format!("redirectUrl {message}"),
+            ),
+            Some(CreateField::Reference) => invalid("INVALID_REF", "ref", format!("ref {message}")),
+            Some(CreateField::Amount) => {
+                invalid("INVALID_AMOUNT", "amount", format!("amount {message}"))
+            }
+            _ => invalid("INVALID_REQUEST", "body", format!("{param} {message}")),
+        },
+        e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
+            status: StatusCode::CONFLICT,
+            message: e.to_string(),
+            key: "PAYABLE_AMOUNTS_EXHAUSTED",
+            field: Some("amount"),
+        },
+        other => internal(other),
+    }
+}
+
+async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let presented = header(&headers, "x-api-key");
+        let (scope, key) = authenticate(&state, presented, Permission::PaymentsCreate).await?;
+        let request: CreateRequest = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(map)) => fields::read(map),
+            _ => {
+                return Err(Refusal {
+                    status: StatusCode::BAD_REQUEST,
+                    message: "The request body must be a JSON object".into(),
+                    key: "INVALID_BODY",
+                    field: None,
+                })
+            }
         };
+        let input = request.into_payment(key.id.clone())?;
+        // The webhook's `secret` is computed with the API key itself.
+        if let Some(k) = presented {
+            state
+                .credentials
+                .remember_api_key(&scope, &key.id, k)
+                .await
+                .map_err(internal)?;
+        }
         let payment = state
             .payments
             .create(&scope, input)
             .await
-            .map_err(|e| match e {
-                ServiceError::Invalid { param, message } => match param.as_str() {
-                    "customer[email]" => {
-                        invalid("INVALID_EMAIL", "email", format!("email {message}"))
-                    }
-                    "success_url" | "cancel_url" => invalid(
-                        "INVALID_REDIRECT_URL",
-                        "redirectUrl",
-                        format!("redirectUrl {message}"),
-                    ),
-                    "reference" => invalid("INVALID_REF", "ref", format!("ref {message}")),
-                    "amount" => invalid("INVALID_AMOUNT", "amount", format!("amount {message}")),
-                    _ => invalid("INVALID_REQUEST", "body", format!("{param} {message}")),
-                },
-                e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
-                    status: StatusCode::CONFLICT,
-                    message: e.to_string(),
-                    key: "PAYABLE_AMOUNTS_EXHAUSTED",
-                    field: Some("amount"),
-                },
-                other => internal(other),
-            })?;
+            .map_err(refusal_of)?;
         let url = format!("{}/pay/{}", state.payments.public_url(), payment.id);
         // 200, never 201: the real WHMCS module takes anything else as a failure.
         Ok(

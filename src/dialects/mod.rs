@@ -2,12 +2,13 @@
 //! header, request → service command, payment → its response shape, and its webhook body and
 //! signature (built by `formats.rs` when a delivery is sent). What they share lives here.
 
-pub mod credentials;
+pub mod fields;
 pub mod formats;
 pub mod js_json;
 pub mod kazawallet;
 pub mod pakhipay;
 pub mod paygate;
+pub mod registry;
 pub mod signing;
 pub mod waypay;
 pub mod xpay;
@@ -16,10 +17,12 @@ use crate::api::auth::find_key;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::Money;
 use crate::http::AppState;
-use crate::store::Scope;
+use crate::service::Scope;
 use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use serde_json::Value;
 use std::sync::Arc;
+
+pub use registry::{registry, Delivery, Dialect, Registry};
 
 /// Why a dialect's request was not let in; each dialect words it in its own shape.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,17 +59,6 @@ impl KeyRefusal {
                 t.retry_after_secs
             ),
         }
-    }
-}
-
-/// The query parameters that carry the payment's id when the checkout sends the customer
-/// back to the merchant: `payment_id` natively, the dialect's own names otherwise.
-pub fn redirect_id_params(source: &str) -> &'static [&'static str] {
-    match source {
-        pakhipay::SOURCE => &["transaction_id", "transactionId"],
-        paygate::SOURCE => &["session_id"],
-        kazawallet::SOURCE => &["order_id"],
-        _ => &["payment_id"],
     }
 }
 
@@ -155,17 +147,18 @@ mod tests {
     use super::*;
     use crate::domain::money::Currency;
 
-    /// docs/dialects.md's status table says what the code says.
+    /// docs/dialects.md's status table says what the code says, with a column for every
+    /// dialect of the registry (headed by its label).
     #[test]
     fn the_documented_status_table_matches_the_code() {
         use crate::domain::payment::PaymentStatus;
         let doc = include_str!("../../docs/dialects.md");
-        let table: Vec<Vec<String>> = doc
+        let rows: Vec<Vec<String>> = doc
             .split("<!-- checked: statuses -->")
             .nth(1)
             .expect("the status table")
             .lines()
-            .skip(3)
+            .skip(1)
             .take_while(|l| l.starts_with('|'))
             .map(|l| {
                 l.trim_matches('|')
@@ -174,19 +167,25 @@ mod tests {
                     .collect()
             })
             .collect();
+        let (head, table) = (&rows[0], &rows[2..]);
         assert_eq!(table.len(), PaymentStatus::ALL.len());
-        for row in &table {
+        let dialects = registry();
+        assert_eq!(
+            head.len(),
+            dialects.all().len() + 1,
+            "one column per dialect"
+        );
+        for row in table {
             let s = PaymentStatus::parse(&row[0]).expect("a Hundi status");
-            let dash = |v: Option<&str>| v.unwrap_or("—").to_string();
-            let code = vec![
-                s.as_str().to_string(),
-                paygate::status(s).to_string(),
-                waypay::status(s).to_string(),
-                xpay::pi_status(s).to_string(),
-                dash(kazawallet::status(s)),
-                pakhipay::verify_message(s).to_string(),
-            ];
-            assert_eq!(row, &code, "docs/dialects.md's row for {}", s.as_str());
+            for (column, cell) in head.iter().zip(row).skip(1) {
+                let d = dialects
+                    .all()
+                    .iter()
+                    .find(|d| column.starts_with(d.label()))
+                    .unwrap_or_else(|| panic!("no dialect is labelled like '{column}'"));
+                let code = d.status_name(s).unwrap_or("—");
+                assert_eq!(cell, code, "docs/dialects.md's {column} for {}", s.as_str());
+            }
         }
     }
 

@@ -9,13 +9,16 @@
 //! page): then with the merchant's `pakhipay_callback` credential, which only the merchant's
 //! back end holds.
 
+use super::fields::{self, FieldError, Problem, Text};
 use crate::domain::credential::names;
 use crate::domain::key::{ApiKey, Permission};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::source::CredentialKind;
 use crate::http::AppState;
-use crate::service::{Callback, NewPayment, ServiceError};
-use crate::store::Scope;
+use crate::service::Scope;
+use crate::service::{Callback, CreateField, NewPayment, ServiceError};
+use crate::webhooks::{Acceptance, Rendered};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +28,74 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "pakhipay";
+
+/// Signs the callbacks of payments created with a key limited to `payments:create` (a key in
+/// a shop page, which anyone can read and so cannot sign).
+pub const CALLBACK_CREDENTIAL: CredentialKind = CredentialKind {
+    name: "pakhipay_callback",
+    label: "Pakhi Pay callback secret (for payments made with a payments:create key)",
+    secret_prefix: "pkp_cb_",
+    public_id: false,
+};
+
+pub struct PakhiPay;
+
+#[async_trait::async_trait]
+impl super::Dialect for PakhiPay {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+    fn label(&self) -> &'static str {
+        "Pakhi Pay"
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn refuse(&self) -> crate::api::extract::Refuse {
+        refuse
+    }
+    fn status_name(&self, s: PaymentStatus) -> Option<&'static str> {
+        Some(verify_message(s))
+    }
+    fn redirect_id_params(&self) -> &'static [&'static str] {
+        &["transaction_id", "transactionId"]
+    }
+    fn credentials(&self) -> &'static [CredentialKind] {
+        &[CALLBACK_CREDENTIAL]
+    }
+    async fn webhook(&self, d: &super::Delivery<'_>) -> Result<Rendered, String> {
+        // Pakhi Pay's webhook is the callback URL given with a payment; on an API key's own
+        // URL its payments' events go out natively.
+        if d.on_key_url {
+            return Ok(Rendered::Native);
+        }
+        if d.job.event_type != "payment.succeeded" {
+            return Ok(d.skip(SOURCE));
+        }
+        let key = d
+            .credentials
+            .creating_key(d.payment)
+            .await
+            .map_err(|e| e.to_string())?;
+        let name = callback_credential(key.as_ref())
+            .ok_or("the API key that created the payment is not on record")?;
+        let secret = d.secret(&name).await?.ok_or_else(|| {
+            if name == CALLBACK_CREDENTIAL.name {
+                "create the merchant's pakhipay_callback credential (its callback secret)"
+            } else {
+                "the API key that created the payment is not on record"
+            }
+        })?;
+        Ok(match callback(&d.job.event_type, d.payment, &secret) {
+            Some((body, signature)) => Rendered::Dialect {
+                body,
+                headers: vec![("X-Signature".into(), signature)],
+                accept: Acceptance::Any2xx,
+            },
+            None => d.skip(SOURCE),
+        })
+    }
+}
 
 pub fn router() -> Router<AppState> {
     // The SDK creates payments from the merchant's page, so create answers CORS preflights.
@@ -50,6 +121,24 @@ pub fn router() -> Router<AppState> {
         .merge(create_routes)
         .route("/api/request/payment/verify/", post(verify))
         .route("/api/request/payment/verify", post(verify))
+        .route("/static/js/pakhipay-sdk.js", axum::routing::get(sdk))
+}
+
+/// The SDK a shop page loads (`PakhiPay({apiKey, baseUrl}).checkout(…)`).
+async fn sdk() -> Response {
+    const SDK_JS: &str = include_str!("../../static/js/pakhipay-sdk.js");
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/javascript; charset=utf-8",
+            ),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=300"),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        SDK_JS,
+    )
+        .into_response()
 }
 
 /// Preflights are answered by the CORS layer around the route; the route must accept OPTIONS
@@ -88,7 +177,7 @@ async fn authenticate(
 }
 
 /// The body as fields: JSON (object) or a urlencoded form, as the document allows both.
-fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal> {
+fn form_or_json(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refusal> {
     let form = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -105,23 +194,64 @@ fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Refus
     }
 }
 
-fn text(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Refusal> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(bad(format!("{name} must be a string"))),
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Refusal {
+        bad(match e.problem {
+            Problem::Missing => format!("{} is required", e.field),
+            Problem::Wrong => format!("{} must be a string", e.field),
+        })
     }
 }
 
-fn required(map: &Map<String, Value>, name: &str) -> Result<String, Refusal> {
-    text(map, name)?.ok_or_else(|| bad(format!("{name} is required")))
+/// A required field: each is a string or a number (taken as its digits).
+fn required(field: &Text, name: &'static str) -> Result<String, FieldError> {
+    field.string_or_digits(name)?.ok_or(FieldError {
+        field: name,
+        problem: Problem::Missing,
+    })
 }
 
-fn amount(map: &Map<String, Value>, currency: Currency) -> Result<Money, Refusal> {
-    let raw = required(map, "amount")?;
+fn amount(field: &Text, currency: Currency) -> Result<Money, Refusal> {
+    let raw = required(field, "amount")?;
     Money::parse(&raw, currency).map_err(|e| bad(format!("amount {e}")))
+}
+
+/// `POST /api/request/payment/create/`, as sent.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CreateRequest {
+    cus_name: Text,
+    cus_email: Text,
+    amount: Text,
+    success_url: Text,
+    cancel_url: Text,
+    order_id: Text,
+    callback_url: Text,
+}
+
+/// A create that follows the document's rules (checked in its order).
+struct Create {
+    name: String,
+    email: String,
+    money: Money,
+    success_url: String,
+    cancel_url: String,
+    order_id: Option<String>,
+    callback: Option<String>,
+}
+
+impl CreateRequest {
+    fn check(self, currency: Currency) -> Result<Create, Refusal> {
+        Ok(Create {
+            name: required(&self.cus_name, "cus_name")?,
+            email: required(&self.cus_email, "cus_email")?,
+            money: amount(&self.amount, currency)?,
+            success_url: required(&self.success_url, "success_url")?,
+            cancel_url: required(&self.cancel_url, "cancel_url")?,
+            order_id: self.order_id.string_or_digits("order_id")?,
+            callback: self.callback_url.string_or_digits("callback_url")?,
+        })
+    }
 }
 
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -137,65 +267,25 @@ async fn create_inner(
     body: &Bytes,
 ) -> Result<Response, Refusal> {
     let (scope, key) = authenticate(state, headers, Permission::PaymentsCreate).await?;
-    let map = fields(headers, body)?;
-    let name = required(&map, "cus_name")?;
-    let email = required(&map, "cus_email")?;
-    let money = amount(&map, state.dialects.pakhipay_currency)?;
-    let success_url = required(&map, "success_url")?;
-    let cancel_url = required(&map, "cancel_url")?;
-    let order_id = text(&map, "order_id")?;
-    let callback = text(&map, "callback_url")?;
-    if callback.is_some() && key.is_create_only() {
-        // A browser key is public: its payments' callbacks are signed with the merchant's
-        // callback secret, which must exist before such a callback is accepted.
-        let secret = super::credentials::read(
-            &*state.store,
-            &state.secrets,
-            &scope,
-            names::PAKHIPAY_CALLBACK,
-        )
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "pakhipay could not read the callback secret");
-            Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
-        })?;
-        if secret.is_none() {
-            return Err(bad(
-                "callback_url needs the merchant's Pakhi Pay callback secret when the api-key \
-                 may only create payments: create the pakhipay_callback credential",
-            ));
-        }
-    } else if callback.is_some() {
-        // The callback's signature is made with the API key itself.
-        if let Some(presented) = super::header(headers, "api-key") {
-            super::credentials::remember_api_key(
-                &*state.store,
-                &state.secrets,
-                &scope,
-                &key.id,
-                presented,
-            )
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "pakhipay could not keep the key for callbacks");
-                Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
-            })?;
-        }
+    let c = fields::read::<CreateRequest>(form_or_json(headers, body)?)
+        .check(state.dialects.pakhipay_currency)?;
+    if c.callback.is_some() {
+        callback_signer(state, headers, &scope, &key).await?;
     }
     let input = NewPayment {
-        amount: money.to_string(),
-        currency: money.currency().code().to_string(),
-        reference: order_id,
+        amount: c.money.to_string(),
+        currency: c.money.currency().code().to_string(),
+        reference: c.order_id,
         customer: Customer {
-            name: Some(name),
-            email: Some(email),
+            name: Some(c.name),
+            email: Some(c.email),
             phone: None,
         },
-        success_url: Some(success_url),
-        cancel_url: Some(cancel_url),
+        success_url: Some(c.success_url),
+        cancel_url: Some(c.cancel_url),
         source: SOURCE.into(),
         key_id: Some(key.id.clone()),
-        callback: callback.map(|url| Callback {
+        callback: c.callback.map(|url| Callback {
             url,
             format: SOURCE.into(),
             events: vec!["payment.succeeded".into()],
@@ -206,21 +296,7 @@ async fn create_inner(
         .payments
         .create(&scope, input)
         .await
-        .map_err(|e| match e {
-            ServiceError::Invalid { param, message } => {
-                bad(format!("{} {message}", pakhi_field(&param)))
-            }
-            e @ ServiceError::PayableAmountsExhausted { .. } => {
-                Refusal(StatusCode::CONFLICT, e.to_string())
-            }
-            other => {
-                tracing::error!(error = %other, "pakhipay create failed");
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "could not create the payment; try again".into(),
-                )
-            }
-        })?;
+        .map_err(refusal_of)?;
     let object = state.payments.object(&payment);
     Ok(Json(json!({
         "status": 1,
@@ -231,23 +307,85 @@ async fn create_inner(
     .into_response())
 }
 
+/// Makes sure a callback can be signed: a browser key's payments need the merchant's
+/// callback secret; any other key signs its own, so a sealed copy of it is kept.
+async fn callback_signer(
+    state: &AppState,
+    headers: &HeaderMap,
+    scope: &Scope,
+    key: &ApiKey,
+) -> Result<(), Refusal> {
+    let failed = |e: crate::service::credentials::CredentialError| {
+        tracing::error!(error = %e, "pakhipay could not prepare the callback's signature");
+        Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+    };
+    if key.is_create_only() {
+        // A browser key is public: its payments' callbacks are signed with the merchant's
+        // callback secret, which must exist before such a callback is accepted.
+        let secret = state
+            .credentials
+            .read(scope, CALLBACK_CREDENTIAL.name)
+            .await
+            .map_err(failed)?;
+        if secret.is_none() {
+            return Err(bad(
+                "callback_url needs the merchant's Pakhi Pay callback secret when the api-key \
+                 may only create payments: create the pakhipay_callback credential",
+            ));
+        }
+    } else if let Some(presented) = super::header(headers, "api-key") {
+        // The callback's signature is made with the API key itself.
+        state
+            .credentials
+            .remember_api_key(scope, &key.id, presented)
+            .await
+            .map_err(failed)?;
+    }
+    Ok(())
+}
+
+fn refusal_of(e: ServiceError) -> Refusal {
+    match e {
+        ServiceError::Invalid { param, message } => {
+            bad(format!("{} {message}", pakhi_field(&param)))
+        }
+        e @ ServiceError::PayableAmountsExhausted { .. } => {
+            Refusal(StatusCode::CONFLICT, e.to_string())
+        }
+        other => {
+            tracing::error!(error = %other, "pakhipay create failed");
+            Refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "could not create the payment; try again".into(),
+            )
+        }
+    }
+}
+
 /// The Pakhi Pay name of a field the engine complained about.
 fn pakhi_field(param: &str) -> &str {
-    match param {
-        "customer[name]" => "cus_name",
-        "customer[email]" => "cus_email",
-        "reference" => "order_id",
-        "callback_url" => "callback_url",
-        other => other,
+    match CreateField::of(param) {
+        Some(CreateField::CustomerName) => "cus_name",
+        Some(CreateField::CustomerEmail) => "cus_email",
+        Some(CreateField::Reference) => "order_id",
+        _ => param,
     }
+}
+
+/// `POST /api/request/payment/verify/`, as sent.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct VerifyRequest {
+    transaction_id: Text,
+    amount: Text,
 }
 
 async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         let (scope, _) = authenticate(&state, &headers, Permission::PaymentsRead).await?;
-        let map = fields(&headers, &body)?;
-        let id = required(&map, "transaction_id")?;
-        let money = amount(&map, state.dialects.pakhipay_currency)?;
+        let request: VerifyRequest = fields::read(form_or_json(&headers, &body)?);
+        let id = required(&request.transaction_id, "transaction_id")?;
+        let money = amount(&request.amount, state.dialects.pakhipay_currency)?;
         let answer =
             |status: u8, message: &str| Json(json!({"status": status, "message": message}));
         let payment = match state.payments.get(&scope, &id).await {
@@ -296,7 +434,7 @@ pub fn verify_message(s: PaymentStatus) -> &'static str {
 /// has it). A key no longer on record signs nothing.
 pub fn callback_credential(key: Option<&ApiKey>) -> Option<String> {
     match key {
-        Some(k) if k.is_create_only() => Some(names::PAKHIPAY_CALLBACK.to_string()),
+        Some(k) if k.is_create_only() => Some(CALLBACK_CREDENTIAL.name.to_string()),
         Some(k) => Some(names::api_key(&k.id)),
         None => None,
     }

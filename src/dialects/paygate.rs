@@ -6,13 +6,16 @@
 //! A session is a Hundi payment whose id is the session id; its webhook (success, expiry) goes
 //! to the API key's webhook URL, signed with that URL's secret.
 
+use super::fields::{self, FieldError, Problem, Text};
 use super::{authenticate, header, js_json, money_number, KeyRefusal};
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::source::CredentialKind;
 use crate::http::AppState;
-use crate::service::{NewPayment, ServiceError};
-use crate::store::{PaymentFilter, Scope};
+use crate::service::{CreateField, NewPayment, ServiceError};
+use crate::service::{PaymentFilter, Scope};
+use crate::webhooks::{Acceptance, Rendered};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
@@ -22,6 +25,44 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "paygate";
+
+pub struct PayGate;
+
+#[async_trait::async_trait]
+impl super::Dialect for PayGate {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+    fn label(&self) -> &'static str {
+        "PayGate"
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn refuse(&self) -> crate::api::extract::Refuse {
+        refuse
+    }
+    fn status_name(&self, s: PaymentStatus) -> Option<&'static str> {
+        Some(status(s))
+    }
+    fn redirect_id_params(&self) -> &'static [&'static str] {
+        &["session_id"]
+    }
+    /// Its webhooks are signed with the API key's own webhook secret.
+    fn credentials(&self) -> &'static [CredentialKind] {
+        &[]
+    }
+    async fn webhook(&self, d: &super::Delivery<'_>) -> Result<Rendered, String> {
+        Ok(match webhook(&d.job.event_type, d.payment, &d.job.secret) {
+            Some((body, headers)) => Rendered::Dialect {
+                body,
+                headers,
+                accept: Acceptance::Any2xx,
+            },
+            None => d.skip(SOURCE),
+        })
+    }
+}
 
 pub fn router() -> Router<AppState> {
     use super::preflight;
@@ -89,11 +130,11 @@ impl From<ServiceError> for Refusal {
 
 /// The PayGate name of a field the engine complained about.
 fn paygate_field(param: &str) -> &str {
-    match param {
-        "customer[name]" => "customer_name",
-        "customer[email]" => "customer_email",
-        "reference" => "merchant_ref",
-        other => other,
+    match CreateField::of(param) {
+        Some(CreateField::CustomerName) => "customer_name",
+        Some(CreateField::CustomerEmail) => "customer_email",
+        Some(CreateField::Reference) => "merchant_ref",
+        _ => param,
     }
 }
 
@@ -182,30 +223,66 @@ fn utr(p: &Payment) -> Option<&str> {
     }
 }
 
-fn text(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Refusal> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(bad(format!("{name} must be a string"))),
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Refusal {
+        bad(match (e.problem, e.field) {
+            (Problem::Missing, f) => format!("{f} is required"),
+            (Problem::Wrong, "amount") => "amount must be a number".into(),
+            (Problem::Wrong, f) => format!("{f} must be a string"),
+        })
     }
 }
 
-/// The amount in rupees: a number or a numeric string.
-fn amount(map: &Map<String, Value>) -> Result<Money, Refusal> {
-    let raw = match map.get("amount") {
-        None | Some(Value::Null) => return Err(bad("amount is required")),
-        Some(Value::Number(n)) => js_json::js_number(n),
-        Some(Value::String(s)) => s.trim().to_string(),
-        Some(_) => return Err(bad("amount must be a number")),
-    };
-    let inr = Currency::parse("INR").map_err(|e| bad(e.to_string()))?;
-    let money = Money::parse(&raw, inr).map_err(|e| bad(format!("amount {e}")))?;
-    if money.minor() <= 100 {
-        // The payable amount starts one rupee below the requested one.
-        return Err(bad("amount must be more than 1.00"));
+/// `POST /api/v1/create-payment`, as sent.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CreateRequest {
+    amount: Text,
+    customer_name: Text,
+    customer_email: Text,
+    merchant_ref: Text,
+    /// Arbitrary JSON, kept and echoed verbatim.
+    metadata: Option<Value>,
+}
+
+impl CreateRequest {
+    /// The amount in rupees: a number or a numeric string.
+    fn amount(&self) -> Result<Money, Refusal> {
+        let raw = self.amount.amount("amount")?;
+        let inr = Currency::parse("INR").map_err(|e| bad(e.to_string()))?;
+        let money = Money::parse(&raw, inr).map_err(|e| bad(format!("amount {e}")))?;
+        if money.minor() <= 100 {
+            // The payable amount starts one rupee below the requested one.
+            return Err(bad("amount must be more than 1.00"));
+        }
+        Ok(money)
     }
-    Ok(money)
+
+    fn into_payment(self, key_id: String, session_secs: i64) -> Result<NewPayment, Refusal> {
+        let money = self.amount()?;
+        Ok(NewPayment {
+            id: Some(session_id()),
+            amount: money.to_string(),
+            currency: money.currency().code().to_string(),
+            reference: self.merchant_ref.string("merchant_ref")?,
+            customer: Customer {
+                name: self.customer_name.string("customer_name")?,
+                email: self.customer_email.string("customer_email")?,
+                phone: None,
+            },
+            methods: Some(vec!["upi".into()]),
+            expires_in: Some(session_secs),
+            source: SOURCE.into(),
+            key_id: Some(key_id),
+            dialect_data: Some(
+                serde_json::to_string(&Extra {
+                    metadata: self.metadata,
+                })
+                .unwrap_or_default(),
+            ),
+            ..NewPayment::default()
+        })
+    }
 }
 
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -217,35 +294,15 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
                 Permission::PaymentsCreate,
             )
             .await?;
-            let map = match serde_json::from_slice::<Value>(&body) {
-                Ok(Value::Object(map)) => map,
+            let request: CreateRequest = match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(map)) => fields::read(map),
                 Ok(_) => return Err(bad("The body must be a JSON object")),
                 Err(e) => return Err(bad(format!("Invalid JSON body: {e}"))),
             };
-            let money = amount(&map)?;
-            let metadata = map.get("metadata").cloned().filter(|m| !m.is_null());
-            let input = NewPayment {
-                id: Some(session_id()),
-                amount: money.to_string(),
-                currency: money.currency().code().to_string(),
-                reference: text(&map, "merchant_ref")?,
-                customer: Customer {
-                    name: text(&map, "customer_name")?,
-                    email: text(&map, "customer_email")?,
-                    phone: None,
-                },
-                methods: Some(vec!["upi".into()]),
-                expires_in: Some(state.dialects.paygate_session_secs),
-                source: SOURCE.into(),
-                key_id: Some(key.id.clone()),
-                dialect_data: Some(
-                    serde_json::to_string(&Extra { metadata }).unwrap_or_default(),
-                ),
-                ..NewPayment::default()
-            };
+            let input = request.into_payment(key.id.clone(), state.dialects.paygate_session_secs)?;
             let payment = state.payments.create(&scope, input).await.map_err(|e| {
                 match e {
-                    ServiceError::Invalid { param, .. } if param == "methods" => bad(
+                    e if e.invalid_field() == Some(CreateField::Methods) => bad(
                         "UPI is not set up: set the merchant's UPI id first (hundi merchant set-upi)",
                     ),
                     other => other.into(),

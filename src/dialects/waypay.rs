@@ -6,14 +6,16 @@
 //! (`TransactionStatusChanged`) goes to the request's `callbackUrl`, or else to the API key's
 //! webhook URL, on each status change; it is retried until the receiver answers 200.
 
-use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::domain::credential::names;
+use super::fields::{self, Object, Text};
+use super::{authenticate, header, js_json, money_number, KeyRefusal};
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::source::CredentialKind;
 use crate::http::AppState;
 use crate::service::{Callback, NewPayment, ServiceError};
-use crate::store::{PaymentFilter, StoreError};
+use crate::service::{PaymentFilter, Scope};
+use crate::webhooks::{Acceptance, Rendered};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -24,6 +26,65 @@ use md5::{Digest, Md5};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "waypay";
+
+/// The secret appended to the MD5 request signature; also signs webhooks.
+pub const CREDENTIAL: CredentialKind = CredentialKind {
+    name: "waypay",
+    label: "Waypay signing secret",
+    secret_prefix: "wp_sec_",
+    public_id: false,
+};
+
+pub struct Waypay;
+
+#[async_trait::async_trait]
+impl super::Dialect for Waypay {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+    fn label(&self) -> &'static str {
+        "Waypay"
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn refuse(&self) -> crate::api::extract::Refuse {
+        refuse
+    }
+    fn status_name(&self, s: PaymentStatus) -> Option<&'static str> {
+        Some(status(s))
+    }
+    /// Waypay's redirects carry Hundi's own parameter.
+    fn redirect_id_params(&self) -> &'static [&'static str] {
+        &["payment_id"]
+    }
+    fn credentials(&self) -> &'static [CredentialKind] {
+        &[CREDENTIAL]
+    }
+    async fn webhook(&self, d: &super::Delivery<'_>) -> Result<Rendered, String> {
+        if d.on_key_url && !uses_key_url(d.payment) {
+            return Ok(Rendered::Skip(
+                "sent to the payment's own callbackUrl, which takes precedence".into(),
+            ));
+        }
+        let secret = d.secret(CREDENTIAL.name).await?;
+        Ok(
+            match webhook(
+                &d.job.event_id,
+                &d.job.event_type,
+                d.payment,
+                secret.as_deref(),
+            ) {
+                Some((body, headers)) => Rendered::Dialect {
+                    body,
+                    headers,
+                    accept: Acceptance::Only200,
+                },
+                None => d.skip(SOURCE),
+            },
+        )
+    }
+}
 
 /// The most top-level numbers a request may carry (the document's have two).
 const MAX_NUMERIC_FIELDS: usize = 64;
@@ -135,13 +196,350 @@ impl Broken {
     fn add(&mut self, field: &str, issue: impl Into<String>) {
         self.0.push((field.to_string(), issue.into()));
     }
+
+    /// The 422 that lists them all.
+    fn refusal(self) -> Refusal {
+        let message = self
+            .0
+            .iter()
+            .map(|(f, i)| format!("{f} {i}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("Validation failed: {message}"),
+            details: self.0,
+        }
+    }
 }
 
-fn text_of(v: Option<&Value>) -> Option<String> {
-    match v {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(js_json::js_number(n)),
-        _ => None,
+/// `POST /Gateway/v1/Payment/initiate-checkout`, as sent.
+#[derive(serde::Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct InitiateRequest {
+    amount: Text,
+    description: Text,
+    order_ref: Object,
+    signature: Text,
+    currency: Text,
+    customer_ref: Option<Value>,
+    callback_url: Text,
+    payment_method: Text,
+    metadata_json: Text,
+}
+
+/// An initiate that keeps every rule.
+struct Initiate {
+    amount: Money,
+    description: String,
+    reference: String,
+    customer: Customer,
+    callback: Option<String>,
+    methods: Option<Vec<String>>,
+    extra: Extra,
+}
+
+impl InitiateRequest {
+    /// The body, once it is JSON with every required field (400 otherwise, the first
+    /// missing one named, as the document lists them), and its signature.
+    fn parse(raw: &str) -> Result<(InitiateRequest, String), Refusal> {
+        let map = match serde_json::from_str::<Value>(raw) {
+            Ok(Value::Object(map)) => map,
+            Ok(_) => {
+                return Err(refusal(
+                    StatusCode::BAD_REQUEST,
+                    "The body must be a JSON object",
+                ))
+            }
+            Err(e) => {
+                return Err(refusal(
+                    StatusCode::BAD_REQUEST,
+                    format!("Malformed JSON: {e}"),
+                ))
+            }
+        };
+        let numbers = map.values().filter(|v| v.is_number()).count();
+        let request: InitiateRequest = fields::read(map);
+        let present = [
+            ("amount", !request.amount.is_absent()),
+            ("description", !request.description.is_absent()),
+            ("orderRef", request.order_ref != Object::Absent),
+            ("signature", !request.signature.is_absent()),
+        ];
+        if let Some((field, _)) = present.iter().find(|(_, present)| !present) {
+            return Err(bad_field(field, "is required"));
+        }
+        let Object::Map(order_ref) = &request.order_ref else {
+            return Err(bad_field("orderRef", "must be an object"));
+        };
+        if order_ref.get("orderRef").is_none_or(Value::is_null) {
+            return Err(bad_field("orderRef.orderRef", "is required"));
+        }
+        let Text::Str(signature) = &request.signature else {
+            return Err(bad_field("signature", "must be a string"));
+        };
+        // Each top-level number is signed in one of several renderings: a body with more
+        // numbers than any Waypay request carries is refused before any is rendered.
+        if numbers > MAX_NUMERIC_FIELDS {
+            return Err(bad_field(
+                "body",
+                format!("must have at most {MAX_NUMERIC_FIELDS} numeric fields"),
+            ));
+        }
+        let signature = signature.clone();
+        Ok((request, signature))
+    }
+
+    /// Every rule at once (422 listing each broken one).
+    fn check(self, livemode: bool) -> Result<Initiate, Refusal> {
+        let mut broken = Broken::default();
+        let amount = self.money(&mut broken);
+        let description = self.description(&mut broken);
+        let order_ref = match self.order_ref {
+            Object::Map(m) => m,
+            _ => Map::new(),
+        };
+        let reference = reference(&order_ref, &mut broken);
+        let customer = customer(self.customer_ref.as_ref(), &mut broken);
+        let callback = callback(&self.callback_url, livemode, &mut broken);
+        let methods = methods(&self.payment_method, &mut broken);
+        let metadata_json = match &self.metadata_json {
+            Text::Absent => None,
+            Text::Str(s) => Some(s.clone()),
+            _ => {
+                broken.add("metadataJson", "must be a JSON string");
+                None
+            }
+        };
+        let (Some(amount), Some(description), Some(reference), true) =
+            (amount, description, reference, broken.0.is_empty())
+        else {
+            return Err(broken.refusal());
+        };
+        Ok(Initiate {
+            amount,
+            description,
+            reference,
+            customer,
+            methods,
+            extra: Extra {
+                order_ref,
+                customer_ref: self.customer_ref,
+                metadata_json,
+                callback: callback.is_some(),
+            },
+            callback,
+        })
+    }
+
+    /// `amount` (more than 10) in `currency` (PKR unless named).
+    fn money(&self, broken: &mut Broken) -> Option<Money> {
+        let code = self.currency.lenient().unwrap_or_else(|| "PKR".into());
+        let currency = Currency::parse(&code.to_ascii_uppercase())
+            .map_err(|e| broken.add("currency", e.to_string()))
+            .ok();
+        let Text::Num(n) = &self.amount else {
+            broken.add("amount", "must be a number");
+            return None;
+        };
+        let c = currency?;
+        match Money::parse(&js_json::js_number(n), c) {
+            Ok(m) if m.minor() > Money::parse("10", c).map(|t| t.minor()).unwrap_or(0) => Some(m),
+            Ok(_) => {
+                broken.add("amount", "must be greater than 10");
+                None
+            }
+            Err(e) => {
+                broken.add("amount", e.to_string());
+                None
+            }
+        }
+    }
+
+    /// `description`: `^[A-Za-z0-9 ]{1,200}$`.
+    fn description(&self, broken: &mut Broken) -> Option<String> {
+        let Text::Str(s) = &self.description else {
+            broken.add("description", "must be a string");
+            return None;
+        };
+        let not_allowed = s.chars().find(|c| !c.is_ascii_alphanumeric() && *c != ' ');
+        match not_allowed {
+            None if (1..=200).contains(&s.chars().count()) => return Some(s.clone()),
+            Some(c) => broken.add(
+                "description",
+                format!("must match ^[A-Za-z0-9 ]{{1,200}}$; '{c}' is not allowed"),
+            ),
+            None => broken.add("description", "must be 1 to 200 characters"),
+        }
+        None
+    }
+}
+
+/// `orderRef.orderRef`: `^[A-Za-z0-9]+$`.
+fn reference(order_ref: &Map<String, Value>, broken: &mut Broken) -> Option<String> {
+    let Some(Value::String(r)) = order_ref.get("orderRef") else {
+        broken.add("orderRef.orderRef", "must be a string");
+        return None;
+    };
+    match r.chars().find(|c| !c.is_ascii_alphanumeric()) {
+        None if !r.is_empty() => return Some(r.clone()),
+        Some(c) => broken.add(
+            "orderRef.orderRef",
+            format!("must match ^[A-Za-z0-9]+$; '{c}' is not allowed"),
+        ),
+        None => broken.add("orderRef.orderRef", "must not be empty"),
+    }
+    None
+}
+
+/// `customerRef`: its `cnic` (13 digits) is checked, its name, e-mail and phone kept.
+fn customer(customer_ref: Option<&Value>, broken: &mut Broken) -> Customer {
+    let mut customer = Customer::default();
+    let c = match customer_ref {
+        None => return customer,
+        Some(Value::Object(c)) => c,
+        Some(_) => {
+            broken.add("customerRef", "must be an object");
+            return customer;
+        }
+    };
+    if let Some(cnic) = c.get("cnic").filter(|v| !v.is_null()) {
+        let ok = cnic
+            .as_str()
+            .is_some_and(|s| s.len() == 13 && s.chars().all(|d| d.is_ascii_digit()));
+        if !ok {
+            broken.add("customerRef.cnic", "must be exactly 13 digits");
+        }
+    }
+    if let Some(email) = c.get("email").filter(|v| !v.is_null()) {
+        match email.as_str() {
+            Some(e) if crate::domain::payment::is_email(e) => customer.email = Some(e.to_string()),
+            _ => broken.add("customerRef.email", "must be a valid email address"),
+        }
+    }
+    customer.name = Text::of(c.get("name")).lenient();
+    customer.phone = Text::of(c.get("phone")).lenient();
+    customer
+}
+
+/// `callbackUrl`: at most 2048 characters, https (http too in test mode).
+fn callback(field: &Text, livemode: bool, broken: &mut Broken) -> Option<String> {
+    let u = match field {
+        Text::Absent => return None,
+        Text::Str(u) if u.trim().is_empty() => return None,
+        Text::Str(u) => u.trim(),
+        _ => {
+            broken.add("callbackUrl", "must be a string");
+            return None;
+        }
+    };
+    let scheme_ok = url::Url::parse(u)
+        .is_ok_and(|p| p.scheme() == "https" || (!livemode && p.scheme() == "http"));
+    if u.chars().count() > 2048 {
+        broken.add("callbackUrl", "must be at most 2048 characters");
+    } else if !scheme_ok {
+        broken.add(
+            "callbackUrl",
+            if livemode {
+                "must be an https URL"
+            } else {
+                "must be an https URL (http is allowed in test mode)"
+            },
+        );
+    } else {
+        return Some(u.to_string());
+    }
+    None
+}
+
+/// `paymentMethod`: 1 (JazzCash) or 2 (Easypaisa), as a number or a numeric string.
+fn methods(field: &Text, broken: &mut Broken) -> Option<Vec<String>> {
+    let code = match field {
+        Text::Absent => return None,
+        Text::Num(n) => n.as_i64(),
+        Text::Str(s) => s.trim().parse().ok(),
+        Text::Other(_) => None,
+    };
+    match code {
+        Some(1) => Some(vec!["jazzcash".to_string()]),
+        Some(2) => Some(vec!["easypaisa".to_string()]),
+        _ => {
+            broken.add("paymentMethod", "must be 1 (JazzCash) or 2 (Easypaisa)");
+            None
+        }
+    }
+}
+
+/// Whether the request is the merchant's: its `signature` with the merchant's Waypay secret.
+async fn check_signature(
+    state: &AppState,
+    scope: &Scope,
+    raw: &str,
+    signature: &str,
+) -> Result<(), Refusal> {
+    let secret = state
+        .credentials
+        .secret(scope, CREDENTIAL.name)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            refusal(
+                StatusCode::UNAUTHORIZED,
+                "No Waypay signing secret is set up for this merchant (hundi credential create waypay)",
+            )
+        })?;
+    if !super::signing::waypay_request_ok(raw, &secret, signature) {
+        return Err(refusal(StatusCode::UNAUTHORIZED, "Invalid signature"));
+    }
+    Ok(())
+}
+
+impl Initiate {
+    fn into_payment(self, key_id: String) -> NewPayment {
+        NewPayment {
+            id: Some(uuid::Uuid::new_v4().to_string()),
+            amount: self.amount.to_string(),
+            currency: self.amount.currency().code().to_string(),
+            description: Some(self.description),
+            reference: Some(self.reference),
+            customer: self.customer,
+            methods: self.methods,
+            expires_in: Some(SESSION_SECS),
+            source: SOURCE.into(),
+            key_id: Some(key_id),
+            dialect_data: Some(serde_json::to_string(&self.extra).unwrap_or_default()),
+            callback: self.callback.map(|url| Callback {
+                url,
+                format: SOURCE.into(),
+                events: STATUS_EVENTS.iter().map(|e| e.to_string()).collect(),
+            }),
+            ..NewPayment::default()
+        }
+    }
+}
+
+/// A refused create, in Waypay's words.
+fn refusal_of(e: ServiceError, reference: &str) -> Refusal {
+    match e {
+        e if e.is_duplicate() => Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("Validation failed: orderRef.orderRef '{reference}' was used before"),
+            details: vec![(
+                "orderRef.orderRef".into(),
+                format!("'{reference}' was used before; it must be unique"),
+            )],
+        },
+        ServiceError::Invalid { param, message } => Refusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: format!("Validation failed: {param} {message}"),
+            details: vec![(param, message)],
+        },
+        e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
+            status: StatusCode::CONFLICT,
+            message: e.to_string(),
+            details: vec![("amount".into(), e.to_string())],
+        },
+        other => internal(other),
     }
 }
 
@@ -155,273 +553,16 @@ async fn initiate(State(state): State<AppState>, headers: HeaderMap, body: Bytes
         .await?;
         let raw = std::str::from_utf8(&body)
             .map_err(|_| refusal(StatusCode::BAD_REQUEST, "The body must be UTF-8 JSON"))?;
-        let map = match serde_json::from_str::<Value>(raw) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(refusal(StatusCode::BAD_REQUEST, "The body must be a JSON object")),
-            Err(e) => {
-                return Err(refusal(
-                    StatusCode::BAD_REQUEST,
-                    format!("Malformed JSON: {e}"),
-                ))
-            }
-        };
-        // Required fields first (400), as the document lists them.
-        for field in ["amount", "description", "orderRef", "signature"] {
-            if map.get(field).is_none_or(Value::is_null) {
-                return Err(bad_field(field, "is required"));
-            }
-        }
-        let order_ref = match map.get("orderRef") {
-            Some(Value::Object(o)) => o.clone(),
-            _ => return Err(bad_field("orderRef", "must be an object")),
-        };
-        if order_ref.get("orderRef").is_none_or(Value::is_null) {
-            return Err(bad_field("orderRef.orderRef", "is required"));
-        }
-        let Some(Value::String(signature)) = map.get("signature") else {
-            return Err(bad_field("signature", "must be a string"));
-        };
-        // Each top-level number is signed in one of several renderings: a body with more
-        // numbers than any Waypay request carries is refused before any is rendered.
-        if map.values().filter(|v| v.is_number()).count() > MAX_NUMERIC_FIELDS {
-            return Err(bad_field(
-                "body",
-                format!("must have at most {MAX_NUMERIC_FIELDS} numeric fields"),
-            ));
-        }
-        // Then who is asking: the signature, with the merchant's Waypay secret (401).
-        let secret = credentials::read(&*state.store, &state.secrets, &scope, names::WAYPAY)
-            .await
-            .map_err(internal)?
-            .map(|(_, s)| s)
-            .ok_or_else(|| {
-                refusal(
-                    StatusCode::UNAUTHORIZED,
-                    "No Waypay signing secret is set up for this merchant (hundi credential create waypay)",
-                )
-            })?;
-        if !super::signing::waypay_request_ok(raw, &secret, signature) {
-            return Err(refusal(StatusCode::UNAUTHORIZED, "Invalid signature"));
-        }
-
-        // Then every rule (422), all at once.
-        let mut broken = Broken::default();
-        let currency_code = text_of(map.get("currency")).unwrap_or_else(|| "PKR".into());
-        let currency = match Currency::parse(&currency_code.to_ascii_uppercase()) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                broken.add("currency", e.to_string());
-                None
-            }
-        };
-        let amount = match (map.get("amount"), currency) {
-            (Some(Value::Number(n)), Some(c)) => {
-                match Money::parse(&js_json::js_number(n), c) {
-                    Ok(m) if m.minor() > Money::parse("10", c).map(|t| t.minor()).unwrap_or(0) => {
-                        Some(m)
-                    }
-                    Ok(_) => {
-                        broken.add("amount", "must be greater than 10");
-                        None
-                    }
-                    Err(e) => {
-                        broken.add("amount", e.to_string());
-                        None
-                    }
-                }
-            }
-            (Some(Value::Number(_)), None) => None,
-            _ => {
-                broken.add("amount", "must be a number");
-                None
-            }
-        };
-        let description = match map.get("description") {
-            Some(Value::String(s))
-                if (1..=200).contains(&s.chars().count())
-                    && s.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') =>
-            {
-                Some(s.clone())
-            }
-            Some(Value::String(s)) => {
-                let bad: Option<char> = s.chars().find(|c| !c.is_ascii_alphanumeric() && *c != ' ');
-                broken.add(
-                    "description",
-                    match bad {
-                        Some(c) => format!(
-                            "must match ^[A-Za-z0-9 ]{{1,200}}$; '{c}' is not allowed"
-                        ),
-                        None => "must be 1 to 200 characters".into(),
-                    },
-                );
-                None
-            }
-            _ => {
-                broken.add("description", "must be a string");
-                None
-            }
-        };
-        let reference = match order_ref.get("orderRef") {
-            Some(Value::String(r))
-                if !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric()) =>
-            {
-                Some(r.clone())
-            }
-            Some(Value::String(r)) => {
-                let issue = match r.chars().find(|c| !c.is_ascii_alphanumeric()) {
-                    Some(c) => format!("must match ^[A-Za-z0-9]+$; '{c}' is not allowed"),
-                    None => "must not be empty".into(),
-                };
-                broken.add("orderRef.orderRef", issue);
-                None
-            }
-            _ => {
-                broken.add("orderRef.orderRef", "must be a string");
-                None
-            }
-        };
-        let customer_ref = map.get("customerRef").filter(|v| !v.is_null()).cloned();
-        let mut customer = Customer::default();
-        match &customer_ref {
-            None => {}
-            Some(Value::Object(c)) => {
-                if let Some(cnic) = c.get("cnic").filter(|v| !v.is_null()) {
-                    let ok = cnic
-                        .as_str()
-                        .is_some_and(|s| s.len() == 13 && s.chars().all(|d| d.is_ascii_digit()));
-                    if !ok {
-                        broken.add("customerRef.cnic", "must be exactly 13 digits");
-                    }
-                }
-                if let Some(email) = c.get("email").filter(|v| !v.is_null()) {
-                    match email.as_str() {
-                        Some(e) if crate::domain::payment::is_email(e) => customer.email = Some(e.to_string()),
-                        _ => broken.add("customerRef.email", "must be a valid email address"),
-                    }
-                }
-                customer.name = text_of(c.get("name"));
-                customer.phone = text_of(c.get("phone"));
-            }
-            Some(_) => broken.add("customerRef", "must be an object"),
-        }
-        let callback = match map.get("callbackUrl") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(u)) if u.trim().is_empty() => None,
-            Some(Value::String(u)) => {
-                let u = u.trim();
-                let scheme_ok = match url::Url::parse(u) {
-                    Ok(parsed) => {
-                        parsed.scheme() == "https" || (!scope.livemode && parsed.scheme() == "http")
-                    }
-                    Err(_) => false,
-                };
-                if u.chars().count() > 2048 {
-                    broken.add("callbackUrl", "must be at most 2048 characters");
-                    None
-                } else if !scheme_ok {
-                    broken.add(
-                        "callbackUrl",
-                        if scope.livemode {
-                            "must be an https URL"
-                        } else {
-                            "must be an https URL (http is allowed in test mode)"
-                        },
-                    );
-                    None
-                } else {
-                    Some(u.to_string())
-                }
-            }
-            Some(_) => {
-                broken.add("callbackUrl", "must be a string");
-                None
-            }
-        };
-        let methods = match map.get("paymentMethod") {
-            None | Some(Value::Null) => None,
-            Some(v) => match v.as_i64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok())) {
-                Some(1) => Some(vec!["jazzcash".to_string()]),
-                Some(2) => Some(vec!["easypaisa".to_string()]),
-                _ => {
-                    broken.add("paymentMethod", "must be 1 (JazzCash) or 2 (Easypaisa)");
-                    None
-                }
-            },
-        };
-        let metadata_json = match map.get("metadataJson") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.clone()),
-            Some(_) => {
-                broken.add("metadataJson", "must be a JSON string");
-                None
-            }
-        };
-        let (Some(amount), Some(description), Some(reference), true) =
-            (amount, description, reference, broken.0.is_empty())
-        else {
-            let message = broken
-                .0
-                .iter()
-                .map(|(f, i)| format!("{f} {i}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            return Err(Refusal {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                message: format!("Validation failed: {message}"),
-                details: broken.0,
-            });
-        };
-
-        let extra = Extra {
-            order_ref,
-            customer_ref,
-            metadata_json,
-            callback: callback.is_some(),
-        };
-        let input = NewPayment {
-            id: Some(uuid::Uuid::new_v4().to_string()),
-            amount: amount.to_string(),
-            currency: amount.currency().code().to_string(),
-            description: Some(description),
-            reference: Some(reference.clone()),
-            customer,
-            methods,
-            expires_in: Some(SESSION_SECS),
-            source: SOURCE.into(),
-            key_id: Some(key.id.clone()),
-            dialect_data: Some(serde_json::to_string(&extra).unwrap_or_default()),
-            callback: callback.map(|url| Callback {
-                url,
-                format: SOURCE.into(),
-                events: STATUS_EVENTS.iter().map(|e| e.to_string()).collect(),
-            }),
-            ..NewPayment::default()
-        };
+        // Required fields first (400), then who is asking (401), then every rule (422).
+        let (request, signature) = InitiateRequest::parse(raw)?;
+        check_signature(&state, &scope, raw, &signature).await?;
+        let initiate = request.check(scope.livemode)?;
+        let reference = initiate.reference.clone();
         let payment = state
             .payments
-            .create(&scope, input)
+            .create(&scope, initiate.into_payment(key.id.clone()))
             .await
-            .map_err(|e| match e {
-                ServiceError::Store(StoreError::Duplicate(_)) => Refusal {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    message: format!("Validation failed: orderRef.orderRef '{reference}' was used before"),
-                    details: vec![(
-                        "orderRef.orderRef".into(),
-                        format!("'{reference}' was used before; it must be unique"),
-                    )],
-                },
-                ServiceError::Invalid { param, message } => Refusal {
-                    status: StatusCode::UNPROCESSABLE_ENTITY,
-                    message: format!("Validation failed: {param} {message}"),
-                    details: vec![(param, message)],
-                },
-                e @ ServiceError::PayableAmountsExhausted { .. } => Refusal {
-                    status: StatusCode::CONFLICT,
-                    message: e.to_string(),
-                    details: vec![("amount".into(), e.to_string())],
-                },
-                other => internal(other),
-            })?;
+            .map_err(|e| refusal_of(e, &reference))?;
         Ok(Json(json!({
             "paymentIntentId": payment.id,
             "checkoutUrl": format!("{}/pay/{}", state.payments.public_url(), payment.id),
@@ -574,46 +715,33 @@ pub fn webhook(
         _ => Value::Null,
     };
     let extra = extra(p);
-    let mut data = Map::new();
-    data.insert("TransactionId".into(), json!(p.id));
-    data.insert("PreviousStatus".into(), json!("Pending"));
-    data.insert("CurrentStatus".into(), json!(current));
-    data.insert("Amount".into(), money_number(&p.amount));
-    data.insert("Currency".into(), json!(p.currency().code()));
-    data.insert("Reason".into(), reason);
-    data.insert(
-        "TransactionReference".into(),
-        json!((current == "Completed").then(|| transaction_reference(p))),
-    );
-    data.insert(
-        "CustomerRef".into(),
-        extra
-            .customer_ref
-            .as_ref()
-            .map(|c| Value::String(js_json::stringify(c)))
-            .unwrap_or(Value::Null),
-    );
-    data.insert(
-        "OrderRef".into(),
-        json!(order_ref_string(&extra, p.reference.as_deref())),
-    );
-    data.insert("MerchantId".into(), json!(merchant_uuid(&p.merchant_id)));
-    data.insert("Timestamp".into(), json!(dotnet_time(p.updated_at)));
-    if let Some(m) = &extra.metadata_json {
-        data.insert("MetadataJson".into(), json!(m));
+    // `json!` keeps the order written here (serde_json's `preserve_order`).
+    let mut data = json!({
+        "TransactionId": p.id,
+        "PreviousStatus": "Pending",
+        "CurrentStatus": current,
+        "Amount": money_number(&p.amount),
+        "Currency": p.currency().code(),
+        "Reason": reason,
+        "TransactionReference": (current == "Completed").then(|| transaction_reference(p)),
+        "CustomerRef": extra.customer_ref.as_ref().map(js_json::stringify),
+        "OrderRef": order_ref_string(&extra, p.reference.as_deref()),
+        "MerchantId": merchant_uuid(&p.merchant_id),
+        "Timestamp": dotnet_time(p.updated_at),
+    });
+    if let (Some(m), Some(fields)) = (&extra.metadata_json, data.as_object_mut()) {
+        fields.insert("MetadataJson".into(), json!(m));
     }
-    let mut body = Map::new();
-    // One id per event, the same on every retry: receivers dedupe on it.
-    body.insert(
-        "id".into(),
-        json!(hex::encode(Md5::digest(event_id.as_bytes()))),
-    );
-    body.insert("type".into(), json!("TransactionStatusChanged"));
-    body.insert("created".into(), json!(p.updated_at.timestamp()));
-    body.insert("livemode".into(), json!(p.livemode));
-    body.insert("data".into(), Value::Object(data));
-    body.insert("api_version".into(), json!("v1"));
-    let body = js_json::stringify(&Value::Object(body));
+    let body = json!({
+        // One id per event, the same on every retry: receivers dedupe on it.
+        "id": hex::encode(Md5::digest(event_id.as_bytes())),
+        "type": "TransactionStatusChanged",
+        "created": p.updated_at.timestamp(),
+        "livemode": p.livemode,
+        "data": data,
+        "api_version": "v1",
+    });
+    let body = js_json::stringify(&body);
     let mut headers = vec![("User-Agent".to_string(), "Waypay-Webhook/1.0".to_string())];
     if let Some(secret) = secret {
         headers.push((

@@ -7,15 +7,17 @@
 //! (`PAYMENT_INTENT_NOTIFICATION`, signed with the separate webhook secret) goes to the API
 //! key's webhook URL when the payment succeeds or fails.
 
-use super::{authenticate, credentials, header, js_json, money_number, KeyRefusal};
-use crate::domain::credential::names;
+use super::fields::{self, FieldError, Object, Problem, Text};
+use super::{authenticate, header, js_json, money_number, KeyRefusal};
 use crate::domain::key::Permission;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
+use crate::domain::source::CredentialKind;
 use crate::http::AppState;
 use crate::service::objects::rfc3339;
-use crate::service::{NewPayment, ServiceError};
-use crate::store::Scope;
+use crate::service::Scope;
+use crate::service::{CreateField, NewPayment, ServiceError};
+use crate::webhooks::{Acceptance, Rendered};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -25,6 +27,70 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 pub const SOURCE: &str = "xpay";
+
+/// `x-account-id` (public) and the secret that signs requests (`x-signature`).
+pub const HMAC_CREDENTIAL: CredentialKind = CredentialKind {
+    name: "xpay_hmac",
+    label: "XPay account id and request-signing secret",
+    secret_prefix: "hmac_sc_",
+    public_id: true,
+};
+
+/// The secret that signs webhooks (`X-Signature`), separate from the request one.
+pub const WEBHOOK_CREDENTIAL: CredentialKind = CredentialKind {
+    name: "xpay_webhook",
+    label: "XPay webhook secret",
+    secret_prefix: "whsec_",
+    public_id: false,
+};
+
+pub struct XPay;
+
+#[async_trait::async_trait]
+impl super::Dialect for XPay {
+    fn name(&self) -> &'static str {
+        SOURCE
+    }
+    fn label(&self) -> &'static str {
+        "XPay"
+    }
+    fn router(&self) -> Router<AppState> {
+        router()
+    }
+    fn refuse(&self) -> crate::api::extract::Refuse {
+        refuse
+    }
+    fn status_name(&self, s: PaymentStatus) -> Option<&'static str> {
+        Some(pi_status(s))
+    }
+    /// XPay's redirects carry Hundi's own parameter.
+    fn redirect_id_params(&self) -> &'static [&'static str] {
+        &["payment_id"]
+    }
+    fn credentials(&self) -> &'static [CredentialKind] {
+        &[HMAC_CREDENTIAL, WEBHOOK_CREDENTIAL]
+    }
+    async fn webhook(&self, d: &super::Delivery<'_>) -> Result<Rendered, String> {
+        if !matches!(
+            d.job.event_type.as_str(),
+            "payment.succeeded" | "payment.failed"
+        ) {
+            return Ok(d.skip(SOURCE));
+        }
+        let secret = d
+            .secret(WEBHOOK_CREDENTIAL.name)
+            .await?
+            .ok_or("create the merchant's xpay_webhook credential (its webhook secret)")?;
+        Ok(match webhook(&d.job.event_type, d.payment, &secret) {
+            Some((body, headers)) => Rendered::Dialect {
+                body,
+                headers,
+                accept: Acceptance::Any2xx,
+            },
+            None => d.skip(SOURCE),
+        })
+    }
+}
 
 /// XPay's method names and the checkout methods they open.
 const METHODS: [(&str, &str); 5] = [
@@ -105,7 +171,9 @@ async fn auth(
     let account = header(headers, "x-account-id")
         .ok_or_else(|| unauthorized("x-account-id header is required"))?;
     let (expected, secret) =
-        match credentials::read(&*state.store, &state.secrets, &scope, names::XPAY_HMAC)
+        match state
+            .credentials
+            .read(&scope, HMAC_CREDENTIAL.name)
             .await
             .map_err(internal)?
         {
@@ -143,20 +211,107 @@ fn extra(p: &Payment) -> Extra {
         .unwrap_or_default()
 }
 
-fn object(map: &Map<String, Value>, name: &str) -> Result<Map<String, Value>, Refusal> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(o)) => Ok(o.clone()),
-        Some(_) => Err(bad(format!("{name} must be an object"))),
+impl From<FieldError> for Refusal {
+    fn from(e: FieldError) -> Refusal {
+        bad(match (e.problem, e.field) {
+            (Problem::Missing, f) => format!("{f} is required"),
+            (Problem::Wrong, "amount") => "amount must be a number".into(),
+            (Problem::Wrong, f) => format!("{f} must be an object"),
+        })
     }
 }
 
-fn text(map: &Map<String, Value>, name: &str) -> Option<String> {
-    match map.get(name) {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-        Some(Value::Number(n)) => Some(js_json::js_number(n)),
-        _ => None,
+/// The checkout (or intent) request, as sent. Text fields that are not text are ignored.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct CreateRequest {
+    amount: Text,
+    currency: Text,
+    description: Text,
+    customer: Object,
+    shipping: Object,
+    metadata: Object,
+    success_url: Text,
+    failure_url: Text,
+    payment_methods: Option<Value>,
+}
+
+impl CreateRequest {
+    fn amount(&self) -> Result<Money, Refusal> {
+        let currency_code = self.currency.lenient().unwrap_or_else(|| "PKR".into());
+        let currency = Currency::parse(&currency_code.to_ascii_uppercase())
+            .map_err(|e| bad(format!("currency: {e}")))?;
+        let amount_text = self.amount.amount("amount")?;
+        Money::parse(&amount_text, currency).map_err(|e| bad(format!("amount: {e}")))
     }
+
+    fn into_payment(self, key_id: String) -> Result<NewPayment, Refusal> {
+        let amount = self.amount()?;
+        let customer = self.customer.or_empty("customer")?;
+        let shipping = self.shipping.or_empty("shipping")?;
+        let metadata = self.metadata.or_empty("metadata")?;
+        let methods = methods(self.payment_methods.as_ref())?;
+        let text = |map: &Map<String, Value>, name: &str| Text::of(map.get(name)).lenient();
+        let id = format!("xpay_pi_{}", random_hex());
+        let input = NewPayment {
+            amount: amount.to_string(),
+            currency: amount.currency().code().to_string(),
+            description: self.description.lenient(),
+            reference: text(&metadata, "order_reference"),
+            customer: Customer {
+                name: text(&customer, "name"),
+                email: text(&customer, "email"),
+                phone: text(&customer, "phone"),
+            },
+            success_url: self.success_url.lenient(),
+            cancel_url: self.failure_url.lenient(),
+            methods,
+            source: SOURCE.into(),
+            key_id: Some(key_id),
+            ..NewPayment::default()
+        };
+        let extra = Extra {
+            client_secret: format!("{id}_cs_{}", random_hex()),
+            customer,
+            shipping,
+            metadata,
+        };
+        Ok(NewPayment {
+            id: Some(id),
+            dialect_data: Some(serde_json::to_string(&extra).unwrap_or_default()),
+            ..input
+        })
+    }
+}
+
+/// `payment_methods`, as the checkout's methods (`None`: every method).
+fn methods(list: Option<&Value>) -> Result<Option<Vec<String>>, Refusal> {
+    let list = match list {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(list)) => list,
+        Some(_) => return Err(bad("payment_methods must be an array")),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for m in list {
+        let name = m.as_str().unwrap_or_default().to_ascii_lowercase();
+        match METHODS.iter().find(|(x, _)| *x == name) {
+            Some((_, "")) => {}
+            Some((_, ours)) => {
+                if !out.iter().any(|o| o == ours) {
+                    out.push(ours.to_string());
+                }
+            }
+            None => {
+                return Err(bad(format!(
+                    "payment_methods: unknown method '{name}'; known: card, easypaisa, jazzcash, googlepay, dqr"
+                )))
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(bad("payment_methods: none of these methods is available"));
+    }
+    Ok(Some(out))
 }
 
 fn random_hex() -> String {
@@ -170,85 +325,24 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let result = async {
         let (scope, key_id) =
             auth(&state, &headers, Permission::PaymentsCreate, Some(&body)).await?;
-        let text_body = std::str::from_utf8(&body).map_err(|_| bad("The body must be UTF-8 JSON"))?;
+        let text_body =
+            std::str::from_utf8(&body).map_err(|_| bad("The body must be UTF-8 JSON"))?;
         // The document's own example has a trailing comma; real clients send them too.
-        let map = match serde_json::from_str::<Value>(&js_json::strip_trailing_commas(text_body)) {
-            Ok(Value::Object(map)) => map,
-            Ok(_) => return Err(bad("The body must be a JSON object")),
-            Err(e) => return Err(bad(format!("Invalid JSON: {e}"))),
-        };
-        let currency_code = text(&map, "currency").unwrap_or_else(|| "PKR".into());
-        let currency = Currency::parse(&currency_code.to_ascii_uppercase())
-            .map_err(|e| bad(format!("currency: {e}")))?;
-        let amount_text = match map.get("amount") {
-            Some(Value::Number(n)) => js_json::js_number(n),
-            Some(Value::String(s)) => s.trim().to_string(),
-            None | Some(Value::Null) => return Err(bad("amount is required")),
-            Some(_) => return Err(bad("amount must be a number")),
-        };
-        let amount = Money::parse(&amount_text, currency).map_err(|e| bad(format!("amount: {e}")))?;
-        let customer = object(&map, "customer")?;
-        let shipping = object(&map, "shipping")?;
-        let metadata = object(&map, "metadata")?;
-        let methods = match map.get("payment_methods") {
-            None | Some(Value::Null) => None,
-            Some(Value::Array(list)) => {
-                let mut out: Vec<String> = Vec::new();
-                for m in list {
-                    let name = m.as_str().unwrap_or_default().to_ascii_lowercase();
-                    match METHODS.iter().find(|(x, _)| *x == name) {
-                        Some((_, "")) => {}
-                        Some((_, ours)) => {
-                            if !out.iter().any(|o| o == ours) {
-                                out.push(ours.to_string());
-                            }
-                        }
-                        None => {
-                            return Err(bad(format!(
-                                "payment_methods: unknown method '{name}'; known: card, easypaisa, jazzcash, googlepay, dqr"
-                            )))
-                        }
-                    }
-                }
-                if out.is_empty() {
-                    return Err(bad("payment_methods: none of these methods is available"));
-                }
-                Some(out)
-            }
-            Some(_) => return Err(bad("payment_methods must be an array")),
-        };
-        let id = format!("xpay_pi_{}", random_hex());
-        let extra = Extra {
-            client_secret: format!("{id}_cs_{}", random_hex()),
-            customer: customer.clone(),
-            shipping,
-            metadata: metadata.clone(),
-        };
-        let input = NewPayment {
-            id: Some(id),
-            amount: amount.to_string(),
-            currency: amount.currency().code().to_string(),
-            description: text(&map, "description"),
-            reference: text(&metadata, "order_reference"),
-            customer: Customer {
-                name: text(&customer, "name"),
-                email: text(&customer, "email"),
-                phone: text(&customer, "phone"),
-            },
-            success_url: text(&map, "success_url"),
-            cancel_url: text(&map, "failure_url"),
-            methods,
-            source: SOURCE.into(),
-            key_id: Some(key_id),
-            dialect_data: Some(serde_json::to_string(&extra).unwrap_or_default()),
-            ..NewPayment::default()
-        };
+        let request: CreateRequest =
+            match serde_json::from_str::<Value>(&js_json::strip_trailing_commas(text_body)) {
+                Ok(Value::Object(map)) => fields::read(map),
+                Ok(_) => return Err(bad("The body must be a JSON object")),
+                Err(e) => return Err(bad(format!("Invalid JSON: {e}"))),
+            };
+        let input = request.into_payment(key_id)?;
         let payment = state
             .payments
             .create(&scope, input)
             .await
             .map_err(|e| match e {
-                ServiceError::Invalid { param, message } => bad(format!("{} {message}", xpay_field(&param))),
+                ServiceError::Invalid { param, message } => {
+                    bad(format!("{} {message}", xpay_field(&param)))
+                }
                 e @ ServiceError::PayableAmountsExhausted { .. } => {
                     Refusal(StatusCode::CONFLICT, e.to_string())
                 }
@@ -262,13 +356,13 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
 
 /// XPay's name of a field the engine complained about.
 fn xpay_field(param: &str) -> &str {
-    match param {
-        "customer[name]" => "customer.name",
-        "customer[email]" => "customer.email",
-        "customer[phone]" => "customer.phone",
-        "reference" => "metadata.order_reference",
-        "cancel_url" => "failure_url",
-        other => other,
+    match CreateField::of(param) {
+        Some(CreateField::CustomerName) => "customer.name",
+        Some(CreateField::CustomerEmail) => "customer.email",
+        Some(CreateField::CustomerPhone) => "customer.phone",
+        Some(CreateField::Reference) => "metadata.order_reference",
+        Some(CreateField::CancelUrl) => "failure_url",
+        _ => param,
     }
 }
 

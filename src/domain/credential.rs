@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 pub struct Credential {
     pub merchant_id: String,
     pub livemode: bool,
-    /// Which credential: see [`names`].
+    /// Which credential: a dialect's (`domain::source::CredentialKind`) or [`names::api_key`].
     pub name: String,
     /// A public identifier that comes with it (XPay's account id), unique per name.
     pub public_id: Option<String>,
@@ -27,32 +27,11 @@ impl Credential {
     }
 }
 
-/// The credential names.
+/// Credential names beyond the ones the dialects declare (`Dialect::credentials`).
 pub mod names {
-    /// XPay: `x-account-id` (public) and the secret that signs requests (`x-signature`).
-    pub const XPAY_HMAC: &str = "xpay_hmac";
-    /// XPay: the secret that signs webhooks (`X-Signature`), separate from the request one.
-    pub const XPAY_WEBHOOK: &str = "xpay_webhook";
-    /// Waypay: the secret appended to the MD5 request signature; also signs webhooks.
-    pub const WAYPAY: &str = "waypay";
-    /// Kazawallet: the API secret behind the webhook's `secret` field.
-    pub const KAZAWALLET: &str = "kazawallet";
-    /// Pakhi Pay: signs the callbacks of payments created with a key limited to
-    /// `payments:create` (a key in a shop page, which anyone can read and so cannot sign).
-    pub const PAKHIPAY_CALLBACK: &str = "pakhipay_callback";
-
     /// A copy of one API key, for dialects whose webhook signature uses the key itself
     /// (Pakhi Pay, Kazawallet). Written the first time the key is used with such a dialect.
     pub fn api_key(key_id: &str) -> String {
         format!("api_key:{key_id}")
     }
-
-    /// The credentials a merchant creates (and rotates) by name.
-    pub const MERCHANT_CREATED: [&str; 5] = [
-        XPAY_HMAC,
-        XPAY_WEBHOOK,
-        WAYPAY,
-        KAZAWALLET,
-        PAKHIPAY_CALLBACK,
-    ];
 }

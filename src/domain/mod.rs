@@ -12,6 +12,7 @@ pub mod money;
 pub mod payment;
 pub mod refund;
 pub mod session;
+pub mod source;
 pub mod web_url;
 pub mod webhook;
 

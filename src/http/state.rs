@@ -21,8 +21,6 @@ pub struct DialectSettings {
 
 #[derive(Clone)]
 pub struct AppState {
-    // removed once dialects go through the service
-    pub store: Arc<dyn crate::store::Store>,
     /// The service: every change, and the reads it hands out below.
     pub payments: PaymentService,
     /// Read-only queries for the pages and the API.
@@ -41,6 +39,10 @@ pub struct AppState {
     /// The dashboard's sign-in throttle and its ceiling on password checks.
     pub sign_in: Arc<SignInGuard>,
     pub dialects: Arc<DialectSettings>,
+    /// The dialects' credentials (sealed with `secrets`).
+    pub credentials: crate::service::credentials::Credentials,
+    /// What the checkout and the dashboard know of each payment source (from the registry).
+    pub sources: Arc<crate::domain::source::Sources>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<TrustedProxies> {

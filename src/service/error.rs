@@ -84,3 +84,58 @@ pub enum AccountError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// A field of a payment create, as an [`ServiceError::Invalid`] names it: the front doors
+/// whose fields have other names (the dialects) translate this, not the engine's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateField {
+    Amount,
+    Currency,
+    Description,
+    Reference,
+    CustomerName,
+    CustomerEmail,
+    CustomerPhone,
+    SuccessUrl,
+    CancelUrl,
+    CallbackUrl,
+    Methods,
+    Metadata,
+}
+
+impl CreateField {
+    /// The field a create's `param` names (`metadata[k]` is `Metadata`).
+    pub fn of(param: &str) -> Option<CreateField> {
+        Some(match param {
+            "amount" => CreateField::Amount,
+            "currency" => CreateField::Currency,
+            "description" => CreateField::Description,
+            "reference" => CreateField::Reference,
+            "customer[name]" => CreateField::CustomerName,
+            "customer[email]" => CreateField::CustomerEmail,
+            "customer[phone]" => CreateField::CustomerPhone,
+            "success_url" => CreateField::SuccessUrl,
+            "cancel_url" => CreateField::CancelUrl,
+            "callback_url" => CreateField::CallbackUrl,
+            "methods" => CreateField::Methods,
+            p if p == "metadata" || p.starts_with("metadata[") => CreateField::Metadata,
+            _ => return None,
+        })
+    }
+}
+
+impl ServiceError {
+    /// The create field an `Invalid` error is about, if it is one.
+    pub fn invalid_field(&self) -> Option<CreateField> {
+        match self {
+            ServiceError::Invalid { param, .. } => CreateField::of(param),
+            _ => None,
+        }
+    }
+
+    /// Whether a create was refused because something unique (a dialect's order reference)
+    /// is taken.
+    pub fn is_duplicate(&self) -> bool {
+        matches!(self, ServiceError::Store(StoreError::Duplicate(_)))
+    }
+}

@@ -10,6 +10,7 @@
 //! dashboard logins; usage.rs, ratelimit.rs: per-key request counts and limits.
 
 pub mod checkout;
+pub mod credentials;
 pub mod error;
 pub mod idempotency;
 pub mod keys;
@@ -31,5 +32,5 @@ pub use crate::store::{
     CreditFilter, EventFilter, IdempotencyClaim, KeyRevenue, Page, PaymentFilter, Scope,
     StoreError, StoredResponse,
 };
-pub use error::{AccountError, ServiceError};
+pub use error::{AccountError, CreateField, ServiceError};
 pub use payments::{Callback, NewPayment, PaymentService};

@@ -5,7 +5,8 @@ pub mod ssrf;
 
 use crate::domain::ids::new_id;
 use crate::domain::webhook::{sign, Endpoint};
-use crate::store::{AttemptLog, DeliveryJob, DeliveryOutcome, FinishedDelivery, NewEvent, Store};
+pub use crate::store::DeliveryJob;
+use crate::store::{AttemptLog, DeliveryOutcome, FinishedDelivery, NewEvent, Store};
 use dashmap::DashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

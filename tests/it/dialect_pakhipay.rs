@@ -38,7 +38,13 @@ async fn the_documented_python_clients_work(backend: Backend) {
         "Failed",
         "not paid yet"
     );
-    assert_eq!(crate::common::pay_by_card(&app, url).await.status().as_u16(), 303);
+    assert_eq!(
+        crate::common::pay_by_card(&app, url)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
     assert_eq!(run_client("pakhipay_verify.py", &app, Some(id)), "Success");
     // One payment, many views: the native API sees it, from its source.
     let (_, p) = app

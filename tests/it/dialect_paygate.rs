@@ -437,8 +437,7 @@ async fn the_documented_browser_example_works(backend: Backend) {
     assert_eq!(b.text("[data-testid=upi-amount]").await, "INR 99.00");
     credit(&app, "410512345679", "99.00").await;
     b.wait_for_text("Payment successful", 5).await;
-    b.screenshot("paygate-checkout-paid.png")
-        .await;
+    b.screenshot("paygate-checkout-paid.png").await;
     let (_, shown) = app
         .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
         .await;

@@ -148,7 +148,10 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
     assert!(page.contains("data-method=\"jazzcash\""));
     assert!(!page.contains("data-method=\"easypaisa\""));
     assert_eq!(
-        crate::common::pay_by_card(app, checkout).await.status().as_u16(),
+        crate::common::pay_by_card(app, checkout)
+            .await
+            .status()
+            .as_u16(),
         303
     );
 

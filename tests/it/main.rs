@@ -12,6 +12,7 @@ mod checkout_http;
 mod concurrency;
 mod dashboard;
 mod dashboard_browser;
+mod dialect_added;
 mod dialect_kazawallet;
 mod dialect_pakhipay;
 mod dialect_paygate;

@@ -2,8 +2,8 @@
 //! counted before any password is checked, per e-mail address and per client address;
 //! blocks expire; only a few passwords are checked at once.
 
-use chrono::Duration as Span;
 use crate::common::{Backend, TestApp, TestDb};
+use chrono::Duration as Span;
 use hundi::config::Config;
 use hundi::service::throttle::SignInPolicy;
 use hundi::store::ThrottleRule;

@@ -1,7 +1,7 @@
 //! The store's conformance suite: every scenario runs against SQLite and PostgreSQL.
 
-use chrono::{Duration, Utc};
 use crate::common::{Backend, TestDb};
+use chrono::{Duration, Utc};
 use hundi::domain::key::hash_secret;
 use hundi::domain::payment::PaymentStatus;
 use hundi::service::{NewPayment, PaymentService};
@@ -763,14 +763,15 @@ async fn dialect_fields_round_trip(backend: Backend) {
 async fn credentials_are_sealed_and_rotated(backend: Backend) {
     let (_db, store, _, scope, _) = setup(backend).await;
     let secrets = hundi::secrets::SecretBox::random();
-    let first = hundi::dialects::credentials::create(&*store, &secrets, &scope, "xpay_hmac")
-        .await
-        .unwrap();
+    let sources = hundi::dialects::registry().sources();
+    let credentials = hundi::service::credentials::Credentials::new(store.clone(), secrets.clone());
+    let xpay_hmac = hundi::service::credentials::kind(&sources, "xpay_hmac").unwrap();
+    let first = credentials.create(&scope, xpay_hmac).await.unwrap();
     let account = first.public_id.clone().unwrap();
     let stored = store.get_credential(&scope, "xpay_hmac").await.unwrap();
     assert!(!stored.sealed.contains(&first.secret), "stored sealed");
     assert_eq!(
-        hundi::dialects::credentials::open(&secrets, &stored).unwrap(),
+        hundi::service::credentials::open(&secrets, &stored).unwrap(),
         first.secret
     );
     assert_eq!(
@@ -781,22 +782,17 @@ async fn credentials_are_sealed_and_rotated(backend: Backend) {
             .merchant_id,
         scope.merchant_id
     );
-    let second = hundi::dialects::credentials::create(&*store, &secrets, &scope, "xpay_hmac")
-        .await
-        .unwrap();
+    let second = credentials.create(&scope, xpay_hmac).await.unwrap();
     assert_ne!(second.secret, first.secret);
-    let (_, now) = hundi::dialects::credentials::read(&*store, &secrets, &scope, "xpay_hmac")
+    let (_, now) = credentials
+        .read(&scope, "xpay_hmac")
         .await
         .unwrap()
         .unwrap();
     assert_eq!(now, second.secret);
     assert!(store.find_credential("xpay_hmac", &account).await.is_err());
     assert_eq!(store.list_credentials(&scope).await.unwrap().len(), 1);
-    assert!(
-        hundi::dialects::credentials::create(&*store, &secrets, &scope, "nope")
-            .await
-            .is_err()
-    );
+    assert!(hundi::service::credentials::kind(&sources, "nope").is_err());
 }
 
 on_both_backends!(

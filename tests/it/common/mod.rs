@@ -316,13 +316,16 @@ impl TestApp {
     }
 
     /// Creates a dialect credential for the shop's test mode, sealed with the server's key.
-    pub async fn credential(&self, name: &str) -> hundi::dialects::credentials::Created {
+    pub async fn credential(&self, name: &str) -> hundi::service::credentials::Created {
         let scope = hundi::store::Scope {
             merchant_id: self.shop.id.clone(),
             livemode: false,
         };
-        let secrets = &self.server.as_ref().expect("running").state.secrets;
-        hundi::dialects::credentials::create(&*self.store, secrets, &scope, name)
+        let state = &self.server.as_ref().expect("running").state;
+        let kind = hundi::service::credentials::kind(&state.sources, name).expect("known");
+        state
+            .credentials
+            .create(&scope, kind)
             .await
             .expect("credential")
     }
