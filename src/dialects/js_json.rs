@@ -140,7 +140,7 @@ mod tests {
 
     #[test]
     fn matches_javascript() {
-        // PHP's json_encode escapes; JavaScript's JSON.stringify does not (seeds/vectors.md).
+        // PHP's json_encode escapes; JavaScript's JSON.stringify does not (the gateways' published signature vectors).
         let raw = r#"{"amount":"150.00","currency":"PKR","customer":{"name":"Zo\u00eb","email":"z@example.com"},"shipping":{"address1":"12\/B Gulberg"},"metadata":{"order_reference":1042}}"#;
         assert_eq!(
             canonicalize(raw).unwrap(),

@@ -1,4 +1,4 @@
-//! Kazawallet (seeds/004): `POST /wallet/createPaymentLink` with `x-api-key`, answered with
+//! Kazawallet (its wire protocol: docs/dialects.md): `POST /wallet/createPaymentLink` with `x-api-key`, answered with
 //! HTTP 200 exactly (the real WHMCS module treats 201 as a failure). The link id is the Hundi
 //! payment id (`pay_…`: only `[a-z0-9_]`, so receivers that strip other characters keep it).
 //!
@@ -417,7 +417,7 @@ mod tests {
         )
         .unwrap();
         let v: Value = serde_json::from_str(&body).unwrap();
-        // seeds/vectors.md, "Kazawallet webhook secret".
+        // The gateway's published vector, "Kazawallet webhook secret".
         assert_eq!(
             v["secret"],
             "7dqBhQBXX5kpvlDxwyhmG2YhX+6jRtVdkmMESUoTnTrr1WQp35YLPUx6utxOxicWX9CeGn+y+P0WB5OlrsAmtw=="

@@ -1,4 +1,4 @@
-//! Pakhi Pay (seeds/000): `api-key` header, create and verify, `{"status":1|0,"message"}`.
+//! Pakhi Pay (docs/dialects.md): `api-key` header, create and verify, `{"status":1|0,"message"}`.
 //! The transaction id is the Hundi payment id, so it works in the native API too. Payments
 //! are in `HUNDI_PAKHIPAY_CURRENCY` (default BDT): the document names no currency.
 //!

@@ -1,4 +1,4 @@
-//! PayGate (seeds/001): a UPI gateway. `X-API-Key` header, `{"success":false,"error"}`
+//! PayGate (docs/dialects.md): a UPI gateway. `X-API-Key` header, `{"success":false,"error"}`
 //! errors, sessions with a 16-hex id and a payable amount unique among pending sessions of
 //! the UPI id, confirmed by a bank credit. Every route answers CORS preflights, since real
 //! clients call it from the browser.

@@ -1,4 +1,5 @@
-//! The signatures of the five dialects, byte for byte as `seeds/vectors.md` computes them.
+//! The signatures of the five dialects, byte for byte as the gateways' published test
+//! vectors compute them (the tests below).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -295,7 +296,7 @@ pub fn kazawallet_secret(amount: &str, order_id: &str, api_key: &str, api_secret
 
 #[cfg(test)]
 mod tests {
-    //! Every vector of seeds/vectors.md.
+    //! Every signature test vector the gateways publish, computed byte for byte.
     use super::*;
 
     #[test]

@@ -1,4 +1,4 @@
-//! Waypay (seeds/003): `POST /Gateway/v1/Payment/initiate-checkout` with `SWICH-API-Key` and
+//! Waypay (docs/dialects.md): `POST /Gateway/v1/Payment/initiate-checkout` with `SWICH-API-Key` and
 //! an MD5 `signature` over the body's fields and the merchant's secret; every broken rule
 //! listed at once (422); `orderRef` unique per merchant, enforced by a unique index.
 //!

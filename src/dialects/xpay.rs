@@ -1,4 +1,4 @@
-//! XPay (seeds/002): a hosted checkout link (`/public/v1/payment/checkout`), the embedded
+//! XPay (docs/dialects.md): a hosted checkout link (`/public/v1/payment/checkout`), the embedded
 //! flow's intent (`/public/v1/payment/intent`) and its details. Requests carry `x-api-key`,
 //! `x-account-id` and `x-signature` (HMAC-SHA256 with the merchant's HMAC secret over
 //! `JSON.stringify(JSON.parse(body))`, or over the raw body); GETs carry no signature.
