@@ -103,6 +103,8 @@ pub enum DashError {
     NotFound,
     /// A form's input broke a rule: shown on a page with a way back.
     Invalid(String),
+    /// The database cannot be reached: a 503, so a load balancer or a person retries later.
+    Unavailable(String),
     Internal(String),
 }
 
@@ -110,6 +112,7 @@ impl From<crate::service::StoreError> for DashError {
     fn from(e: crate::service::StoreError) -> DashError {
         match e {
             crate::service::StoreError::NotFound => DashError::NotFound,
+            e @ crate::service::StoreError::Unavailable(_) => DashError::Unavailable(e.to_string()),
             other => DashError::Internal(other.to_string()),
         }
     }
@@ -166,6 +169,14 @@ impl IntoResponse for DashError {
                 "There is nothing here, or it belongs to another account or mode.".to_string(),
             ),
             DashError::Invalid(message) => (StatusCode::UNPROCESSABLE_ENTITY, "Not done", message),
+            DashError::Unavailable(e) => {
+                tracing::error!(error = %e, "dashboard request failed: database unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Unavailable",
+                    "The database cannot be reached. Please try again in a moment.".to_string(),
+                )
+            }
             DashError::Internal(e) => {
                 tracing::error!(error = %e, "dashboard request failed");
                 (
@@ -198,4 +209,23 @@ pub fn page_headers() -> [(header::HeaderName, &'static str); 4] {
 /// Renders a template as a page.
 pub fn render(t: &impl askama::Template) -> Result<Response, DashError> {
     Ok((page_headers(), Html(t.render()?)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_database_is_a_503_page_and_other_errors_a_500() {
+        let lost = crate::service::StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        assert_eq!(
+            DashError::from(lost).into_response().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let broken = crate::service::StoreError::Corrupt("x".into());
+        assert_eq!(
+            DashError::from(broken).into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }
