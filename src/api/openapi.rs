@@ -211,15 +211,24 @@ const fn with_id(
     }
 }
 
+// The operations links start from (path, method), and the runtime expressions they pass on.
+const CREATE_PAYMENT: (&str, &str) = ("/v1/payments", "post");
+const SUCCEED: (&str, &str) = ("/v1/test/payments/{id}/succeed", "post");
+const CREATE_REFUND: (&str, &str) = ("/v1/refunds", "post");
+const CREATE_CREDIT: (&str, &str) = ("/v1/credits", "post");
+const CREATE_ENDPOINT: (&str, &str) = ("/v1/webhook_endpoints", "post");
+const LIST_EVENTS: (&str, &str) = ("/v1/events", "get");
+const ID: &str = "$response.body#/id";
+const FIRST_EVENT: &str = "$response.body#/data/0/id";
+
 fn links() -> Vec<LinkSpec> {
-    const CREATE_PAYMENT: (&str, &str) = ("/v1/payments", "post");
-    const SUCCEED: (&str, &str) = ("/v1/test/payments/{id}/succeed", "post");
-    const CREATE_REFUND: (&str, &str) = ("/v1/refunds", "post");
-    const CREATE_CREDIT: (&str, &str) = ("/v1/credits", "post");
-    const CREATE_ENDPOINT: (&str, &str) = ("/v1/webhook_endpoints", "post");
-    const LIST_EVENTS: (&str, &str) = ("/v1/events", "get");
-    const ID: &str = "$response.body#/id";
-    const FIRST_EVENT: &str = "$response.body#/data/0/id";
+    let mut all = money_links();
+    all.extend(webhook_links());
+    all
+}
+
+/// From a payment to what can be done with it, and from refunds and credits to themselves.
+fn money_links() -> Vec<LinkSpec> {
     let refund_it = |from, status| LinkSpec {
         from,
         status,
@@ -250,6 +259,12 @@ fn links() -> Vec<LinkSpec> {
             "match_credit",
             "$response.body#/credit/id",
         ),
+    ]
+}
+
+/// From a webhook endpoint to its operations, and from events to their deliveries.
+fn webhook_links() -> Vec<LinkSpec> {
+    vec![
         with_id(CREATE_ENDPOINT, "201", "GetEndpoint", "get_endpoint", ID),
         with_id(
             CREATE_ENDPOINT,
