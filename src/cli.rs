@@ -1,6 +1,7 @@
 //! The `hundi` command line: serve, migrate, and the admin commands scripts need.
 
 use crate::config::Config;
+use crate::domain::credential::Credential;
 use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
 use crate::domain::money::{format_minor, Currency};
 use crate::secrets::SecretBox;
@@ -469,72 +470,21 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
             json,
         } => {
             let permissions = parse_permissions(&permissions).map_err(anyhow::Error::msg)?;
-            let mode = match mode {
-                ModeArg::Test => Mode::Test,
-                ModeArg::Live => Mode::Live,
-            };
-            let created = keys::create_key_from(
-                store,
-                keys::NewKey {
-                    merchant_id: merchant.clone(),
-                    mode,
-                    label,
-                    permissions,
-                    webhook_url,
-                    rate_limit: rate_limit.and_then(|r| r.0),
-                    allow_private: config.webhooks.allow_private,
+            let new = keys::NewKey {
+                merchant_id: merchant,
+                mode: match mode {
+                    ModeArg::Test => Mode::Test,
+                    ModeArg::Live => Mode::Live,
                 },
-            )
-            .await?;
-            if json {
-                let mut v = key_json(&created.key, &[]);
-                v["secret"] = json!(created.secret);
-                if let Some(ws) = &created.webhook_secret {
-                    v["webhook_secret"] = json!(ws);
-                }
-                println!("{v}");
-            } else {
-                println!(
-                    "created {} key {} for {} ({})\nsecret (shown once): {}",
-                    mode.as_str(),
-                    created.key.id,
-                    merchant,
-                    format_permissions(&created.key.permissions),
-                    created.secret
-                );
-                if let Some(ws) = &created.webhook_secret {
-                    println!("webhook signing secret (shown once): {ws}");
-                }
-            }
+                label,
+                permissions,
+                webhook_url,
+                rate_limit: rate_limit.and_then(|r| r.0),
+                allow_private: config.webhooks.allow_private,
+            };
+            key_create(store, new, json).await?;
         }
-        KeyCommand::List { merchant, json } => {
-            let keys = store.list_keys(merchant.as_deref()).await?;
-            let revenue = store.key_revenue(merchant.as_deref()).await?;
-            if json {
-                let all: Vec<_> = keys.iter().map(|k| key_json(k, &revenue)).collect();
-                println!("{}", serde_json::to_string(&all)?);
-            } else {
-                for k in &keys {
-                    let rev: Vec<String> = revenue_of(k, &revenue)
-                        .into_iter()
-                        .map(|(c, v)| format!("{} {c}", v.as_str().unwrap_or_default()))
-                        .collect();
-                    println!(
-                        "{}  {}  {:<4}  {:<20}  {}…  requests={}  revenue=[{}]  rate={}  {}",
-                        k.id,
-                        k.merchant_id,
-                        k.mode.as_str(),
-                        k.label,
-                        k.prefix,
-                        k.request_count,
-                        rev.join(", "),
-                        k.rate_limit
-                            .map_or_else(|| "default".to_string(), |n| format!("{n}/s")),
-                        if k.is_revoked() { "revoked" } else { "active" }
-                    );
-                }
-            }
-        }
+        KeyCommand::List { merchant, json } => key_list(store, merchant.as_deref(), json).await?,
         KeyCommand::SetRateLimit {
             id,
             rate_limit,
@@ -556,6 +506,64 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
                 println!("revoked {}", k.id);
             }
         }
+    }
+    Ok(())
+}
+
+/// `hundi key create`: the new key with its secrets, printed once.
+async fn key_create(store: &dyn Store, new: keys::NewKey, json: bool) -> Result<()> {
+    let (merchant, mode) = (new.merchant_id.clone(), new.mode);
+    let created = keys::create_key_from(store, new).await?;
+    if json {
+        let mut v = key_json(&created.key, &[]);
+        v["secret"] = json!(created.secret);
+        if let Some(ws) = &created.webhook_secret {
+            v["webhook_secret"] = json!(ws);
+        }
+        println!("{v}");
+    } else {
+        println!(
+            "created {} key {} for {} ({})\nsecret (shown once): {}",
+            mode.as_str(),
+            created.key.id,
+            merchant,
+            format_permissions(&created.key.permissions),
+            created.secret
+        );
+        if let Some(ws) = &created.webhook_secret {
+            println!("webhook signing secret (shown once): {ws}");
+        }
+    }
+    Ok(())
+}
+
+/// `hundi key list`: every key (of one merchant, or all), with request counts and revenue.
+async fn key_list(store: &dyn Store, merchant: Option<&str>, json: bool) -> Result<()> {
+    let keys = store.list_keys(merchant).await?;
+    let revenue = store.key_revenue(merchant).await?;
+    if json {
+        let all: Vec<_> = keys.iter().map(|k| key_json(k, &revenue)).collect();
+        println!("{}", serde_json::to_string(&all)?);
+        return Ok(());
+    }
+    for k in &keys {
+        let rev: Vec<String> = revenue_of(k, &revenue)
+            .into_iter()
+            .map(|(c, v)| format!("{} {c}", v.as_str().unwrap_or_default()))
+            .collect();
+        println!(
+            "{}  {}  {:<4}  {:<20}  {}…  requests={}  revenue=[{}]  rate={}  {}",
+            k.id,
+            k.merchant_id,
+            k.mode.as_str(),
+            k.label,
+            k.prefix,
+            k.request_count,
+            rev.join(", "),
+            k.rate_limit
+                .map_or_else(|| "default".to_string(), |n| format!("{n}/s")),
+            if k.is_revoked() { "revoked" } else { "active" }
+        );
     }
     Ok(())
 }
@@ -601,29 +609,31 @@ async fn credential(
             json,
         } => {
             let all = store.list_credentials(&scope_of(merchant, mode)).await?;
-            let shown: Vec<_> = all
-                .iter()
-                .filter(|c| !c.name.starts_with("api_key:"))
-                .map(|c| {
-                    json!({"name": c.name, "public_id": c.public_id, "created_at": c.created_at.to_rfc3339()})
-                })
-                .collect();
-            if json {
-                println!("{}", serde_json::to_string(&shown)?);
-            } else {
-                for c in &all {
-                    if c.name.starts_with("api_key:") {
-                        continue;
-                    }
-                    println!(
-                        "{:<14} {:<26} {}",
-                        c.name,
-                        c.public_id.as_deref().unwrap_or("-"),
-                        c.created_at.to_rfc3339()
-                    );
-                }
-            }
+            print_credentials(&all, json)?;
         }
+    }
+    Ok(())
+}
+
+/// `hundi credential list`: names, public ids and dates; the keys' own credentials are left out.
+fn print_credentials(all: &[Credential], json: bool) -> Result<()> {
+    let listed = all.iter().filter(|c| !c.name.starts_with("api_key:"));
+    if json {
+        let shown: Vec<_> = listed
+            .map(|c| {
+                json!({"name": c.name, "public_id": c.public_id, "created_at": c.created_at.to_rfc3339()})
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&shown)?);
+        return Ok(());
+    }
+    for c in listed {
+        println!(
+            "{:<14} {:<26} {}",
+            c.name,
+            c.public_id.as_deref().unwrap_or("-"),
+            c.created_at.to_rfc3339()
+        );
     }
     Ok(())
 }

@@ -170,34 +170,14 @@ pub fn router(state: AppState, dialects: &crate::dialects::Registry) -> Router {
 
 /// Binds, starts the workers and serves until told to stop.
 pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<RunningServer> {
-    let listener = TcpListener::bind(&opts.listen).await?;
-    let addr = listener.local_addr()?;
+    let listeners = Listeners::bind(&opts).await?;
     let public_url = opts
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("http://{addr}"));
-    let secret = store
-        .instance_secret("checkout_csrf", &crate::domain::ids::random_token(64))
-        .await
-        .map_err(std::io::Error::other)?;
-    // Webhook secrets are sealed with the master key; rows from before are sealed now.
-    let sealed = store
-        .seal_endpoint_secrets(&opts.secrets)
-        .await
-        .map_err(std::io::Error::other)?;
-    if sealed > 0 {
-        tracing::info!(endpoints = sealed, "sealed webhook secrets stored in clear");
-    }
-    let metrics_listener = match &opts.metrics_listen {
-        Some(address) => Some(TcpListener::bind(address).await?),
-        None => None,
-    };
-    let metrics_addr = match &metrics_listener {
-        Some(l) => Some(l.local_addr()?),
-        None => None,
-    };
+        .unwrap_or_else(|| format!("http://{}", listeners.addr));
+    let secret = prepare_store(&*store, &opts).await?;
     let metrics = crate::http::metrics::MetricsAccess {
-        separate_listener: metrics_listener.is_some(),
+        separate_listener: listeners.metrics.is_some(),
         ..opts.metrics.clone()
     };
     let state = app_state(
@@ -208,6 +188,73 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
         metrics,
     );
     let (stop, stopped) = watch::channel(false);
+    let mut workers = spawn_workers(&state, &store, &opts, &stopped).await?;
+    workers.push(serve_metrics(listeners.metrics, &state, &stopped));
+    let app = router(state.clone(), &opts.registry);
+    let task = serve(listeners.app, app, workers, &state, store, stopped);
+    Ok(RunningServer {
+        addr: listeners.addr,
+        metrics_addr: listeners.metrics_addr,
+        state,
+        stop,
+        task,
+    })
+}
+
+/// The app's listener and, when `/metrics` has its own address, the metrics listener.
+struct Listeners {
+    app: TcpListener,
+    addr: SocketAddr,
+    metrics: Option<TcpListener>,
+    metrics_addr: Option<SocketAddr>,
+}
+
+impl Listeners {
+    async fn bind(opts: &Config) -> std::io::Result<Listeners> {
+        let app = TcpListener::bind(&opts.listen).await?;
+        let addr = app.local_addr()?;
+        let metrics = match &opts.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address).await?),
+            None => None,
+        };
+        let metrics_addr = match &metrics {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
+        Ok(Listeners {
+            app,
+            addr,
+            metrics,
+            metrics_addr,
+        })
+    }
+}
+
+/// Readies the database for serving: returns the checkout's CSRF secret (made on first start)
+/// and seals webhook secrets stored in clear before the master key was used for them.
+async fn prepare_store(store: &dyn Store, opts: &Config) -> std::io::Result<String> {
+    let secret = store
+        .instance_secret("checkout_csrf", &crate::domain::ids::random_token(64))
+        .await
+        .map_err(std::io::Error::other)?;
+    let sealed = store
+        .seal_endpoint_secrets(&opts.secrets)
+        .await
+        .map_err(std::io::Error::other)?;
+    if sealed > 0 {
+        tracing::info!(endpoints = sealed, "sealed webhook secrets stored in clear");
+    }
+    Ok(secret)
+}
+
+/// The background workers (expiry, usage, rate limits, webhooks, key changes), each ending
+/// when `stopped` turns true.
+async fn spawn_workers(
+    state: &AppState,
+    store: &Arc<dyn Store>,
+    opts: &Config,
+    stopped: &watch::Receiver<bool>,
+) -> std::io::Result<Vec<JoinHandle<()>>> {
     // Subscribed before the first request: a key revoked on another node is forgotten here.
     let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;
     let keys = tokio::spawn(state.keys.clone().follow(key_changes, stopped.clone()));
@@ -240,26 +287,42 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     } else {
         tokio::spawn(async {})
     };
+    Ok(vec![expiry, usage, limits, webhooks, keys])
+}
 
-    let metrics_server = match metrics_listener {
-        Some(listener) => {
-            let mut on_stop = stopped.clone();
-            let app = metrics_router(state.clone());
-            tokio::spawn(async move {
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async move {
-                        let _ = on_stop.wait_for(|s| *s).await;
-                    })
-                    .await;
-            })
-        }
-        None => tokio::spawn(async {}),
+/// `/metrics` on its own listener, when it has one, until `stopped` turns true.
+fn serve_metrics(
+    listener: Option<TcpListener>,
+    state: &AppState,
+    stopped: &watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let Some(listener) = listener else {
+        return tokio::spawn(async {});
     };
-    let app = router(state.clone(), &opts.registry);
     let mut on_stop = stopped.clone();
+    let app = metrics_router(state.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = on_stop.wait_for(|s| *s).await;
+            })
+            .await;
+    })
+}
+
+/// Serves the app until `stopped` turns true, then waits for the workers and flushes the
+/// request counts they had not written yet.
+fn serve(
+    listener: TcpListener,
+    app: Router,
+    workers: Vec<JoinHandle<()>>,
+    state: &AppState,
+    store: Arc<dyn Store>,
+    stopped: watch::Receiver<bool>,
+) -> JoinHandle<std::io::Result<()>> {
+    let mut on_stop = stopped;
     let flush_state = state.clone();
-    let flush_store = store.clone();
-    let task = tokio::spawn(async move {
+    tokio::spawn(async move {
         // The peer's address is what the sign-in throttle and the per-address rate limits count.
         let served = axum::serve(
             listener,
@@ -269,21 +332,11 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
             let _ = on_stop.wait_for(|s| *s).await;
         })
         .await;
-        let _ = expiry.await;
-        let _ = usage.await;
-        let _ = limits.await;
-        let _ = webhooks.await;
-        let _ = keys.await;
-        let _ = metrics_server.await;
-        flush_state.usage.flush(&flush_store).await;
+        for worker in workers {
+            let _ = worker.await;
+        }
+        flush_state.usage.flush(&store).await;
         served
-    });
-    Ok(RunningServer {
-        addr,
-        metrics_addr,
-        state,
-        stop,
-        task,
     })
 }
 

@@ -121,21 +121,9 @@ pub async fn idempotency(
     if req.method() != Method::POST {
         return Ok(next.run(req).await);
     }
-    let Some(key) = req.headers().get(HEADER) else {
+    let Some(key) = header_key(&req)? else {
         return Ok(next.run(req).await);
     };
-    let key = key
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= KEY_MAX)
-        .ok_or_else(|| {
-            ApiError::bad_param(
-                "Idempotency-Key",
-                format!("the Idempotency-Key header must be 1 to {KEY_MAX} visible characters"),
-            )
-        })?
-        .to_string();
     let principal = req
         .extensions()
         .get::<Principal>()
@@ -147,21 +135,65 @@ pub async fn idempotency(
     let bytes = axum::body::to_bytes(body, BODY_LIMIT)
         .await
         .map_err(|_| ApiError::too_large())?;
+    let hash = request_hash(&parts, &bytes);
+    let token = crate::domain::ids::random_token(32);
+    if let Some(replayed) = claim(&state, &scope, &key, &hash, &token).await? {
+        return Ok(replayed);
+    }
+    let mut req = Request::from_parts(parts, Body::from(bytes));
+    req.extensions_mut().insert(HeldKey {
+        key: key.clone(),
+        token: token.clone(),
+    });
+    let response = next.run(req).await;
+    keep_response(&state, &scope, &key, &token, response).await
+}
+
+/// The request's `Idempotency-Key`, if it sent one; a 400 when it is empty or too long.
+fn header_key(req: &Request) -> Result<Option<String>, ApiError> {
+    let Some(key) = req.headers().get(HEADER) else {
+        return Ok(None);
+    };
+    let key = key
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= KEY_MAX)
+        .ok_or_else(|| {
+            ApiError::bad_param(
+                "Idempotency-Key",
+                format!("the Idempotency-Key header must be 1 to {KEY_MAX} visible characters"),
+            )
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// What makes two requests "the same": method, path and body bytes.
+fn request_hash(parts: &axum::http::request::Parts, body: &[u8]) -> Vec<u8> {
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());
     hasher.update(b" ");
     hasher.update(parts.uri.path().as_bytes());
     hasher.update(b"\n");
-    hasher.update(&bytes);
-    let hash = hasher.finalize().to_vec();
+    hasher.update(body);
+    hasher.finalize().to_vec()
+}
 
-    let token = crate::domain::ids::random_token(32);
+/// Claims the key for this request (`None`: go on and run it), or answers with the first
+/// request's stored response; waits up to `WAIT_FOR` while another request holds the key.
+async fn claim(
+    state: &AppState,
+    scope: &Scope,
+    key: &str,
+    hash: &[u8],
+    token: &str,
+) -> Result<Option<Response>, ApiError> {
     let deadline = tokio::time::Instant::now() + WAIT_FOR;
     loop {
         let now = Utc::now();
         let claim = match state
             .payments
-            .claim_idempotency_key(&scope, &key, &hash, &token, now)
+            .claim_idempotency_key(scope, key, hash, token, now)
             .await
         {
             Ok(claim) => claim,
@@ -171,7 +203,7 @@ pub async fn idempotency(
             Err(e) => return Err(e.into()),
         };
         match claim {
-            IdempotencyClaim::Claimed => break,
+            IdempotencyClaim::Claimed => return Ok(None),
             IdempotencyClaim::Existing { request_hash, .. } if request_hash != hash => {
                 return Err(conflict(
                     "idempotency_key_reused",
@@ -182,7 +214,7 @@ pub async fn idempotency(
             IdempotencyClaim::Existing {
                 response: Some(stored),
                 ..
-            } => return replay(&state, &scope, &key, stored),
+            } => return replay(state, scope, key, stored).map(Some),
             IdempotencyClaim::Existing {
                 created_at,
                 token: held,
@@ -193,7 +225,7 @@ pub async fn idempotency(
                     // the meantime, its claim stays and the next round waits for it.
                     state
                         .payments
-                        .release_idempotency_key(&scope, &key, &held)
+                        .release_idempotency_key(scope, key, &held)
                         .await?;
                     continue;
                 }
@@ -207,20 +239,24 @@ pub async fn idempotency(
             }
         }
     }
+}
 
-    let mut req = Request::from_parts(parts, Body::from(bytes));
-    req.extensions_mut().insert(HeldKey {
-        key: key.clone(),
-        token: token.clone(),
-    });
-    let response = next.run(req).await;
+/// Keeps the handler's response under the key (sealed if it holds a secret) and passes it on;
+/// a server error releases the key instead, so a retry runs the request again.
+async fn keep_response(
+    state: &AppState,
+    scope: &Scope,
+    key: &str,
+    token: &str,
+    response: Response,
+) -> Result<Response, ApiError> {
     let (res_parts, res_body) = response.into_parts();
     let res_bytes = match axum::body::to_bytes(res_body, usize::MAX).await {
         Ok(b) => b,
         Err(_) => {
             state
                 .payments
-                .release_idempotency_key(&scope, &key, &token)
+                .release_idempotency_key(scope, key, token)
                 .await?;
             return Err(ApiError::internal());
         }
@@ -229,18 +265,18 @@ pub async fn idempotency(
         // Nothing durable happened (or we cannot know): let a retry run the request again.
         state
             .payments
-            .release_idempotency_key(&scope, &key, &token)
+            .release_idempotency_key(scope, key, token)
             .await?;
     } else {
         let secret = res_parts.extensions.get::<HoldsSecret>().is_some();
         let stored = StoredResponse {
             status: res_parts.status.as_u16(),
-            body: stored_body(&state, &scope, &key, &res_bytes, secret),
+            body: stored_body(state, scope, key, &res_bytes, secret),
         };
         // A no-op when the handler kept the response with its change (or lost the claim).
         state
             .payments
-            .complete_idempotency_key(&scope, &key, &token, &stored)
+            .complete_idempotency_key(scope, key, token, &stored)
             .await?;
     }
     Ok(Response::from_parts(res_parts, Body::from(res_bytes)))

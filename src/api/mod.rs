@@ -134,6 +134,41 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such route")
 }
 
+/// `/openapi.json` itself, as the document lists it.
+fn openapi_json_path() -> utoipa::openapi::path::PathItem {
+    utoipa::openapi::path::PathItem::new(
+        utoipa::openapi::HttpMethod::Get,
+        utoipa::openapi::path::OperationBuilder::new()
+            .tag("system")
+            .summary(Some("This document"))
+            .response(
+                "200",
+                utoipa::openapi::ResponseBuilder::new()
+                    .description("The OpenAPI 3.1 document")
+                    .content(
+                        "application/json",
+                        utoipa::openapi::ContentBuilder::new()
+                            .schema(Some(
+                                utoipa::openapi::ObjectBuilder::new()
+                                    .schema_type(utoipa::openapi::schema::Type::Object),
+                            ))
+                            .build(),
+                    ),
+            ),
+    )
+}
+
+/// The document as JSON, with its links added. Serialized once: the document never changes
+/// while the server runs.
+fn serialized(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut document = serde_json::to_value(spec).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "the OpenAPI document does not serialize");
+        serde_json::Value::Null
+    });
+    openapi::add_links(&mut document);
+    document
+}
+
 /// The native API's routes (`/v1`, `/healthz`, `/metrics`, `/openapi.json`); `startup.rs`
 /// puts them beside the other front doors.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -175,35 +210,10 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .split_for_parts();
     spec.merge(system_spec);
     openapi::complete(&mut spec);
-    spec.paths.paths.insert(
-        "/openapi.json".into(),
-        utoipa::openapi::path::PathItem::new(
-            utoipa::openapi::HttpMethod::Get,
-            utoipa::openapi::path::OperationBuilder::new()
-                .tag("system")
-                .summary(Some("This document"))
-                .response(
-                    "200",
-                    utoipa::openapi::ResponseBuilder::new()
-                        .description("The OpenAPI 3.1 document")
-                        .content(
-                            "application/json",
-                            utoipa::openapi::ContentBuilder::new()
-                                .schema(Some(
-                                    utoipa::openapi::ObjectBuilder::new()
-                                        .schema_type(utoipa::openapi::schema::Type::Object),
-                                ))
-                                .build(),
-                        ),
-                ),
-        ),
-    );
-    // Serialized once: the document never changes while the server runs.
-    let mut document = serde_json::to_value(&spec).unwrap_or_else(|e| {
-        tracing::error!(error = %e, "the OpenAPI document does not serialize");
-        serde_json::Value::Null
-    });
-    openapi::add_links(&mut document);
+    spec.paths
+        .paths
+        .insert("/openapi.json".into(), openapi_json_path());
+    let document = serialized(&spec);
     let spec = Arc::new(document);
     v1.merge(system).route(
         "/openapi.json",

@@ -93,16 +93,7 @@ fn add_common_answers(method: &str, op: &mut Operation) {
         .any(|p| p.parameter_in == ParameterIn::Query);
     let is_post = method == "post";
     if is_post {
-        let declared = op
-            .parameters
-            .iter()
-            .flatten()
-            .any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"));
-        if !declared {
-            op.parameters
-                .get_or_insert_with(Vec::new)
-                .push(idempotency_key());
-        }
+        declare_idempotency_key(op);
     }
     let responses = &mut op.responses;
     if is_post || has_query {
@@ -127,6 +118,36 @@ fn add_common_answers(method: &str, op: &mut Operation) {
         );
         declare_error(responses, "413", "The body is larger than 1 MiB");
     }
+    declare(
+        responses,
+        "429",
+        "Too many requests for this API key",
+        rate_limited(),
+    );
+    declare_error(
+        responses,
+        "500",
+        "Something went wrong on the server; the request can be retried",
+    );
+    declare_error(responses, "503", "The database is not reachable");
+}
+
+/// Adds the `Idempotency-Key` header to a POST that does not declare it itself.
+fn declare_idempotency_key(op: &mut Operation) {
+    let declared = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| p.name.eq_ignore_ascii_case("Idempotency-Key"));
+    if !declared {
+        op.parameters
+            .get_or_insert_with(Vec::new)
+            .push(idempotency_key());
+    }
+}
+
+/// The 429 answer, with its `Retry-After` header.
+fn rate_limited() -> Response {
     let retry_after = HeaderBuilder::new()
         .schema(
             ObjectBuilder::new()
@@ -139,18 +160,7 @@ fn add_common_answers(method: &str, op: &mut Operation) {
     limited
         .headers
         .insert("Retry-After".to_string(), retry_after);
-    declare(
-        responses,
-        "429",
-        "Too many requests for this API key",
-        limited,
-    );
-    declare_error(
-        responses,
-        "500",
-        "Something went wrong on the server; the request can be retried",
-    );
-    declare_error(responses, "503", "The database is not reachable");
+    limited
 }
 
 /// `Idempotency-Key`: 1 to 255 ASCII characters.
@@ -201,15 +211,24 @@ const fn with_id(
     }
 }
 
+// The operations links start from (path, method), and the runtime expressions they pass on.
+const CREATE_PAYMENT: (&str, &str) = ("/v1/payments", "post");
+const SUCCEED: (&str, &str) = ("/v1/test/payments/{id}/succeed", "post");
+const CREATE_REFUND: (&str, &str) = ("/v1/refunds", "post");
+const CREATE_CREDIT: (&str, &str) = ("/v1/credits", "post");
+const CREATE_ENDPOINT: (&str, &str) = ("/v1/webhook_endpoints", "post");
+const LIST_EVENTS: (&str, &str) = ("/v1/events", "get");
+const ID: &str = "$response.body#/id";
+const FIRST_EVENT: &str = "$response.body#/data/0/id";
+
 fn links() -> Vec<LinkSpec> {
-    const CREATE_PAYMENT: (&str, &str) = ("/v1/payments", "post");
-    const SUCCEED: (&str, &str) = ("/v1/test/payments/{id}/succeed", "post");
-    const CREATE_REFUND: (&str, &str) = ("/v1/refunds", "post");
-    const CREATE_CREDIT: (&str, &str) = ("/v1/credits", "post");
-    const CREATE_ENDPOINT: (&str, &str) = ("/v1/webhook_endpoints", "post");
-    const LIST_EVENTS: (&str, &str) = ("/v1/events", "get");
-    const ID: &str = "$response.body#/id";
-    const FIRST_EVENT: &str = "$response.body#/data/0/id";
+    let mut all = money_links();
+    all.extend(webhook_links());
+    all
+}
+
+/// From a payment to what can be done with it, and from refunds and credits to themselves.
+fn money_links() -> Vec<LinkSpec> {
     let refund_it = |from, status| LinkSpec {
         from,
         status,
@@ -240,6 +259,12 @@ fn links() -> Vec<LinkSpec> {
             "match_credit",
             "$response.body#/credit/id",
         ),
+    ]
+}
+
+/// From a webhook endpoint to its operations, and from events to their deliveries.
+fn webhook_links() -> Vec<LinkSpec> {
+    vec![
         with_id(CREATE_ENDPOINT, "201", "GetEndpoint", "get_endpoint", ID),
         with_id(
             CREATE_ENDPOINT,

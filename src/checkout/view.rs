@@ -146,6 +146,130 @@ fn with_payment_id(url: &str, p: &Payment, params: &[&str]) -> Option<String> {
     Some(u.to_string())
 }
 
+/// What the last request's notice means for the page: which method starts open, the fields
+/// to correct, a decline to show, a one-time code to ask for.
+struct NoticeView {
+    open_method: Option<String>,
+    fields: Vec<FieldError>,
+    error: Option<String>,
+    otp: Option<OtpView>,
+}
+
+impl NoticeView {
+    fn new(notice: Notice) -> NoticeView {
+        let (open_method, fields, error, otp) = match notice {
+            Notice::None => (None, Vec::new(), None, None),
+            Notice::Fields { method, fields } => (Some(method), fields, None, None),
+            Notice::Declined { method, message } => (Some(method), Vec::new(), Some(message), None),
+            Notice::Otp(a) => (Some(a.method.clone()), Vec::new(), None, Some(otp_view(a))),
+        };
+        NoticeView {
+            open_method,
+            fields,
+            error,
+            otp,
+        }
+    }
+
+    /// The message for `field` of the method `method`, if that method's form is the one to correct.
+    fn error_for(&self, method: &str, field: &str) -> Option<String> {
+        if self.open_method.as_deref() != Some(method) {
+            return None;
+        }
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.message.clone())
+    }
+}
+
+/// The one-time code prompt, naming the card or phone the code went to.
+fn otp_view(a: Attempt) -> OtpView {
+    let prompt = match (&a.card_last4, &a.wallet_last4) {
+        (Some(l4), _) => {
+            format!("Your bank sent a code for the card ending {l4}. In test mode it is 123456.")
+        }
+        (_, Some(l4)) => {
+            format!("We sent a code to the number ending {l4}. In test mode it is 123456.")
+        }
+        _ => "Enter the code you received. In test mode it is 123456.".into(),
+    };
+    OtpView {
+        attempt_id: a.id,
+        prompt,
+    }
+}
+
+/// The UPI panel (QR code and deep link) when the payment offers UPI and has a UPI payee.
+fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
+    p.upi
+        .as_ref()
+        .filter(|_| p.methods.iter().any(|m| m == "upi"))
+        .map(|u| {
+            let deeplink = u.deeplink(p.currency(), &p.id);
+            UpiView {
+                id: u.upi_id.clone(),
+                name: u.upi_name.clone(),
+                amount: format_amount(u.payable_minor, p.currency()),
+                qr_svg: qr_svg(&deeplink),
+                deeplink,
+                open,
+            }
+        })
+}
+
+/// The offered methods' forms: the one the notice names starts open (else the first, unless
+/// UPI is shown first), with the notice's field errors on it.
+fn method_views(p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<MethodView> {
+    let offered = methods::offered(p);
+    let first = if upi_shown {
+        None
+    } else {
+        offered.first().map(|m| m.name())
+    };
+    offered
+        .iter()
+        .map(|m| {
+            let open = match &notice.open_method {
+                Some(name) => name == m.name(),
+                None => Some(m.name()) == first,
+            };
+            MethodView {
+                name: m.name(),
+                label: m.label(),
+                open,
+                error_number: notice.error_for(m.name(), "number"),
+                error_expiry: notice.error_for(m.name(), "expiry"),
+                error_cvc: notice.error_for(m.name(), "cvc"),
+                error_phone: notice.error_for(m.name(), "phone"),
+                expiry_value: String::new(),
+                phone_value: String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Where a finished payment sends the customer: its success or cancel URL, with its id.
+fn redirect_to(p: &Payment, redirect_id_params: &[&str]) -> Option<String> {
+    let url = match p.status {
+        PaymentStatus::Succeeded | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => {
+            p.success_url.as_deref()
+        }
+        PaymentStatus::Canceled => p.cancel_url.as_deref(),
+        _ => None,
+    };
+    url.and_then(|u| with_payment_id(u, p, redirect_id_params))
+}
+
+/// How the payment was paid, as the receipt says it.
+fn paid_with(p: &Payment) -> Option<String> {
+    match (p.paid_with.as_deref(), &p.method_reference) {
+        (Some("upi"), Some(utr)) => Some(format!("UPI · UTR {utr}")),
+        (Some("test"), _) => Some("Test mode".into()),
+        (_, reference) => reference.clone(),
+    }
+}
+
 impl Page {
     pub fn new(
         p: &Payment,
@@ -156,93 +280,11 @@ impl Page {
         notice: Notice,
         redirect_id_params: &[&str],
     ) -> Page {
-        let (open_method, fields, error, otp) = match notice {
-            Notice::None => (None, Vec::new(), None, None),
-            Notice::Fields { method, fields } => (Some(method), fields, None, None),
-            Notice::Declined { method, message } => (Some(method), Vec::new(), Some(message), None),
-            Notice::Otp(a) => {
-                let prompt = match (&a.card_last4, &a.wallet_last4) {
-                    (Some(l4), _) => format!(
-                        "Your bank sent a code for the card ending {l4}. In test mode it is 123456."
-                    ),
-                    (_, Some(l4)) => format!(
-                        "We sent a code to the number ending {l4}. In test mode it is 123456."
-                    ),
-                    _ => "Enter the code you received. In test mode it is 123456.".into(),
-                };
-                (
-                    Some(a.method.clone()),
-                    Vec::new(),
-                    None,
-                    Some(OtpView {
-                        attempt_id: a.id,
-                        prompt,
-                    }),
-                )
-            }
-        };
-        let error_for = |field: &str| {
-            fields
-                .iter()
-                .find(|f| f.field == field)
-                .map(|f| f.message.clone())
-        };
-        let offered = methods::offered(p);
-        let upi = p
-            .upi
-            .as_ref()
-            .filter(|_| p.methods.iter().any(|m| m == "upi"))
-            .map(|u| {
-                let deeplink = u.deeplink(p.currency(), &p.id);
-                UpiView {
-                    id: u.upi_id.clone(),
-                    name: u.upi_name.clone(),
-                    amount: format_amount(u.payable_minor, p.currency()),
-                    qr_svg: qr_svg(&deeplink),
-                    deeplink,
-                    open: open_method.is_none(),
-                }
-            });
+        let notice = NoticeView::new(notice);
         // UPI comes first when offered; otherwise the first method starts open.
-        let first = if upi.is_some() {
-            None
-        } else {
-            offered.first().map(|m| m.name())
-        };
-        let methods = offered
-            .iter()
-            .map(|m| {
-                let open = match &open_method {
-                    Some(name) => name == m.name(),
-                    None => Some(m.name()) == first,
-                };
-                let mine = open_method.as_deref() == Some(m.name());
-                MethodView {
-                    name: m.name(),
-                    label: m.label(),
-                    open,
-                    error_number: if mine { error_for("number") } else { None },
-                    error_expiry: if mine { error_for("expiry") } else { None },
-                    error_cvc: if mine { error_for("cvc") } else { None },
-                    error_phone: if mine { error_for("phone") } else { None },
-                    expiry_value: String::new(),
-                    phone_value: String::new(),
-                }
-            })
-            .collect();
-        let redirect_to = match p.status {
-            PaymentStatus::Succeeded
-            | PaymentStatus::PartiallyRefunded
-            | PaymentStatus::Refunded => p
-                .success_url
-                .as_deref()
-                .and_then(|u| with_payment_id(u, p, redirect_id_params)),
-            PaymentStatus::Canceled => p
-                .cancel_url
-                .as_deref()
-                .and_then(|u| with_payment_id(u, p, redirect_id_params)),
-            _ => None,
-        };
+        let upi = upi_view(p, notice.open_method.is_none());
+        let methods = method_views(p, &notice, upi.is_some());
+        let redirect_to = redirect_to(p, redirect_id_params);
         let embedded = embed_origin.is_some();
         Page {
             payment_id: p.id.clone(),
@@ -264,17 +306,13 @@ impl Page {
             time_left: time_left(p),
             methods,
             upi,
-            error,
-            otp,
+            error: notice.error,
+            otp: notice.otp,
             csrf,
             embedded,
             embed_origin: embed_origin.map(str::to_string),
             embed_query,
-            paid_with: match (p.paid_with.as_deref(), &p.method_reference) {
-                (Some("upi"), Some(utr)) => Some(format!("UPI · UTR {utr}")),
-                (Some("test"), _) => Some("Test mode".into()),
-                (_, reference) => reference.clone(),
-            },
+            paid_with: paid_with(p),
             auto_redirect: if embedded { None } else { redirect_to.clone() },
             redirect_to,
         }

@@ -201,43 +201,53 @@ pub async fn login(
         )
         .await;
     match signed_in {
-        Ok(token) => {
-            let mut res = Redirect::to("/dashboard").into_response();
-            let headers = res.headers_mut();
-            headers.append(
-                header::SET_COOKIE,
-                set_cookie(&state, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
-            );
-            headers.append(header::SET_COOKIE, set_cookie(&state, LOGIN_COOKIE, "", 0));
-            res
-        }
-        Err(SignInError::Wait(secs)) => retry_after(
+        Ok(token) => signed_in_response(&state, &token),
+        Err(e) => sign_in_refused(&state, e, &form.email),
+    }
+}
+
+/// To the dashboard with the new session's cookie; the sign-in form's cookie is spent.
+fn signed_in_response(state: &AppState, token: &str) -> Response {
+    let mut res = Redirect::to("/dashboard").into_response();
+    let headers = res.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(state, SESSION_COOKIE, token, SESSION_HOURS * 3600),
+    );
+    headers.append(header::SET_COOKIE, set_cookie(state, LOGIN_COOKIE, "", 0));
+    res
+}
+
+/// The sign-in form again, saying why the sign-in was refused (and when to retry if throttled).
+fn sign_in_refused(state: &AppState, error: SignInError, email: &str) -> Response {
+    match error {
+        SignInError::Wait(secs) => retry_after(
             login_form(
-                &state,
+                state,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(format!(
                     "Too many failed sign-ins. Try again in {secs} seconds."
                 )),
-                &form.email,
+                email,
             ),
             secs,
         ),
-        Err(SignInError::Busy) => retry_after(
+        SignInError::Busy => retry_after(
             login_form(
-                &state,
+                state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some("Too many sign-ins at once. Try again in a moment.".into()),
-                &form.email,
+                email,
             ),
             1,
         ),
-        Err(SignInError::Wrong) => login_form(
-            &state,
+        SignInError::Wrong => login_form(
+            state,
             StatusCode::UNAUTHORIZED,
             Some("That e-mail address and password do not match.".into()),
-            &form.email,
+            email,
         ),
-        Err(SignInError::Store(e)) => DashError::from(e).into_response(),
+        SignInError::Store(e) => DashError::from(e).into_response(),
     }
 }
 

@@ -5,9 +5,9 @@
 use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
-use crate::domain::key::{format_permissions, Permission};
+use crate::domain::key::{format_permissions, ApiKey, Permission};
 use crate::http::AppState;
-use crate::service::credentials;
+use crate::service::{credentials, KeyRevenue};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -59,7 +59,6 @@ async fn page_with(
     dash: &Dash,
     shown: Option<Shown>,
 ) -> Result<Response, DashError> {
-    let scope = dash.scope();
     let revenue = state.reads.key_revenue(Some(&dash.merchant.id)).await?;
     let keys = state
         .reads
@@ -67,41 +66,57 @@ async fn page_with(
         .await?
         .into_iter()
         .filter(|k| k.mode.is_live() == dash.session.livemode)
-        .map(|k| {
-            let earned: Vec<String> = revenue
-                .iter()
-                .filter(|r| r.key_id == k.id)
-                .map(|r| money(r.minor, &r.currency))
-                .collect();
-            KeyRow {
-                permissions: format_permissions(&k.permissions).replace(',', ", "),
-                webhook: k.webhook_url.clone().unwrap_or_else(|| "—".into()),
-                requests: k.request_count,
-                revenue: if earned.is_empty() {
-                    "—".into()
-                } else {
-                    earned.join(", ")
-                },
-                active: !k.is_revoked(),
-                grants: Permission::ALL
-                    .iter()
-                    .map(|p| (p.as_str(), k.permissions.contains(p)))
-                    .collect(),
-                webhook_url: k.webhook_url.clone().unwrap_or_default(),
-                rate_limit: k.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
-                created: when(k.created_at),
-                prefix: format!("{}…", k.prefix),
-                label: k.label,
-                id: k.id,
-            }
-        })
+        .map(|k| key_row(k, &revenue))
         .collect();
+    let credentials = credential_rows(state, dash).await?;
+    render(&KeysPage {
+        chrome: Chrome::new(dash, "keys", "/dashboard/keys".into()),
+        keys,
+        credentials,
+        permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
+        shown,
+        default_rate: state.rate_limits.config().default_per_second,
+    })
+}
+
+/// One key as the table shows it, with what it earned per currency.
+fn key_row(k: ApiKey, revenue: &[KeyRevenue]) -> KeyRow {
+    let earned: Vec<String> = revenue
+        .iter()
+        .filter(|r| r.key_id == k.id)
+        .map(|r| money(r.minor, &r.currency))
+        .collect();
+    KeyRow {
+        permissions: format_permissions(&k.permissions).replace(',', ", "),
+        webhook: k.webhook_url.clone().unwrap_or_else(|| "—".into()),
+        requests: k.request_count,
+        revenue: if earned.is_empty() {
+            "—".into()
+        } else {
+            earned.join(", ")
+        },
+        active: !k.is_revoked(),
+        grants: Permission::ALL
+            .iter()
+            .map(|p| (p.as_str(), k.permissions.contains(p)))
+            .collect(),
+        webhook_url: k.webhook_url.clone().unwrap_or_default(),
+        rate_limit: k.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
+        created: when(k.created_at),
+        prefix: format!("{}…", k.prefix),
+        label: k.label,
+        id: k.id,
+    }
+}
+
+/// Every credential kind the dialects need, with the stored one's public id where there is one.
+async fn credential_rows(state: &AppState, dash: &Dash) -> Result<Vec<CredentialRow>, DashError> {
     let stored = state
         .credentials
-        .list(&scope)
+        .list(&dash.scope())
         .await
         .map_err(|e| DashError::Internal(e.to_string()))?;
-    let credentials = state
+    Ok(state
         .sources
         .credentials()
         .map(|kind| {
@@ -115,15 +130,7 @@ async fn page_with(
                 created: c.map(|c| when(c.created_at)).unwrap_or_default(),
             }
         })
-        .collect();
-    render(&KeysPage {
-        chrome: Chrome::new(dash, "keys", "/dashboard/keys".into()),
-        keys,
-        credentials,
-        permissions: Permission::ALL.iter().map(|p| p.as_str()).collect(),
-        shown,
-        default_rate: state.rate_limits.config().default_per_second,
-    })
+        .collect())
 }
 
 /// The key form's fields: a label, checked permissions (repeated `permission` fields), a

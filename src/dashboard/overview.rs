@@ -90,6 +90,53 @@ fn chart(stats: &[DayStat], currency: &str, days: &[NaiveDate]) -> String {
     svg
 }
 
+/// How the last 30 days' payments ended: the count per status (statuses with none left out),
+/// the settled count (all but pending) and the share of those that were paid.
+struct Outcomes {
+    by_status: Vec<(&'static str, i64)>,
+    settled: i64,
+    success_rate: String,
+}
+
+fn outcomes(recent_days: &[&DayStat]) -> Outcomes {
+    let count = |keep: &dyn Fn(&DayStat) -> bool| -> i64 {
+        recent_days
+            .iter()
+            .filter(|d| keep(d))
+            .map(|d| d.count)
+            .sum()
+    };
+    let mut by_status: Vec<(&'static str, i64)> = PaymentStatus::ALL
+        .iter()
+        .map(|s| (s.as_str(), count(&|d| d.status == s.as_str())))
+        .collect();
+    by_status.retain(|(_, n)| *n > 0);
+    let settled = count(&|d| d.status != "pending");
+    let succeeded = count(&|d| paid(&d.status));
+    let success_rate = if settled == 0 {
+        "—".to_string()
+    } else {
+        format!("{:.1}%", succeeded as f64 * 100.0 / settled as f64)
+    };
+    Outcomes {
+        by_status,
+        settled,
+        success_rate,
+    }
+}
+
+/// The currency that earned the most in the last 30 days: the one the chart shows.
+fn top_currency(recent_days: &[&DayStat]) -> Option<String> {
+    let mut per_currency: BTreeMap<&str, i64> = BTreeMap::new();
+    for d in recent_days.iter().filter(|d| paid(&d.status)) {
+        *per_currency.entry(&d.currency).or_default() += d.amount_minor - d.refunded_minor;
+    }
+    per_currency
+        .iter()
+        .max_by_key(|(_, v)| **v)
+        .map(|(c, _)| c.to_string())
+}
+
 pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response, DashError> {
     let now = Utc::now();
     let today = now.date_naive();
@@ -103,42 +150,12 @@ pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response,
     let (today_key, month_key, thirty_key) = (day(today), day(month_start), day(thirty));
 
     let recent_days: Vec<&DayStat> = stats.iter().filter(|s| s.day >= thirty_key).collect();
-    let mut by_status: Vec<(&'static str, i64)> = PaymentStatus::ALL
-        .iter()
-        .map(|s| {
-            let n = recent_days
-                .iter()
-                .filter(|d| d.status == s.as_str())
-                .map(|d| d.count)
-                .sum();
-            (s.as_str(), n)
-        })
-        .collect();
-    by_status.retain(|(_, n)| *n > 0);
-    let settled: i64 = recent_days
-        .iter()
-        .filter(|d| d.status != "pending")
-        .map(|d| d.count)
-        .sum();
-    let succeeded: i64 = recent_days
-        .iter()
-        .filter(|d| paid(&d.status))
-        .map(|d| d.count)
-        .sum();
-    let success_rate = if settled == 0 {
-        "—".to_string()
-    } else {
-        format!("{:.1}%", succeeded as f64 * 100.0 / settled as f64)
-    };
-    // The chart shows the currency that earned the most in the last 30 days.
-    let mut per_currency: BTreeMap<&str, i64> = BTreeMap::new();
-    for d in recent_days.iter().filter(|d| paid(&d.status)) {
-        *per_currency.entry(&d.currency).or_default() += d.amount_minor - d.refunded_minor;
-    }
-    let chart_currency = per_currency
-        .iter()
-        .max_by_key(|(_, v)| **v)
-        .map(|(c, _)| c.to_string());
+    let Outcomes {
+        by_status,
+        settled,
+        success_rate,
+    } = outcomes(&recent_days);
+    let chart_currency = top_currency(&recent_days);
     let days: Vec<NaiveDate> = (0..30).map(|i| thirty + Duration::days(i)).collect();
     let chart_svg = chart_currency
         .as_deref()

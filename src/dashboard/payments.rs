@@ -5,7 +5,9 @@
 use super::auth::{Plain, Posted};
 use super::view::{money, when, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
+use crate::domain::attempt::Attempt;
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::refund::Refund;
 use crate::domain::source::Sources;
 use crate::http::AppState;
 use crate::service::{EventFilter, PaymentFilter};
@@ -160,72 +162,9 @@ pub async fn csv(
     dash: Dash,
     Query(f): Query<Filters>,
 ) -> Result<Response, DashError> {
-    let scope = dash.scope();
     let mut filter = f.to_filter(&state.sources, 500)?;
     filter.starting_after = None;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let write = |out: &mut csv::Writer<Vec<u8>>, fields: &[&str]| {
-        out.write_record(fields)
-            .map_err(|e| DashError::Internal(e.to_string()))
-    };
-    write(
-        &mut out,
-        &[
-            "id",
-            "created_at",
-            "status",
-            "amount",
-            "currency",
-            "refunded",
-            "payable",
-            "source",
-            "reference",
-            "customer_name",
-            "customer_email",
-            "paid_with",
-            "method_reference",
-        ],
-    )?;
-    let mut written = 0;
-    loop {
-        let page = state.payments.list(&scope, &filter).await?;
-        for p in &page {
-            let currency = p.currency();
-            let text = |v: &Option<String>| csv_text(v.as_deref().unwrap_or(""));
-            let fmt = |m: i64| crate::domain::money::format_minor(m, currency);
-            write(
-                &mut out,
-                &[
-                    &p.id,
-                    &crate::service::objects::rfc3339(p.created_at),
-                    p.status.as_str(),
-                    &fmt(p.amount.minor()),
-                    currency.code(),
-                    &fmt(p.refunded_minor),
-                    &p.upi
-                        .as_ref()
-                        .map(|u| fmt(u.payable_minor))
-                        .unwrap_or_default(),
-                    &p.source,
-                    &text(&p.reference),
-                    &text(&p.customer.name),
-                    &text(&p.customer.email),
-                    p.paid_with.as_deref().unwrap_or(""),
-                    p.method_reference.as_deref().unwrap_or(""),
-                ],
-            )?;
-        }
-        written += page.len();
-        match page.last() {
-            Some(last) if page.len() == filter.limit as usize && written < CSV_MAX => {
-                filter.starting_after = Some(last.id.clone());
-            }
-            _ => break,
-        }
-    }
-    let bytes = out
-        .into_inner()
-        .map_err(|e| DashError::Internal(e.to_string()))?;
+    let bytes = csv_bytes(&state, &dash.scope(), filter).await?;
     let name = format!(
         "attachment; filename=\"payments-{}-{}.csv\"",
         dash.mode().as_str(),
@@ -240,6 +179,75 @@ pub async fn csv(
         bytes,
     )
         .into_response())
+}
+
+/// The CSV columns, in the order `csv_record` fills them.
+const CSV_HEADER: [&str; 13] = [
+    "id",
+    "created_at",
+    "status",
+    "amount",
+    "currency",
+    "refunded",
+    "payable",
+    "source",
+    "reference",
+    "customer_name",
+    "customer_email",
+    "paid_with",
+    "method_reference",
+];
+
+/// Every page of the filter (up to `CSV_MAX` rows) written as one CSV document.
+async fn csv_bytes(
+    state: &AppState,
+    scope: &crate::service::Scope,
+    mut filter: PaymentFilter,
+) -> Result<Vec<u8>, DashError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| DashError::Internal(e.to_string());
+    out.write_record(CSV_HEADER).map_err(csv_error)?;
+    let mut written = 0;
+    loop {
+        let page = state.payments.list(scope, &filter).await?;
+        for p in &page {
+            out.write_record(csv_record(p)).map_err(csv_error)?;
+        }
+        written += page.len();
+        match page.last() {
+            Some(last) if page.len() == filter.limit as usize && written < CSV_MAX => {
+                filter.starting_after = Some(last.id.clone());
+            }
+            _ => break,
+        }
+    }
+    out.into_inner()
+        .map_err(|e| DashError::Internal(e.to_string()))
+}
+
+/// One payment as a CSV row, in the order of `CSV_HEADER`.
+fn csv_record(p: &Payment) -> [String; 13] {
+    let currency = p.currency();
+    let text = |v: &Option<String>| csv_text(v.as_deref().unwrap_or(""));
+    let fmt = |m: i64| crate::domain::money::format_minor(m, currency);
+    [
+        p.id.clone(),
+        crate::service::objects::rfc3339(p.created_at),
+        p.status.as_str().to_string(),
+        fmt(p.amount.minor()),
+        currency.code().to_string(),
+        fmt(p.refunded_minor),
+        p.upi
+            .as_ref()
+            .map(|u| fmt(u.payable_minor))
+            .unwrap_or_default(),
+        p.source.clone(),
+        text(&p.reference),
+        text(&p.customer.name),
+        text(&p.customer.email),
+        p.paid_with.clone().unwrap_or_default(),
+        p.method_reference.clone().unwrap_or_default(),
+    ]
 }
 
 /// Customer-supplied text as a spreadsheet will read it: a leading `=`, `+`, `-`, `@`, tab or
@@ -346,79 +354,11 @@ pub async fn detail(
         .reads
         .list_attempts(&p.id)
         .await?
-        .into_iter()
-        .map(|a| AttemptRow {
-            method: a.method.clone(),
-            status: format!("{:?}", a.status).to_lowercase(),
-            detail: match (
-                &a.card_brand,
-                &a.card_last4,
-                &a.wallet_last4,
-                &a.failure_message,
-            ) {
-                (_, _, _, Some(m)) => m.clone(),
-                (Some(b), Some(l), _, _) => format!("{b} •••• {l}"),
-                (_, _, Some(w), _) => format!("wallet •••• {w}"),
-                _ => String::new(),
-            },
-            at: when(a.created_at),
-        })
+        .iter()
+        .map(attempt_row)
         .collect();
     let refunds_found = state.reads.list_refunds(&scope, &p.id).await?;
-    // The payment's events and its refunds' events, oldest first.
-    let mut raw_events = Vec::new();
-    for object in std::iter::once(p.id.clone()).chain(refunds_found.iter().map(|r| r.id.clone())) {
-        raw_events.extend(
-            state
-                .reads
-                .list_events(
-                    &scope,
-                    &EventFilter {
-                        object_id: Some(object),
-                        limit: 100,
-                        ..EventFilter::default()
-                    },
-                )
-                .await?,
-        );
-    }
-    raw_events.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    let mut events = Vec::with_capacity(raw_events.len());
-    for e in raw_events {
-        let deliveries = state
-            .reads
-            .list_deliveries(
-                &scope,
-                &e.id,
-                &crate::service::Page {
-                    starting_after: None,
-                    limit: 100,
-                },
-            )
-            .await?
-            .into_iter()
-            .map(|d| DeliveryRow {
-                endpoint: d.endpoint_id.clone(),
-                status: d.status.clone(),
-                codes: d
-                    .log
-                    .iter()
-                    .map(|a| {
-                        a.status_code
-                            .map(|c| c.to_string())
-                            .unwrap_or_else(|| "no answer".into())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            })
-            .collect();
-        events.push(EventRow {
-            id: e.id,
-            kind: e.event_type,
-            at: when(e.created_at),
-            deliveries,
-        });
-    }
+    let events = event_rows(&state, &scope, &p, &refunds_found).await?;
     let refunds = refunds_found
         .iter()
         .map(|r| RefundRow {
@@ -440,6 +380,85 @@ pub async fn detail(
         refunds,
         notice: Some(q.notice).filter(|n| !n.is_empty()),
     })
+}
+
+/// One attempt as the payment page lists it: its failure, else the card or wallet it used.
+fn attempt_row(a: &Attempt) -> AttemptRow {
+    AttemptRow {
+        method: a.method.clone(),
+        status: format!("{:?}", a.status).to_lowercase(),
+        detail: match (
+            &a.card_brand,
+            &a.card_last4,
+            &a.wallet_last4,
+            &a.failure_message,
+        ) {
+            (_, _, _, Some(m)) => m.clone(),
+            (Some(b), Some(l), _, _) => format!("{b} •••• {l}"),
+            (_, _, Some(w), _) => format!("wallet •••• {w}"),
+            _ => String::new(),
+        },
+        at: when(a.created_at),
+    }
+}
+
+/// The payment's events and its refunds' events, oldest first, each with its deliveries.
+async fn event_rows(
+    state: &AppState,
+    scope: &crate::service::Scope,
+    p: &Payment,
+    refunds: &[Refund],
+) -> Result<Vec<EventRow>, DashError> {
+    let mut raw_events = Vec::new();
+    for object in std::iter::once(p.id.clone()).chain(refunds.iter().map(|r| r.id.clone())) {
+        let filter = EventFilter {
+            object_id: Some(object),
+            limit: 100,
+            ..EventFilter::default()
+        };
+        raw_events.extend(state.reads.list_events(scope, &filter).await?);
+    }
+    raw_events.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let mut events = Vec::with_capacity(raw_events.len());
+    for e in raw_events {
+        events.push(EventRow {
+            deliveries: delivery_rows(state, scope, &e.id).await?,
+            id: e.id,
+            kind: e.event_type,
+            at: when(e.created_at),
+        });
+    }
+    Ok(events)
+}
+
+/// An event's webhook deliveries, each with the status codes its tries got.
+async fn delivery_rows(
+    state: &AppState,
+    scope: &crate::service::Scope,
+    event_id: &str,
+) -> Result<Vec<DeliveryRow>, DashError> {
+    let page = crate::service::Page {
+        starting_after: None,
+        limit: 100,
+    };
+    let deliveries = state.reads.list_deliveries(scope, event_id, &page).await?;
+    Ok(deliveries
+        .into_iter()
+        .map(|d| DeliveryRow {
+            endpoint: d.endpoint_id.clone(),
+            status: d.status.clone(),
+            codes: d
+                .log
+                .iter()
+                .map(|a| {
+                    a.status_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "no answer".into())
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+        .collect())
 }
 
 #[derive(serde::Deserialize)]

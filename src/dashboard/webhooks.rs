@@ -4,7 +4,7 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
-use crate::domain::webhook::EVENT_TYPES;
+use crate::domain::webhook::{Endpoint, EVENT_TYPES};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -67,23 +67,7 @@ async fn page_with(
         )
         .await?
         .into_iter()
-        .map(|e| EndpointRow {
-            state: if e.enabled {
-                "active"
-            } else if e.disabled_reason.is_some() {
-                "disabled"
-            } else {
-                "off"
-            },
-            events: e.events.join(", "),
-            format: match &e.key_id {
-                Some(k) => format!("{} (URL of key {k})", e.format),
-                None => e.format.clone(),
-            },
-            created: when(e.created_at),
-            url: e.url,
-            id: e.id,
-        })
+        .map(endpoint_row)
         .collect();
     let filter = Some(status.as_str()).filter(|s| DELIVERY_STATUSES.contains(s));
     let deliveries = state
@@ -112,6 +96,27 @@ async fn page_with(
         event_types: EVENT_TYPES.to_vec(),
         secret,
     })
+}
+
+/// One endpoint as the table shows it: whether it is on, its events and its payload format.
+fn endpoint_row(e: Endpoint) -> EndpointRow {
+    EndpointRow {
+        state: if e.enabled {
+            "active"
+        } else if e.disabled_reason.is_some() {
+            "disabled"
+        } else {
+            "off"
+        },
+        events: e.events.join(", "),
+        format: match &e.key_id {
+            Some(k) => format!("{} (URL of key {k})", e.format),
+            None => e.format.clone(),
+        },
+        created: when(e.created_at),
+        url: e.url,
+        id: e.id,
+    }
 }
 
 pub async fn page(
