@@ -56,13 +56,7 @@ impl CreditStore for Backend {
             "SELECT payable_minor FROM payments WHERE upi_id = $1 AND livemode = $4 \
              AND status = 'pending' AND payable_minor BETWEEN $2 AND $3 \
              ORDER BY payable_minor DESC",
-        )
-        .bind(upi_id)
-        .bind(lowest)
-        .bind(highest)
-        .bind(livemode)
-        .fetch_all(self.reader())
-        .await?)
+        ).bind(upi_id).bind(lowest).bind(highest).bind(livemode).fetch_all(self.reader()).await?)
     }
 
     async fn record_credit(
@@ -74,26 +68,15 @@ impl CreditStore for Backend {
     ) -> StoreResult<(Credit, Option<Payment>)> {
         let mut wake = false;
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
+        sql!(&format!(
             "INSERT INTO credits ({CREDIT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&c.id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&c.utr)
-        .bind(c.amount.currency().code())
-        .bind(c.amount.minor())
-        .bind(&c.payer)
-        .bind(ts(c.received_at))
-        .bind(&c.payment_id)
-        .bind(c.matched_at.map(ts))
-        .bind(ts(c.created_at))
-        .bind(c.shortfall.as_ref().map(|s| s.amount.minor()))
-        .bind(c.shortfall.as_ref().map(|s| s.accepted_by.clone()))
-        .bind(c.shortfall.as_ref().map(|s| ts(s.accepted_at)))
-        .execute(&mut *tx)
-        .await
+        ),
+            &c.id, &scope.merchant_id, scope.livemode, &c.utr, c.amount.currency().code(),
+            c.amount.minor(), &c.payer, ts(c.received_at), &c.payment_id, c.matched_at.map(ts),
+            ts(c.created_at), c.shortfall.as_ref().map(|s| s.amount.minor()),
+            c.shortfall.as_ref().map(|s| s.accepted_by.clone()),
+            c.shortfall.as_ref().map(|s| ts(s.accepted_at))).execute(&mut *tx).await
         .map_err(classify)?;
         // The one pending UPI payment asking for exactly this amount, if any.
         let sql = format!(
@@ -103,26 +86,15 @@ impl CreditStore for Backend {
              AND payable_minor = $5 AND currency = $6 AND expires_at > $1 \
              ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(&c.utr)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(c.amount.minor())
-            .bind(c.amount.currency().code())
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sql!(&sql, ts(now), &c.utr, &scope.merchant_id, scope.livemode, c.amount.minor(),
+            c.amount.currency().code()).fetch_optional(&mut *tx).await?;
         let mut credit = c.clone();
         let payment = match row {
             None => None,
             Some(row) => {
                 let payment = payment_from_row(&row)?;
-                sqlx::query("UPDATE credits SET payment_id = $2, matched_at = $3 WHERE id = $1")
-                    .bind(&c.id)
-                    .bind(&payment.id)
-                    .bind(ts(now))
-                    .execute(&mut *tx)
-                    .await?;
+                sql!("UPDATE credits SET payment_id = $2, matched_at = $3 WHERE id = $1", &c.id,
+                    &payment.id, ts(now)).execute(&mut *tx).await?;
                 wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
                 credit.payment_id = Some(payment.id.clone());
                 credit.matched_at = Some(now);
@@ -154,17 +126,9 @@ impl CreditStore for Backend {
              AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
              RETURNING {CREDIT_COLUMNS}"
         );
-        let Some(credit_row) = sqlx::query(&sql)
-            .bind(credit_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(payment_id)
-            .bind(ts(now))
-            .bind(sf.map(|s| s.amount.minor()))
-            .bind(sf.map(|s| s.accepted_by.clone()))
-            .bind(sf.map(|s| ts(s.accepted_at)))
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(credit_row) = sql!(&sql, credit_id, &scope.merchant_id, scope.livemode,
+            payment_id, ts(now), sf.map(|s| s.amount.minor()), sf.map(|s| s.accepted_by.clone()),
+            sf.map(|s| ts(s.accepted_at))).fetch_optional(&mut *tx).await?
         else {
             return Ok(None);
         };
@@ -174,14 +138,8 @@ impl CreditStore for Backend {
              method_reference = $2 WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
              AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
         );
-        let Some(row) = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(&credit.utr)
-            .bind(payment_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(row) = sql!(&sql, ts(now), &credit.utr, payment_id, &scope.merchant_id,
+            scope.livemode).fetch_optional(&mut *tx).await?
         else {
             return Ok(None);
         };
@@ -196,9 +154,7 @@ impl CreditStore for Backend {
 
     async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit> {
         credit_from_row(
-            &self
-                .scoped_row("credits", CREDIT_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("credits", CREDIT_COLUMNS, scope, id).await?,
         )
     }
 
@@ -213,15 +169,9 @@ impl CreditStore for Backend {
              AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
              ORDER BY created_at DESC, id DESC LIMIT $6"
         );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(f.matched)
-            .bind(cursor.as_ref().map(|c| ts(c.created_at)))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .fetch_all(self.reader())
-            .await?;
+        let rows = sql!(&sql, &scope.merchant_id, scope.livemode, f.matched,
+            cursor.as_ref().map(|c| ts(c.created_at)), cursor.as_ref().map(|c| c.id.clone()),
+            i64::from(f.limit)).fetch_all(self.reader()).await?;
         rows.iter().map(credit_from_row).collect()
     }
 

@@ -68,41 +68,20 @@ impl IdempotencyStore for Backend {
         expired_before: DateTime<Utc>,
     ) -> StoreResult<IdempotencyClaim> {
         // A key past its lifetime counts as new, whether the purge got to it or not.
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+        sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND created_at < $4",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(ts(expired_before))
-        .execute(self.writer())
+            &scope.merchant_id, scope.livemode, key, ts(expired_before)).execute(self.writer())
         .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
+        let inserted = sql!("INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
              claim_token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(request_hash)
-        .bind(ts(now))
-        .bind(token)
-        .execute(self.writer())
-        .await?
-        .rows_affected();
+            &scope.merchant_id, scope.livemode, key, request_hash, ts(now), token)
+        .execute(self.writer()).await?.rows_affected();
         if inserted == 1 {
             return Ok(IdempotencyClaim::Claimed);
         }
-        let row = sqlx::query(
-            "SELECT request_hash, response_status, response_body, created_at, claim_token \
+        let row = sql!("SELECT request_hash, response_status, response_body, created_at, claim_token \
              FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .fetch_optional(self.writer())
-        .await?
+            &scope.merchant_id, scope.livemode, key).fetch_optional(self.writer()).await?
         .ok_or(StoreError::NotFound)?;
         let status: Option<i32> = row.try_get("response_status")?;
         let body: Option<Vec<u8>> = row.try_get("response_body")?;
@@ -127,15 +106,8 @@ impl IdempotencyStore for Backend {
         token: &str,
         response: &StoredResponse,
     ) -> StoreResult<bool> {
-        let kept = sqlx::query(COMPLETE_KEY)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(i32::from(response.status))
-            .bind(&response.body)
-            .bind(token)
-            .execute(self.writer())
-            .await?
+        let kept = sql!(COMPLETE_KEY, &scope.merchant_id, scope.livemode, key,
+            i32::from(response.status), &response.body, token).execute(self.writer()).await?
             .rows_affected();
         Ok(kept == 1)
     }
@@ -146,16 +118,9 @@ impl IdempotencyStore for Backend {
         key: &str,
         token: &str,
     ) -> StoreResult<bool> {
-        let released = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+        let released = sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND claim_token = $4 AND response_status IS NULL",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(token)
-        .execute(self.writer())
-        .await?
+            &scope.merchant_id, scope.livemode, key, token).execute(self.writer()).await?
         .rows_affected();
         Ok(released == 1)
     }
@@ -172,15 +137,11 @@ impl IdempotencyStore for Backend {
 
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        Ok(sqlx::query(&format!(
+        Ok(sql!(&format!(
             "DELETE FROM idempotency_keys WHERE {ROW_ID} IN \
              (SELECT {ROW_ID} FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"
-        ))
-        .bind(ts(before))
-        .bind(i64::from(limit))
-        .execute(self.writer())
-        .await?
-        .rows_affected())
+        ),
+            ts(before), i64::from(limit)).execute(self.writer()).await?.rows_affected())
     }
 
     $($own)*

@@ -1,6 +1,14 @@
 //! Persistence: one trait, two implementations (SQLite, PostgreSQL), one conformance suite.
 //! No SQL lives outside this module.
 
+/// A query with its values bound in order: `sql!(text, a, b)` is
+/// `sqlx::query(text).bind(a).bind(b)`.
+macro_rules! sql {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query($sql)$(.bind($arg))*
+    };
+}
+
 mod accounts;
 mod credentials;
 mod credits;

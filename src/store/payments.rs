@@ -65,19 +65,13 @@ macro_rules! payments_sql {
 impl PaymentStore for Backend {
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment> {
         payment_from_row(
-            &self
-                .scoped_row("payments", PAYMENT_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("payments", PAYMENT_COLUMNS, scope, id).await?,
         )
     }
 
     async fn find_payment(&self, id: &str) -> StoreResult<Payment> {
         let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sql!(&sql, id).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         payment_from_row(&row)
     }
 
@@ -123,17 +117,9 @@ impl PaymentStore for Backend {
              RETURNING {PAYMENT_COLUMNS}",
             status_list(change.from)
         );
-        let row = sqlx::query(&sql)
-            .bind(change.to.as_str())
-            .bind(ts(change.at))
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(change.unexpired_at.map(ts))
-            .bind(change.paid_with)
-            .bind(change.method_reference)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let row = sql!(&sql, change.to.as_str(), ts(change.at), id, &scope.merchant_id,
+            scope.livemode, change.unexpired_at.map(ts), change.paid_with, change.method_reference)
+            .fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -149,53 +135,31 @@ impl PaymentStore for Backend {
     async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>> {
         let rows = sqlx::query(
             "SELECT status, livemode, COUNT(*) AS n FROM payments GROUP BY status, livemode",
-        )
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
+        ).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| {
                 Ok((
                     r.try_get("status")?,
                     r.try_get("livemode")?,
                     r.try_get("n")?,
                 ))
-            })
-            .collect()
+            }).collect()
     }
 
     async fn insert_attempt(&self, a: &Attempt, max: i32) -> StoreResult<Option<Attempt>> {
         let mut tx = self.begin().await?;
-        let counted = sqlx::query(
-            "UPDATE payments SET attempt_count = attempt_count + 1, updated_at = $2 \
+        let counted = sql!("UPDATE payments SET attempt_count = attempt_count + 1, updated_at = $2 \
              WHERE id = $1 AND status = 'pending' AND attempt_count < $3",
-        )
-        .bind(&a.payment_id)
-        .bind(ts(a.created_at))
-        .bind(max)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+            &a.payment_id, ts(a.created_at), max).execute(&mut *tx).await?.rows_affected();
         if counted == 0 {
             return Ok(None);
         }
-        sqlx::query(&format!(
+        sql!(&format!(
             "INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(&a.id)
-        .bind(&a.payment_id)
-        .bind(&a.method)
-        .bind(a.status.as_str())
-        .bind(&a.card_brand)
-        .bind(&a.card_last4)
-        .bind(&a.wallet_last4)
-        .bind(&a.failure_code)
-        .bind(&a.failure_message)
-        .bind(ts(a.created_at))
-        .bind(ts(a.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        ),
+            &a.id, &a.payment_id, &a.method, a.status.as_str(), &a.card_brand, &a.card_last4,
+            &a.wallet_last4, &a.failure_code, &a.failure_message, ts(a.created_at),
+            ts(a.updated_at)).execute(&mut *tx).await.map_err(classify)?;
         tx.commit().await?;
         Ok(Some(a.clone()))
     }
@@ -209,15 +173,8 @@ impl PaymentStore for Backend {
             "UPDATE payment_attempts SET status = $2, failure_code = $3, failure_message = $4, \
              updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(&a.id)
-            .bind(a.status.as_str())
-            .bind(&a.failure_code)
-            .bind(&a.failure_message)
-            .bind(ts(a.updated_at))
-            .bind(from.as_str())
-            .fetch_optional(self.writer())
-            .await?;
+        let row = sql!(&sql, &a.id, a.status.as_str(), &a.failure_code, &a.failure_message,
+            ts(a.updated_at), from.as_str()).fetch_optional(self.writer()).await?;
         row.as_ref().map(attempt_from_row).transpose()
     }
 
@@ -225,11 +182,7 @@ impl PaymentStore for Backend {
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(payment_id)
-            .fetch_optional(self.reader())
-            .await?
+        let row = sql!(&sql, id, payment_id).fetch_optional(self.reader()).await?
             .ok_or(StoreError::NotFound)?;
         attempt_from_row(&row)
     }
@@ -239,10 +192,7 @@ impl PaymentStore for Backend {
             "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
              ORDER BY created_at, id"
         );
-        let rows = sqlx::query(&sql)
-            .bind(payment_id)
-            .fetch_all(self.reader())
-            .await?;
+        let rows = sql!(&sql, payment_id).fetch_all(self.reader()).await?;
         rows.iter().map(attempt_from_row).collect()
     }
 
@@ -257,22 +207,16 @@ impl PaymentStore for Backend {
 
     async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
         refund_from_row(
-            &self
-                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("refunds", REFUND_COLUMNS, scope, id).await?,
         )
     }
 
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>> {
-        let rows = sqlx::query(&format!(
+        let rows = sql!(&format!(
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 AND merchant_id = $2 \
              AND livemode = $3 ORDER BY created_at, id"
-        ))
-        .bind(payment_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .fetch_all(self.reader())
-        .await?;
+        ),
+            payment_id, &scope.merchant_id, scope.livemode).fetch_all(self.reader()).await?;
         rows.iter().map(refund_from_row).collect()
     }
 
@@ -292,11 +236,7 @@ impl PaymentStore for Backend {
               ORDER BY expires_at LIMIT $2 {SKIP_LOCKED}) AND status = 'pending' \
              RETURNING {PAYMENT_COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = sql!(&sql, ts(now), i64::from(limit)).fetch_all(&mut *tx).await?;
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let p = payment_from_row(row)?;
@@ -315,18 +255,14 @@ impl PaymentStore for Backend {
         scope: &Scope,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<DayStat>> {
-        let rows = sqlx::query(&format!(
+        let rows = sql!(&format!(
             "SELECT {DAY} AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \
              CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
              WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
              GROUP BY 1, 2, 3"
-        ))
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(ts(since))
-        .fetch_all(self.reader())
-        .await?;
+        ),
+            &scope.merchant_id, scope.livemode, ts(since)).fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             out.push(DayStat {

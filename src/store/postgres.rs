@@ -112,9 +112,7 @@ rows::decoders!();
 
 super::accounts::accounts_sql! {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
         Ok(())
     }
 
@@ -146,31 +144,21 @@ super::keys::keys_sql! {
              updated_at = GREATEST(b.updated_at, now()) \
              RETURNING tokens, granted"
         );
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .bind(f64::from(per_second))
-            .bind(i32::try_from(burst).unwrap_or(i32::MAX))
-            .bind(i32::try_from(want).unwrap_or(i32::MAX))
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sql!(&sql, name, f64::from(per_second), i32::try_from(burst).unwrap_or(i32::MAX),
+            i32::try_from(want).unwrap_or(i32::MAX)).fetch_one(&self.pool).await?;
         let granted: i32 = row.try_get("granted")?;
         token_grant(i64::from(granted), row.try_get("tokens")?)
     }
 
     async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM rate_limit_buckets WHERE updated_at < clock_timestamp() - $1::float8 * interval '1 second'",
-        )
-        .bind(idle.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
+        let done = sql!("DELETE FROM rate_limit_buckets WHERE updated_at < clock_timestamp() - $1::float8 * interval '1 second'",
+            idle.as_secs_f64()).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
         let changes = self.key_changes.clone();
-        self.listening_keys
-            .get_or_try_init(|| async {
+        self.listening_keys.get_or_try_init(|| async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
                 listener.listen("hundi_keys").await?;
                 let changes = changes.clone();
@@ -190,8 +178,7 @@ super::keys::keys_sql! {
                     }
                 });
                 Ok::<(), StoreError>(())
-            })
-            .await?;
+            }).await?;
         Ok(changes.subscribe())
     }
 }
@@ -208,8 +195,7 @@ super::payments::payments_sql! {
 
 super::events::events_sql! {
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
-        self.listening
-            .get_or_try_init(|| async {
+        self.listening.get_or_try_init(|| async {
                 let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
                 listener.listen("hundi_deliveries").await?;
                 let signal = self.deliveries.clone();
@@ -222,8 +208,7 @@ super::events::events_sql! {
                     }
                 });
                 Ok::<(), StoreError>(())
-            })
-            .await?;
+            }).await?;
         Ok(self.deliveries.clone())
     }
 }

@@ -357,8 +357,7 @@ macro_rules! decoders {
                 r.try_get("request_count")?,
                 get_ts(&r, "created_at")?,
                 get_opt_ts(&r, "revoked_at")?,
-            )
-            .and_then(|mut k| {
+            ).and_then(|mut k| {
                 let stored: Option<i32> = r.try_get("rate_limit")?;
                 k.rate_limit = rows::rate_limit(stored.map(i64::from))?;
                 Ok(k)
@@ -532,13 +531,8 @@ macro_rules! decoders {
                 let sql = format!(
                     "SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
                 );
-                sqlx::query(&sql)
-                    .bind(id)
-                    .bind(&scope.merchant_id)
-                    .bind(scope.livemode)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .ok_or(StoreError::NotFound)
+                sql!(&sql, id, &scope.merchant_id, scope.livemode).fetch_optional(self.reader())
+                    .await?.ok_or(StoreError::NotFound)
             }
         }
     };

@@ -272,9 +272,7 @@ async fn insert_one(
 
 super::accounts::accounts_sql! {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
         Ok(())
     }
 
@@ -303,23 +301,15 @@ super::keys::keys_sql! {
              updated_at = MAX(rate_limit_buckets.updated_at, $5) \
              RETURNING tokens, granted"
         );
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .bind(f64::from(per_second))
-            .bind(i64::from(burst))
-            .bind(i64::from(want))
-            .bind(ts(crate::domain::now()))
-            .fetch_one(&self.writer)
-            .await?;
+        let row = sql!(&sql, name, f64::from(per_second), i64::from(burst), i64::from(want),
+            ts(crate::domain::now())).fetch_one(&self.writer).await?;
         token_grant(row.try_get("granted")?, row.try_get("tokens")?)
     }
 
     async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
         let before = crate::domain::now() - chrono::Duration::from_std(idle).unwrap_or_default();
-        let done = sqlx::query("DELETE FROM rate_limit_buckets WHERE updated_at < $1")
-            .bind(ts(before))
-            .execute(&self.writer)
-            .await?;
+        let done = sql!("DELETE FROM rate_limit_buckets WHERE updated_at < $1", ts(before))
+            .execute(&self.writer).await?;
         Ok(done.rows_affected())
     }
 
@@ -339,13 +329,9 @@ super::payments::payments_sql! {
             key: None,
             done,
         };
-        self.inserts
-            .send(job)
-            .await
+        self.inserts.send(job).await
             .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
+        result.await.map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
     }
 }
 
@@ -373,13 +359,9 @@ super::idempotency::idempotency_sql! {
             key: Some(key.clone()),
             done,
         };
-        self.inserts
-            .send(job)
-            .await
+        self.inserts.send(job).await
             .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
+        result.await.map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
     }
 }
 
