@@ -138,12 +138,8 @@ impl AccountStore for Backend {
         merchant_from_row(&row)
     }
 
-    async fn set_merchant_upi(
-        &self,
-        id: &str,
-        upi_id: Option<&str>,
-        upi_name: Option<&str>,
-    ) -> StoreResult<Merchant> {
+    async fn set_merchant_upi(&self, id: &str, upi_id: Option<&str>,
+        upi_name: Option<&str>) -> StoreResult<Merchant> {
         let sql = format!(
             "UPDATE merchants SET upi_id = $2, upi_name = $3 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
         );
@@ -220,24 +216,16 @@ impl AccountStore for Backend {
         Ok(done.rows_affected())
     }
 
-    async fn remember_sign_in(
-        &self,
-        email: &str,
-        address: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    async fn remember_sign_in(&self, email: &str, address: &str,
+        now: DateTime<Utc>) -> StoreResult<()> {
         sql!("INSERT INTO sign_in_known (email, address, last_sign_in) VALUES ($1, $2, $3) \
              ON CONFLICT (email, address) DO UPDATE SET last_sign_in = $3",
             email, address, ts(now)).execute(self.writer()).await?;
         Ok(())
     }
 
-    async fn signed_in_from(
-        &self,
-        email: &str,
-        address: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn signed_in_from(&self, email: &str, address: &str,
+        since: DateTime<Utc>) -> StoreResult<bool> {
         let row = sql!("SELECT 1 FROM sign_in_known WHERE email = $1 AND address = $2 AND last_sign_in >= $3",
             email, address, ts(since)).fetch_optional(self.reader()).await?;
         Ok(row.is_some())
@@ -250,12 +238,8 @@ impl AccountStore for Backend {
     }
 
 
-    async fn claim_throttle(
-        &self,
-        subject: &str,
-        rule: &ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn claim_throttle(&self, subject: &str, rule: &ThrottleRule,
+        now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
         // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
         // number after counting it. The row lock makes racing tries count one after another;
         // `{MICROS}` turns a number of microseconds into a duration.

@@ -45,13 +45,8 @@ macro_rules! credits_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl CreditStore for Backend {
-    async fn pending_payables(
-        &self,
-        upi_id: &str,
-        livemode: bool,
-        lowest: i64,
-        highest: i64,
-    ) -> StoreResult<Vec<i64>> {
+    async fn pending_payables(&self, upi_id: &str, livemode: bool, lowest: i64,
+        highest: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT payable_minor FROM payments WHERE upi_id = $1 AND livemode = $4 \
              AND status = 'pending' AND payable_minor BETWEEN $2 AND $3 \
@@ -59,13 +54,8 @@ impl CreditStore for Backend {
         ).bind(upi_id).bind(lowest).bind(highest).bind(livemode).fetch_all(self.reader()).await?)
     }
 
-    async fn record_credit(
-        &self,
-        scope: &Scope,
-        c: &Credit,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<(Credit, Option<Payment>)> {
+    async fn record_credit(&self, scope: &Scope, c: &Credit, now: DateTime<Utc>,
+        event: EventBuilder<'_>) -> StoreResult<(Credit, Option<Payment>)> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         sql!(&format!(
@@ -108,15 +98,9 @@ impl CreditStore for Backend {
         Ok((credit, payment))
     }
 
-    async fn match_credit(
-        &self,
-        scope: &Scope,
-        credit_id: &str,
-        payment_id: &str,
-        shortfall: Option<&AcceptedShortfall>,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<(Credit, Payment)>> {
+    async fn match_credit(&self, scope: &Scope, credit_id: &str, payment_id: &str,
+        shortfall: Option<&AcceptedShortfall>, now: DateTime<Utc>,
+        event: EventBuilder<'_>) -> StoreResult<Option<(Credit, Payment)>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sf = shortfall;

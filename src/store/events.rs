@@ -213,12 +213,8 @@ impl EventStore for Backend {
         Ok(())
     }
 
-    async fn disable_failing_endpoints(
-        &self,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        event: EndpointEventBuilder<'_>,
-    ) -> StoreResult<Vec<Endpoint>> {
+    async fn disable_failing_endpoints(&self, before: DateTime<Utc>, now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>) -> StoreResult<Vec<Endpoint>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
@@ -243,12 +239,8 @@ impl EventStore for Backend {
         Ok(disabled)
     }
 
-    async fn list_deliveries(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        page: &Page,
-    ) -> StoreResult<Vec<Delivery>> {
+    async fn list_deliveries(&self, scope: &Scope, event_id: &str,
+        page: &Page) -> StoreResult<Vec<Delivery>> {
         let rows = sql!("SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
              created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
              AND merchant_id = $2 AND livemode = $3 \
@@ -278,12 +270,8 @@ impl EventStore for Backend {
         Ok(out)
     }
 
-    async fn redeliver(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn redeliver(&self, scope: &Scope, event_id: &str,
+        now: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let found: Option<(String, Option<String>, String)> = sqlx::query_as(
             "SELECT type, key_id, object_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
@@ -311,12 +299,8 @@ impl EventStore for Backend {
         Ok(again + added)
     }
 
-    async fn recent_deliveries(
-        &self,
-        scope: &Scope,
-        status: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<Delivery>> {
+    async fn recent_deliveries(&self, scope: &Scope, status: Option<&str>,
+        limit: u32) -> StoreResult<Vec<Delivery>> {
         let rows = sql!("SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
              created_at, completed_at FROM webhook_deliveries WHERE merchant_id = $1 \
              AND livemode = $2 AND ($3 IS NULL OR status = $3) \
@@ -342,12 +326,8 @@ impl EventStore for Backend {
     }
 
 
-    async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
+    async fn claim_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>,
+        limit: u32) -> StoreResult<Vec<DeliveryJob>> {
         let ids: Vec<String> = sqlx::query_scalar(LEASE_DUE_DELIVERIES).bind(ts(now))
         .bind(ts(lease_until)).bind(i64::from(limit)).fetch_all(self.writer()).await?;
         if ids.is_empty() {

@@ -58,15 +58,9 @@ macro_rules! idempotency_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl IdempotencyStore for Backend {
-    async fn claim_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        request_hash: &[u8],
-        token: &str,
-        now: DateTime<Utc>,
-        expired_before: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyClaim> {
+    async fn claim_idempotency_key(&self, scope: &Scope, key: &str, request_hash: &[u8],
+        token: &str, now: DateTime<Utc>,
+        expired_before: DateTime<Utc>) -> StoreResult<IdempotencyClaim> {
         // A key past its lifetime counts as new, whether the purge got to it or not.
         sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND created_at < $4",
@@ -99,25 +93,16 @@ impl IdempotencyStore for Backend {
         })
     }
 
-    async fn complete_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<bool> {
+    async fn complete_idempotency_key(&self, scope: &Scope, key: &str, token: &str,
+        response: &StoredResponse) -> StoreResult<bool> {
         let kept = sql!(COMPLETE_KEY, &scope.merchant_id, scope.livemode, key,
             i32::from(response.status), &response.body, token).execute(self.writer()).await?
             .rows_affected();
         Ok(kept == 1)
     }
 
-    async fn release_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-    ) -> StoreResult<bool> {
+    async fn release_idempotency_key(&self, scope: &Scope, key: &str,
+        token: &str) -> StoreResult<bool> {
         let released = sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND claim_token = $4 AND response_status IS NULL",
             &scope.merchant_id, scope.livemode, key, token).execute(self.writer()).await?
@@ -125,13 +110,9 @@ impl IdempotencyStore for Backend {
         Ok(released == 1)
     }
 
-    async fn create_refund_completing(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
+    async fn create_refund_completing(&self, scope: &Scope, refund: &Refund,
         event: RefundEventBuilder<'_>,
-        key: &KeyCompletion,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+        key: &KeyCompletion) -> Result<(Payment, Refund), RefundRefusal> {
         self.write_refund(scope, refund, event, Some(key)).await
     }
 

@@ -101,13 +101,8 @@ impl PaymentStore for Backend {
         rows.iter().map(payment_from_row).collect()
     }
 
-    async fn transition_payment(
-        &self,
-        scope: &Scope,
-        id: &str,
-        change: Transition<'_>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<Payment>> {
+    async fn transition_payment(&self, scope: &Scope, id: &str, change: Transition<'_>,
+        event: EventBuilder<'_>) -> StoreResult<Option<Payment>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
@@ -164,11 +159,8 @@ impl PaymentStore for Backend {
         Ok(Some(a.clone()))
     }
 
-    async fn finish_attempt(
-        &self,
-        a: &Attempt,
-        from: AttemptStatus,
-    ) -> StoreResult<Option<Attempt>> {
+    async fn finish_attempt(&self, a: &Attempt,
+        from: AttemptStatus) -> StoreResult<Option<Attempt>> {
         let sql = format!(
             "UPDATE payment_attempts SET status = $2, failure_code = $3, failure_message = $4, \
              updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}"
@@ -196,12 +188,8 @@ impl PaymentStore for Backend {
         rows.iter().map(attempt_from_row).collect()
     }
 
-    async fn create_refund(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+    async fn create_refund(&self, scope: &Scope, refund: &Refund,
+        event: RefundEventBuilder<'_>) -> Result<(Payment, Refund), RefundRefusal> {
         self.write_refund(scope, refund, event, None).await
     }
 
@@ -221,12 +209,8 @@ impl PaymentStore for Backend {
     }
 
 
-    async fn expire_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Vec<Payment>> {
+    async fn expire_due(&self, now: DateTime<Utc>, limit: u32,
+        event: EventBuilder<'_>) -> StoreResult<Vec<Payment>> {
         let mut wake = false;
         // Each backend's SKIP_LOCKED says how a row is claimed.
         let mut tx = self.begin().await?;
@@ -250,11 +234,8 @@ impl PaymentStore for Backend {
         Ok(expired)
     }
 
-    async fn payment_stats(
-        &self,
-        scope: &Scope,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DayStat>> {
+    async fn payment_stats(&self, scope: &Scope,
+        since: DateTime<Utc>) -> StoreResult<Vec<DayStat>> {
         let rows = sql!(&format!(
             "SELECT {DAY} AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \

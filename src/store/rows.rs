@@ -1,18 +1,85 @@
 //! Converting stored columns into domain types, shared by both backends.
 
 use super::{StoreError, StoreResult};
-use crate::domain::key::{parse_permissions, ApiKey, Mode};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus, UpiTarget};
-use crate::domain::refund::Refund;
 use chrono::{DateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 use std::collections::BTreeMap;
+
+/// A timestamp as stored: INTEGER microseconds since the Unix epoch on SQLite, TIMESTAMPTZ on
+/// PostgreSQL. Bound and decoded the same way on both, so the shared SQL needs no per-backend
+/// conversion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredTime(pub DateTime<Utc>);
+
+pub fn ts(t: DateTime<Utc>) -> StoredTime {
+    StoredTime(t)
+}
+
+impl Type<Sqlite> for StoredTime {
+    fn type_info() -> <Sqlite as Database>::TypeInfo {
+        <i64 as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
+        <i64 as Type<Sqlite>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Sqlite> for StoredTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Sqlite as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <i64 as Encode<'q, Sqlite>>::encode(self.0.timestamp_micros(), buf)
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for StoredTime {
+    fn decode(value: <Sqlite as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let micros = <i64 as Decode<'r, Sqlite>>::decode(value)?;
+        let t = DateTime::from_timestamp_micros(micros);
+        Ok(StoredTime(t.ok_or_else(|| format!("timestamp {micros}"))?))
+    }
+}
+
+impl Type<Postgres> for StoredTime {
+    fn type_info() -> <Postgres as Database>::TypeInfo {
+        <DateTime<Utc> as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
+        <DateTime<Utc> as Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'q> Encode<'q, Postgres> for StoredTime {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Postgres as Database>::ArgumentBuffer<'q>,
+    ) -> Result<IsNull, BoxDynError> {
+        <DateTime<Utc> as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for StoredTime {
+    fn decode(value: <Postgres as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(StoredTime(<DateTime<Utc> as Decode<'r, Postgres>>::decode(
+            value,
+        )?))
+    }
+}
 
 /// The payment columns, in the order every payment query selects them.
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
      upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count, dialect_data";
+
+/// The placeholders of a payment's columns, as `bind_payment` binds them.
+pub const PAYMENT_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -23,7 +90,8 @@ pub const REFUND_COLUMNS: &str =
 
 pub const EVENT_COLUMNS: &str = "id, merchant_id, livemode, type, object_id, payload, created_at";
 
-/// A payment row with its backend-specific types already decoded.
+/// A payment row as stored, decoded alike on both backends.
+#[derive(sqlx::FromRow)]
 pub struct PaymentRow {
     pub id: String,
     pub merchant_id: String,
@@ -43,9 +111,9 @@ pub struct PaymentRow {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub methods: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: StoredTime,
+    pub expires_at: StoredTime,
+    pub updated_at: StoredTime,
     pub upi_id: Option<String>,
     pub upi_name: Option<String>,
     pub payable_minor: Option<i64>,
@@ -101,9 +169,9 @@ impl TryFrom<PaymentRow> for Payment {
             method_reference: r.method_reference,
             attempt_count: r.attempt_count,
             dialect_data: r.dialect_data,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            updated_at: r.updated_at.0,
         })
     }
 }
@@ -116,36 +184,6 @@ pub fn methods_json(p: &Payment) -> String {
     serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn api_key(
-    id: String,
-    merchant_id: String,
-    livemode: bool,
-    label: String,
-    prefix: String,
-    secret_hash: Vec<u8>,
-    permissions: String,
-    webhook_url: Option<String>,
-    request_count: i64,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-) -> StoreResult<ApiKey> {
-    Ok(ApiKey {
-        id,
-        merchant_id,
-        mode: Mode::from_livemode(livemode),
-        label,
-        prefix,
-        secret_hash,
-        permissions: parse_permissions(&permissions).map_err(StoreError::Corrupt)?,
-        webhook_url,
-        request_count,
-        created_at,
-        revoked_at,
-        rate_limit: None,
-    })
-}
-
 /// A stored rate limit (a non-negative INTEGER) as the key's requests per second.
 pub fn rate_limit(stored: Option<i64>) -> StoreResult<Option<u32>> {
     stored
@@ -156,30 +194,6 @@ pub fn rate_limit(stored: Option<i64>) -> StoreResult<Option<u32>> {
                 .ok_or_else(|| StoreError::Corrupt(format!("rate limit {n}")))
         })
         .transpose()
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn refund(
-    id: String,
-    payment_id: String,
-    merchant_id: String,
-    livemode: bool,
-    currency_code: &str,
-    amount_minor: i64,
-    reason: Option<String>,
-    status: String,
-    created_at: DateTime<Utc>,
-) -> StoreResult<Refund> {
-    Ok(Refund {
-        id,
-        payment_id,
-        merchant_id,
-        livemode,
-        amount: Money::from_minor(amount_minor, currency(currency_code)?),
-        reason,
-        status,
-        created_at,
-    })
 }
 
 pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, card_last4, \
@@ -312,55 +326,48 @@ pub fn payment_list_query(
 macro_rules! decoders {
     () => {
         fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
-            Payment::try_from(PaymentRow {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                key_id: r.try_get("key_id")?,
-                source: r.try_get("source")?,
-                status: r.try_get("status")?,
-                currency: r.try_get("currency")?,
-                amount_minor: r.try_get("amount_minor")?,
-                refunded_minor: r.try_get("refunded_minor")?,
-                description: r.try_get("description")?,
-                reference: r.try_get("reference")?,
-                customer_name: r.try_get("customer_name")?,
-                customer_email: r.try_get("customer_email")?,
-                customer_phone: r.try_get("customer_phone")?,
-                metadata: r.try_get("metadata")?,
-                success_url: r.try_get("success_url")?,
-                cancel_url: r.try_get("cancel_url")?,
-                methods: r.try_get("methods")?,
-                created_at: get_ts(&r, "created_at")?,
-                expires_at: get_ts(&r, "expires_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-                upi_id: r.try_get("upi_id")?,
-                upi_name: r.try_get("upi_name")?,
-                payable_minor: r.try_get("payable_minor")?,
-                paid_with: r.try_get("paid_with")?,
-                method_reference: r.try_get("method_reference")?,
-                attempt_count: r.try_get("attempt_count")?,
-                dialect_data: r.try_get("dialect_data")?,
-            })
+            Payment::try_from(<PaymentRow as sqlx::FromRow<DbRow>>::from_row(r)?)
+        }
+
+        fn get_ts(r: &DbRow, column: &str) -> StoreResult<DateTime<Utc>> {
+            Ok(r.try_get::<rows::StoredTime, _>(column)?.0)
+        }
+
+        fn get_opt_ts(r: &DbRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+            Ok(r.try_get::<Option<rows::StoredTime>, _>(column)?.map(|t| t.0))
+        }
+
+        /// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$28`.
+        fn bind_payment<'q>(q: Query<'q>, p: &'q Payment) -> Query<'q> {
+            q.bind(&p.id).bind(&p.merchant_id).bind(p.livemode).bind(&p.key_id).bind(&p.source)
+                .bind(p.status.as_str()).bind(p.currency().code()).bind(p.amount.minor())
+                .bind(p.refunded_minor).bind(&p.description).bind(&p.reference)
+                .bind(&p.customer.name).bind(&p.customer.email).bind(&p.customer.phone)
+                .bind(rows::metadata_json(p)).bind(&p.success_url).bind(&p.cancel_url)
+                .bind(rows::methods_json(p)).bind(ts(p.created_at)).bind(ts(p.expires_at))
+                .bind(ts(p.updated_at)).bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+                .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
+                .bind(p.upi.as_ref().map(|u| u.payable_minor)).bind(&p.paid_with)
+                .bind(&p.method_reference).bind(p.attempt_count).bind(&p.dialect_data)
         }
 
         fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
-            rows::api_key(
-                r.try_get("id")?,
-                r.try_get("merchant_id")?,
-                r.try_get("livemode")?,
-                r.try_get("label")?,
-                r.try_get("prefix")?,
-                r.try_get("secret_hash")?,
-                r.try_get("permissions")?,
-                r.try_get("webhook_url")?,
-                r.try_get("request_count")?,
-                get_ts(&r, "created_at")?,
-                get_opt_ts(&r, "revoked_at")?,
-            ).and_then(|mut k| {
-                let stored: Option<i32> = r.try_get("rate_limit")?;
-                k.rate_limit = rows::rate_limit(stored.map(i64::from))?;
-                Ok(k)
+            let stored: Option<i32> = r.try_get("rate_limit")?;
+            let permissions: String = r.try_get("permissions")?;
+            Ok(ApiKey {
+                id: r.try_get("id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                mode: crate::domain::key::Mode::from_livemode(r.try_get("livemode")?),
+                label: r.try_get("label")?,
+                prefix: r.try_get("prefix")?,
+                secret_hash: r.try_get("secret_hash")?,
+                permissions: crate::domain::key::parse_permissions(&permissions)
+                    .map_err(StoreError::Corrupt)?,
+                webhook_url: r.try_get("webhook_url")?,
+                request_count: r.try_get("request_count")?,
+                created_at: get_ts(&r, "created_at")?,
+                revoked_at: get_opt_ts(&r, "revoked_at")?,
+                rate_limit: rows::rate_limit(stored.map(i64::from))?,
             })
         }
 
@@ -373,17 +380,19 @@ macro_rules! decoders {
 
         fn refund_from_row(r: &DbRow) -> StoreResult<Refund> {
             let currency: String = r.try_get("currency")?;
-            rows::refund(
-                r.try_get("id")?,
-                r.try_get("payment_id")?,
-                r.try_get("merchant_id")?,
-                r.try_get("livemode")?,
-                &currency,
-                r.try_get("amount_minor")?,
-                r.try_get("reason")?,
-                r.try_get("status")?,
-                get_ts(&r, "created_at")?,
-            )
+            Ok(Refund {
+                id: r.try_get("id")?,
+                payment_id: r.try_get("payment_id")?,
+                merchant_id: r.try_get("merchant_id")?,
+                livemode: r.try_get("livemode")?,
+                amount: crate::domain::money::Money::from_minor(
+                    r.try_get("amount_minor")?,
+                    rows::currency(&currency)?,
+                ),
+                reason: r.try_get("reason")?,
+                status: r.try_get("status")?,
+                created_at: get_ts(&r, "created_at")?,
+            })
         }
 
         fn event_from_row(r: &DbRow) -> StoreResult<Event> {
@@ -521,13 +530,8 @@ macro_rules! decoders {
             }
 
             /// One row of `table` by id, if it belongs to the scope's merchant and mode.
-            async fn scoped_row(
-                &self,
-                table: &str,
-                columns: &str,
-                scope: &Scope,
-                id: &str,
-            ) -> StoreResult<DbRow> {
+            async fn scoped_row(&self, table: &str, columns: &str, scope: &Scope,
+                id: &str) -> StoreResult<DbRow> {
                 let sql = format!(
                     "SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
                 );
