@@ -68,9 +68,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! accounts_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -172,15 +171,9 @@ impl AccountStore for Backend {
         let r = sql!("SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at \
              FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > $2",
             token_hash, ts(now)).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
-        Ok(Session {
-            token_hash: r.try_get("token_hash")?,
-            user_id: r.try_get("user_id")?,
-            merchant_id: r.try_get("merchant_id")?,
-            csrf: r.try_get("csrf")?,
-            livemode: r.try_get("livemode")?,
-            created_at: get_ts(&r, "created_at")?,
-            expires_at: get_ts(&r, "expires_at")?,
-        })
+        let r = &r;
+        Ok(from_row!(r, Session { token_hash, user_id, merchant_id, csrf, livemode, created_at,
+            expires_at }))
     }
 
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()> {
@@ -266,7 +259,7 @@ impl AccountStore for Backend {
         }
         let row = sql!("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1", subject)
             .fetch_optional(self.writer()).await?;
-        let until = row.map(|r| get_opt_ts(&r, "blocked_until")).transpose()?.flatten();
+        let until = row.map(|r| get(&r, "blocked_until")).transpose()?.flatten();
         // Unblocked in between: the caller waits the shortest while.
         Ok(Some(until.unwrap_or(now + chrono::Duration::seconds(1))))
     }

@@ -13,9 +13,8 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! credentials_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]

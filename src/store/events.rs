@@ -61,9 +61,8 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Delivery>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! events_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -254,18 +253,8 @@ impl EventStore for Backend {
             let logs = sql!("SELECT id, attempted_at, status_code, latency_ms, response_body, error \
                  FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempted_at, id",
                 &id).fetch_all(self.reader()).await?;
-            out.push(Delivery {
-                id,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: get_ts(&r, "next_attempt_at")?,
-                last_status: r.try_get("last_status")?,
-                created_at: get_ts(&r, "created_at")?,
-                completed_at: get_opt_ts(&r, "completed_at")?,
-                log: logs.iter().map(attempt_log_from_row).collect::<StoreResult<_>>()?,
-            });
+            let log = logs.iter().map(attempt_log_from_row).collect::<StoreResult<_>>()?;
+            out.push(Delivery { log, ..delivery_from_row(r)? });
         }
         Ok(out)
     }
@@ -307,22 +296,7 @@ impl EventStore for Backend {
              ORDER BY created_at DESC, id DESC LIMIT $4",
             &scope.merchant_id, scope.livemode, status, i64::from(limit)).fetch_all(self.reader())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(Delivery {
-                id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: get_ts(&r, "next_attempt_at")?,
-                last_status: r.try_get("last_status")?,
-                created_at: get_ts(&r, "created_at")?,
-                completed_at: get_opt_ts(&r, "completed_at")?,
-                log: Vec::new(),
-            });
-        }
-        Ok(out)
+        rows.iter().map(delivery_from_row).collect()
     }
 
 
@@ -345,19 +319,9 @@ impl EventStore for Backend {
             id_list(&ids), ts(now)).fetch_all(self.writer()).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in &rows {
-            jobs.push(DeliveryJob {
-                delivery_id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                format: r.try_get("format")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                attempts: r.try_get("attempts")?,
-                url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                payload: r.try_get("payload")?,
-            });
+            jobs.push(from_row!(r, DeliveryJob { event_id, endpoint_id, format, object_id, attempts,
+                url, secret, previous_secret, payload;
+                delivery_id: get(r, "id")?, event_type: get(r, "type")? }));
         }
         jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
         Ok(jobs)
@@ -366,51 +330,25 @@ impl EventStore for Backend {
     $($own)*
 }
 
-async fn insert_event(
-    tx: &mut Conn,
-    scope: &Scope,
-    e: &NewEvent,
-) -> StoreResult<bool> {
-    sqlx::query(
-        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
+async fn insert_event(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {
+    sql!("INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&e.id)
-    .bind(&scope.merchant_id)
-    .bind(scope.livemode)
-    .bind(&e.event_type)
-    .bind(&e.object_id)
-    .bind(&e.payload)
-    .bind(ts(e.created_at))
-    .bind(&e.key_id)
-    .execute(&mut *tx)
-    .await?;
+        &e.id, &scope.merchant_id, scope.livemode, &e.event_type, &e.object_id, &e.payload,
+        ts(e.created_at), &e.key_id).execute(&mut *tx).await?;
     fan_out(tx, scope, e).await
 }
 
 /// One delivery per enabled endpoint that wants this event, in the event's transaction.
-async fn fan_out(
-    tx: &mut Conn,
-    scope: &Scope,
-    e: &NewEvent,
-) -> StoreResult<bool> {
-    let scheduled = sqlx::query(&format!(
+async fn fan_out(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {
+    let scheduled = sql!(&format!(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
          attempts, next_attempt_at, created_at) \
          SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
          FROM webhook_endpoints w WHERE {}",
         rows::subscribers("$3", "$4", "$5", "$6", "$7")
-    ))
-    .bind(&e.id)
-    .bind(ts(e.created_at))
-    .bind(&scope.merchant_id)
-    .bind(scope.livemode)
-    .bind(&e.event_type)
-    .bind(&e.key_id)
-    .bind(&e.object_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+    ),
+        &e.id, ts(e.created_at), &scope.merchant_id, scope.livemode, &e.event_type, &e.key_id,
+        &e.object_id).execute(&mut *tx).await?.rows_affected();
     if scheduled > 0 {
         notify_dispatchers(tx).await?;
     }

@@ -51,9 +51,8 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> Result<(Payment, Refund), RefundRefusal>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! idempotency_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -88,7 +87,7 @@ impl IdempotencyStore for Backend {
                 }),
                 _ => None,
             },
-            created_at: get_ts(&row, "created_at")?,
+            created_at: get(&row, "created_at")?,
             token: row.try_get("claim_token")?,
         })
     }
@@ -136,20 +135,9 @@ const COMPLETE_KEY: &str = "UPDATE idempotency_keys SET response_status = $4, re
 /// Keeps a key's response inside the caller's transaction; `KeyClaimLost` (and the caller
 /// rolls back) when the claim is no longer held with the key's token. The row stays locked
 /// until the commit, so a concurrent release waits and then finds it finished.
-async fn complete_key_in(
-    tx: &mut Conn,
-    scope: &Scope,
-    key: &KeyCompletion,
-) -> StoreResult<()> {
-    let kept = sqlx::query(COMPLETE_KEY)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&key.key)
-        .bind(i32::from(key.response.status))
-        .bind(&key.response.body)
-        .bind(&key.token)
-        .execute(&mut *tx)
-        .await?
+async fn complete_key_in(tx: &mut Conn, scope: &Scope, key: &KeyCompletion) -> StoreResult<()> {
+    let kept = sql!(COMPLETE_KEY, &scope.merchant_id, scope.livemode, &key.key,
+        i32::from(key.response.status), &key.response.body, &key.token).execute(&mut *tx).await?
         .rows_affected();
     if kept == 1 {
         Ok(())

@@ -33,9 +33,8 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! keys_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -112,11 +111,7 @@ impl KeyStore for Backend {
              GROUP BY key_id, currency ORDER BY key_id, currency",
             merchant_id).fetch_all(self.reader()).await?;
         rows.iter().map(|r| {
-                Ok(KeyRevenue {
-                    key_id: r.try_get("key_id")?,
-                    currency: r.try_get("currency")?,
-                    minor: r.try_get("minor")?,
-                })
+                Ok(from_row!(r, KeyRevenue { key_id, currency, minor }))
             }).collect()
     }
 

@@ -9,6 +9,14 @@ macro_rules! sql {
     };
 }
 
+/// `Type { a, b; c: expr }` read from a row: each listed field from the column of its name
+/// (through the backend's `get`), the fields after `;` from their expressions.
+macro_rules! from_row {
+    ($r:expr, $ty:ident { $($f:ident),* $(,)? $(; $($g:ident : $e:expr),* $(,)?)? }) => {
+        $ty { $($f: get($r, stringify!($f))?,)* $($($g: $e,)*)? }
+    };
+}
+
 mod accounts;
 mod credentials;
 mod credits;

@@ -56,9 +56,8 @@ pub trait PaymentStore: Send + Sync + 'static {
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! payments_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -246,14 +245,8 @@ impl PaymentStore for Backend {
             &scope.merchant_id, scope.livemode, ts(since)).fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(DayStat {
-                day: r.try_get("day")?,
-                currency: r.try_get("currency")?,
-                status: r.try_get("status")?,
-                count: r.try_get("n")?,
-                amount_minor: r.try_get("amount")?,
-                refunded_minor: r.try_get("refunded")?,
-            });
+            out.push(from_row!(r, DayStat { day, currency, status; count: get(r, "n")?,
+                amount_minor: get(r, "amount")?, refunded_minor: get(r, "refunded")? }));
         }
         // Sorted here: a hash aggregate over many rows beats a sort in the database.
         out.sort_by(|a, b| (&a.day, &a.currency, &a.status).cmp(&(&b.day, &b.currency, &b.status)));
@@ -266,13 +259,8 @@ impl PaymentStore for Backend {
 impl Backend {
     /// A refund, its payment's update and its event in one transaction, with the response of
     /// an idempotency key when one is given.
-    async fn write_refund(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-        key: Option<&KeyCompletion>,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+    async fn write_refund(&self, scope: &Scope, refund: &Refund, event: RefundEventBuilder<'_>,
+        key: Option<&KeyCompletion>) -> Result<(Payment, Refund), RefundRefusal> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         if let Some(key) = key {
@@ -289,16 +277,9 @@ impl Backend {
              AND refunded_minor + $1 <= amount_minor AND currency = $6 \
              RETURNING {PAYMENT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(refund.amount.minor())
-            .bind(ts(refund.created_at))
-            .bind(&refund.payment_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(refund.amount.currency().code())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+        let row = sql!(&sql, refund.amount.minor(), ts(refund.created_at), &refund.payment_id,
+            &scope.merchant_id, scope.livemode, refund.amount.currency().code())
+            .fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
         let Some(row) = row else {
             drop(tx);
             let current = match self.get_payment(scope, &refund.payment_id).await {
@@ -317,21 +298,12 @@ impl Backend {
             });
         };
         let payment = payment_from_row(&row)?;
-        sqlx::query(&format!(
+        sql!(&format!(
             "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&refund.id)
-        .bind(&refund.payment_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(refund.amount.currency().code())
-        .bind(refund.amount.minor())
-        .bind(&refund.reason)
-        .bind(&refund.status)
-        .bind(ts(refund.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        ),
+            &refund.id, &refund.payment_id, &scope.merchant_id, scope.livemode,
+            refund.amount.currency().code(), refund.amount.minor(), &refund.reason, &refund.status,
+            ts(refund.created_at)).execute(&mut *tx).await.map_err(classify)?;
         wake |= insert_event(&mut tx, scope, &event(&payment, refund)).await?;
         tx.commit().await.map_err(StoreError::from)?;
         if wake {
@@ -350,10 +322,7 @@ fn scope_of(p: &Payment) -> Scope {
 
 /// `status IN ('a', 'b')` for a fixed list of known status names (never user text).
 fn status_list(from: &[PaymentStatus]) -> String {
-    from.iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
     };
 }

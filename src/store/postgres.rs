@@ -21,6 +21,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 type Backend = PgStore;
+type Db = sqlx::Postgres;
 type DbRow = PgRow;
 type Conn = sqlx::PgConnection;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;

@@ -19,6 +19,50 @@ pub fn ts(t: DateTime<Utc>) -> StoredTime {
     StoredTime(t)
 }
 
+/// A field's type and the type its column decodes as: timestamps as `StoredTime`, anything
+/// else as itself.
+pub trait Stored: Sized {
+    type As;
+    fn from_stored(v: Self::As) -> Self;
+}
+
+macro_rules! stored_as_itself {
+    ($($t:ty),*) => {
+        $(impl Stored for $t {
+            type As = $t;
+            fn from_stored(v: $t) -> $t {
+                v
+            }
+        })*
+    };
+}
+
+stored_as_itself!(
+    String,
+    bool,
+    i32,
+    i64,
+    f64,
+    Vec<u8>,
+    Option<String>,
+    Option<i32>,
+    Option<i64>
+);
+
+impl Stored for DateTime<Utc> {
+    type As = StoredTime;
+    fn from_stored(v: StoredTime) -> Self {
+        v.0
+    }
+}
+
+impl Stored for Option<DateTime<Utc>> {
+    type As = Option<StoredTime>;
+    fn from_stored(v: Option<StoredTime>) -> Self {
+        v.map(|t| t.0)
+    }
+}
+
 impl Type<Sqlite> for StoredTime {
     fn type_info() -> <Sqlite as Database>::TypeInfo {
         <i64 as Type<Sqlite>>::type_info()
@@ -321,20 +365,21 @@ pub fn payment_list_query(
     (sql, args)
 }
 
-/// The row decoders, written once and expanded inside each backend's module, where `DbRow` is
-/// its row type and `get_ts`/`get_opt_ts` read its timestamps.
+/// The row decoders and helpers, written once and expanded inside each backend's module, where
+/// `Db`, `DbRow`, `Conn` and `Query` are its types and `reader()`, `writer()` and `begin()` its
+/// pools and transactions; the aggregates' shared SQL relies on the same names.
 macro_rules! decoders {
     () => {
         fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
             Payment::try_from(<PaymentRow as sqlx::FromRow<DbRow>>::from_row(r)?)
         }
 
-        fn get_ts(r: &DbRow, column: &str) -> StoreResult<DateTime<Utc>> {
-            Ok(r.try_get::<rows::StoredTime, _>(column)?.0)
-        }
-
-        fn get_opt_ts(r: &DbRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-            Ok(r.try_get::<Option<rows::StoredTime>, _>(column)?.map(|t| t.0))
+        /// A column as the field type `T` it is read into (timestamps through `StoredTime`).
+        fn get<T: rows::Stored>(r: &DbRow, column: &str) -> StoreResult<T>
+        where
+            T::As: for<'r> sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+        {
+            Ok(T::from_stored(r.try_get::<T::As, _>(column)?))
         }
 
         /// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$28`.
@@ -352,23 +397,14 @@ macro_rules! decoders {
         }
 
         fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
-            let stored: Option<i32> = r.try_get("rate_limit")?;
-            let permissions: String = r.try_get("permissions")?;
-            Ok(ApiKey {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                mode: crate::domain::key::Mode::from_livemode(r.try_get("livemode")?),
-                label: r.try_get("label")?,
-                prefix: r.try_get("prefix")?,
-                secret_hash: r.try_get("secret_hash")?,
+            let permissions: String = get(r, "permissions")?;
+            Ok(from_row!(r, ApiKey { id, merchant_id, label, prefix, secret_hash, webhook_url,
+                request_count, created_at, revoked_at;
+                mode: crate::domain::key::Mode::from_livemode(get(r, "livemode")?),
                 permissions: crate::domain::key::parse_permissions(&permissions)
                     .map_err(StoreError::Corrupt)?,
-                webhook_url: r.try_get("webhook_url")?,
-                request_count: r.try_get("request_count")?,
-                created_at: get_ts(&r, "created_at")?,
-                revoked_at: get_opt_ts(&r, "revoked_at")?,
-                rate_limit: rows::rate_limit(stored.map(i64::from))?,
-            })
+                rate_limit: rows::rate_limit(get::<Option<i32>>(r, "rate_limit")?.map(i64::from))?,
+            }))
         }
 
         /// A bucket row's answer as a grant.
@@ -378,149 +414,70 @@ macro_rules! decoders {
             Ok(TokenGrant { granted, left })
         }
 
+        /// An amount of `currency` (a column) in minor units.
+        fn money(r: &DbRow, minor: i64) -> StoreResult<crate::domain::money::Money> {
+            let currency: String = get(r, "currency")?;
+            Ok(crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?))
+        }
+
         fn refund_from_row(r: &DbRow) -> StoreResult<Refund> {
-            let currency: String = r.try_get("currency")?;
-            Ok(Refund {
-                id: r.try_get("id")?,
-                payment_id: r.try_get("payment_id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                amount: crate::domain::money::Money::from_minor(
-                    r.try_get("amount_minor")?,
-                    rows::currency(&currency)?,
-                ),
-                reason: r.try_get("reason")?,
-                status: r.try_get("status")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Refund { id, payment_id, merchant_id, livemode, reason, status,
+                created_at; amount: money(r, get(r, "amount_minor")?)? }))
         }
 
         fn event_from_row(r: &DbRow) -> StoreResult<Event> {
-            Ok(Event {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                payload: r.try_get("payload")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Event { id, merchant_id, livemode, object_id, payload, created_at;
+                event_type: get(r, "type")? }))
         }
 
         fn attempt_from_row(r: &DbRow) -> StoreResult<Attempt> {
-            let status: String = r.try_get("status")?;
-            Ok(Attempt {
-                id: r.try_get("id")?,
-                payment_id: r.try_get("payment_id")?,
-                method: r.try_get("method")?,
-                status: rows::attempt_status(&status)?,
-                card_brand: r.try_get("card_brand")?,
-                card_last4: r.try_get("card_last4")?,
-                wallet_last4: r.try_get("wallet_last4")?,
-                failure_code: r.try_get("failure_code")?,
-                failure_message: r.try_get("failure_message")?,
-                created_at: get_ts(&r, "created_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-            })
+            Ok(from_row!(r, Attempt { id, payment_id, method, card_brand, card_last4, wallet_last4,
+                failure_code, failure_message, created_at, updated_at;
+                status: rows::attempt_status(&get::<String>(r, "status")?)? }))
         }
 
         fn credit_from_row(r: &DbRow) -> StoreResult<Credit> {
-            let currency: String = r.try_get("currency")?;
-            Ok(Credit {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                utr: r.try_get("utr")?,
-                amount: crate::domain::money::Money::from_minor(
-                    r.try_get("amount_minor")?,
-                    rows::currency(&currency)?,
-                ),
-                payer: r.try_get("payer")?,
-                received_at: get_ts(&r, "received_at")?,
-                payment_id: r.try_get("payment_id")?,
-                matched_at: get_opt_ts(&r, "matched_at")?,
-                created_at: get_ts(&r, "created_at")?,
-                shortfall: match (
-                    r.try_get::<Option<i64>, _>("shortfall_minor")?,
-                    r.try_get::<Option<String>, _>("shortfall_accepted_by")?,
-                    get_opt_ts(&r, "shortfall_accepted_at")?,
-                ) {
-                    (Some(minor), Some(accepted_by), Some(accepted_at)) => Some(AcceptedShortfall {
-                        amount: crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?),
-                        accepted_by,
-                        accepted_at,
-                    }),
-                    _ => None,
-                },
-            })
+            let shortfall = match (get(r, "shortfall_minor")?, get(r, "shortfall_accepted_by")?,
+                get(r, "shortfall_accepted_at")?) {
+                (Some(minor), Some(accepted_by), Some(accepted_at)) => {
+                    Some(AcceptedShortfall { amount: money(r, minor)?, accepted_by, accepted_at })
+                }
+                _ => None,
+            };
+            Ok(from_row!(r, Credit { id, merchant_id, livemode, utr, payer, received_at, payment_id,
+                matched_at, created_at; amount: money(r, get(r, "amount_minor")?)?, shortfall: shortfall }))
         }
 
         fn user_from_row(r: &DbRow) -> StoreResult<User> {
-            Ok(User {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                email: r.try_get("email")?,
-                password_hash: r.try_get("password_hash")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, User { id, merchant_id, email, password_hash, created_at }))
         }
 
         fn credential_from_row(r: &DbRow) -> StoreResult<Credential> {
-            Ok(Credential {
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                name: r.try_get("name")?,
-                public_id: r.try_get("public_id")?,
-                sealed: r.try_get("secret")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Credential { merchant_id, livemode, name, public_id, created_at;
+                sealed: get(r, "secret")? }))
         }
 
         fn endpoint_from_row(r: &DbRow) -> StoreResult<Endpoint> {
-            let events: String = r.try_get("events")?;
-            Ok(Endpoint {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                url: r.try_get("url")?,
-                description: r.try_get("description")?,
-                events: crate::domain::webhook::events_from_column(&events),
-                enabled: r.try_get("enabled")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                previous_secret_until: get_opt_ts(&r, "previous_secret_until")?,
-                failing_since: get_opt_ts(&r, "failing_since")?,
-                disabled_reason: r.try_get("disabled_reason")?,
-                key_id: r.try_get("key_id")?,
-                format: r.try_get("format")?,
-                payment_id: r.try_get("payment_id")?,
-                created_at: get_ts(&r, "created_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-            })
+            Ok(from_row!(r, Endpoint { id, merchant_id, livemode, url, description, enabled, secret,
+                previous_secret, previous_secret_until, failing_since, disabled_reason, key_id,
+                format, payment_id, created_at, updated_at;
+                events: crate::domain::webhook::events_from_column(&get::<String>(r, "events")?) }))
         }
 
         fn attempt_log_from_row(r: &DbRow) -> StoreResult<AttemptLog> {
-            Ok(AttemptLog {
-                id: r.try_get("id")?,
-                attempted_at: get_ts(&r, "attempted_at")?,
-                status_code: r.try_get("status_code")?,
-                latency_ms: r.try_get("latency_ms")?,
-                response_body: r.try_get("response_body")?,
-                error: r.try_get("error")?,
-            })
+            Ok(from_row!(r, AttemptLog { id, attempted_at, status_code, latency_ms, response_body,
+                error }))
         }
 
         fn merchant_from_row(r: &DbRow) -> StoreResult<Merchant> {
-            Ok(Merchant {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                upi_id: r.try_get("upi_id")?,
-                upi_name: r.try_get("upi_name")?,
-                success_url: r.try_get("success_url")?,
-                cancel_url: r.try_get("cancel_url")?,
-                checkout_expiry_secs: r.try_get("checkout_expiry_secs")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Merchant { id, name, upi_id, upi_name, success_url, cancel_url,
+                checkout_expiry_secs, created_at }))
+        }
+
+        /// A delivery without its attempts.
+        fn delivery_from_row(r: &DbRow) -> StoreResult<Delivery> {
+            Ok(from_row!(r, Delivery { id, event_id, endpoint_id, status, attempts, next_attempt_at,
+                last_status, created_at, completed_at; log: Vec::new() }))
         }
 
         impl Backend {

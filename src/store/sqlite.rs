@@ -35,6 +35,7 @@ pub struct SqliteStore {
 }
 
 type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
 type Conn = sqlx::SqliteConnection;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
