@@ -87,9 +87,7 @@ impl AccountStore for Backend {
     }
 
     async fn get_merchant(&self, id: &str) -> StoreResult<Merchant> {
-        let row = sql!(&format!(
-            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"
-        ),
+        let row = sql!(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"),
             id).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
     }
@@ -130,8 +128,7 @@ impl AccountStore for Backend {
     async fn update_merchant_settings(&self, m: &Merchant) -> StoreResult<Merchant> {
         let row = sql!(&format!(
             "UPDATE merchants SET name = $2, success_url = $3, cancel_url = $4, \
-             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
-        ),
+             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"),
             &m.id, &m.name, &m.success_url, &m.cancel_url, m.checkout_expiry_secs)
         .fetch_optional(self.writer()).await?.ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
@@ -150,10 +147,8 @@ impl AccountStore for Backend {
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
         sql!("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             name, fresh).execute(self.writer()).await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1").bind(name)
-                .fetch_one(self.writer()).await?,
-        )
+        let value = sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1");
+        Ok(value.bind(name).fetch_one(self.writer()).await?)
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
@@ -245,12 +240,10 @@ impl AccountStore for Backend {
              THEN $2 + {LEAST}($6, $5 << {LEAST}($7 - $4, 20)){MICROS} END, \
              updated_at = $2 \
              WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
-             RETURNING tries"
-        ).replace(
+             RETURNING tries").replace(
             "$7",
             "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
-             ELSE sign_in_throttle.tries + 1 END)",
-        );
+             ELSE sign_in_throttle.tries + 1 END)");
         let counted = sql!(&sql, subject, ts(now), ts(now - rule.window), rule.free,
             ThrottleRule::micros(rule.first_wait), ThrottleRule::micros(rule.max_wait))
             .fetch_optional(self.writer()).await?;

@@ -57,10 +57,8 @@ impl CreditStore for Backend {
         event: EventBuilder<'_>) -> StoreResult<(Credit, Option<Payment>)> {
         let mut wake = false;
         let mut tx = self.begin().await?;
-        sql!(&format!(
-            "INSERT INTO credits ({CREDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ),
+        sql!(&format!("INSERT INTO credits ({CREDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
             &c.id, &scope.merchant_id, scope.livemode, &c.utr, c.amount.currency().code(),
             c.amount.minor(), &c.payer, ts(c.received_at), &c.payment_id, c.matched_at.map(ts),
             ts(c.created_at), c.shortfall.as_ref().map(|s| s.amount.minor()),
@@ -73,8 +71,7 @@ impl CreditStore for Backend {
              method_reference = $2 WHERE id = (SELECT id FROM payments WHERE merchant_id = $3 \
              AND livemode = $4 AND status = 'pending' AND upi_id IS NOT NULL \
              AND payable_minor = $5 AND currency = $6 AND expires_at > $1 \
-             ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
-        );
+             ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
         let row = sql!(&sql, ts(now), &c.utr, &scope.merchant_id, scope.livemode, c.amount.minor(),
             c.amount.currency().code()).fetch_optional(&mut *tx).await?;
         let mut credit = c.clone();
@@ -90,10 +87,7 @@ impl CreditStore for Backend {
                 Some(payment)
             }
         };
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok((credit, payment))
     }
 
@@ -107,8 +101,7 @@ impl CreditStore for Backend {
             "UPDATE credits SET payment_id = $4, matched_at = $5, shortfall_minor = $6, \
              shortfall_accepted_by = $7, shortfall_accepted_at = $8 WHERE id = $1 \
              AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
-             RETURNING {CREDIT_COLUMNS}"
-        );
+             RETURNING {CREDIT_COLUMNS}");
         let Some(credit_row) = sql!(&sql, credit_id, &scope.merchant_id, scope.livemode,
             payment_id, ts(now), sf.map(|s| s.amount.minor()), sf.map(|s| s.accepted_by.clone()),
             sf.map(|s| ts(s.accepted_at))).fetch_optional(&mut *tx).await?
@@ -119,8 +112,7 @@ impl CreditStore for Backend {
         let sql = format!(
             "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
              method_reference = $2 WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
-             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
-        );
+             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
         let Some(row) = sql!(&sql, ts(now), &credit.utr, payment_id, &scope.merchant_id,
             scope.livemode).fetch_optional(&mut *tx).await?
         else {
@@ -128,10 +120,7 @@ impl CreditStore for Backend {
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(Some((credit, payment)))
     }
 
@@ -150,8 +139,7 @@ impl CreditStore for Backend {
             "SELECT {CREDIT_COLUMNS} FROM credits WHERE merchant_id = $1 AND livemode = $2 \
              AND ($3 IS NULL OR (payment_id IS NOT NULL) = $3) \
              AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
-             ORDER BY created_at DESC, id DESC LIMIT $6"
-        );
+             ORDER BY created_at DESC, id DESC LIMIT $6");
         let rows = sql!(&sql, &scope.merchant_id, scope.livemode, f.matched,
             cursor.as_ref().map(|c| ts(c.created_at)), cursor.as_ref().map(|c| c.id.clone()),
             i64::from(f.limit)).fetch_all(self.reader()).await?;

@@ -80,8 +80,7 @@ impl EventStore for Backend {
             "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
              AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
              AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
-             ORDER BY created_at DESC, id DESC LIMIT $7"
-        );
+             ORDER BY created_at DESC, id DESC LIMIT $7");
         let rows = sql!(&sql, &scope.merchant_id, scope.livemode, &f.event_type, &f.object_id,
             cursor.as_ref().map(|c| ts(c.created_at)), cursor.as_ref().map(|c| c.id.clone()),
             i64::from(f.limit)).fetch_all(self.reader()).await?;
@@ -89,10 +88,8 @@ impl EventStore for Backend {
     }
 
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
-        sql!(&format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        ),
+        sql!(&format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
             &e.id, &e.merchant_id, e.livemode, &e.url, &e.description, events_column(&e.events),
             e.enabled, self.sealer.seal(&e.id, &e.secret),
             self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
@@ -105,20 +102,17 @@ impl EventStore for Backend {
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
-             AND livemode = $3 AND deleted_at IS NULL"
-        );
+             AND livemode = $3 AND deleted_at IS NULL");
         let row = sql!(&sql, id, &scope.merchant_id, scope.livemode).fetch_optional(self.reader())
             .await?.ok_or(StoreError::NotFound)?;
         self.sealer.open_endpoint(endpoint_from_row(&row)?)
     }
 
     async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>> {
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
              AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL \
              AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_endpoints \
-             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4"
-        );
+             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4");
         let rows = sql!(&sql, &scope.merchant_id, scope.livemode, &page.starting_after,
             i64::from(page.limit)).fetch_all(self.reader()).await?;
         rows.iter().map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e))).collect()
@@ -133,10 +127,7 @@ impl EventStore for Backend {
             self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
             e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
             ts(e.updated_at)).execute(self.writer()).await?.rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
@@ -145,16 +136,12 @@ impl EventStore for Backend {
              WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
             id, &scope.merchant_id, scope.livemode, ts(at), false).execute(self.writer()).await?
         .rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
         self.sealer.set(secrets);
-        let rows = sqlx::query(
-            "SELECT id, secret, previous_secret FROM webhook_endpoints \
+        let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhook_endpoints \
              WHERE secret NOT LIKE 'v1:%' OR previous_secret NOT LIKE 'v1:%'",
         ).fetch_all(self.writer()).await?;
         let mut sealed = 0;
@@ -231,10 +218,7 @@ impl EventStore for Backend {
             wake |= insert_event(&mut tx, &scope, &event(&e)).await?;
             disabled.push(e);
         }
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(disabled)
     }
 
@@ -279,8 +263,7 @@ impl EventStore for Backend {
              SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
              FROM webhook_endpoints w WHERE {} AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
              AND d.endpoint_id = w.id)",
-            rows::subscribers("$3", "$4", "$5", "$6", "$7")
-        ),
+            rows::subscribers("$3", "$4", "$5", "$6", "$7")),
             event_id, ts(now), &scope.merchant_id, scope.livemode, &event_type, &key_id,
             &object_id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
@@ -308,14 +291,12 @@ impl EventStore for Backend {
             return Ok(Vec::new());
         }
         // One read for the whole batch.
-        let rows = sql!(&format!(
-            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
+        let rows = sql!(&format!("SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
              e.object_id, d.attempts, w.url, w.secret, \
              CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
              e.payload FROM webhook_deliveries d \
              JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"
-        ),
+             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"),
             id_list(&ids), ts(now)).fetch_all(self.writer()).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -345,8 +326,7 @@ async fn fan_out(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool
          attempts, next_attempt_at, created_at) \
          SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
          FROM webhook_endpoints w WHERE {}",
-        rows::subscribers("$3", "$4", "$5", "$6", "$7")
-    ),
+        rows::subscribers("$3", "$4", "$5", "$6", "$7")),
         &e.id, ts(e.created_at), &scope.merchant_id, scope.livemode, &e.event_type, &e.key_id,
         &e.object_id).execute(&mut *tx).await?.rows_affected();
     if scheduled > 0 {

@@ -117,10 +117,8 @@ impl IdempotencyStore for Backend {
 
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        Ok(sql!(&format!(
-            "DELETE FROM idempotency_keys WHERE {ROW_ID} IN \
-             (SELECT {ROW_ID} FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"
-        ),
+        Ok(sql!(&format!("DELETE FROM idempotency_keys WHERE {ROW_ID} IN \
+             (SELECT {ROW_ID} FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"),
             ts(before), i64::from(limit)).execute(self.writer()).await?.rows_affected())
     }
 

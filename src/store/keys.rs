@@ -61,17 +61,14 @@ impl KeyStore for Backend {
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>> {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE ($1 IS NULL OR merchant_id = $1) \
-             ORDER BY created_at, id"
-        );
+             ORDER BY created_at, id");
         let rows = sql!(&sql, merchant_id).fetch_all(self.reader()).await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey> {
-        let sql = format!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
-             RETURNING {KEY_COLUMNS}"
-        );
+        let sql = format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
         let row = sql!(&sql, id, ts(at)).fetch_optional(&mut *tx).await?
             .ok_or(StoreError::NotFound)?;
@@ -83,8 +80,7 @@ impl KeyStore for Backend {
     async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
         let sql = format!(
             "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
-             RETURNING {KEY_COLUMNS}"
-        );
+             RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
         let row = sql!(&sql, &k.id, &k.label,
             crate::domain::key::format_permissions(&k.permissions), &k.webhook_url)

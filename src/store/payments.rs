@@ -82,8 +82,7 @@ impl PaymentStore for Backend {
         let (sql, args) = rows::payment_list_query(
             scope,
             f,
-            cursor.as_ref().map(|c| (c.created_at, c.id.as_str())),
-        );
+            cursor.as_ref().map(|c| (c.created_at, c.id.as_str())));
         // A search is planned with its values each time (an unnamed statement): a cached
         // generic plan cannot use the name-prefix index for `LIKE $n`, and PostgreSQL switches
         // to one after five runs.
@@ -109,8 +108,7 @@ impl PaymentStore for Backend {
              method_reference = COALESCE($8, method_reference) WHERE id = $3 AND merchant_id = $4 \
              AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
              RETURNING {PAYMENT_COLUMNS}",
-            status_list(change.from)
-        );
+            status_list(change.from));
         let row = sql!(&sql, change.to.as_str(), ts(change.at), id, &scope.merchant_id,
             scope.livemode, change.unexpired_at.map(ts), change.paid_with, change.method_reference)
             .fetch_optional(&mut *tx).await?;
@@ -119,10 +117,7 @@ impl PaymentStore for Backend {
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(Some(payment))
     }
 
@@ -147,10 +142,8 @@ impl PaymentStore for Backend {
         if counted == 0 {
             return Ok(None);
         }
-        sql!(&format!(
-            "INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ),
+        sql!(&format!("INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
             &a.id, &a.payment_id, &a.method, a.status.as_str(), &a.card_brand, &a.card_last4,
             &a.wallet_last4, &a.failure_code, &a.failure_message, ts(a.created_at),
             ts(a.updated_at)).execute(&mut *tx).await.map_err(classify)?;
@@ -162,8 +155,7 @@ impl PaymentStore for Backend {
         from: AttemptStatus) -> StoreResult<Option<Attempt>> {
         let sql = format!(
             "UPDATE payment_attempts SET status = $2, failure_code = $3, failure_message = $4, \
-             updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}"
-        );
+             updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}");
         let row = sql!(&sql, &a.id, a.status.as_str(), &a.failure_code, &a.failure_message,
             ts(a.updated_at), from.as_str()).fetch_optional(self.writer()).await?;
         row.as_ref().map(attempt_from_row).transpose()
@@ -171,18 +163,15 @@ impl PaymentStore for Backend {
 
     async fn get_attempt(&self, payment_id: &str, id: &str) -> StoreResult<Attempt> {
         let sql = format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2"
-        );
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2");
         let row = sql!(&sql, id, payment_id).fetch_optional(self.reader()).await?
             .ok_or(StoreError::NotFound)?;
         attempt_from_row(&row)
     }
 
     async fn list_attempts(&self, payment_id: &str) -> StoreResult<Vec<Attempt>> {
-        let sql = format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
-             ORDER BY created_at, id"
-        );
+        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
+             ORDER BY created_at, id");
         let rows = sql!(&sql, payment_id).fetch_all(self.reader()).await?;
         rows.iter().map(attempt_from_row).collect()
     }
@@ -201,8 +190,7 @@ impl PaymentStore for Backend {
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>> {
         let rows = sql!(&format!(
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 AND merchant_id = $2 \
-             AND livemode = $3 ORDER BY created_at, id"
-        ),
+             AND livemode = $3 ORDER BY created_at, id"),
             payment_id, &scope.merchant_id, scope.livemode).fetch_all(self.reader()).await?;
         rows.iter().map(refund_from_row).collect()
     }
@@ -213,12 +201,10 @@ impl PaymentStore for Backend {
         let mut wake = false;
         // Each backend's SKIP_LOCKED says how a row is claimed.
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "UPDATE payments SET status = 'expired', updated_at = $1 WHERE id IN \
+        let sql = format!("UPDATE payments SET status = 'expired', updated_at = $1 WHERE id IN \
              (SELECT id FROM payments WHERE status = 'pending' AND expires_at <= $1 \
               ORDER BY expires_at LIMIT $2 {SKIP_LOCKED}) AND status = 'pending' \
-             RETURNING {PAYMENT_COLUMNS}"
-        );
+             RETURNING {PAYMENT_COLUMNS}");
         let rows = sql!(&sql, ts(now), i64::from(limit)).fetch_all(&mut *tx).await?;
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -226,10 +212,7 @@ impl PaymentStore for Backend {
             wake |= insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
             expired.push(p);
         }
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(expired)
     }
 
@@ -240,8 +223,7 @@ impl PaymentStore for Backend {
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \
              CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
              WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
-             GROUP BY 1, 2, 3"
-        ),
+             GROUP BY 1, 2, 3"),
             &scope.merchant_id, scope.livemode, ts(since)).fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -275,8 +257,7 @@ impl Backend {
              WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
              AND status IN ('succeeded', 'partially_refunded') \
              AND refunded_minor + $1 <= amount_minor AND currency = $6 \
-             RETURNING {PAYMENT_COLUMNS}"
-        );
+             RETURNING {PAYMENT_COLUMNS}");
         let row = sql!(&sql, refund.amount.minor(), ts(refund.created_at), &refund.payment_id,
             &scope.merchant_id, scope.livemode, refund.amount.currency().code())
             .fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
@@ -299,16 +280,12 @@ impl Backend {
         };
         let payment = payment_from_row(&row)?;
         sql!(&format!(
-            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ),
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
             &refund.id, &refund.payment_id, &scope.merchant_id, scope.livemode,
             refund.amount.currency().code(), refund.amount.minor(), &refund.reason, &refund.status,
             ts(refund.created_at)).execute(&mut *tx).await.map_err(classify)?;
         wake |= insert_event(&mut tx, scope, &event(&payment, refund)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok((payment, refund.clone()))
     }
 }

@@ -120,15 +120,13 @@ super::keys::keys_sql! {
         // transaction began before the last one counts no refill. A new bucket starts full.
         let refilled = "LEAST($3::float8, b.tokens + $2::float8 * GREATEST(0, \
              EXTRACT(EPOCH FROM now() - b.updated_at)::float8))";
-        let sql = format!(
-            "INSERT INTO rate_limit_buckets AS b (name, tokens, granted, updated_at) \
+        let sql = format!("INSERT INTO rate_limit_buckets AS b (name, tokens, granted, updated_at) \
              VALUES ($1, $3 - LEAST($4, $3), LEAST($4, $3), now()) \
              ON CONFLICT (name) DO UPDATE SET \
              granted = LEAST($4, FLOOR({refilled}))::int, \
              tokens = {refilled} - LEAST($4, FLOOR({refilled})), \
              updated_at = GREATEST(b.updated_at, now()) \
-             RETURNING tokens, granted"
-        );
+             RETURNING tokens, granted");
         let row = sql!(&sql, name, f64::from(per_second), i32::try_from(burst).unwrap_or(i32::MAX),
             i32::try_from(want).unwrap_or(i32::MAX)).fetch_one(&self.pool).await?;
         let granted: i32 = row.try_get("granted")?;
@@ -208,10 +206,7 @@ super::idempotency::idempotency_sql! {
         let mut tx = self.begin().await?;
         complete_key_in(&mut tx, &scope_of(p), key).await?;
         let wake = insert_payment_on(&mut *tx, p, e).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(())
     }
 }

@@ -343,8 +343,7 @@ pub fn payment_list_query(
         let lower = push(Arg::Text(q.to_lowercase()));
         let prefix = push(Arg::Text(prefix_pattern(q)));
         let mine = "merchant_id = $1 AND livemode = $2";
-        with = format!(
-            "WITH hits AS MATERIALIZED (\
+        with = format!("WITH hits AS MATERIALIZED (\
              SELECT id FROM payments WHERE id = {text} AND {mine} \
              UNION SELECT id FROM payments WHERE {mine} AND reference = {text} \
              UNION SELECT id FROM payments WHERE {mine} AND lower(customer_email) = {lower} \
@@ -360,8 +359,7 @@ pub fn payment_list_query(
         .join(", ");
     let sql = format!(
         "{with}SELECT {columns} FROM {from} WHERE {} ORDER BY p.created_at DESC, p.id DESC LIMIT {limit}",
-        cond.join(" AND ")
-    );
+        cond.join(" AND "));
     (sql, args)
 }
 
@@ -484,6 +482,16 @@ macro_rules! decoders {
             /// Wakes this node's dispatcher after a commit that scheduled deliveries.
             fn signal_deliveries(&self) {
                 self.deliveries.notify_one();
+            }
+
+            /// Commits, then wakes this node's dispatcher when the transaction scheduled
+            /// deliveries.
+            async fn commit(&self, tx: sqlx::Transaction<'static, Db>, wake: bool) -> StoreResult<()> {
+                tx.commit().await?;
+                if wake {
+                    self.signal_deliveries();
+                }
+                Ok(())
             }
 
             /// One row of `table` by id, if it belongs to the scope's merchant and mode.

@@ -261,15 +261,13 @@ super::keys::keys_sql! {
         // $2 rate, $3 burst, $4 want, $5 now (µs). A new bucket starts full.
         let refilled = "MIN($3, rate_limit_buckets.tokens \
              + $2 * MAX(0, $5 - rate_limit_buckets.updated_at) / 1000000.0)";
-        let sql = format!(
-            "INSERT INTO rate_limit_buckets (name, tokens, granted, updated_at) \
+        let sql = format!("INSERT INTO rate_limit_buckets (name, tokens, granted, updated_at) \
              VALUES ($1, $3 - MIN($4, $3), MIN($4, $3), $5) \
              ON CONFLICT (name) DO UPDATE SET \
              granted = MIN($4, CAST({refilled} AS INTEGER)), \
              tokens = {refilled} - MIN($4, CAST({refilled} AS INTEGER)), \
              updated_at = MAX(rate_limit_buckets.updated_at, $5) \
-             RETURNING tokens, granted"
-        );
+             RETURNING tokens, granted");
         let row = sql!(&sql, name, f64::from(per_second), i64::from(burst), i64::from(want),
             ts(crate::domain::now())).fetch_one(&self.writer).await?;
         token_grant(row.try_get("granted")?, row.try_get("tokens")?)
