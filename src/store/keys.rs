@@ -106,9 +106,7 @@ impl KeyStore for Backend {
              AND status IN ('succeeded', 'partially_refunded', 'refunded') \
              GROUP BY key_id, currency ORDER BY key_id, currency",
             merchant_id).fetch_all(self.reader()).await?;
-        rows.iter().map(|r| {
-                Ok(from_row!(r, KeyRevenue { key_id, currency, minor }))
-            }).collect()
+        rows.iter().map(|r| Ok(from_row!(r, KeyRevenue { key_id, currency, minor }))).collect()
     }
 
     async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {

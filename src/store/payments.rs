@@ -125,13 +125,7 @@ impl PaymentStore for Backend {
         let rows = sqlx::query(
             "SELECT status, livemode, COUNT(*) AS n FROM payments GROUP BY status, livemode",
         ).fetch_all(self.reader()).await?;
-        rows.iter().map(|r| {
-                Ok((
-                    r.try_get("status")?,
-                    r.try_get("livemode")?,
-                    r.try_get("n")?,
-                ))
-            }).collect()
+        rows.iter().map(|r| Ok((get(r, "status")?, get(r, "livemode")?, get(r, "n")?))).collect()
     }
 
     async fn insert_attempt(&self, a: &Attempt, max: i32) -> StoreResult<Option<Attempt>> {

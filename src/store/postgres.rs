@@ -142,26 +142,26 @@ super::keys::keys_sql! {
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
         let changes = self.key_changes.clone();
         self.listening_keys.get_or_try_init(|| async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-                listener.listen("hundi_keys").await?;
-                let changes = changes.clone();
-                tokio::spawn(async move {
-                    loop {
-                        // `None`: the connection dropped (the next call reconnects), and
-                        // notifications sent meanwhile are lost; so is anything after an error.
-                        let change = match listener.try_recv().await {
-                            Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
-                            Ok(None) => KeyChange::Unknown,
-                            Err(_) => {
-                                tokio::time::sleep(Duration::from_millis(100)).await;
-                                KeyChange::Unknown
-                            }
-                        };
-                        let _ = changes.send(change);
-                    }
-                });
-                Ok::<(), StoreError>(())
-            }).await?;
+            let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+            listener.listen("hundi_keys").await?;
+            let changes = changes.clone();
+            tokio::spawn(async move {
+                loop {
+                    // `None`: the connection dropped (the next call reconnects), and
+                    // notifications sent meanwhile are lost; so is anything after an error.
+                    let change = match listener.try_recv().await {
+                        Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
+                        Ok(None) => KeyChange::Unknown,
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            KeyChange::Unknown
+                        }
+                    };
+                    let _ = changes.send(change);
+                }
+            });
+            Ok::<(), StoreError>(())
+        }).await?;
         Ok(changes.subscribe())
     }
 }
@@ -179,19 +179,19 @@ super::payments::payments_sql! {
 super::events::events_sql! {
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
         self.listening.get_or_try_init(|| async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-                listener.listen("hundi_deliveries").await?;
-                let signal = self.deliveries.clone();
-                tokio::spawn(async move {
-                    // recv reconnects by itself after a dropped connection; any error is
-                    // followed by a wake, since notifications may have been missed.
-                    loop {
-                        let _ = listener.recv().await;
-                        signal.notify_one();
-                    }
-                });
-                Ok::<(), StoreError>(())
-            }).await?;
+            let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+            listener.listen("hundi_deliveries").await?;
+            let signal = self.deliveries.clone();
+            tokio::spawn(async move {
+                // recv reconnects by itself after a dropped connection; any error is
+                // followed by a wake, since notifications may have been missed.
+                loop {
+                    let _ = listener.recv().await;
+                    signal.notify_one();
+                }
+            });
+            Ok::<(), StoreError>(())
+        }).await?;
         Ok(self.deliveries.clone())
     }
 }

@@ -63,57 +63,44 @@ impl Stored for Option<DateTime<Utc>> {
     }
 }
 
-impl Type<Sqlite> for StoredTime {
-    fn type_info() -> <Sqlite as Database>::TypeInfo {
-        <i64 as Type<Sqlite>>::type_info()
-    }
-    fn compatible(ty: &<Sqlite as Database>::TypeInfo) -> bool {
-        <i64 as Type<Sqlite>>::compatible(ty)
-    }
+/// `StoredTime` on backend `$db`: bound and decoded as `$raw`, converted by `$to` and `$from`.
+macro_rules! stored_time_on {
+    ($db:ty, $raw:ty, $to:expr, $from:expr) => {
+        impl Type<$db> for StoredTime {
+            fn type_info() -> <$db as Database>::TypeInfo {
+                <$raw as Type<$db>>::type_info()
+            }
+            fn compatible(ty: &<$db as Database>::TypeInfo) -> bool {
+                <$raw as Type<$db>>::compatible(ty)
+            }
+        }
+
+        impl<'q> Encode<'q, $db> for StoredTime {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                <$raw as Encode<'q, $db>>::encode($to(self.0), buf)
+            }
+        }
+
+        impl<'r> Decode<'r, $db> for StoredTime {
+            fn decode(value: <$db as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                Ok(StoredTime($from(<$raw as Decode<'r, $db>>::decode(
+                    value,
+                )?)?))
+            }
+        }
+    };
 }
 
-impl<'q> Encode<'q, Sqlite> for StoredTime {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <Sqlite as Database>::ArgumentBuffer<'q>,
-    ) -> Result<IsNull, BoxDynError> {
-        <i64 as Encode<'q, Sqlite>>::encode(self.0.timestamp_micros(), buf)
-    }
-}
-
-impl<'r> Decode<'r, Sqlite> for StoredTime {
-    fn decode(value: <Sqlite as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        let micros = <i64 as Decode<'r, Sqlite>>::decode(value)?;
-        let t = DateTime::from_timestamp_micros(micros);
-        Ok(StoredTime(t.ok_or_else(|| format!("timestamp {micros}"))?))
-    }
-}
-
-impl Type<Postgres> for StoredTime {
-    fn type_info() -> <Postgres as Database>::TypeInfo {
-        <DateTime<Utc> as Type<Postgres>>::type_info()
-    }
-    fn compatible(ty: &<Postgres as Database>::TypeInfo) -> bool {
-        <DateTime<Utc> as Type<Postgres>>::compatible(ty)
-    }
-}
-
-impl<'q> Encode<'q, Postgres> for StoredTime {
-    fn encode_by_ref(
-        &self,
-        buf: &mut <Postgres as Database>::ArgumentBuffer<'q>,
-    ) -> Result<IsNull, BoxDynError> {
-        <DateTime<Utc> as Encode<'q, Postgres>>::encode_by_ref(&self.0, buf)
-    }
-}
-
-impl<'r> Decode<'r, Postgres> for StoredTime {
-    fn decode(value: <Postgres as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(StoredTime(<DateTime<Utc> as Decode<'r, Postgres>>::decode(
-            value,
-        )?))
-    }
-}
+stored_time_on!(
+    Sqlite,
+    i64,
+    |t: DateTime<Utc>| t.timestamp_micros(),
+    |m: i64| { DateTime::from_timestamp_micros(m).ok_or_else(|| format!("timestamp {m}")) }
+);
+stored_time_on!(Postgres, DateTime<Utc>, |t| t, Ok::<_, BoxDynError>);
 
 /// The payment columns, in the order every payment query selects them.
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
