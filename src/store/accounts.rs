@@ -68,9 +68,8 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! accounts_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -81,278 +80,154 @@ impl AccountStore for Backend {
     }
 
     async fn create_merchant(&self, m: &Merchant) -> StoreResult<()> {
-        sqlx::query("INSERT INTO merchants (id, name, upi_id, upi_name, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&m.id)
-            .bind(&m.name)
-            .bind(&m.upi_id)
-            .bind(&m.upi_name)
-            .bind(ts(m.created_at))
-            .execute(self.writer())
-            .await
+        sql!("INSERT INTO merchants (id, name, upi_id, upi_name, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &m.id, &m.name, &m.upi_id, &m.upi_name, ts(m.created_at)).execute(self.writer()).await
             .map_err(classify)?;
         Ok(())
     }
 
     async fn get_merchant(&self, id: &str) -> StoreResult<Merchant> {
-        let row = sqlx::query(&format!(
-            "SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row = sql!(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE id = $1"),
+            id).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
     }
 
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>> {
         let rows = sqlx::query(&format!(
             "SELECT {MERCHANT_COLUMNS} FROM merchants ORDER BY created_at, id"
-        ))
-        .fetch_all(self.reader())
-        .await?;
+        )).fetch_all(self.reader()).await?;
         rows.iter().map(merchant_from_row).collect()
     }
 
     async fn count_merchants(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
-            .fetch_one(self.reader())
-            .await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(self.reader()).await?)
     }
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO users (id, merchant_id, email, password_hash, created_at) \
+        sql!("INSERT INTO users (id, merchant_id, email, password_hash, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&u.id)
-        .bind(&u.merchant_id)
-        .bind(&u.email)
-        .bind(&u.password_hash)
-        .bind(ts(u.created_at))
-        .execute(self.writer())
-        .await
-        .map_err(classify)?;
+            &u.id, &u.merchant_id, &u.email, &u.password_hash, ts(u.created_at))
+        .execute(self.writer()).await.map_err(classify)?;
         Ok(())
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<User> {
-        let row = sqlx::query(
-            "SELECT id, merchant_id, email, password_hash, created_at FROM users \
+        let row = sql!("SELECT id, merchant_id, email, password_hash, created_at FROM users \
              WHERE lower(email) = lower($1)",
-        )
-        .bind(email.trim())
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+            email.trim()).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         user_from_row(&row)
     }
 
     async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(
-            "SELECT id, merchant_id, email, password_hash, created_at FROM users \
+        let rows = sql!("SELECT id, merchant_id, email, password_hash, created_at FROM users \
              WHERE merchant_id = $1 ORDER BY created_at, id",
-        )
-        .bind(merchant_id)
-        .fetch_all(self.reader())
-        .await?;
+            merchant_id).fetch_all(self.reader()).await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn update_merchant_settings(&self, m: &Merchant) -> StoreResult<Merchant> {
-        let row = sqlx::query(&format!(
+        let row = sql!(&format!(
             "UPDATE merchants SET name = $2, success_url = $3, cancel_url = $4, \
-             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
-        ))
-        .bind(&m.id)
-        .bind(&m.name)
-        .bind(&m.success_url)
-        .bind(&m.cancel_url)
-        .bind(m.checkout_expiry_secs)
-        .fetch_optional(self.writer())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"),
+            &m.id, &m.name, &m.success_url, &m.cancel_url, m.checkout_expiry_secs)
+        .fetch_optional(self.writer()).await?.ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
     }
 
-    async fn set_merchant_upi(
-        &self,
-        id: &str,
-        upi_id: Option<&str>,
-        upi_name: Option<&str>,
-    ) -> StoreResult<Merchant> {
+    async fn set_merchant_upi(&self, id: &str, upi_id: Option<&str>,
+        upi_name: Option<&str>) -> StoreResult<Merchant> {
         let sql = format!(
             "UPDATE merchants SET upi_id = $2, upi_name = $3 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(upi_id)
-            .bind(upi_name)
-            .fetch_optional(self.writer())
-            .await?
+        let row = sql!(&sql, id, upi_id, upi_name).fetch_optional(self.writer()).await?
             .ok_or(StoreError::NotFound)?;
         merchant_from_row(&row)
     }
 
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
-        sqlx::query(
-            "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(name)
-        .bind(fresh)
-        .execute(self.writer())
-        .await?;
-        Ok(
-            sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(self.writer())
-                .await?,
-        )
+        sql!("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            name, fresh).execute(self.writer()).await?;
+        let value = sqlx::query_scalar("SELECT value FROM instance_secrets WHERE name = $1");
+        Ok(value.bind(name).fetch_one(self.writer()).await?)
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO dashboard_sessions (token_hash, user_id, merchant_id, csrf, livemode, \
+        sql!("INSERT INTO dashboard_sessions (token_hash, user_id, merchant_id, csrf, livemode, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&s.token_hash)
-        .bind(&s.user_id)
-        .bind(&s.merchant_id)
-        .bind(&s.csrf)
-        .bind(s.livemode)
-        .bind(ts(s.created_at))
-        .bind(ts(s.expires_at))
-        .execute(self.writer())
-        .await
-        .map_err(classify)?;
+            &s.token_hash, &s.user_id, &s.merchant_id, &s.csrf, s.livemode, ts(s.created_at),
+            ts(s.expires_at)).execute(self.writer()).await.map_err(classify)?;
         // Sessions that ran out go when new ones come.
-        sqlx::query("DELETE FROM dashboard_sessions WHERE expires_at < $1")
-            .bind(ts(s.created_at))
-            .execute(self.writer())
-            .await?;
+        sql!("DELETE FROM dashboard_sessions WHERE expires_at < $1", ts(s.created_at))
+            .execute(self.writer()).await?;
         Ok(())
     }
 
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
-        let r = sqlx::query(
-            "SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at \
+        let r = sql!("SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at \
              FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(ts(now))
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        Ok(Session {
-            token_hash: r.try_get("token_hash")?,
-            user_id: r.try_get("user_id")?,
-            merchant_id: r.try_get("merchant_id")?,
-            csrf: r.try_get("csrf")?,
-            livemode: r.try_get("livemode")?,
-            created_at: get_ts(&r, "created_at")?,
-            expires_at: get_ts(&r, "expires_at")?,
-        })
+            token_hash, ts(now)).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
+        let r = &r;
+        Ok(from_row!(r, Session { token_hash, user_id, merchant_id, csrf, livemode, created_at,
+            expires_at }))
     }
 
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE dashboard_sessions SET livemode = $2 WHERE token_hash = $1")
-            .bind(token_hash)
-            .bind(livemode)
-            .execute(self.writer())
-            .await?;
+        sql!("UPDATE dashboard_sessions SET livemode = $2 WHERE token_hash = $1", token_hash,
+            livemode).execute(self.writer()).await?;
         Ok(())
     }
 
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM dashboard_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(self.writer())
-            .await?;
+        sql!("DELETE FROM dashboard_sessions WHERE token_hash = $1", token_hash)
+            .execute(self.writer()).await?;
         Ok(())
     }
 
     async fn clear_throttle(&self, subject: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sign_in_throttle WHERE subject = $1")
-            .bind(subject)
-            .execute(self.writer())
+        sql!("DELETE FROM sign_in_throttle WHERE subject = $1", subject).execute(self.writer())
             .await?;
         Ok(())
     }
 
     async fn refund_throttle(&self, subject: &str, rule: &ThrottleRule) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE sign_in_throttle SET tries = tries - 1, \
+        sql!("UPDATE sign_in_throttle SET tries = tries - 1, \
              blocked_until = CASE WHEN tries - 1 < $2 THEN NULL ELSE blocked_until END \
              WHERE subject = $1 AND tries > 0",
-        )
-        .bind(subject)
-        .bind(rule.free)
-        .execute(self.writer())
-        .await?;
+            subject, rule.free).execute(self.writer()).await?;
         Ok(())
     }
 
     async fn purge_throttle(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM sign_in_throttle WHERE updated_at < $1 \
+        let done = sql!("DELETE FROM sign_in_throttle WHERE updated_at < $1 \
              AND (blocked_until IS NULL OR blocked_until <= $2)",
-        )
-        .bind(ts(before))
-        .bind(ts(now))
-        .execute(self.writer())
-        .await?;
+            ts(before), ts(now)).execute(self.writer()).await?;
         Ok(done.rows_affected())
     }
 
-    async fn remember_sign_in(
-        &self,
-        email: &str,
-        address: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sign_in_known (email, address, last_sign_in) VALUES ($1, $2, $3) \
+    async fn remember_sign_in(&self, email: &str, address: &str,
+        now: DateTime<Utc>) -> StoreResult<()> {
+        sql!("INSERT INTO sign_in_known (email, address, last_sign_in) VALUES ($1, $2, $3) \
              ON CONFLICT (email, address) DO UPDATE SET last_sign_in = $3",
-        )
-        .bind(email)
-        .bind(address)
-        .bind(ts(now))
-        .execute(self.writer())
-        .await?;
+            email, address, ts(now)).execute(self.writer()).await?;
         Ok(())
     }
 
-    async fn signed_in_from(
-        &self,
-        email: &str,
-        address: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let row = sqlx::query(
-            "SELECT 1 FROM sign_in_known WHERE email = $1 AND address = $2 AND last_sign_in >= $3",
-        )
-        .bind(email)
-        .bind(address)
-        .bind(ts(since))
-        .fetch_optional(self.reader())
-        .await?;
+    async fn signed_in_from(&self, email: &str, address: &str,
+        since: DateTime<Utc>) -> StoreResult<bool> {
+        let row = sql!("SELECT 1 FROM sign_in_known WHERE email = $1 AND address = $2 AND last_sign_in >= $3",
+            email, address, ts(since)).fetch_optional(self.reader()).await?;
         Ok(row.is_some())
     }
 
     async fn purge_sign_ins(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sign_in_known WHERE last_sign_in < $1")
-            .bind(ts(before))
-            .execute(self.writer())
-            .await?;
+        let done = sql!("DELETE FROM sign_in_known WHERE last_sign_in < $1", ts(before))
+            .execute(self.writer()).await?;
         Ok(done.rows_affected())
     }
 
 
-    async fn claim_throttle(
-        &self,
-        subject: &str,
-        rule: &ThrottleRule,
-        now: DateTime<Utc>,
-    ) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn claim_throttle(&self, subject: &str, rule: &ThrottleRule,
+        now: DateTime<Utc>) -> StoreResult<Option<DateTime<Utc>>> {
         // The update's WHERE leaves a blocked row alone (no row returned); `$7` is the try's
         // number after counting it. The row lock makes racing tries count one after another;
         // `{MICROS}` turns a number of microseconds into a duration.
@@ -365,30 +240,19 @@ impl AccountStore for Backend {
              THEN $2 + {LEAST}($6, $5 << {LEAST}($7 - $4, 20)){MICROS} END, \
              updated_at = $2 \
              WHERE sign_in_throttle.blocked_until IS NULL OR sign_in_throttle.blocked_until <= $2 \
-             RETURNING tries"
-        )
-        .replace(
+             RETURNING tries").replace(
             "$7",
             "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
-             ELSE sign_in_throttle.tries + 1 END)",
-        );
-        let counted = sqlx::query(&sql)
-            .bind(subject)
-            .bind(ts(now))
-            .bind(ts(now - rule.window))
-            .bind(rule.free)
-            .bind(ThrottleRule::micros(rule.first_wait))
-            .bind(ThrottleRule::micros(rule.max_wait))
-            .fetch_optional(self.writer())
-            .await?;
+             ELSE sign_in_throttle.tries + 1 END)");
+        let counted = sql!(&sql, subject, ts(now), ts(now - rule.window), rule.free,
+            ThrottleRule::micros(rule.first_wait), ThrottleRule::micros(rule.max_wait))
+            .fetch_optional(self.writer()).await?;
         if counted.is_some() {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1")
-            .bind(subject)
-            .fetch_optional(self.writer())
-            .await?;
-        let until = row.map(|r| get_opt_ts(&r, "blocked_until")).transpose()?.flatten();
+        let row = sql!("SELECT blocked_until FROM sign_in_throttle WHERE subject = $1", subject)
+            .fetch_optional(self.writer()).await?;
+        let until = row.map(|r| get(&r, "blocked_until")).transpose()?.flatten();
         // Unblocked in between: the caller waits the shortest while.
         Ok(Some(until.unwrap_or(now + chrono::Duration::seconds(1))))
     }

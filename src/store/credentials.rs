@@ -13,68 +13,41 @@ pub trait CredentialStore: Send + Sync + 'static {
     async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! credentials_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl CredentialStore for Backend {
     async fn put_credential(&self, c: &Credential) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO dialect_credentials (merchant_id, livemode, name, public_id, secret, \
+        sql!("INSERT INTO dialect_credentials (merchant_id, livemode, name, public_id, secret, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, livemode, name) \
              DO UPDATE SET public_id = excluded.public_id, secret = excluded.secret, \
              created_at = excluded.created_at",
-        )
-        .bind(&c.merchant_id)
-        .bind(c.livemode)
-        .bind(&c.name)
-        .bind(&c.public_id)
-        .bind(&c.sealed)
-        .bind(ts(c.created_at))
-        .execute(self.writer())
-        .await
-        .map_err(classify)?;
+            &c.merchant_id, c.livemode, &c.name, &c.public_id, &c.sealed, ts(c.created_at))
+        .execute(self.writer()).await.map_err(classify)?;
         Ok(())
     }
 
     async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential> {
-        let row = sqlx::query(
-            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+        let row = sql!("SELECT merchant_id, livemode, name, public_id, secret, created_at \
              FROM dialect_credentials WHERE merchant_id = $1 AND livemode = $2 AND name = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(name)
-        .fetch_optional(self.reader())
-        .await?
+            &scope.merchant_id, scope.livemode, name).fetch_optional(self.reader()).await?
         .ok_or(StoreError::NotFound)?;
         credential_from_row(&row)
     }
 
     async fn find_credential(&self, name: &str, public_id: &str) -> StoreResult<Credential> {
-        let row = sqlx::query(
-            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+        let row = sql!("SELECT merchant_id, livemode, name, public_id, secret, created_at \
              FROM dialect_credentials WHERE name = $1 AND public_id = $2",
-        )
-        .bind(name)
-        .bind(public_id)
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+            name, public_id).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         credential_from_row(&row)
     }
 
     async fn list_credentials(&self, scope: &Scope) -> StoreResult<Vec<Credential>> {
-        let rows = sqlx::query(
-            "SELECT merchant_id, livemode, name, public_id, secret, created_at \
+        let rows = sql!("SELECT merchant_id, livemode, name, public_id, secret, created_at \
              FROM dialect_credentials WHERE merchant_id = $1 AND livemode = $2 ORDER BY name",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .fetch_all(self.reader())
-        .await?;
+            &scope.merchant_id, scope.livemode).fetch_all(self.reader()).await?;
         rows.iter().map(credential_from_row).collect()
     }
 

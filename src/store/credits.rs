@@ -38,62 +38,32 @@ pub trait CreditStore: Send + Sync + 'static {
     async fn list_credits(&self, scope: &Scope, filter: &CreditFilter) -> StoreResult<Vec<Credit>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! credits_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl CreditStore for Backend {
-    async fn pending_payables(
-        &self,
-        upi_id: &str,
-        livemode: bool,
-        lowest: i64,
-        highest: i64,
-    ) -> StoreResult<Vec<i64>> {
+    async fn pending_payables(&self, upi_id: &str, livemode: bool, lowest: i64,
+        highest: i64) -> StoreResult<Vec<i64>> {
         Ok(sqlx::query_scalar(
             "SELECT payable_minor FROM payments WHERE upi_id = $1 AND livemode = $4 \
              AND status = 'pending' AND payable_minor BETWEEN $2 AND $3 \
              ORDER BY payable_minor DESC",
-        )
-        .bind(upi_id)
-        .bind(lowest)
-        .bind(highest)
-        .bind(livemode)
-        .fetch_all(self.reader())
-        .await?)
+        ).bind(upi_id).bind(lowest).bind(highest).bind(livemode).fetch_all(self.reader()).await?)
     }
 
-    async fn record_credit(
-        &self,
-        scope: &Scope,
-        c: &Credit,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<(Credit, Option<Payment>)> {
+    async fn record_credit(&self, scope: &Scope, c: &Credit, now: DateTime<Utc>,
+        event: EventBuilder<'_>) -> StoreResult<(Credit, Option<Payment>)> {
         let mut wake = false;
         let mut tx = self.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO credits ({CREDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        ))
-        .bind(&c.id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&c.utr)
-        .bind(c.amount.currency().code())
-        .bind(c.amount.minor())
-        .bind(&c.payer)
-        .bind(ts(c.received_at))
-        .bind(&c.payment_id)
-        .bind(c.matched_at.map(ts))
-        .bind(ts(c.created_at))
-        .bind(c.shortfall.as_ref().map(|s| s.amount.minor()))
-        .bind(c.shortfall.as_ref().map(|s| s.accepted_by.clone()))
-        .bind(c.shortfall.as_ref().map(|s| ts(s.accepted_at)))
-        .execute(&mut *tx)
-        .await
+        sql!(&format!("INSERT INTO credits ({CREDIT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+            &c.id, &scope.merchant_id, scope.livemode, &c.utr, c.amount.currency().code(),
+            c.amount.minor(), &c.payer, ts(c.received_at), &c.payment_id, c.matched_at.map(ts),
+            ts(c.created_at), c.shortfall.as_ref().map(|s| s.amount.minor()),
+            c.shortfall.as_ref().map(|s| s.accepted_by.clone()),
+            c.shortfall.as_ref().map(|s| ts(s.accepted_at))).execute(&mut *tx).await
         .map_err(classify)?;
         // The one pending UPI payment asking for exactly this amount, if any.
         let sql = format!(
@@ -101,50 +71,29 @@ impl CreditStore for Backend {
              method_reference = $2 WHERE id = (SELECT id FROM payments WHERE merchant_id = $3 \
              AND livemode = $4 AND status = 'pending' AND upi_id IS NOT NULL \
              AND payable_minor = $5 AND currency = $6 AND expires_at > $1 \
-             ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(&c.utr)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(c.amount.minor())
-            .bind(c.amount.currency().code())
-            .fetch_optional(&mut *tx)
-            .await?;
+             ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
+        let row = sql!(&sql, ts(now), &c.utr, &scope.merchant_id, scope.livemode, c.amount.minor(),
+            c.amount.currency().code()).fetch_optional(&mut *tx).await?;
         let mut credit = c.clone();
         let payment = match row {
             None => None,
             Some(row) => {
                 let payment = payment_from_row(&row)?;
-                sqlx::query("UPDATE credits SET payment_id = $2, matched_at = $3 WHERE id = $1")
-                    .bind(&c.id)
-                    .bind(&payment.id)
-                    .bind(ts(now))
-                    .execute(&mut *tx)
-                    .await?;
+                sql!("UPDATE credits SET payment_id = $2, matched_at = $3 WHERE id = $1", &c.id,
+                    &payment.id, ts(now)).execute(&mut *tx).await?;
                 wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
                 credit.payment_id = Some(payment.id.clone());
                 credit.matched_at = Some(now);
                 Some(payment)
             }
         };
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok((credit, payment))
     }
 
-    async fn match_credit(
-        &self,
-        scope: &Scope,
-        credit_id: &str,
-        payment_id: &str,
-        shortfall: Option<&AcceptedShortfall>,
-        now: DateTime<Utc>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<(Credit, Payment)>> {
+    async fn match_credit(&self, scope: &Scope, credit_id: &str, payment_id: &str,
+        shortfall: Option<&AcceptedShortfall>, now: DateTime<Utc>,
+        event: EventBuilder<'_>) -> StoreResult<Option<(Credit, Payment)>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sf = shortfall;
@@ -152,19 +101,10 @@ impl CreditStore for Backend {
             "UPDATE credits SET payment_id = $4, matched_at = $5, shortfall_minor = $6, \
              shortfall_accepted_by = $7, shortfall_accepted_at = $8 WHERE id = $1 \
              AND merchant_id = $2 AND livemode = $3 AND payment_id IS NULL \
-             RETURNING {CREDIT_COLUMNS}"
-        );
-        let Some(credit_row) = sqlx::query(&sql)
-            .bind(credit_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(payment_id)
-            .bind(ts(now))
-            .bind(sf.map(|s| s.amount.minor()))
-            .bind(sf.map(|s| s.accepted_by.clone()))
-            .bind(sf.map(|s| ts(s.accepted_at)))
-            .fetch_optional(&mut *tx)
-            .await?
+             RETURNING {CREDIT_COLUMNS}");
+        let Some(credit_row) = sql!(&sql, credit_id, &scope.merchant_id, scope.livemode,
+            payment_id, ts(now), sf.map(|s| s.amount.minor()), sf.map(|s| s.accepted_by.clone()),
+            sf.map(|s| ts(s.accepted_at))).fetch_optional(&mut *tx).await?
         else {
             return Ok(None);
         };
@@ -172,33 +112,21 @@ impl CreditStore for Backend {
         let sql = format!(
             "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
              method_reference = $2 WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
-             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(&credit.utr)
-            .bind(payment_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(&mut *tx)
-            .await?
+             AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
+        let Some(row) = sql!(&sql, ts(now), &credit.utr, payment_id, &scope.merchant_id,
+            scope.livemode).fetch_optional(&mut *tx).await?
         else {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(Some((credit, payment)))
     }
 
     async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit> {
         credit_from_row(
-            &self
-                .scoped_row("credits", CREDIT_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("credits", CREDIT_COLUMNS, scope, id).await?,
         )
     }
 
@@ -211,17 +139,10 @@ impl CreditStore for Backend {
             "SELECT {CREDIT_COLUMNS} FROM credits WHERE merchant_id = $1 AND livemode = $2 \
              AND ($3 IS NULL OR (payment_id IS NOT NULL) = $3) \
              AND ($4 IS NULL OR created_at < $4 OR (created_at = $4 AND id < $5)) \
-             ORDER BY created_at DESC, id DESC LIMIT $6"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(f.matched)
-            .bind(cursor.as_ref().map(|c| ts(c.created_at)))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .fetch_all(self.reader())
-            .await?;
+             ORDER BY created_at DESC, id DESC LIMIT $6");
+        let rows = sql!(&sql, &scope.merchant_id, scope.livemode, f.matched,
+            cursor.as_ref().map(|c| ts(c.created_at)), cursor.as_ref().map(|c| c.id.clone()),
+            i64::from(f.limit)).fetch_all(self.reader()).await?;
         rows.iter().map(credit_from_row).collect()
     }
 

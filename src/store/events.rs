@@ -61,9 +61,8 @@ pub trait EventStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Delivery>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! events_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
@@ -81,154 +80,80 @@ impl EventStore for Backend {
             "SELECT {EVENT_COLUMNS} FROM events WHERE merchant_id = $1 AND livemode = $2 \
              AND ($3 IS NULL OR type = $3) AND ($4 IS NULL OR object_id = $4) \
              AND ($5 IS NULL OR created_at < $5 OR (created_at = $5 AND id < $6)) \
-             ORDER BY created_at DESC, id DESC LIMIT $7"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(&f.event_type)
-            .bind(&f.object_id)
-            .bind(cursor.as_ref().map(|c| ts(c.created_at)))
-            .bind(cursor.as_ref().map(|c| c.id.clone()))
-            .bind(i64::from(f.limit))
-            .fetch_all(self.reader())
-            .await?;
+             ORDER BY created_at DESC, id DESC LIMIT $7");
+        let rows = sql!(&sql, &scope.merchant_id, scope.livemode, &f.event_type, &f.object_id,
+            cursor.as_ref().map(|c| ts(c.created_at)), cursor.as_ref().map(|c| c.id.clone()),
+            i64::from(f.limit)).fetch_all(self.reader()).await?;
         rows.iter().map(event_from_row).collect()
     }
 
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
-        sqlx::query(&format!(
-            "INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-        ))
-        .bind(&e.id)
-        .bind(&e.merchant_id)
-        .bind(e.livemode)
-        .bind(&e.url)
-        .bind(&e.description)
-        .bind(events_column(&e.events))
-        .bind(e.enabled)
-        .bind(self.sealer.seal(&e.id, &e.secret))
-        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
-        .bind(e.previous_secret_until.map(ts))
-        .bind(e.failing_since.map(ts))
-        .bind(&e.disabled_reason)
-        .bind(&e.key_id)
-        .bind(ts(e.created_at))
-        .bind(ts(e.updated_at))
-        .bind(&e.format)
-        .bind(&e.payment_id)
-        .execute(self.writer())
-        .await
-        .map_err(classify)?;
+        sql!(&format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
+            &e.id, &e.merchant_id, e.livemode, &e.url, &e.description, events_column(&e.events),
+            e.enabled, self.sealer.seal(&e.id, &e.secret),
+            self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
+            e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
+            &e.key_id, ts(e.created_at), ts(e.updated_at), &e.format, &e.payment_id)
+        .execute(self.writer()).await.map_err(classify)?;
         Ok(())
     }
 
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
         let sql = format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1 AND merchant_id = $2 \
-             AND livemode = $3 AND deleted_at IS NULL"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+             AND livemode = $3 AND deleted_at IS NULL");
+        let row = sql!(&sql, id, &scope.merchant_id, scope.livemode).fetch_optional(self.reader())
+            .await?.ok_or(StoreError::NotFound)?;
         self.sealer.open_endpoint(endpoint_from_row(&row)?)
     }
 
     async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>> {
-        let sql = format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
+        let sql = format!("SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE merchant_id = $1 \
              AND livemode = $2 AND deleted_at IS NULL AND payment_id IS NULL \
              AND ($3 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_endpoints \
-             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(&page.starting_after)
-            .bind(i64::from(page.limit))
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter()
-            .map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e)))
-            .collect()
+             WHERE id = $3 AND merchant_id = $1)) ORDER BY created_at, id LIMIT $4");
+        let rows = sql!(&sql, &scope.merchant_id, scope.livemode, &page.starting_after,
+            i64::from(page.limit)).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e))).collect()
     }
 
     async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
+        let done = sql!("UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
              secret = $6, previous_secret = $7, previous_secret_until = $8, failing_since = $9, \
              disabled_reason = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
-        )
-        .bind(&e.id)
-        .bind(&e.url)
-        .bind(&e.description)
-        .bind(events_column(&e.events))
-        .bind(e.enabled)
-        .bind(self.sealer.seal(&e.id, &e.secret))
-        .bind(self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()))
-        .bind(e.previous_secret_until.map(ts))
-        .bind(e.failing_since.map(ts))
-        .bind(&e.disabled_reason)
-        .bind(ts(e.updated_at))
-        .execute(self.writer())
-        .await?
-        .rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+            &e.id, &e.url, &e.description, events_column(&e.events), e.enabled,
+            self.sealer.seal(&e.id, &e.secret),
+            self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
+            e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
+            ts(e.updated_at)).execute(self.writer()).await?.rows_affected();
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
         // Kept (disabled) so that its delivery log stays readable.
-        let done = sqlx::query(
-            "UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
+        let done = sql!("UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
              WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-        )
-        .bind(id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(ts(at))
-        .bind(false)
-        .execute(self.writer())
-        .await?
+            id, &scope.merchant_id, scope.livemode, ts(at), false).execute(self.writer()).await?
         .rows_affected();
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
         self.sealer.set(secrets);
-        let rows = sqlx::query(
-            "SELECT id, secret, previous_secret FROM webhook_endpoints \
+        let rows = sqlx::query("SELECT id, secret, previous_secret FROM webhook_endpoints \
              WHERE secret NOT LIKE 'v1:%' OR previous_secret NOT LIKE 'v1:%'",
-        )
-        .fetch_all(self.writer())
-        .await?;
+        ).fetch_all(self.writer()).await?;
         let mut sealed = 0;
         for r in &rows {
             let id: String = r.try_get("id")?;
             let secret: String = r.try_get("secret")?;
             let previous: Option<String> = r.try_get("previous_secret")?;
-            sealed += sqlx::query(
-                "UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 \
+            sealed += sql!("UPDATE webhook_endpoints SET secret = $2, previous_secret = $3 \
                  WHERE id = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5",
-            )
-            .bind(&id)
-            .bind(self.sealer.seal(&id, &secret))
-            .bind(self.sealer.seal_opt(&id, previous.as_deref()))
-            .bind(&secret)
-            .bind(&previous)
-            .execute(self.writer())
-            .await?
-            .rows_affected();
+                &id, self.sealer.seal(&id, &secret),
+                self.sealer.seal_opt(&id, previous.as_deref()), &secret, &previous)
+            .execute(self.writer()).await?.rows_affected();
         }
         Ok(sealed)
     }
@@ -237,19 +162,10 @@ impl EventStore for Backend {
         let mut tx = self.begin().await?;
         for FinishedDelivery { job, log, outcome } in done {
             let outcome = *outcome;
-            sqlx::query(
-            "INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
+            sql!("INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
              response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&log.id)
-        .bind(&job.delivery_id)
-        .bind(ts(log.attempted_at))
-        .bind(log.status_code)
-        .bind(log.latency_ms)
-        .bind(&log.response_body)
-        .bind(&log.error)
-        .execute(&mut *tx)
-        .await?;
+                &log.id, &job.delivery_id, ts(log.attempted_at), log.status_code, log.latency_ms,
+                &log.response_body, &log.error).execute(&mut *tx).await?;
             let (status, next, completed) = match outcome {
                 DeliveryOutcome::Succeeded => {
                     ("succeeded", log.attempted_at, Some(log.attempted_at))
@@ -259,18 +175,11 @@ impl EventStore for Backend {
                 DeliveryOutcome::Declined => ("declined", log.attempted_at, Some(log.attempted_at)),
                 DeliveryOutcome::Skipped => ("skipped", log.attempted_at, Some(log.attempted_at)),
             };
-            sqlx::query(
-                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+            sql!("UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
              next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
              WHERE id = $1",
-            )
-            .bind(&job.delivery_id)
-            .bind(status)
-            .bind(ts(next))
-            .bind(log.status_code)
-            .bind(completed.map(ts))
-            .execute(&mut *tx)
-            .await?;
+                &job.delivery_id, status, ts(next), log.status_code, completed.map(ts))
+            .execute(&mut *tx).await?;
             if outcome == DeliveryOutcome::Skipped {
                 continue;
             }
@@ -284,34 +193,21 @@ impl EventStore for Backend {
             } else {
                 "UPDATE webhook_endpoints SET failing_since = $2 WHERE id = $1 AND failing_since IS NULL"
             };
-            sqlx::query(failing)
-                .bind(&job.endpoint_id)
-                .bind(ts(log.attempted_at))
-                .execute(&mut *tx)
-                .await?;
+            sql!(failing, &job.endpoint_id, ts(log.attempted_at)).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn disable_failing_endpoints(
-        &self,
-        before: DateTime<Utc>,
-        now: DateTime<Utc>,
-        event: EndpointEventBuilder<'_>,
-    ) -> StoreResult<Vec<Endpoint>> {
+    async fn disable_failing_endpoints(&self, before: DateTime<Utc>, now: DateTime<Utc>,
+        event: EndpointEventBuilder<'_>) -> StoreResult<Vec<Endpoint>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE webhook_endpoints SET enabled = $3, disabled_reason = 'failing', updated_at = $2 \
              WHERE enabled AND deleted_at IS NULL AND failing_since < $1 RETURNING {ENDPOINT_COLUMNS}"
         );
-        let rows = sqlx::query(&sql)
-            .bind(ts(before))
-            .bind(ts(now))
-            .bind(false)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = sql!(&sql, ts(before), ts(now), false).fetch_all(&mut *tx).await?;
         let mut disabled = Vec::with_capacity(rows.len());
         for row in &rows {
             let e = self.sealer.open_listed(endpoint_from_row(row)?);
@@ -322,193 +218,91 @@ impl EventStore for Backend {
             wake |= insert_event(&mut tx, &scope, &event(&e)).await?;
             disabled.push(e);
         }
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(disabled)
     }
 
-    async fn list_deliveries(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        page: &Page,
-    ) -> StoreResult<Vec<Delivery>> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+    async fn list_deliveries(&self, scope: &Scope, event_id: &str,
+        page: &Page) -> StoreResult<Vec<Delivery>> {
+        let rows = sql!("SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
              created_at, completed_at FROM webhook_deliveries WHERE event_id = $1 \
              AND merchant_id = $2 AND livemode = $3 \
              AND ($4 IS NULL OR (created_at, id) > (SELECT created_at, id FROM webhook_deliveries \
              WHERE id = $4 AND event_id = $1)) ORDER BY created_at, id LIMIT $5",
-        )
-        .bind(event_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&page.starting_after)
-        .bind(i64::from(page.limit))
-        .fetch_all(self.reader())
-        .await?;
+            event_id, &scope.merchant_id, scope.livemode, &page.starting_after,
+            i64::from(page.limit)).fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let id: String = r.try_get("id")?;
-            let logs = sqlx::query(
-                "SELECT id, attempted_at, status_code, latency_ms, response_body, error \
+            let logs = sql!("SELECT id, attempted_at, status_code, latency_ms, response_body, error \
                  FROM webhook_attempts WHERE delivery_id = $1 ORDER BY attempted_at, id",
-            )
-            .bind(&id)
-            .fetch_all(self.reader())
-            .await?;
-            out.push(Delivery {
-                id,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: get_ts(&r, "next_attempt_at")?,
-                last_status: r.try_get("last_status")?,
-                created_at: get_ts(&r, "created_at")?,
-                completed_at: get_opt_ts(&r, "completed_at")?,
-                log: logs
-                    .iter()
-                    .map(attempt_log_from_row)
-                    .collect::<StoreResult<_>>()?,
-            });
+                &id).fetch_all(self.reader()).await?;
+            let log = logs.iter().map(attempt_log_from_row).collect::<StoreResult<_>>()?;
+            out.push(Delivery { log, ..delivery_from_row(r)? });
         }
         Ok(out)
     }
 
-    async fn redeliver(
-        &self,
-        scope: &Scope,
-        event_id: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<u64> {
+    async fn redeliver(&self, scope: &Scope, event_id: &str,
+        now: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let found: Option<(String, Option<String>, String)> = sqlx::query_as(
             "SELECT type, key_id, object_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
-        )
-        .bind(event_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .fetch_optional(&mut *tx)
+        ).bind(event_id).bind(&scope.merchant_id).bind(scope.livemode).fetch_optional(&mut *tx)
         .await?;
         let Some((event_type, key_id, object_id)) = found else {
             return Err(StoreError::NotFound);
         };
-        let again = sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, \
+        let again = sql!("UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $2, \
              lease_until = NULL, completed_at = NULL WHERE event_id = $1 AND endpoint_id IN \
              (SELECT id FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL)",
-        )
-        .bind(event_id)
-        .bind(ts(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let added = sqlx::query(&format!(
+            event_id, ts(now)).execute(&mut *tx).await?.rows_affected();
+        let added = sql!(&format!(
             "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, \
              status, attempts, next_attempt_at, created_at) \
              SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
              FROM webhook_endpoints w WHERE {} AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = $1 \
              AND d.endpoint_id = w.id)",
-            rows::subscribers("$3", "$4", "$5", "$6", "$7")
-        ))
-        .bind(event_id)
-        .bind(ts(now))
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&event_type)
-        .bind(&key_id)
-        .bind(&object_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+            rows::subscribers("$3", "$4", "$5", "$6", "$7")),
+            event_id, ts(now), &scope.merchant_id, scope.livemode, &event_type, &key_id,
+            &object_id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         self.signal_deliveries();
         Ok(again + added)
     }
 
-    async fn recent_deliveries(
-        &self,
-        scope: &Scope,
-        status: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<Delivery>> {
-        let rows = sqlx::query(
-            "SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
+    async fn recent_deliveries(&self, scope: &Scope, status: Option<&str>,
+        limit: u32) -> StoreResult<Vec<Delivery>> {
+        let rows = sql!("SELECT id, event_id, endpoint_id, status, attempts, next_attempt_at, last_status, \
              created_at, completed_at FROM webhook_deliveries WHERE merchant_id = $1 \
              AND livemode = $2 AND ($3 IS NULL OR status = $3) \
              ORDER BY created_at DESC, id DESC LIMIT $4",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(status)
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
+            &scope.merchant_id, scope.livemode, status, i64::from(limit)).fetch_all(self.reader())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(Delivery {
-                id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                next_attempt_at: get_ts(&r, "next_attempt_at")?,
-                last_status: r.try_get("last_status")?,
-                created_at: get_ts(&r, "created_at")?,
-                completed_at: get_opt_ts(&r, "completed_at")?,
-                log: Vec::new(),
-            });
-        }
-        Ok(out)
+        rows.iter().map(delivery_from_row).collect()
     }
 
 
-    async fn claim_deliveries(
-        &self,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<DeliveryJob>> {
-        let ids: Vec<String> = sqlx::query_scalar(LEASE_DUE_DELIVERIES)
-        .bind(ts(now))
-        .bind(ts(lease_until))
-        .bind(i64::from(limit))
-        .fetch_all(self.writer())
-        .await?;
+    async fn claim_deliveries(&self, now: DateTime<Utc>, lease_until: DateTime<Utc>,
+        limit: u32) -> StoreResult<Vec<DeliveryJob>> {
+        let ids: Vec<String> = sqlx::query_scalar(LEASE_DUE_DELIVERIES).bind(ts(now))
+        .bind(ts(lease_until)).bind(i64::from(limit)).fetch_all(self.writer()).await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         // One read for the whole batch.
-        let rows = sqlx::query(&format!(
-            "SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
+        let rows = sql!(&format!("SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
              e.object_id, d.attempts, w.url, w.secret, \
              CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
              e.payload FROM webhook_deliveries d \
              JOIN webhook_endpoints w ON w.id = d.endpoint_id \
-             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"
-        ))
-        .bind(id_list(&ids))
-        .bind(ts(now))
-        .fetch_all(self.writer())
-        .await?;
+             JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"),
+            id_list(&ids), ts(now)).fetch_all(self.writer()).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in &rows {
-            jobs.push(DeliveryJob {
-                delivery_id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                endpoint_id: r.try_get("endpoint_id")?,
-                format: r.try_get("format")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                attempts: r.try_get("attempts")?,
-                url: r.try_get("url")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                payload: r.try_get("payload")?,
-            });
+            jobs.push(from_row!(r, DeliveryJob { event_id, endpoint_id, format, object_id, attempts,
+                url, secret, previous_secret, payload;
+                delivery_id: get(r, "id")?, event_type: get(r, "type")? }));
         }
         jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
         Ok(jobs)
@@ -517,51 +311,24 @@ impl EventStore for Backend {
     $($own)*
 }
 
-async fn insert_event(
-    tx: &mut Conn,
-    scope: &Scope,
-    e: &NewEvent,
-) -> StoreResult<bool> {
-    sqlx::query(
-        "INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
+async fn insert_event(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {
+    sql!("INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, created_at, key_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&e.id)
-    .bind(&scope.merchant_id)
-    .bind(scope.livemode)
-    .bind(&e.event_type)
-    .bind(&e.object_id)
-    .bind(&e.payload)
-    .bind(ts(e.created_at))
-    .bind(&e.key_id)
-    .execute(&mut *tx)
-    .await?;
+        &e.id, &scope.merchant_id, scope.livemode, &e.event_type, &e.object_id, &e.payload,
+        ts(e.created_at), &e.key_id).execute(&mut *tx).await?;
     fan_out(tx, scope, e).await
 }
 
 /// One delivery per enabled endpoint that wants this event, in the event's transaction.
-async fn fan_out(
-    tx: &mut Conn,
-    scope: &Scope,
-    e: &NewEvent,
-) -> StoreResult<bool> {
-    let scheduled = sqlx::query(&format!(
+async fn fan_out(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {
+    let scheduled = sql!(&format!(
         "INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, livemode, status, \
          attempts, next_attempt_at, created_at) \
          SELECT {NEW_ID}, $1, w.id, w.merchant_id, w.livemode, 'pending', 0, $2, $2 \
          FROM webhook_endpoints w WHERE {}",
-        rows::subscribers("$3", "$4", "$5", "$6", "$7")
-    ))
-    .bind(&e.id)
-    .bind(ts(e.created_at))
-    .bind(&scope.merchant_id)
-    .bind(scope.livemode)
-    .bind(&e.event_type)
-    .bind(&e.key_id)
-    .bind(&e.object_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
+        rows::subscribers("$3", "$4", "$5", "$6", "$7")),
+        &e.id, ts(e.created_at), &scope.merchant_id, scope.livemode, &e.event_type, &e.key_id,
+        &e.object_id).execute(&mut *tx).await?.rows_affected();
     if scheduled > 0 {
         notify_dispatchers(tx).await?;
     }

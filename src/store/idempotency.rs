@@ -51,58 +51,30 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> Result<(Payment, Refund), RefundRefusal>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! idempotency_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl IdempotencyStore for Backend {
-    async fn claim_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        request_hash: &[u8],
-        token: &str,
-        now: DateTime<Utc>,
-        expired_before: DateTime<Utc>,
-    ) -> StoreResult<IdempotencyClaim> {
+    async fn claim_idempotency_key(&self, scope: &Scope, key: &str, request_hash: &[u8],
+        token: &str, now: DateTime<Utc>,
+        expired_before: DateTime<Utc>) -> StoreResult<IdempotencyClaim> {
         // A key past its lifetime counts as new, whether the purge got to it or not.
-        sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+        sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND created_at < $4",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(ts(expired_before))
-        .execute(self.writer())
+            &scope.merchant_id, scope.livemode, key, ts(expired_before)).execute(self.writer())
         .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
+        let inserted = sql!("INSERT INTO idempotency_keys (merchant_id, livemode, key, request_hash, created_at, \
              claim_token) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(request_hash)
-        .bind(ts(now))
-        .bind(token)
-        .execute(self.writer())
-        .await?
-        .rows_affected();
+            &scope.merchant_id, scope.livemode, key, request_hash, ts(now), token)
+        .execute(self.writer()).await?.rows_affected();
         if inserted == 1 {
             return Ok(IdempotencyClaim::Claimed);
         }
-        let row = sqlx::query(
-            "SELECT request_hash, response_status, response_body, created_at, claim_token \
+        let row = sql!("SELECT request_hash, response_status, response_body, created_at, claim_token \
              FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .fetch_optional(self.writer())
-        .await?
+            &scope.merchant_id, scope.livemode, key).fetch_optional(self.writer()).await?
         .ok_or(StoreError::NotFound)?;
         let status: Option<i32> = row.try_get("response_status")?;
         let body: Option<Vec<u8>> = row.try_get("response_body")?;
@@ -115,72 +87,39 @@ impl IdempotencyStore for Backend {
                 }),
                 _ => None,
             },
-            created_at: get_ts(&row, "created_at")?,
+            created_at: get(&row, "created_at")?,
             token: row.try_get("claim_token")?,
         })
     }
 
-    async fn complete_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-        response: &StoredResponse,
-    ) -> StoreResult<bool> {
-        let kept = sqlx::query(COMPLETE_KEY)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(key)
-            .bind(i32::from(response.status))
-            .bind(&response.body)
-            .bind(token)
-            .execute(self.writer())
-            .await?
+    async fn complete_idempotency_key(&self, scope: &Scope, key: &str, token: &str,
+        response: &StoredResponse) -> StoreResult<bool> {
+        let kept = sql!(COMPLETE_KEY, &scope.merchant_id, scope.livemode, key,
+            i32::from(response.status), &response.body, token).execute(self.writer()).await?
             .rows_affected();
         Ok(kept == 1)
     }
 
-    async fn release_idempotency_key(
-        &self,
-        scope: &Scope,
-        key: &str,
-        token: &str,
-    ) -> StoreResult<bool> {
-        let released = sqlx::query(
-            "DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
+    async fn release_idempotency_key(&self, scope: &Scope, key: &str,
+        token: &str) -> StoreResult<bool> {
+        let released = sql!("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND livemode = $2 AND key = $3 \
              AND claim_token = $4 AND response_status IS NULL",
-        )
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(key)
-        .bind(token)
-        .execute(self.writer())
-        .await?
+            &scope.merchant_id, scope.livemode, key, token).execute(self.writer()).await?
         .rows_affected();
         Ok(released == 1)
     }
 
-    async fn create_refund_completing(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
+    async fn create_refund_completing(&self, scope: &Scope, refund: &Refund,
         event: RefundEventBuilder<'_>,
-        key: &KeyCompletion,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+        key: &KeyCompletion) -> Result<(Payment, Refund), RefundRefusal> {
         self.write_refund(scope, refund, event, Some(key)).await
     }
 
 
     async fn purge_idempotency_keys(&self, before: DateTime<Utc>, limit: u32) -> StoreResult<u64> {
-        Ok(sqlx::query(&format!(
-            "DELETE FROM idempotency_keys WHERE {ROW_ID} IN \
-             (SELECT {ROW_ID} FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"
-        ))
-        .bind(ts(before))
-        .bind(i64::from(limit))
-        .execute(self.writer())
-        .await?
-        .rows_affected())
+        Ok(sql!(&format!("DELETE FROM idempotency_keys WHERE {ROW_ID} IN \
+             (SELECT {ROW_ID} FROM idempotency_keys WHERE created_at < $1 LIMIT $2)"),
+            ts(before), i64::from(limit)).execute(self.writer()).await?.rows_affected())
     }
 
     $($own)*
@@ -194,20 +133,9 @@ const COMPLETE_KEY: &str = "UPDATE idempotency_keys SET response_status = $4, re
 /// Keeps a key's response inside the caller's transaction; `KeyClaimLost` (and the caller
 /// rolls back) when the claim is no longer held with the key's token. The row stays locked
 /// until the commit, so a concurrent release waits and then finds it finished.
-async fn complete_key_in(
-    tx: &mut Conn,
-    scope: &Scope,
-    key: &KeyCompletion,
-) -> StoreResult<()> {
-    let kept = sqlx::query(COMPLETE_KEY)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(&key.key)
-        .bind(i32::from(key.response.status))
-        .bind(&key.response.body)
-        .bind(&key.token)
-        .execute(&mut *tx)
-        .await?
+async fn complete_key_in(tx: &mut Conn, scope: &Scope, key: &KeyCompletion) -> StoreResult<()> {
+    let kept = sql!(COMPLETE_KEY, &scope.merchant_id, scope.livemode, &key.key,
+        i32::from(key.response.status), &key.response.body, &key.token).execute(&mut *tx).await?
         .rows_affected();
     if kept == 1 {
         Ok(())

@@ -33,43 +33,27 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! keys_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl KeyStore for Backend {
     async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
+        sql!("INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
              permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&k.id)
-        .bind(&k.merchant_id)
-        .bind(k.mode.is_live())
-        .bind(&k.label)
-        .bind(&k.prefix)
-        .bind(&k.secret_hash)
-        .bind(crate::domain::key::format_permissions(&k.permissions))
-        .bind(&k.webhook_url)
-        .bind(k.request_count)
-        .bind(ts(k.created_at))
-        .bind(k.revoked_at.map(ts))
-        .bind(k.rate_limit.and_then(|n| i32::try_from(n).ok()))
-        .execute(self.writer())
-        .await
+            &k.id, &k.merchant_id, k.mode.is_live(), &k.label, &k.prefix, &k.secret_hash,
+            crate::domain::key::format_permissions(&k.permissions), &k.webhook_url,
+            k.request_count, ts(k.created_at), k.revoked_at.map(ts),
+            k.rate_limit.and_then(|n| i32::try_from(n).ok())).execute(self.writer()).await
         .map_err(classify)?;
         Ok(())
     }
 
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE secret_hash = $1");
-        let row = sqlx::query(&sql)
-            .bind(hash)
-            .fetch_optional(self.reader())
-            .await?
+        let row = sql!(&sql, hash).fetch_optional(self.reader()).await?
             .ok_or(StoreError::NotFound)?;
         key_from_row(&row)
     }
@@ -77,26 +61,16 @@ impl KeyStore for Backend {
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>> {
         let sql = format!(
             "SELECT {KEY_COLUMNS} FROM api_keys WHERE ($1 IS NULL OR merchant_id = $1) \
-             ORDER BY created_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(merchant_id)
-            .fetch_all(self.reader())
-            .await?;
+             ORDER BY created_at, id");
+        let rows = sql!(&sql, merchant_id).fetch_all(self.reader()).await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey> {
-        let sql = format!(
-            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
-             RETURNING {KEY_COLUMNS}"
-        );
+        let sql = format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
+             RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(ts(at))
-            .fetch_optional(&mut *tx)
-            .await?
+        let row = sql!(&sql, id, ts(at)).fetch_optional(&mut *tx).await?
             .ok_or(StoreError::NotFound)?;
         notify_key_change(&mut tx, id).await?;
         tx.commit().await?;
@@ -106,17 +80,11 @@ impl KeyStore for Backend {
     async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
         let sql = format!(
             "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
-             RETURNING {KEY_COLUMNS}"
-        );
+             RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&sql)
-            .bind(&k.id)
-            .bind(&k.label)
-            .bind(crate::domain::key::format_permissions(&k.permissions))
-            .bind(&k.webhook_url)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sql!(&sql, &k.id, &k.label,
+            crate::domain::key::format_permissions(&k.permissions), &k.webhook_url)
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         notify_key_change(&mut tx, &k.id).await?;
         tx.commit().await?;
         key_from_row(&row)
@@ -125,47 +93,28 @@ impl KeyStore for Backend {
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         for (id, n) in counts {
-            sqlx::query("UPDATE api_keys SET request_count = request_count + $2 WHERE id = $1")
-                .bind(id)
-                .bind(n)
-                .execute(&mut *tx)
-                .await?;
+            sql!("UPDATE api_keys SET request_count = request_count + $2 WHERE id = $1", id, n)
+                .execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
     }
 
     async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>> {
-        let rows = sqlx::query(
-            "SELECT key_id, currency, CAST(SUM(amount_minor - refunded_minor) AS BIGINT) AS minor FROM payments \
+        let rows = sql!("SELECT key_id, currency, CAST(SUM(amount_minor - refunded_minor) AS BIGINT) AS minor FROM payments \
              WHERE key_id IS NOT NULL AND ($1 IS NULL OR merchant_id = $1) \
              AND status IN ('succeeded', 'partially_refunded', 'refunded') \
              GROUP BY key_id, currency ORDER BY key_id, currency",
-        )
-        .bind(merchant_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(KeyRevenue {
-                    key_id: r.try_get("key_id")?,
-                    currency: r.try_get("currency")?,
-                    minor: r.try_get("minor")?,
-                })
-            })
-            .collect()
+            merchant_id).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| Ok(from_row!(r, KeyRevenue { key_id, currency, minor }))).collect()
     }
 
     async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
         let sql =
             format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(rate_limit.and_then(|n| i32::try_from(n).ok()))
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sql!(&sql, id, rate_limit.and_then(|n| i32::try_from(n).ok()))
+            .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         // Every node forgets its cached copy, so the new limit applies at once everywhere.
         notify_key_change(&mut tx, id).await?;
         tx.commit().await?;

@@ -1,6 +1,22 @@
 //! Persistence: one trait, two implementations (SQLite, PostgreSQL), one conformance suite.
 //! No SQL lives outside this module.
 
+/// A query with its values bound in order: `sql!(text, a, b)` is
+/// `sqlx::query(text).bind(a).bind(b)`.
+macro_rules! sql {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query($sql)$(.bind($arg))*
+    };
+}
+
+/// `Type { a, b; c: expr }` read from a row: each listed field from the column of its name
+/// (through the backend's `get`), the fields after `;` from their expressions.
+macro_rules! from_row {
+    ($r:expr, $ty:ident { $($f:ident),* $(,)? $(; $($g:ident : $e:expr),* $(,)?)? }) => {
+        $ty { $($f: get($r, stringify!($f))?,)* $($($g: $e,)*)? }
+    };
+}
+
 mod accounts;
 mod credentials;
 mod credits;

@@ -56,28 +56,21 @@ pub trait PaymentStore: Send + Sync + 'static {
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>>;
 }
 
-/// The SQL both backends share, expanded inside each backend's module (where `DbRow`, `Conn`,
-/// `ts`, `get_ts`, `reader()`, `writer()` and `begin()` are its own); `$own` are the methods
-/// that backend writes itself.
+/// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
+/// `$own` are the methods that backend writes itself.
 macro_rules! payments_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl PaymentStore for Backend {
     async fn get_payment(&self, scope: &Scope, id: &str) -> StoreResult<Payment> {
         payment_from_row(
-            &self
-                .scoped_row("payments", PAYMENT_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("payments", PAYMENT_COLUMNS, scope, id).await?,
         )
     }
 
     async fn find_payment(&self, id: &str) -> StoreResult<Payment> {
         let sql = format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1");
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let row = sql!(&sql, id).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         payment_from_row(&row)
     }
 
@@ -89,8 +82,7 @@ impl PaymentStore for Backend {
         let (sql, args) = rows::payment_list_query(
             scope,
             f,
-            cursor.as_ref().map(|c| (c.created_at, c.id.as_str())),
-        );
+            cursor.as_ref().map(|c| (c.created_at, c.id.as_str())));
         // A search is planned with its values each time (an unnamed statement): a cached
         // generic plan cannot use the name-prefix index for `LIKE $n`, and PostgreSQL switches
         // to one after five runs.
@@ -107,13 +99,8 @@ impl PaymentStore for Backend {
         rows.iter().map(payment_from_row).collect()
     }
 
-    async fn transition_payment(
-        &self,
-        scope: &Scope,
-        id: &str,
-        change: Transition<'_>,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Option<Payment>> {
+    async fn transition_payment(&self, scope: &Scope, id: &str, change: Transition<'_>,
+        event: EventBuilder<'_>) -> StoreResult<Option<Payment>> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         let sql = format!(
@@ -121,222 +108,121 @@ impl PaymentStore for Backend {
              method_reference = COALESCE($8, method_reference) WHERE id = $3 AND merchant_id = $4 \
              AND livemode = $5 AND status IN ({}) AND ($6 IS NULL OR expires_at > $6) \
              RETURNING {PAYMENT_COLUMNS}",
-            status_list(change.from)
-        );
-        let row = sqlx::query(&sql)
-            .bind(change.to.as_str())
-            .bind(ts(change.at))
-            .bind(id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(change.unexpired_at.map(ts))
-            .bind(change.paid_with)
-            .bind(change.method_reference)
-            .fetch_optional(&mut *tx)
-            .await?;
+            status_list(change.from));
+        let row = sql!(&sql, change.to.as_str(), ts(change.at), id, &scope.merchant_id,
+            scope.livemode, change.unexpired_at.map(ts), change.paid_with, change.method_reference)
+            .fetch_optional(&mut *tx).await?;
         let Some(row) = row else {
             return Ok(None);
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(Some(payment))
     }
 
     async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>> {
         let rows = sqlx::query(
             "SELECT status, livemode, COUNT(*) AS n FROM payments GROUP BY status, livemode",
-        )
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("status")?,
-                    r.try_get("livemode")?,
-                    r.try_get("n")?,
-                ))
-            })
-            .collect()
+        ).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| Ok((get(r, "status")?, get(r, "livemode")?, get(r, "n")?))).collect()
     }
 
     async fn insert_attempt(&self, a: &Attempt, max: i32) -> StoreResult<Option<Attempt>> {
         let mut tx = self.begin().await?;
-        let counted = sqlx::query(
-            "UPDATE payments SET attempt_count = attempt_count + 1, updated_at = $2 \
+        let counted = sql!("UPDATE payments SET attempt_count = attempt_count + 1, updated_at = $2 \
              WHERE id = $1 AND status = 'pending' AND attempt_count < $3",
-        )
-        .bind(&a.payment_id)
-        .bind(ts(a.created_at))
-        .bind(max)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+            &a.payment_id, ts(a.created_at), max).execute(&mut *tx).await?.rows_affected();
         if counted == 0 {
             return Ok(None);
         }
-        sqlx::query(&format!(
-            "INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        ))
-        .bind(&a.id)
-        .bind(&a.payment_id)
-        .bind(&a.method)
-        .bind(a.status.as_str())
-        .bind(&a.card_brand)
-        .bind(&a.card_last4)
-        .bind(&a.wallet_last4)
-        .bind(&a.failure_code)
-        .bind(&a.failure_message)
-        .bind(ts(a.created_at))
-        .bind(ts(a.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        sql!(&format!("INSERT INTO payment_attempts ({ATTEMPT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+            &a.id, &a.payment_id, &a.method, a.status.as_str(), &a.card_brand, &a.card_last4,
+            &a.wallet_last4, &a.failure_code, &a.failure_message, ts(a.created_at),
+            ts(a.updated_at)).execute(&mut *tx).await.map_err(classify)?;
         tx.commit().await?;
         Ok(Some(a.clone()))
     }
 
-    async fn finish_attempt(
-        &self,
-        a: &Attempt,
-        from: AttemptStatus,
-    ) -> StoreResult<Option<Attempt>> {
+    async fn finish_attempt(&self, a: &Attempt,
+        from: AttemptStatus) -> StoreResult<Option<Attempt>> {
         let sql = format!(
             "UPDATE payment_attempts SET status = $2, failure_code = $3, failure_message = $4, \
-             updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(&a.id)
-            .bind(a.status.as_str())
-            .bind(&a.failure_code)
-            .bind(&a.failure_message)
-            .bind(ts(a.updated_at))
-            .bind(from.as_str())
-            .fetch_optional(self.writer())
-            .await?;
+             updated_at = $5 WHERE id = $1 AND status = $6 RETURNING {ATTEMPT_COLUMNS}");
+        let row = sql!(&sql, &a.id, a.status.as_str(), &a.failure_code, &a.failure_message,
+            ts(a.updated_at), from.as_str()).fetch_optional(self.writer()).await?;
         row.as_ref().map(attempt_from_row).transpose()
     }
 
     async fn get_attempt(&self, payment_id: &str, id: &str) -> StoreResult<Attempt> {
         let sql = format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2"
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(payment_id)
-            .fetch_optional(self.reader())
-            .await?
+            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE id = $1 AND payment_id = $2");
+        let row = sql!(&sql, id, payment_id).fetch_optional(self.reader()).await?
             .ok_or(StoreError::NotFound)?;
         attempt_from_row(&row)
     }
 
     async fn list_attempts(&self, payment_id: &str) -> StoreResult<Vec<Attempt>> {
-        let sql = format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
-             ORDER BY created_at, id"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(payment_id)
-            .fetch_all(self.reader())
-            .await?;
+        let sql = format!("SELECT {ATTEMPT_COLUMNS} FROM payment_attempts WHERE payment_id = $1 \
+             ORDER BY created_at, id");
+        let rows = sql!(&sql, payment_id).fetch_all(self.reader()).await?;
         rows.iter().map(attempt_from_row).collect()
     }
 
-    async fn create_refund(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+    async fn create_refund(&self, scope: &Scope, refund: &Refund,
+        event: RefundEventBuilder<'_>) -> Result<(Payment, Refund), RefundRefusal> {
         self.write_refund(scope, refund, event, None).await
     }
 
     async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund> {
         refund_from_row(
-            &self
-                .scoped_row("refunds", REFUND_COLUMNS, scope, id)
-                .await?,
+            &self.scoped_row("refunds", REFUND_COLUMNS, scope, id).await?,
         )
     }
 
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>> {
-        let rows = sqlx::query(&format!(
+        let rows = sql!(&format!(
             "SELECT {REFUND_COLUMNS} FROM refunds WHERE payment_id = $1 AND merchant_id = $2 \
-             AND livemode = $3 ORDER BY created_at, id"
-        ))
-        .bind(payment_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .fetch_all(self.reader())
-        .await?;
+             AND livemode = $3 ORDER BY created_at, id"),
+            payment_id, &scope.merchant_id, scope.livemode).fetch_all(self.reader()).await?;
         rows.iter().map(refund_from_row).collect()
     }
 
 
-    async fn expire_due(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-        event: EventBuilder<'_>,
-    ) -> StoreResult<Vec<Payment>> {
+    async fn expire_due(&self, now: DateTime<Utc>, limit: u32,
+        event: EventBuilder<'_>) -> StoreResult<Vec<Payment>> {
         let mut wake = false;
         // Each backend's SKIP_LOCKED says how a row is claimed.
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "UPDATE payments SET status = 'expired', updated_at = $1 WHERE id IN \
+        let sql = format!("UPDATE payments SET status = 'expired', updated_at = $1 WHERE id IN \
              (SELECT id FROM payments WHERE status = 'pending' AND expires_at <= $1 \
               ORDER BY expires_at LIMIT $2 {SKIP_LOCKED}) AND status = 'pending' \
-             RETURNING {PAYMENT_COLUMNS}"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(ts(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
+             RETURNING {PAYMENT_COLUMNS}");
+        let rows = sql!(&sql, ts(now), i64::from(limit)).fetch_all(&mut *tx).await?;
         let mut expired = Vec::with_capacity(rows.len());
         for row in &rows {
             let p = payment_from_row(row)?;
             wake |= insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
             expired.push(p);
         }
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(expired)
     }
 
-    async fn payment_stats(
-        &self,
-        scope: &Scope,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<DayStat>> {
-        let rows = sqlx::query(&format!(
+    async fn payment_stats(&self, scope: &Scope,
+        since: DateTime<Utc>) -> StoreResult<Vec<DayStat>> {
+        let rows = sql!(&format!(
             "SELECT {DAY} AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
              CAST(SUM(amount_minor) AS BIGINT) AS amount, \
              CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
              WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
-             GROUP BY 1, 2, 3"
-        ))
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(ts(since))
-        .fetch_all(self.reader())
-        .await?;
+             GROUP BY 1, 2, 3"),
+            &scope.merchant_id, scope.livemode, ts(since)).fetch_all(self.reader()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            out.push(DayStat {
-                day: r.try_get("day")?,
-                currency: r.try_get("currency")?,
-                status: r.try_get("status")?,
-                count: r.try_get("n")?,
-                amount_minor: r.try_get("amount")?,
-                refunded_minor: r.try_get("refunded")?,
-            });
+            out.push(from_row!(r, DayStat { day, currency, status; count: get(r, "n")?,
+                amount_minor: get(r, "amount")?, refunded_minor: get(r, "refunded")? }));
         }
         // Sorted here: a hash aggregate over many rows beats a sort in the database.
         out.sort_by(|a, b| (&a.day, &a.currency, &a.status).cmp(&(&b.day, &b.currency, &b.status)));
@@ -349,13 +235,8 @@ impl PaymentStore for Backend {
 impl Backend {
     /// A refund, its payment's update and its event in one transaction, with the response of
     /// an idempotency key when one is given.
-    async fn write_refund(
-        &self,
-        scope: &Scope,
-        refund: &Refund,
-        event: RefundEventBuilder<'_>,
-        key: Option<&KeyCompletion>,
-    ) -> Result<(Payment, Refund), RefundRefusal> {
+    async fn write_refund(&self, scope: &Scope, refund: &Refund, event: RefundEventBuilder<'_>,
+        key: Option<&KeyCompletion>) -> Result<(Payment, Refund), RefundRefusal> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         if let Some(key) = key {
@@ -370,18 +251,10 @@ impl Backend {
              WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
              AND status IN ('succeeded', 'partially_refunded') \
              AND refunded_minor + $1 <= amount_minor AND currency = $6 \
-             RETURNING {PAYMENT_COLUMNS}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(refund.amount.minor())
-            .bind(ts(refund.created_at))
-            .bind(&refund.payment_id)
-            .bind(&scope.merchant_id)
-            .bind(scope.livemode)
-            .bind(refund.amount.currency().code())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::from)?;
+             RETURNING {PAYMENT_COLUMNS}");
+        let row = sql!(&sql, refund.amount.minor(), ts(refund.created_at), &refund.payment_id,
+            &scope.merchant_id, scope.livemode, refund.amount.currency().code())
+            .fetch_optional(&mut *tx).await.map_err(StoreError::from)?;
         let Some(row) = row else {
             drop(tx);
             let current = match self.get_payment(scope, &refund.payment_id).await {
@@ -400,26 +273,13 @@ impl Backend {
             });
         };
         let payment = payment_from_row(&row)?;
-        sqlx::query(&format!(
-            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&refund.id)
-        .bind(&refund.payment_id)
-        .bind(&scope.merchant_id)
-        .bind(scope.livemode)
-        .bind(refund.amount.currency().code())
-        .bind(refund.amount.minor())
-        .bind(&refund.reason)
-        .bind(&refund.status)
-        .bind(ts(refund.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        sql!(&format!(
+            "INSERT INTO refunds ({REFUND_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+            &refund.id, &refund.payment_id, &scope.merchant_id, scope.livemode,
+            refund.amount.currency().code(), refund.amount.minor(), &refund.reason, &refund.status,
+            ts(refund.created_at)).execute(&mut *tx).await.map_err(classify)?;
         wake |= insert_event(&mut tx, scope, &event(&payment, refund)).await?;
-        tx.commit().await.map_err(StoreError::from)?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok((payment, refund.clone()))
     }
 }
@@ -433,10 +293,7 @@ fn scope_of(p: &Payment) -> Scope {
 
 /// `status IN ('a', 'b')` for a fixed list of known status names (never user text).
 fn status_list(from: &[PaymentStatus]) -> String {
-    from.iter()
-        .map(|s| format!("'{}'", s.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    from.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
     };
 }

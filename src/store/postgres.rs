@@ -5,8 +5,8 @@
 //! of N racing transitions matches. Workers claim rows with `FOR UPDATE SKIP LOCKED`.
 
 use super::rows::{
-    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
-    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, ts, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
+    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
@@ -21,20 +21,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 type Backend = PgStore;
+type Db = sqlx::Postgres;
 type DbRow = PgRow;
 type Conn = sqlx::PgConnection;
-
-fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
-    t
-}
-
-fn get_ts(r: &DbRow, column: &str) -> StoreResult<DateTime<Utc>> {
-    Ok(r.try_get(column)?)
-}
-
-fn get_opt_ts(r: &DbRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    Ok(r.try_get(column)?)
-}
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// A new delivery's id, made by the database.
 const NEW_ID: &str = "'whd_' || replace(gen_random_uuid()::text, '-', '')";
@@ -112,9 +102,7 @@ rows::decoders!();
 
 super::accounts::accounts_sql! {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/postgres")
-            .run(&self.pool)
-            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await?;
         Ok(())
     }
 
@@ -124,74 +112,56 @@ super::accounts::accounts_sql! {
 }
 
 super::keys::keys_sql! {
-    async fn take_rate_tokens(
-        &self,
-        name: &str,
-        per_second: u32,
-        burst: u32,
-        want: u32,
-    ) -> StoreResult<TokenGrant> {
+    async fn take_rate_tokens(&self, name: &str, per_second: u32, burst: u32,
+        want: u32) -> StoreResult<TokenGrant> {
         // $2 rate, $3 burst, $4 want. The database's clock (one `now()` for the whole
         // statement), so nodes whose clocks differ still agree. The upsert locks the row:
         // concurrent takes queue and each sees the previous one's result; a take whose
         // transaction began before the last one counts no refill. A new bucket starts full.
         let refilled = "LEAST($3::float8, b.tokens + $2::float8 * GREATEST(0, \
              EXTRACT(EPOCH FROM now() - b.updated_at)::float8))";
-        let sql = format!(
-            "INSERT INTO rate_limit_buckets AS b (name, tokens, granted, updated_at) \
+        let sql = format!("INSERT INTO rate_limit_buckets AS b (name, tokens, granted, updated_at) \
              VALUES ($1, $3 - LEAST($4, $3), LEAST($4, $3), now()) \
              ON CONFLICT (name) DO UPDATE SET \
              granted = LEAST($4, FLOOR({refilled}))::int, \
              tokens = {refilled} - LEAST($4, FLOOR({refilled})), \
              updated_at = GREATEST(b.updated_at, now()) \
-             RETURNING tokens, granted"
-        );
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .bind(f64::from(per_second))
-            .bind(i32::try_from(burst).unwrap_or(i32::MAX))
-            .bind(i32::try_from(want).unwrap_or(i32::MAX))
-            .fetch_one(&self.pool)
-            .await?;
+             RETURNING tokens, granted");
+        let row = sql!(&sql, name, f64::from(per_second), i32::try_from(burst).unwrap_or(i32::MAX),
+            i32::try_from(want).unwrap_or(i32::MAX)).fetch_one(&self.pool).await?;
         let granted: i32 = row.try_get("granted")?;
         token_grant(i64::from(granted), row.try_get("tokens")?)
     }
 
     async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "DELETE FROM rate_limit_buckets WHERE updated_at < clock_timestamp() - $1::float8 * interval '1 second'",
-        )
-        .bind(idle.as_secs_f64())
-        .execute(&self.pool)
-        .await?;
+        let done = sql!("DELETE FROM rate_limit_buckets WHERE updated_at < clock_timestamp() - $1::float8 * interval '1 second'",
+            idle.as_secs_f64()).execute(&self.pool).await?;
         Ok(done.rows_affected())
     }
 
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
         let changes = self.key_changes.clone();
-        self.listening_keys
-            .get_or_try_init(|| async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-                listener.listen("hundi_keys").await?;
-                let changes = changes.clone();
-                tokio::spawn(async move {
-                    loop {
-                        // `None`: the connection dropped (the next call reconnects), and
-                        // notifications sent meanwhile are lost; so is anything after an error.
-                        let change = match listener.try_recv().await {
-                            Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
-                            Ok(None) => KeyChange::Unknown,
-                            Err(_) => {
-                                tokio::time::sleep(Duration::from_millis(100)).await;
-                                KeyChange::Unknown
-                            }
-                        };
-                        let _ = changes.send(change);
-                    }
-                });
-                Ok::<(), StoreError>(())
-            })
-            .await?;
+        self.listening_keys.get_or_try_init(|| async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+            listener.listen("hundi_keys").await?;
+            let changes = changes.clone();
+            tokio::spawn(async move {
+                loop {
+                    // `None`: the connection dropped (the next call reconnects), and
+                    // notifications sent meanwhile are lost; so is anything after an error.
+                    let change = match listener.try_recv().await {
+                        Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
+                        Ok(None) => KeyChange::Unknown,
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            KeyChange::Unknown
+                        }
+                    };
+                    let _ = changes.send(change);
+                }
+            });
+            Ok::<(), StoreError>(())
+        }).await?;
         Ok(changes.subscribe())
     }
 }
@@ -208,22 +178,20 @@ super::payments::payments_sql! {
 
 super::events::events_sql! {
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>> {
-        self.listening
-            .get_or_try_init(|| async {
-                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-                listener.listen("hundi_deliveries").await?;
-                let signal = self.deliveries.clone();
-                tokio::spawn(async move {
-                    // recv reconnects by itself after a dropped connection; any error is
-                    // followed by a wake, since notifications may have been missed.
-                    loop {
-                        let _ = listener.recv().await;
-                        signal.notify_one();
-                    }
-                });
-                Ok::<(), StoreError>(())
-            })
-            .await?;
+        self.listening.get_or_try_init(|| async {
+            let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+            listener.listen("hundi_deliveries").await?;
+            let signal = self.deliveries.clone();
+            tokio::spawn(async move {
+                // recv reconnects by itself after a dropped connection; any error is
+                // followed by a wake, since notifications may have been missed.
+                loop {
+                    let _ = listener.recv().await;
+                    signal.notify_one();
+                }
+            });
+            Ok::<(), StoreError>(())
+        }).await?;
         Ok(self.deliveries.clone())
     }
 }
@@ -233,19 +201,12 @@ super::credentials::credentials_sql! {}
 super::credits::credits_sql! {}
 
 super::idempotency::idempotency_sql! {
-    async fn insert_payment_completing(
-        &self,
-        p: &Payment,
-        e: &NewEvent,
-        key: &KeyCompletion,
-    ) -> StoreResult<()> {
+    async fn insert_payment_completing(&self, p: &Payment, e: &NewEvent,
+        key: &KeyCompletion) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         complete_key_in(&mut tx, &scope_of(p), key).await?;
         let wake = insert_payment_on(&mut *tx, p, e).await?;
-        tx.commit().await?;
-        if wake {
-            self.signal_deliveries();
-        }
+        self.commit(tx, wake).await?;
         Ok(())
     }
 }
@@ -260,10 +221,8 @@ async fn insert_payment_on<'c, E: sqlx::Executor<'c, Database = sqlx::Postgres>>
     // One statement, so one round trip and one implicit transaction for the payment, its
     // event and the event's webhook deliveries (NOTIFY fires on commit).
     let subscribers = rows::subscribers("$2", "$3", "$30", "$4", "$1");
-    let scheduled = sqlx::query(&format!(
-        "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-         $23, $24, $25, $26, $27, $28)) \
+    let sql = format!(
+        "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({PAYMENT_VALUES})) \
          , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
          created_at, key_id) VALUES ($29, $2, $3, $30, $1, $31, $32, $4)) \
          , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
@@ -271,42 +230,15 @@ async fn insert_payment_on<'c, E: sqlx::Executor<'c, Database = sqlx::Postgres>>
          SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $29, w.id, w.merchant_id, \
          w.livemode, 'pending', 0, $32, $32 FROM webhook_endpoints w WHERE {subscribers} RETURNING 1) \
          SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
-    ))
-    .bind(&p.id)
-    .bind(&p.merchant_id)
-    .bind(p.livemode)
-    .bind(&p.key_id)
-    .bind(&p.source)
-    .bind(p.status.as_str())
-    .bind(p.currency().code())
-    .bind(p.amount.minor())
-    .bind(p.refunded_minor)
-    .bind(&p.description)
-    .bind(&p.reference)
-    .bind(&p.customer.name)
-    .bind(&p.customer.email)
-    .bind(&p.customer.phone)
-    .bind(rows::metadata_json(p))
-    .bind(&p.success_url)
-    .bind(&p.cancel_url)
-    .bind(rows::methods_json(p))
-    .bind(p.created_at)
-    .bind(p.expires_at)
-    .bind(p.updated_at)
-    .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
-    .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
-    .bind(p.upi.as_ref().map(|u| u.payable_minor))
-    .bind(&p.paid_with)
-    .bind(&p.method_reference)
-    .bind(p.attempt_count)
-    .bind(&p.dialect_data)
-    .bind(&e.id)
-    .bind(&e.event_type)
-    .bind(&e.payload)
-    .bind(e.created_at)
-    .fetch_optional(exec)
-    .await
-    .map_err(classify)?;
+    );
+    let scheduled = bind_payment(sqlx::query(&sql), p)
+        .bind(&e.id)
+        .bind(&e.event_type)
+        .bind(&e.payload)
+        .bind(ts(e.created_at))
+        .fetch_optional(exec)
+        .await
+        .map_err(classify)?;
     Ok(scheduled.is_some())
 }
 

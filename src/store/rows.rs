@@ -1,18 +1,116 @@
 //! Converting stored columns into domain types, shared by both backends.
 
 use super::{StoreError, StoreResult};
-use crate::domain::key::{parse_permissions, ApiKey, Mode};
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus, UpiTarget};
-use crate::domain::refund::Refund;
 use chrono::{DateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
 use std::collections::BTreeMap;
+
+/// A timestamp as stored: INTEGER microseconds since the Unix epoch on SQLite, TIMESTAMPTZ on
+/// PostgreSQL. Bound and decoded the same way on both, so the shared SQL needs no per-backend
+/// conversion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredTime(pub DateTime<Utc>);
+
+pub fn ts(t: DateTime<Utc>) -> StoredTime {
+    StoredTime(t)
+}
+
+/// A field's type and the type its column decodes as: timestamps as `StoredTime`, anything
+/// else as itself.
+pub trait Stored: Sized {
+    type As;
+    fn from_stored(v: Self::As) -> Self;
+}
+
+macro_rules! stored_as_itself {
+    ($($t:ty),*) => {
+        $(impl Stored for $t {
+            type As = $t;
+            fn from_stored(v: $t) -> $t {
+                v
+            }
+        })*
+    };
+}
+
+stored_as_itself!(
+    String,
+    bool,
+    i32,
+    i64,
+    f64,
+    Vec<u8>,
+    Option<String>,
+    Option<i32>,
+    Option<i64>
+);
+
+impl Stored for DateTime<Utc> {
+    type As = StoredTime;
+    fn from_stored(v: StoredTime) -> Self {
+        v.0
+    }
+}
+
+impl Stored for Option<DateTime<Utc>> {
+    type As = Option<StoredTime>;
+    fn from_stored(v: Option<StoredTime>) -> Self {
+        v.map(|t| t.0)
+    }
+}
+
+/// `StoredTime` on backend `$db`: bound and decoded as `$raw`, converted by `$to` and `$from`.
+macro_rules! stored_time_on {
+    ($db:ty, $raw:ty, $to:expr, $from:expr) => {
+        impl Type<$db> for StoredTime {
+            fn type_info() -> <$db as Database>::TypeInfo {
+                <$raw as Type<$db>>::type_info()
+            }
+            fn compatible(ty: &<$db as Database>::TypeInfo) -> bool {
+                <$raw as Type<$db>>::compatible(ty)
+            }
+        }
+
+        impl<'q> Encode<'q, $db> for StoredTime {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                <$raw as Encode<'q, $db>>::encode($to(self.0), buf)
+            }
+        }
+
+        impl<'r> Decode<'r, $db> for StoredTime {
+            fn decode(value: <$db as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                Ok(StoredTime($from(<$raw as Decode<'r, $db>>::decode(
+                    value,
+                )?)?))
+            }
+        }
+    };
+}
+
+stored_time_on!(
+    Sqlite,
+    i64,
+    |t: DateTime<Utc>| t.timestamp_micros(),
+    |m: i64| { DateTime::from_timestamp_micros(m).ok_or_else(|| format!("timestamp {m}")) }
+);
+stored_time_on!(Postgres, DateTime<Utc>, |t| t, Ok::<_, BoxDynError>);
 
 /// The payment columns, in the order every payment query selects them.
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
      upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count, dialect_data";
+
+/// The placeholders of a payment's columns, as `bind_payment` binds them.
+pub const PAYMENT_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
+     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -23,7 +121,8 @@ pub const REFUND_COLUMNS: &str =
 
 pub const EVENT_COLUMNS: &str = "id, merchant_id, livemode, type, object_id, payload, created_at";
 
-/// A payment row with its backend-specific types already decoded.
+/// A payment row as stored, decoded alike on both backends.
+#[derive(sqlx::FromRow)]
 pub struct PaymentRow {
     pub id: String,
     pub merchant_id: String,
@@ -43,9 +142,9 @@ pub struct PaymentRow {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub methods: String,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub created_at: StoredTime,
+    pub expires_at: StoredTime,
+    pub updated_at: StoredTime,
     pub upi_id: Option<String>,
     pub upi_name: Option<String>,
     pub payable_minor: Option<i64>,
@@ -101,9 +200,9 @@ impl TryFrom<PaymentRow> for Payment {
             method_reference: r.method_reference,
             attempt_count: r.attempt_count,
             dialect_data: r.dialect_data,
-            created_at: r.created_at,
-            expires_at: r.expires_at,
-            updated_at: r.updated_at,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            updated_at: r.updated_at.0,
         })
     }
 }
@@ -116,36 +215,6 @@ pub fn methods_json(p: &Payment) -> String {
     serde_json::to_string(&p.methods).unwrap_or_else(|_| "[]".into())
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn api_key(
-    id: String,
-    merchant_id: String,
-    livemode: bool,
-    label: String,
-    prefix: String,
-    secret_hash: Vec<u8>,
-    permissions: String,
-    webhook_url: Option<String>,
-    request_count: i64,
-    created_at: DateTime<Utc>,
-    revoked_at: Option<DateTime<Utc>>,
-) -> StoreResult<ApiKey> {
-    Ok(ApiKey {
-        id,
-        merchant_id,
-        mode: Mode::from_livemode(livemode),
-        label,
-        prefix,
-        secret_hash,
-        permissions: parse_permissions(&permissions).map_err(StoreError::Corrupt)?,
-        webhook_url,
-        request_count,
-        created_at,
-        revoked_at,
-        rate_limit: None,
-    })
-}
-
 /// A stored rate limit (a non-negative INTEGER) as the key's requests per second.
 pub fn rate_limit(stored: Option<i64>) -> StoreResult<Option<u32>> {
     stored
@@ -156,30 +225,6 @@ pub fn rate_limit(stored: Option<i64>) -> StoreResult<Option<u32>> {
                 .ok_or_else(|| StoreError::Corrupt(format!("rate limit {n}")))
         })
         .transpose()
-}
-
-#[allow(clippy::too_many_arguments)]
-pub fn refund(
-    id: String,
-    payment_id: String,
-    merchant_id: String,
-    livemode: bool,
-    currency_code: &str,
-    amount_minor: i64,
-    reason: Option<String>,
-    status: String,
-    created_at: DateTime<Utc>,
-) -> StoreResult<Refund> {
-    Ok(Refund {
-        id,
-        payment_id,
-        merchant_id,
-        livemode,
-        amount: Money::from_minor(amount_minor, currency(currency_code)?),
-        reason,
-        status,
-        created_at,
-    })
 }
 
 pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, card_last4, \
@@ -285,8 +330,7 @@ pub fn payment_list_query(
         let lower = push(Arg::Text(q.to_lowercase()));
         let prefix = push(Arg::Text(prefix_pattern(q)));
         let mine = "merchant_id = $1 AND livemode = $2";
-        with = format!(
-            "WITH hits AS MATERIALIZED (\
+        with = format!("WITH hits AS MATERIALIZED (\
              SELECT id FROM payments WHERE id = {text} AND {mine} \
              UNION SELECT id FROM payments WHERE {mine} AND reference = {text} \
              UNION SELECT id FROM payments WHERE {mine} AND lower(customer_email) = {lower} \
@@ -302,67 +346,50 @@ pub fn payment_list_query(
         .join(", ");
     let sql = format!(
         "{with}SELECT {columns} FROM {from} WHERE {} ORDER BY p.created_at DESC, p.id DESC LIMIT {limit}",
-        cond.join(" AND ")
-    );
+        cond.join(" AND "));
     (sql, args)
 }
 
-/// The row decoders, written once and expanded inside each backend's module, where `DbRow` is
-/// its row type and `get_ts`/`get_opt_ts` read its timestamps.
+/// The row decoders and helpers, written once and expanded inside each backend's module, where
+/// `Db`, `DbRow`, `Conn` and `Query` are its types and `reader()`, `writer()` and `begin()` its
+/// pools and transactions; the aggregates' shared SQL relies on the same names.
 macro_rules! decoders {
     () => {
         fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
-            Payment::try_from(PaymentRow {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                key_id: r.try_get("key_id")?,
-                source: r.try_get("source")?,
-                status: r.try_get("status")?,
-                currency: r.try_get("currency")?,
-                amount_minor: r.try_get("amount_minor")?,
-                refunded_minor: r.try_get("refunded_minor")?,
-                description: r.try_get("description")?,
-                reference: r.try_get("reference")?,
-                customer_name: r.try_get("customer_name")?,
-                customer_email: r.try_get("customer_email")?,
-                customer_phone: r.try_get("customer_phone")?,
-                metadata: r.try_get("metadata")?,
-                success_url: r.try_get("success_url")?,
-                cancel_url: r.try_get("cancel_url")?,
-                methods: r.try_get("methods")?,
-                created_at: get_ts(&r, "created_at")?,
-                expires_at: get_ts(&r, "expires_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-                upi_id: r.try_get("upi_id")?,
-                upi_name: r.try_get("upi_name")?,
-                payable_minor: r.try_get("payable_minor")?,
-                paid_with: r.try_get("paid_with")?,
-                method_reference: r.try_get("method_reference")?,
-                attempt_count: r.try_get("attempt_count")?,
-                dialect_data: r.try_get("dialect_data")?,
-            })
+            Payment::try_from(<PaymentRow as sqlx::FromRow<DbRow>>::from_row(r)?)
+        }
+
+        /// A column as the field type `T` it is read into (timestamps through `StoredTime`).
+        fn get<T: rows::Stored>(r: &DbRow, column: &str) -> StoreResult<T>
+        where
+            T::As: for<'r> sqlx::Decode<'r, Db> + sqlx::Type<Db>,
+        {
+            Ok(T::from_stored(r.try_get::<T::As, _>(column)?))
+        }
+
+        /// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$28`.
+        fn bind_payment<'q>(q: Query<'q>, p: &'q Payment) -> Query<'q> {
+            q.bind(&p.id).bind(&p.merchant_id).bind(p.livemode).bind(&p.key_id).bind(&p.source)
+                .bind(p.status.as_str()).bind(p.currency().code()).bind(p.amount.minor())
+                .bind(p.refunded_minor).bind(&p.description).bind(&p.reference)
+                .bind(&p.customer.name).bind(&p.customer.email).bind(&p.customer.phone)
+                .bind(rows::metadata_json(p)).bind(&p.success_url).bind(&p.cancel_url)
+                .bind(rows::methods_json(p)).bind(ts(p.created_at)).bind(ts(p.expires_at))
+                .bind(ts(p.updated_at)).bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
+                .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
+                .bind(p.upi.as_ref().map(|u| u.payable_minor)).bind(&p.paid_with)
+                .bind(&p.method_reference).bind(p.attempt_count).bind(&p.dialect_data)
         }
 
         fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
-            rows::api_key(
-                r.try_get("id")?,
-                r.try_get("merchant_id")?,
-                r.try_get("livemode")?,
-                r.try_get("label")?,
-                r.try_get("prefix")?,
-                r.try_get("secret_hash")?,
-                r.try_get("permissions")?,
-                r.try_get("webhook_url")?,
-                r.try_get("request_count")?,
-                get_ts(&r, "created_at")?,
-                get_opt_ts(&r, "revoked_at")?,
-            )
-            .and_then(|mut k| {
-                let stored: Option<i32> = r.try_get("rate_limit")?;
-                k.rate_limit = rows::rate_limit(stored.map(i64::from))?;
-                Ok(k)
-            })
+            let permissions: String = get(r, "permissions")?;
+            Ok(from_row!(r, ApiKey { id, merchant_id, label, prefix, secret_hash, webhook_url,
+                request_count, created_at, revoked_at;
+                mode: crate::domain::key::Mode::from_livemode(get(r, "livemode")?),
+                permissions: crate::domain::key::parse_permissions(&permissions)
+                    .map_err(StoreError::Corrupt)?,
+                rate_limit: rows::rate_limit(get::<Option<i32>>(r, "rate_limit")?.map(i64::from))?,
+            }))
         }
 
         /// A bucket row's answer as a grant.
@@ -372,147 +399,70 @@ macro_rules! decoders {
             Ok(TokenGrant { granted, left })
         }
 
+        /// An amount of `currency` (a column) in minor units.
+        fn money(r: &DbRow, minor: i64) -> StoreResult<crate::domain::money::Money> {
+            let currency: String = get(r, "currency")?;
+            Ok(crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?))
+        }
+
         fn refund_from_row(r: &DbRow) -> StoreResult<Refund> {
-            let currency: String = r.try_get("currency")?;
-            rows::refund(
-                r.try_get("id")?,
-                r.try_get("payment_id")?,
-                r.try_get("merchant_id")?,
-                r.try_get("livemode")?,
-                &currency,
-                r.try_get("amount_minor")?,
-                r.try_get("reason")?,
-                r.try_get("status")?,
-                get_ts(&r, "created_at")?,
-            )
+            Ok(from_row!(r, Refund { id, payment_id, merchant_id, livemode, reason, status,
+                created_at; amount: money(r, get(r, "amount_minor")?)? }))
         }
 
         fn event_from_row(r: &DbRow) -> StoreResult<Event> {
-            Ok(Event {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                event_type: r.try_get("type")?,
-                object_id: r.try_get("object_id")?,
-                payload: r.try_get("payload")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Event { id, merchant_id, livemode, object_id, payload, created_at;
+                event_type: get(r, "type")? }))
         }
 
         fn attempt_from_row(r: &DbRow) -> StoreResult<Attempt> {
-            let status: String = r.try_get("status")?;
-            Ok(Attempt {
-                id: r.try_get("id")?,
-                payment_id: r.try_get("payment_id")?,
-                method: r.try_get("method")?,
-                status: rows::attempt_status(&status)?,
-                card_brand: r.try_get("card_brand")?,
-                card_last4: r.try_get("card_last4")?,
-                wallet_last4: r.try_get("wallet_last4")?,
-                failure_code: r.try_get("failure_code")?,
-                failure_message: r.try_get("failure_message")?,
-                created_at: get_ts(&r, "created_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-            })
+            Ok(from_row!(r, Attempt { id, payment_id, method, card_brand, card_last4, wallet_last4,
+                failure_code, failure_message, created_at, updated_at;
+                status: rows::attempt_status(&get::<String>(r, "status")?)? }))
         }
 
         fn credit_from_row(r: &DbRow) -> StoreResult<Credit> {
-            let currency: String = r.try_get("currency")?;
-            Ok(Credit {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                utr: r.try_get("utr")?,
-                amount: crate::domain::money::Money::from_minor(
-                    r.try_get("amount_minor")?,
-                    rows::currency(&currency)?,
-                ),
-                payer: r.try_get("payer")?,
-                received_at: get_ts(&r, "received_at")?,
-                payment_id: r.try_get("payment_id")?,
-                matched_at: get_opt_ts(&r, "matched_at")?,
-                created_at: get_ts(&r, "created_at")?,
-                shortfall: match (
-                    r.try_get::<Option<i64>, _>("shortfall_minor")?,
-                    r.try_get::<Option<String>, _>("shortfall_accepted_by")?,
-                    get_opt_ts(&r, "shortfall_accepted_at")?,
-                ) {
-                    (Some(minor), Some(accepted_by), Some(accepted_at)) => Some(AcceptedShortfall {
-                        amount: crate::domain::money::Money::from_minor(minor, rows::currency(&currency)?),
-                        accepted_by,
-                        accepted_at,
-                    }),
-                    _ => None,
-                },
-            })
+            let shortfall = match (get(r, "shortfall_minor")?, get(r, "shortfall_accepted_by")?,
+                get(r, "shortfall_accepted_at")?) {
+                (Some(minor), Some(accepted_by), Some(accepted_at)) => {
+                    Some(AcceptedShortfall { amount: money(r, minor)?, accepted_by, accepted_at })
+                }
+                _ => None,
+            };
+            Ok(from_row!(r, Credit { id, merchant_id, livemode, utr, payer, received_at, payment_id,
+                matched_at, created_at; amount: money(r, get(r, "amount_minor")?)?, shortfall: shortfall }))
         }
 
         fn user_from_row(r: &DbRow) -> StoreResult<User> {
-            Ok(User {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                email: r.try_get("email")?,
-                password_hash: r.try_get("password_hash")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, User { id, merchant_id, email, password_hash, created_at }))
         }
 
         fn credential_from_row(r: &DbRow) -> StoreResult<Credential> {
-            Ok(Credential {
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                name: r.try_get("name")?,
-                public_id: r.try_get("public_id")?,
-                sealed: r.try_get("secret")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Credential { merchant_id, livemode, name, public_id, created_at;
+                sealed: get(r, "secret")? }))
         }
 
         fn endpoint_from_row(r: &DbRow) -> StoreResult<Endpoint> {
-            let events: String = r.try_get("events")?;
-            Ok(Endpoint {
-                id: r.try_get("id")?,
-                merchant_id: r.try_get("merchant_id")?,
-                livemode: r.try_get("livemode")?,
-                url: r.try_get("url")?,
-                description: r.try_get("description")?,
-                events: crate::domain::webhook::events_from_column(&events),
-                enabled: r.try_get("enabled")?,
-                secret: r.try_get("secret")?,
-                previous_secret: r.try_get("previous_secret")?,
-                previous_secret_until: get_opt_ts(&r, "previous_secret_until")?,
-                failing_since: get_opt_ts(&r, "failing_since")?,
-                disabled_reason: r.try_get("disabled_reason")?,
-                key_id: r.try_get("key_id")?,
-                format: r.try_get("format")?,
-                payment_id: r.try_get("payment_id")?,
-                created_at: get_ts(&r, "created_at")?,
-                updated_at: get_ts(&r, "updated_at")?,
-            })
+            Ok(from_row!(r, Endpoint { id, merchant_id, livemode, url, description, enabled, secret,
+                previous_secret, previous_secret_until, failing_since, disabled_reason, key_id,
+                format, payment_id, created_at, updated_at;
+                events: crate::domain::webhook::events_from_column(&get::<String>(r, "events")?) }))
         }
 
         fn attempt_log_from_row(r: &DbRow) -> StoreResult<AttemptLog> {
-            Ok(AttemptLog {
-                id: r.try_get("id")?,
-                attempted_at: get_ts(&r, "attempted_at")?,
-                status_code: r.try_get("status_code")?,
-                latency_ms: r.try_get("latency_ms")?,
-                response_body: r.try_get("response_body")?,
-                error: r.try_get("error")?,
-            })
+            Ok(from_row!(r, AttemptLog { id, attempted_at, status_code, latency_ms, response_body,
+                error }))
         }
 
         fn merchant_from_row(r: &DbRow) -> StoreResult<Merchant> {
-            Ok(Merchant {
-                id: r.try_get("id")?,
-                name: r.try_get("name")?,
-                upi_id: r.try_get("upi_id")?,
-                upi_name: r.try_get("upi_name")?,
-                success_url: r.try_get("success_url")?,
-                cancel_url: r.try_get("cancel_url")?,
-                checkout_expiry_secs: r.try_get("checkout_expiry_secs")?,
-                created_at: get_ts(&r, "created_at")?,
-            })
+            Ok(from_row!(r, Merchant { id, name, upi_id, upi_name, success_url, cancel_url,
+                checkout_expiry_secs, created_at }))
+        }
+
+        /// A delivery without its attempts.
+        fn delivery_from_row(r: &DbRow) -> StoreResult<Delivery> {
+            Ok(from_row!(r, Delivery { id, event_id, endpoint_id, status, attempts, next_attempt_at,
+                last_status, created_at, completed_at; log: Vec::new() }))
         }
 
         impl Backend {
@@ -521,24 +471,24 @@ macro_rules! decoders {
                 self.deliveries.notify_one();
             }
 
+            /// Commits, then wakes this node's dispatcher when the transaction scheduled
+            /// deliveries.
+            async fn commit(&self, tx: sqlx::Transaction<'static, Db>, wake: bool) -> StoreResult<()> {
+                tx.commit().await?;
+                if wake {
+                    self.signal_deliveries();
+                }
+                Ok(())
+            }
+
             /// One row of `table` by id, if it belongs to the scope's merchant and mode.
-            async fn scoped_row(
-                &self,
-                table: &str,
-                columns: &str,
-                scope: &Scope,
-                id: &str,
-            ) -> StoreResult<DbRow> {
+            async fn scoped_row(&self, table: &str, columns: &str, scope: &Scope,
+                id: &str) -> StoreResult<DbRow> {
                 let sql = format!(
                     "SELECT {columns} FROM {table} WHERE id = $1 AND merchant_id = $2 AND livemode = $3"
                 );
-                sqlx::query(&sql)
-                    .bind(id)
-                    .bind(&scope.merchant_id)
-                    .bind(scope.livemode)
-                    .fetch_optional(self.reader())
-                    .await?
-                    .ok_or(StoreError::NotFound)
+                sql!(&sql, id, &scope.merchant_id, scope.livemode).fetch_optional(self.reader())
+                    .await?.ok_or(StoreError::NotFound)
             }
         }
     };

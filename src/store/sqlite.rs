@@ -6,8 +6,8 @@
 //! INTEGER microseconds since the Unix epoch, booleans 0/1.
 
 use super::rows::{
-    self, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
-    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
+    self, ts, PaymentRow, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS,
+    KEY_COLUMNS, MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
@@ -35,27 +35,10 @@ pub struct SqliteStore {
 }
 
 type Backend = SqliteStore;
+type Db = sqlx::Sqlite;
 type DbRow = SqliteRow;
 type Conn = sqlx::SqliteConnection;
-
-/// A timestamp as stored: microseconds since the Unix epoch.
-fn ts(t: DateTime<Utc>) -> i64 {
-    t.timestamp_micros()
-}
-
-fn from_ts(v: i64) -> StoreResult<DateTime<Utc>> {
-    DateTime::from_timestamp_micros(v).ok_or_else(|| StoreError::Corrupt(format!("timestamp {v}")))
-}
-
-fn get_ts(r: &DbRow, column: &str) -> StoreResult<DateTime<Utc>> {
-    from_ts(r.try_get(column)?)
-}
-
-fn get_opt_ts(r: &DbRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    r.try_get::<Option<i64>, _>(column)?
-        .map(from_ts)
-        .transpose()
-}
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
 /// A new delivery's id, made by the database.
 const NEW_ID: &str = "'whd_' || lower(hex(randomblob(16)))";
@@ -134,6 +117,27 @@ impl SqliteStore {
 }
 
 rows::decoders!();
+
+impl SqliteStore {
+    /// Hands a payment insert to the group commit and waits for its commit.
+    async fn group_insert(
+        &self,
+        p: &Payment,
+        e: &NewEvent,
+        key: Option<KeyCompletion>,
+    ) -> StoreResult<()> {
+        let stopped = || StoreError::Write("the SQLite writer has stopped".into());
+        let (done, result) = oneshot::channel();
+        let job = InsertJob {
+            payment: p.clone(),
+            event: e.clone(),
+            key,
+            done,
+        };
+        self.inserts.send(job).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
 
 /// A payment to insert with its `payment.created` event, and where to say it is committed.
 struct InsertJob {
@@ -232,49 +236,17 @@ async fn insert_one(
     if let Some(key) = key {
         complete_key_in(tx, &scope_of(p), key).await?;
     }
-    sqlx::query(&format!(
-        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28)"
-    ))
-    .bind(&p.id)
-    .bind(&p.merchant_id)
-    .bind(p.livemode)
-    .bind(&p.key_id)
-    .bind(&p.source)
-    .bind(p.status.as_str())
-    .bind(p.currency().code())
-    .bind(p.amount.minor())
-    .bind(p.refunded_minor)
-    .bind(&p.description)
-    .bind(&p.reference)
-    .bind(&p.customer.name)
-    .bind(&p.customer.email)
-    .bind(&p.customer.phone)
-    .bind(rows::metadata_json(p))
-    .bind(&p.success_url)
-    .bind(&p.cancel_url)
-    .bind(rows::methods_json(p))
-    .bind(ts(p.created_at))
-    .bind(ts(p.expires_at))
-    .bind(ts(p.updated_at))
-    .bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
-    .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
-    .bind(p.upi.as_ref().map(|u| u.payable_minor))
-    .bind(&p.paid_with)
-    .bind(&p.method_reference)
-    .bind(p.attempt_count)
-    .bind(&p.dialect_data)
-    .execute(&mut *tx)
-    .await
-    .map_err(classify)?;
+    let sql = format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({PAYMENT_VALUES})");
+    bind_payment(sqlx::query(&sql), p)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
     insert_event(tx, &scope_of(p), event).await
 }
 
 super::accounts::accounts_sql! {
     async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.writer)
-            .await?;
+        sqlx::migrate!("./migrations/sqlite").run(&self.writer).await?;
         Ok(())
     }
 
@@ -284,42 +256,27 @@ super::accounts::accounts_sql! {
 }
 
 super::keys::keys_sql! {
-    async fn take_rate_tokens(
-        &self,
-        name: &str,
-        per_second: u32,
-        burst: u32,
-        want: u32,
-    ) -> StoreResult<TokenGrant> {
+    async fn take_rate_tokens(&self, name: &str, per_second: u32, burst: u32,
+        want: u32) -> StoreResult<TokenGrant> {
         // $2 rate, $3 burst, $4 want, $5 now (µs). A new bucket starts full.
         let refilled = "MIN($3, rate_limit_buckets.tokens \
              + $2 * MAX(0, $5 - rate_limit_buckets.updated_at) / 1000000.0)";
-        let sql = format!(
-            "INSERT INTO rate_limit_buckets (name, tokens, granted, updated_at) \
+        let sql = format!("INSERT INTO rate_limit_buckets (name, tokens, granted, updated_at) \
              VALUES ($1, $3 - MIN($4, $3), MIN($4, $3), $5) \
              ON CONFLICT (name) DO UPDATE SET \
              granted = MIN($4, CAST({refilled} AS INTEGER)), \
              tokens = {refilled} - MIN($4, CAST({refilled} AS INTEGER)), \
              updated_at = MAX(rate_limit_buckets.updated_at, $5) \
-             RETURNING tokens, granted"
-        );
-        let row = sqlx::query(&sql)
-            .bind(name)
-            .bind(f64::from(per_second))
-            .bind(i64::from(burst))
-            .bind(i64::from(want))
-            .bind(ts(crate::domain::now()))
-            .fetch_one(&self.writer)
-            .await?;
+             RETURNING tokens, granted");
+        let row = sql!(&sql, name, f64::from(per_second), i64::from(burst), i64::from(want),
+            ts(crate::domain::now())).fetch_one(&self.writer).await?;
         token_grant(row.try_get("granted")?, row.try_get("tokens")?)
     }
 
     async fn prune_rate_buckets(&self, idle: Duration) -> StoreResult<u64> {
         let before = crate::domain::now() - chrono::Duration::from_std(idle).unwrap_or_default();
-        let done = sqlx::query("DELETE FROM rate_limit_buckets WHERE updated_at < $1")
-            .bind(ts(before))
-            .execute(&self.writer)
-            .await?;
+        let done = sql!("DELETE FROM rate_limit_buckets WHERE updated_at < $1", ts(before))
+            .execute(&self.writer).await?;
         Ok(done.rows_affected())
     }
 
@@ -332,20 +289,7 @@ super::keys::keys_sql! {
 
 super::payments::payments_sql! {
     async fn insert_payment(&self, p: &Payment, event: &NewEvent) -> StoreResult<()> {
-        let (done, result) = oneshot::channel();
-        let job = InsertJob {
-            payment: p.clone(),
-            event: event.clone(),
-            key: None,
-            done,
-        };
-        self.inserts
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
+        self.group_insert(p, event, None).await
     }
 }
 
@@ -360,26 +304,9 @@ super::credentials::credentials_sql! {}
 super::credits::credits_sql! {}
 
 super::idempotency::idempotency_sql! {
-    async fn insert_payment_completing(
-        &self,
-        p: &Payment,
-        event: &NewEvent,
-        key: &KeyCompletion,
-    ) -> StoreResult<()> {
-        let (done, result) = oneshot::channel();
-        let job = InsertJob {
-            payment: p.clone(),
-            event: event.clone(),
-            key: Some(key.clone()),
-            done,
-        };
-        self.inserts
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Write("the SQLite writer has stopped".into()))?
+    async fn insert_payment_completing(&self, p: &Payment, event: &NewEvent,
+        key: &KeyCompletion) -> StoreResult<()> {
+        self.group_insert(p, event, Some(key.clone())).await
     }
 }
 
