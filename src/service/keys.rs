@@ -202,9 +202,11 @@ pub async fn change_key(
     changes: KeyChanges,
     allow_private: bool,
 ) -> Result<(ApiKey, Option<String>), AccountError> {
-    let key = owned_key(store, scope, id, false).await?;
+    let mut key = owned_key(store, scope, id, false).await?;
     check_rate_limit(changes.rate_limit)?;
-    let (mut key, secret) = update_key(
+    // The rate limit is written with the permissions and URL, in the key's one update.
+    key.rate_limit = changes.rate_limit;
+    let (key, secret) = update_key(
         store,
         &key,
         changes.permissions,
@@ -212,9 +214,6 @@ pub async fn change_key(
         allow_private,
     )
     .await?;
-    if key.rate_limit != changes.rate_limit {
-        key = set_key_rate_limit(store, &key.id, changes.rate_limit).await?;
-    }
     // This node stops trusting its cached copy now (others hear of it from the database).
     if let Some(cache) = cache {
         cache.forget(&key.id);
@@ -367,7 +366,7 @@ async fn key_endpoint(store: &dyn Store, key: &ApiKey, url: &str) -> Result<Stri
     Ok(endpoint.secret)
 }
 
-/// Changes a key's permissions and webhook URL. A new URL replaces the old endpoint's address
+/// Changes a key's permissions and webhook URL (and writes its rate limit). A new URL replaces the old endpoint's address
 /// (its secret stays); a first URL creates the endpoint and returns its new secret; no URL
 /// removes it.
 pub async fn update_key(

@@ -8,7 +8,7 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
-    /// Changes a key's label, permissions and webhook URL.
+    /// Changes a key's label, permissions, webhook URL and rate limit, in one statement.
     async fn update_key(&self, key: &ApiKey) -> StoreResult<ApiKey>;
     /// Adds counted requests to keys (flushed in batches, not per request).
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
@@ -79,11 +79,12 @@ impl KeyStore for Backend {
 
     async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
         let sql = format!(
-            "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4 WHERE id = $1 \
-             RETURNING {KEY_COLUMNS}");
+            "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4, rate_limit = $5 \
+             WHERE id = $1 RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
         let row = sql!(&sql, &k.id, &k.label,
-            crate::domain::key::format_permissions(&k.permissions), &k.webhook_url)
+            crate::domain::key::format_permissions(&k.permissions), &k.webhook_url,
+            k.rate_limit.and_then(|n| i32::try_from(n).ok()))
             .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         notify_key_change(&mut tx, &k.id).await?;
         tx.commit().await?;

@@ -5,7 +5,9 @@ use chrono::{Duration, Utc};
 use hundi::domain::key::hash_secret;
 use hundi::domain::payment::PaymentStatus;
 use hundi::service::{NewPayment, PaymentService};
-use hundi::store::{EventFilter, IdempotencyClaim, PaymentFilter, Scope, Store, StoredResponse};
+use hundi::store::{
+    EventFilter, IdempotencyClaim, KeyStore, PaymentFilter, Scope, Store, StoredResponse,
+};
 use std::sync::Arc;
 
 async fn setup(
@@ -830,6 +832,13 @@ async fn key_rate_limits_round_trip(backend: Backend) {
     let cleared = store.set_key_rate_limit(&found.id, None).await.unwrap();
     assert_eq!(cleared.rate_limit, None);
     assert!(store.set_key_rate_limit("key_nope", Some(5)).await.is_err());
+    // A key's update writes its rate limit together with its permissions, in one statement.
+    let mut both = cleared.clone();
+    both.rate_limit = Some(42);
+    both.permissions = vec![hundi::domain::key::Permission::PaymentsRead];
+    let updated = KeyStore::update_key(&*store, &both).await.unwrap();
+    assert_eq!(updated.rate_limit, Some(42));
+    assert_eq!(updated.permissions, both.permissions);
     let default = store
         .find_key_by_hash(&hash_secret(&m.test_key))
         .await
