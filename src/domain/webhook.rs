@@ -166,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn native_vector_of_the_seeds() {
+    fn the_published_native_signature_vector() {
         let sig = sign(
             "whsec_aHVuZGktdGVzdC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2Q=",
             "msg_2Kx9",

@@ -1,5 +1,5 @@
 <?php
-// Pakhi Pay's PHP "Create Payment" example (seeds/000), as written; only the host and the API
+// Pakhi Pay's PHP "Create Payment" example (from its published API document), as written; only the host and the API
 // key are changed (read from the environment the test sets).
 $api_url = getenv("PAKHIPAY_HOST") . "/api/request/payment/create/";
 $api_key = getenv("PAKHIPAY_API_KEY");

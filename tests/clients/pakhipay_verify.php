@@ -1,5 +1,5 @@
 <?php
-// Pakhi Pay's PHP "Verify Payment" example (seeds/000), as written; only the host, the API key
+// Pakhi Pay's PHP "Verify Payment" example (from its published API document), as written; only the host, the API key
 // and the transaction id are changed (read from the environment the test sets).
 $api_url = getenv("PAKHIPAY_HOST") . "/api/request/payment/verify/";
 $api_key = getenv("PAKHIPAY_API_KEY");

@@ -1,4 +1,4 @@
-# Pakhi Pay's Python "Verify Payment" example (seeds/000), as written; only the host, the API
+# Pakhi Pay's Python "Verify Payment" example (from its published API document), as written; only the host, the API
 # key and the transaction id are changed (read from the environment the test sets).
 import os
 import requests

@@ -1,4 +1,4 @@
-// Pakhi Pay's Node.js "Create Payment" example (seeds/000), as written; only the host and the
+// Pakhi Pay's Node.js "Create Payment" example (from its published API document), as written; only the host and the
 // API key are changed (read from the environment the test sets).
 const axios = require('axios');
 const data = {

@@ -1,4 +1,4 @@
-// Pakhi Pay's Node.js "Verify Payment" example (seeds/000), as written; only the host, the API
+// Pakhi Pay's Node.js "Verify Payment" example (from its published API document), as written; only the host, the API
 // key and the transaction id are changed (read from the environment the test sets).
 const axios = require('axios');
 axios.post(process.env.PAKHIPAY_HOST + '/api/request/payment/verify/', {
