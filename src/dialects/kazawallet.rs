@@ -149,10 +149,10 @@ impl From<KeyRefusal> for Refusal {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Refusal {
+fn internal(e: impl super::Failure) -> Refusal {
     tracing::error!(error = %e, "kazawallet request failed");
     Refusal {
-        status: StatusCode::INTERNAL_SERVER_ERROR,
+        status: e.status(),
         message: "Something went wrong; try again".into(),
         key: "INTERNAL_ERROR",
         field: None,

@@ -24,6 +24,38 @@ use std::sync::Arc;
 
 pub use registry::{registry, Delivery, Dialect, Registry};
 
+/// A failure after the key was let in, sorted once for every dialect: a lost database is a
+/// 503 (clients and load balancers retry it), anything else a 500, each in the dialect's shape.
+pub trait Failure: std::fmt::Display {
+    fn database_lost(&self) -> bool;
+
+    fn status(&self) -> StatusCode {
+        if self.database_lost() {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+impl Failure for crate::service::StoreError {
+    fn database_lost(&self) -> bool {
+        matches!(self, crate::service::StoreError::Unavailable(_))
+    }
+}
+
+impl Failure for crate::service::ServiceError {
+    fn database_lost(&self) -> bool {
+        matches!(self, crate::service::ServiceError::Store(e) if e.database_lost())
+    }
+}
+
+impl Failure for crate::service::credentials::CredentialError {
+    fn database_lost(&self) -> bool {
+        matches!(self, crate::service::credentials::CredentialError::Store(e) if e.database_lost())
+    }
+}
+
 /// Why a dialect's request was not let in; each dialect words it in its own shape.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeyRefusal {
@@ -146,6 +178,31 @@ pub async fn preflight() -> StatusCode {
 mod tests {
     use super::*;
     use crate::domain::money::Currency;
+
+    #[test]
+    fn a_lost_database_is_a_503_and_other_failures_a_500() {
+        use crate::service::credentials::CredentialError;
+        use crate::service::{ServiceError, StoreError};
+        let lost = || StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        let broken = || StoreError::Corrupt("a stored row".into());
+        assert_eq!(Failure::status(&lost()), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            Failure::status(&ServiceError::Store(lost())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            Failure::status(&CredentialError::Store(lost())),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            Failure::status(&ServiceError::Store(broken())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            Failure::status(&CredentialError::Store(broken())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 
     /// docs/dialects.md's status table says what the code says, with a column for every
     /// dialect of the registry (headed by its label).

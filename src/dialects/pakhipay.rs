@@ -317,7 +317,7 @@ async fn callback_signer(
 ) -> Result<(), Refusal> {
     let failed = |e: crate::service::credentials::CredentialError| {
         tracing::error!(error = %e, "pakhipay could not prepare the callback's signature");
-        Refusal(StatusCode::INTERNAL_SERVER_ERROR, "try again".into())
+        Refusal(super::Failure::status(&e), "try again".into())
     };
     if key.is_create_only() {
         // A browser key is public: its payments' callbacks are signed with the merchant's
@@ -355,7 +355,7 @@ fn refusal_of(e: ServiceError) -> Refusal {
         other => {
             tracing::error!(error = %other, "pakhipay create failed");
             Refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                super::Failure::status(&other),
                 "could not create the payment; try again".into(),
             )
         }
@@ -393,10 +393,7 @@ async fn verify(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
             Err(ServiceError::NotFound(_)) => return Ok(answer(0, "not found").into_response()),
             Err(e) => {
                 tracing::error!(error = %e, "pakhipay verify failed");
-                return Err(Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "try again".into(),
-                ));
+                return Err(Refusal(super::Failure::status(&e), "try again".into()));
             }
         };
         let message = verify_message(payment.status);

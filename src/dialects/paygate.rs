@@ -120,7 +120,7 @@ impl From<ServiceError> for Refusal {
             other => {
                 tracing::error!(error = %other, "paygate request failed");
                 Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
+                    super::Failure::status(&other),
                     "Internal error; try again".into(),
                 )
             }

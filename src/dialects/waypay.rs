@@ -163,12 +163,9 @@ impl From<KeyRefusal> for Refusal {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Refusal {
+fn internal(e: impl super::Failure) -> Refusal {
     tracing::error!(error = %e, "waypay request failed");
-    refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong; try again",
-    )
+    refusal(e.status(), "Something went wrong; try again")
 }
 
 /// What Waypay echoes later: `orderRef` and `customerRef` as sent, the metadata string, and

@@ -151,12 +151,9 @@ impl From<KeyRefusal> for Refusal {
     }
 }
 
-fn internal(e: impl std::fmt::Display) -> Refusal {
+fn internal(e: impl super::Failure) -> Refusal {
     tracing::error!(error = %e, "xpay request failed");
-    Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong; try again".into(),
-    )
+    Refusal(e.status(), "Something went wrong; try again".into())
 }
 
 /// The key's scope, once `x-account-id` names the merchant's XPay account and (for POSTs)
