@@ -35,6 +35,40 @@ pub struct Endpoint {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Endpoint {
+    /// A new, enabled endpoint with a fresh id and signing secret, created `now`. The narrower
+    /// kinds (an API key's own URL, one payment's callback) set `key_id` or `payment_id` on it.
+    pub fn new(
+        merchant_id: &str,
+        livemode: bool,
+        url: String,
+        events: Vec<String>,
+        description: Option<String>,
+        format: &str,
+        now: DateTime<Utc>,
+    ) -> Endpoint {
+        Endpoint {
+            id: crate::domain::ids::new_id("we"),
+            merchant_id: merchant_id.to_string(),
+            livemode,
+            url,
+            description,
+            events,
+            enabled: true,
+            secret: generate_secret(),
+            previous_secret: None,
+            previous_secret_until: None,
+            failing_since: None,
+            disabled_reason: None,
+            key_id: None,
+            format: format.to_string(),
+            payment_id: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// Standard Webhooks: the event's JSON, `webhook-id/-timestamp/-signature` headers.
 pub const FORMAT_NATIVE: &str = "native";
 /// An API key's own webhook URL: each payment's events in the format of the dialect that

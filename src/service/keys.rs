@@ -342,25 +342,17 @@ pub async fn create_key_from(store: &dyn Store, new: NewKey) -> Result<CreatedKe
 
 /// The endpoint of a key's own webhook URL; returns its signing secret.
 async fn key_endpoint(store: &dyn Store, key: &ApiKey, url: &str) -> Result<String, AccountError> {
-    let now = crate::domain::now();
     let endpoint = Endpoint {
-        id: new_id("we"),
-        merchant_id: key.merchant_id.clone(),
-        livemode: key.mode.is_live(),
-        url: url.to_string(),
-        description: Some(format!("webhook URL of API key {}", key.id)),
-        events: vec!["*".into()],
-        enabled: true,
-        secret: crate::domain::webhook::generate_secret(),
-        previous_secret: None,
-        previous_secret_until: None,
-        failing_since: None,
-        disabled_reason: None,
         key_id: Some(key.id.clone()),
-        format: crate::domain::webhook::FORMAT_AUTO.to_string(),
-        payment_id: None,
-        created_at: now,
-        updated_at: now,
+        ..Endpoint::new(
+            &key.merchant_id,
+            key.mode.is_live(),
+            url.to_string(),
+            vec!["*".into()],
+            Some(format!("webhook URL of API key {}", key.id)),
+            crate::domain::webhook::FORMAT_AUTO,
+            crate::domain::now(),
+        )
     };
     store.create_endpoint(&endpoint).await?;
     Ok(endpoint.secret)

@@ -393,23 +393,16 @@ impl PaymentService {
         crate::webhooks::ssrf::check_literal(&parsed, self.allow_private_webhooks)
             .map_err(|e| ServiceError::invalid("callback_url", e.to_string()))?;
         let endpoint = crate::domain::webhook::Endpoint {
-            id: new_id("we"),
-            merchant_id: scope.merchant_id.clone(),
-            livemode: scope.livemode,
-            url: callback.url.clone(),
-            description: Some(format!("callback URL of payment {payment_id}")),
-            events: callback.events.clone(),
-            enabled: true,
-            secret: crate::domain::webhook::generate_secret(),
-            previous_secret: None,
-            previous_secret_until: None,
-            failing_since: None,
-            disabled_reason: None,
-            key_id: None,
-            format: callback.format.clone(),
             payment_id: Some(payment_id.to_string()),
-            created_at: now,
-            updated_at: now,
+            ..crate::domain::webhook::Endpoint::new(
+                &scope.merchant_id,
+                scope.livemode,
+                callback.url.clone(),
+                callback.events.clone(),
+                Some(format!("callback URL of payment {payment_id}")),
+                &callback.format,
+                now,
+            )
         };
         self.store.create_endpoint(&endpoint).await?;
         Ok(())

@@ -148,26 +148,15 @@ impl PaymentService {
         let url = self.check_target(scope, url).await?;
         let events = check_events(events)?;
         check_description(&description)?;
-        let now = crate::domain::now();
-        let endpoint = Endpoint {
-            id: new_id("we"),
-            merchant_id: scope.merchant_id.clone(),
-            livemode: scope.livemode,
+        let endpoint = Endpoint::new(
+            &scope.merchant_id,
+            scope.livemode,
             url,
-            description,
             events,
-            enabled: true,
-            secret: generate_secret(),
-            previous_secret: None,
-            previous_secret_until: None,
-            failing_since: None,
-            disabled_reason: None,
-            key_id: None,
-            format: crate::domain::webhook::FORMAT_NATIVE.to_string(),
-            payment_id: None,
-            created_at: now,
-            updated_at: now,
-        };
+            description,
+            crate::domain::webhook::FORMAT_NATIVE,
+            crate::domain::now(),
+        );
         self.store.create_endpoint(&endpoint).await?;
         Ok(endpoint)
     }
