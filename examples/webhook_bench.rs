@@ -105,11 +105,12 @@ async fn main() {
         .expect("merchant");
     let key = hundi::service::keys::create_key(
         &*store,
-        &m.id,
-        hundi::domain::key::Mode::Test,
-        "bench",
-        hundi::domain::key::Permission::ALL.to_vec(),
-        None,
+        hundi::service::keys::NewKey::new(
+            &m.id,
+            hundi::domain::key::Mode::Test,
+            "bench",
+            hundi::domain::key::Permission::ALL.to_vec(),
+        ),
     )
     .await
     .expect("key")

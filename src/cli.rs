@@ -513,7 +513,7 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
 /// `hundi key create`: the new key with its secrets, printed once.
 async fn key_create(store: &dyn Store, new: keys::NewKey, json: bool) -> Result<()> {
     let (merchant, mode) = (new.merchant_id.clone(), new.mode);
-    let created = keys::create_key_from(store, new).await?;
+    let created = keys::create_key(store, new).await?;
     if json {
         let mut v = key_json(&created.key, &[]);
         v["secret"] = json!(created.secret);

@@ -223,6 +223,32 @@ pub fn mode_of_secret(secret: &str) -> Option<Mode> {
     }
 }
 
+/// Revenue of payments made with a key: per currency, net of refunds, in minor units.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyRevenue {
+    pub key_id: String,
+    pub currency: String,
+    pub minor: i64,
+}
+
+/// What one take from a rate-limit bucket gave.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenGrant {
+    /// Tokens handed out (at most the number asked for).
+    pub granted: u32,
+    /// Tokens left in the bucket after the take (fractions refill over time).
+    pub left: f64,
+}
+
+/// A change to API keys another node (or process) made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum KeyChange {
+    /// This key was revoked or changed.
+    Key(String),
+    /// Changes may have been missed (the notification connection dropped): forget them all.
+    Unknown,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

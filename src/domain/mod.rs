@@ -3,8 +3,10 @@
 pub mod attempt;
 pub mod credential;
 pub mod credit;
+pub mod delivery;
 pub mod email;
 pub mod event;
+pub mod idempotency;
 pub mod ids;
 pub mod key;
 pub mod merchant;

@@ -26,3 +26,14 @@ pub struct DayStat {
     pub amount_minor: i64,
     pub refunded_minor: i64,
 }
+
+/// How a throttle counts tries at one subject: `free` tries, then each try blocks the next
+/// for `first_wait`, doubling per try up to `max_wait`. A try more than `window` after the
+/// previous one starts the count again.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleRule {
+    pub free: i32,
+    pub window: chrono::Duration,
+    pub first_wait: chrono::Duration,
+    pub max_wait: chrono::Duration,
+}

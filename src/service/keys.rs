@@ -229,52 +229,8 @@ pub struct CreatedKey {
     pub webhook_secret: Option<String>,
 }
 
-pub async fn create_key(
-    store: &dyn Store,
-    merchant_id: &str,
-    mode: Mode,
-    label: &str,
-    permissions: Vec<Permission>,
-    webhook_url: Option<String>,
-) -> Result<CreatedKey, AccountError> {
-    create_key_allowing(
-        store,
-        merchant_id,
-        mode,
-        label,
-        permissions,
-        webhook_url,
-        false,
-    )
-    .await
-}
-
-/// `create_key`, saying whether the webhook URL may be a private address.
-pub async fn create_key_allowing(
-    store: &dyn Store,
-    merchant_id: &str,
-    mode: Mode,
-    label: &str,
-    permissions: Vec<Permission>,
-    webhook_url: Option<String>,
-    allow_private: bool,
-) -> Result<CreatedKey, AccountError> {
-    create_key_from(
-        store,
-        NewKey {
-            merchant_id: merchant_id.to_string(),
-            mode,
-            label: label.to_string(),
-            permissions,
-            webhook_url,
-            rate_limit: None,
-            allow_private,
-        },
-    )
-    .await
-}
-
-/// Everything a new key is made of.
+/// Everything a new key is made of. `NewKey::new` gives a key without a webhook URL, on the
+/// instance's default rate limit; set the other fields where they differ.
 pub struct NewKey {
     pub merchant_id: String,
     pub mode: Mode,
@@ -287,80 +243,94 @@ pub struct NewKey {
     pub allow_private: bool,
 }
 
-/// Creates a key as `new` describes it.
-pub async fn create_key_from(store: &dyn Store, new: NewKey) -> Result<CreatedKey, AccountError> {
-    let NewKey {
-        merchant_id,
-        mode,
-        label,
-        permissions,
-        webhook_url,
-        rate_limit,
-        allow_private,
-    } = new;
-    let merchant_id = merchant_id.as_str();
-    check_rate_limit(rate_limit)?;
-    match store.get_merchant(merchant_id).await {
+impl NewKey {
+    pub fn new(merchant_id: &str, mode: Mode, label: &str, permissions: Vec<Permission>) -> NewKey {
+        NewKey {
+            merchant_id: merchant_id.to_string(),
+            mode,
+            label: label.to_string(),
+            permissions,
+            webhook_url: None,
+            rate_limit: None,
+            allow_private: false,
+        }
+    }
+}
+
+/// Creates a key as `new` describes it, with its webhook URL's endpoint in the same
+/// transaction (the CLI, the dashboard and a merchant's first keys all come here).
+pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<CreatedKey, AccountError> {
+    check_rate_limit(new.rate_limit)?;
+    match store.get_merchant(&new.merchant_id).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
-            return Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
+            return Err(AccountError::Invalid(format!(
+                "no merchant {}",
+                new.merchant_id
+            )))
         }
         Err(e) => return Err(e.into()),
     }
-    if let Some(url) = &webhook_url {
+    check_webhook_url(new.webhook_url.as_deref(), new.mode, new.allow_private).await?;
+    let secret = generate_secret(new.mode);
+    let key = ApiKey {
+        id: new_id("key"),
+        merchant_id: new.merchant_id,
+        mode: new.mode,
+        label: new.label.trim().to_string(),
+        prefix: secret.prefix,
+        secret_hash: secret.hash,
+        permissions: new.permissions,
+        webhook_url: new.webhook_url,
+        request_count: 0,
+        created_at: crate::domain::now(),
+        revoked_at: None,
+        rate_limit: new.rate_limit,
+    };
+    let endpoint = key_endpoint(&key);
+    store.create_key(&key, endpoint.as_ref()).await?;
+    Ok(CreatedKey {
+        key,
+        secret: secret.secret,
+        webhook_secret: endpoint.map(|e| e.secret),
+    })
+}
+
+/// A key's webhook URL must pass the same address rule as any endpoint's.
+async fn check_webhook_url(
+    url: Option<&str>,
+    mode: Mode,
+    allow_private: bool,
+) -> Result<(), AccountError> {
+    if let Some(url) = url {
         crate::webhooks::ssrf::check_url(url, mode.is_live(), allow_private)
             .await
             .map_err(|e| AccountError::Invalid(format!("webhook URL: {e}")))?;
     }
-    let secret = generate_secret(mode);
-    let key = ApiKey {
-        id: new_id("key"),
-        merchant_id: merchant_id.to_string(),
-        mode,
-        label: label.trim().to_string(),
-        prefix: secret.prefix,
-        secret_hash: secret.hash,
-        permissions,
-        webhook_url,
-        request_count: 0,
-        created_at: crate::domain::now(),
-        revoked_at: None,
-        rate_limit,
-    };
-    store.create_key(&key).await?;
-    // A key's own webhook URL is one more endpoint, limited to events about its payments.
-    let webhook_secret = match &key.webhook_url {
-        Some(url) => Some(key_endpoint(store, &key, url).await?),
-        None => None,
-    };
-    Ok(CreatedKey {
-        key,
-        secret: secret.secret,
-        webhook_secret,
-    })
+    Ok(())
 }
 
-/// The endpoint of a key's own webhook URL; returns its signing secret.
-async fn key_endpoint(store: &dyn Store, key: &ApiKey, url: &str) -> Result<String, AccountError> {
-    let endpoint = Endpoint {
+/// The endpoint a key's own webhook URL becomes: one more endpoint, limited to events about
+/// the key's payments.
+fn key_endpoint(key: &ApiKey) -> Option<Endpoint> {
+    let url = key.webhook_url.clone()?;
+    Some(Endpoint {
         key_id: Some(key.id.clone()),
         ..Endpoint::new(
             &key.merchant_id,
             key.mode.is_live(),
-            url.to_string(),
+            url,
             vec!["*".into()],
             Some(format!("webhook URL of API key {}", key.id)),
             crate::domain::webhook::FORMAT_AUTO,
             crate::domain::now(),
         )
-    };
-    store.create_endpoint(&endpoint).await?;
-    Ok(endpoint.secret)
+    })
 }
 
-/// Changes a key's permissions and webhook URL (and writes its rate limit). A new URL replaces the old endpoint's address
-/// (its secret stays); a first URL creates the endpoint and returns its new secret; no URL
-/// removes it.
+/// Changes a key's permissions and webhook URL (and writes its rate limit), with its own
+/// endpoint, in one store transaction: a new URL moves the endpoint (its secret stays), a
+/// first URL creates it and returns its new secret, no URL removes it.
 pub async fn update_key(
     store: &dyn Store,
     key: &ApiKey,
@@ -368,49 +338,15 @@ pub async fn update_key(
     webhook_url: Option<String>,
     allow_private: bool,
 ) -> Result<(ApiKey, Option<String>), AccountError> {
-    if let Some(url) = &webhook_url {
-        crate::webhooks::ssrf::check_url(url, key.mode.is_live(), allow_private)
-            .await
-            .map_err(|e| AccountError::Invalid(format!("webhook URL: {e}")))?;
-    }
-    let scope = crate::store::Scope {
-        merchant_id: key.merchant_id.clone(),
-        livemode: key.mode.is_live(),
-    };
-    // The key's own endpoint, looked for page by page (an admin action, not a caller's loop).
-    let mut existing = None;
-    let mut page = crate::store::Page {
-        starting_after: None,
-        limit: 100,
-    };
-    while existing.is_none() {
-        let rows = store.list_endpoints(&scope, &page).await?;
-        let Some(last) = rows.last() else { break };
-        page.starting_after = Some(last.id.clone());
-        existing = rows
-            .into_iter()
-            .find(|e| e.key_id.as_deref() == Some(key.id.as_str()));
-    }
-    let mut new_secret = None;
-    match (existing, &webhook_url) {
-        (Some(mut e), Some(url)) if &e.url != url => {
-            e.url = url.clone();
-            e.updated_at = crate::domain::now();
-            store.update_endpoint(&e).await?;
-        }
-        (Some(_), Some(_)) => {}
-        (Some(e), None) => {
-            store
-                .delete_endpoint(&scope, &e.id, crate::domain::now())
-                .await?
-        }
-        (None, Some(url)) => new_secret = Some(key_endpoint(store, key, url).await?),
-        (None, None) => {}
-    }
+    check_webhook_url(webhook_url.as_deref(), key.mode, allow_private).await?;
     let mut changed = key.clone();
     changed.permissions = permissions;
     changed.webhook_url = webhook_url;
-    Ok((store.update_key(&changed).await?, new_secret))
+    let fresh = key_endpoint(&changed);
+    let (key, created) = store
+        .update_key(&changed, fresh.as_ref(), crate::domain::now())
+        .await?;
+    Ok((key, fresh.filter(|_| created).map(|e| e.secret)))
 }
 
 fn check_rate_limit(rate_limit: Option<u32>) -> Result<(), AccountError> {
@@ -440,7 +376,7 @@ pub async fn set_key_rate_limit(
 /// The dashboard's entries to the key commands above (the CLI calls them with its store).
 impl super::PaymentService {
     pub async fn create_key(&self, new: NewKey) -> Result<CreatedKey, AccountError> {
-        create_key_from(&*self.store, new).await
+        create_key(&*self.store, new).await
     }
 
     /// [`change_key`] on an active key of the scope, with this service's webhook rule.

@@ -1,7 +1,7 @@
 //! Merchants: creating one, where its UPI payments go, and the demo a first start makes.
 
 use super::error::AccountError;
-use super::keys::create_key;
+use super::keys::{create_key, NewKey};
 use super::users::create_user;
 use super::PaymentService;
 use crate::domain::ids::{new_id, random_token};
@@ -99,11 +99,12 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<Option<Demo>, AccountError
     let merchant = create_merchant(store, "Demo Shop").await?;
     let key = create_key(
         store,
-        &merchant.id,
-        Mode::Test,
-        "Demo test key",
-        Permission::ALL.to_vec(),
-        None,
+        NewKey::new(
+            &merchant.id,
+            Mode::Test,
+            "Demo test key",
+            Permission::ALL.to_vec(),
+        ),
     )
     .await?;
     let email = "demo@hundi.local".to_string();

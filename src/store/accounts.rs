@@ -245,7 +245,7 @@ impl AccountStore for Backend {
             "(CASE WHEN sign_in_throttle.updated_at < $3 THEN 1 \
              ELSE sign_in_throttle.tries + 1 END)");
         let counted = sql!(&sql, subject, ts(now), ts(now - rule.window), rule.free,
-            ThrottleRule::micros(rule.first_wait), ThrottleRule::micros(rule.max_wait))
+            micros(rule.first_wait), micros(rule.max_wait))
             .fetch_optional(self.writer()).await?;
         if counted.is_some() {
             return Ok(None);

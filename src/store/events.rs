@@ -88,15 +88,9 @@ impl EventStore for Backend {
     }
 
     async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
-        sql!(&format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
-            &e.id, &e.merchant_id, e.livemode, &e.url, &e.description, events_column(&e.events),
-            e.enabled, self.sealer.seal(&e.id, &e.secret),
-            self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
-            e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
-            &e.key_id, ts(e.created_at), ts(e.updated_at), &e.format, &e.payment_id)
-        .execute(self.writer()).await.map_err(classify)?;
-        Ok(())
+        let mut tx = self.begin().await?;
+        self.insert_endpoint(&mut tx, e).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
@@ -309,6 +303,21 @@ impl EventStore for Backend {
     }
 
     $($own)*
+}
+
+impl Backend {
+    /// Writes an endpoint, its secrets sealed, in the caller's transaction.
+    async fn insert_endpoint(&self, tx: &mut Conn, e: &Endpoint) -> StoreResult<()> {
+        sql!(&format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"),
+            &e.id, &e.merchant_id, e.livemode, &e.url, &e.description, events_column(&e.events),
+            e.enabled, self.sealer.seal(&e.id, &e.secret),
+            self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
+            e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
+            &e.key_id, ts(e.created_at), ts(e.updated_at), &e.format, &e.payment_id)
+        .execute(&mut *tx).await.map_err(classify)?;
+        Ok(())
+    }
 }
 
 async fn insert_event(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult<bool> {

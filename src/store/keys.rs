@@ -4,12 +4,20 @@ use super::*;
 
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
-    async fn create_key(&self, key: &ApiKey) -> StoreResult<()>;
+    /// Writes a new key and, when it has a webhook URL, that URL's endpoint: one transaction.
+    async fn create_key(&self, key: &ApiKey, endpoint: Option<&Endpoint>) -> StoreResult<()>;
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
     async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
-    /// Changes a key's label, permissions, webhook URL and rate limit, in one statement.
-    async fn update_key(&self, key: &ApiKey) -> StoreResult<ApiKey>;
+    /// Changes a key's label, permissions, webhook URL and rate limit, and its own endpoint
+    /// to match, in one transaction: the endpoint follows a new URL (its secret stays), goes
+    /// with the URL, and for a key's first URL is `fresh` (`true` when that was written).
+    async fn update_key(
+        &self,
+        key: &ApiKey,
+        fresh: Option<&Endpoint>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<(ApiKey, bool)>;
     /// Adds counted requests to keys (flushed in batches, not per request).
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
     async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
@@ -39,16 +47,20 @@ macro_rules! keys_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl KeyStore for Backend {
-    async fn create_key(&self, k: &ApiKey) -> StoreResult<()> {
+    async fn create_key(&self, k: &ApiKey, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sql!("INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
              permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             &k.id, &k.merchant_id, k.mode.is_live(), &k.label, &k.prefix, &k.secret_hash,
             crate::domain::key::format_permissions(&k.permissions), &k.webhook_url,
             k.request_count, ts(k.created_at), k.revoked_at.map(ts),
-            k.rate_limit.and_then(|n| i32::try_from(n).ok())).execute(self.writer()).await
+            k.rate_limit.and_then(|n| i32::try_from(n).ok())).execute(&mut *tx).await
         .map_err(classify)?;
-        Ok(())
+        if let Some(e) = endpoint {
+            self.insert_endpoint(&mut tx, e).await?;
+        }
+        Ok(tx.commit().await?)
     }
 
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey> {
@@ -77,18 +89,37 @@ impl KeyStore for Backend {
         key_from_row(&row)
     }
 
-    async fn update_key(&self, k: &ApiKey) -> StoreResult<ApiKey> {
+    async fn update_key(&self, k: &ApiKey, fresh: Option<&Endpoint>,
+        at: DateTime<Utc>) -> StoreResult<(ApiKey, bool)> {
         let sql = format!(
             "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4, rate_limit = $5 \
              WHERE id = $1 RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
+        // The key's row first: its lock makes concurrent changes of one key queue.
         let row = sql!(&sql, &k.id, &k.label,
             crate::domain::key::format_permissions(&k.permissions), &k.webhook_url,
             k.rate_limit.and_then(|n| i32::try_from(n).ok()))
             .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let own = "key_id = $1 AND payment_id IS NULL AND deleted_at IS NULL";
+        // Kept (disabled) like any removed endpoint, so its delivery log stays readable.
+        let gone = format!("UPDATE webhook_endpoints SET deleted_at = $2, enabled = $3, \
+             updated_at = $2 WHERE {own}");
+        let moved = format!("UPDATE webhook_endpoints SET url = $2, updated_at = $3 WHERE {own}");
+        let follow = match &k.webhook_url {
+            None => sql!(&gone, &k.id, ts(at), false),
+            Some(url) => sql!(&moved, &k.id, url, ts(at)),
+        };
+        let followed = follow.execute(&mut *tx).await?.rows_affected() > 0;
+        let created = match fresh {
+            Some(e) if k.webhook_url.is_some() && !followed => {
+                self.insert_endpoint(&mut tx, e).await?;
+                true
+            }
+            _ => false,
+        };
         notify_key_change(&mut tx, &k.id).await?;
         tx.commit().await?;
-        key_from_row(&row)
+        Ok((key_from_row(&row)?, created))
     }
 
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()> {

@@ -37,6 +37,12 @@ pub use idempotency::IdempotencyStore;
 pub use keys::KeyStore;
 pub use payments::PaymentStore;
 
+pub use crate::domain::delivery::{
+    AttemptLog, Delivery, DeliveryJob, DeliveryOutcome, FinishedDelivery,
+};
+pub use crate::domain::idempotency::{IdempotencyClaim, KeyCompletion, StoredResponse};
+pub use crate::domain::key::{KeyChange, KeyRevenue, TokenGrant};
+pub use crate::domain::session::ThrottleRule;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -138,74 +144,6 @@ pub struct NewEvent {
     pub created_at: DateTime<Utc>,
 }
 
-/// A delivery a dispatcher has leased, with what it needs to send it.
-#[derive(Debug, Clone)]
-pub struct DeliveryJob {
-    pub delivery_id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    /// The endpoint's format: native, auto, or a dialect's.
-    pub format: String,
-    pub event_type: String,
-    /// What the event is about (a payment id for payment events).
-    pub object_id: String,
-    /// Attempts made before this one.
-    pub attempts: i32,
-    pub url: String,
-    pub secret: String,
-    /// Still signing after a rotation, until its grace period ends.
-    pub previous_secret: Option<String>,
-    /// The event's payload: the exact bytes to send.
-    pub payload: String,
-}
-
-/// One attempt's result, to be written.
-#[derive(Debug, Clone)]
-pub struct FinishedDelivery {
-    pub job: DeliveryJob,
-    pub log: AttemptLog,
-    pub outcome: DeliveryOutcome,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DeliveryOutcome {
-    Succeeded,
-    /// The receiver answered and refused it for good (a dialect where a 4xx is final); the
-    /// endpoint itself is working.
-    Declined,
-    /// Not sent: the endpoint's format has no webhook for this event.
-    Skipped,
-    Retry {
-        at: DateTime<Utc>,
-    },
-    Failed,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptLog {
-    pub id: String,
-    pub attempted_at: DateTime<Utc>,
-    pub status_code: Option<i32>,
-    pub latency_ms: i32,
-    /// The first KiB of the response.
-    pub response_body: Option<String>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub id: String,
-    pub event_id: String,
-    pub endpoint_id: String,
-    pub status: String,
-    pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_status: Option<i32>,
-    pub created_at: DateTime<Utc>,
-    pub completed_at: Option<DateTime<Utc>>,
-    pub log: Vec<AttemptLog>,
-}
-
 /// A conditional status change: from one of `from` to `to`, at `at`; with `unexpired_at`,
 /// only if the payment has not expired by then.
 #[derive(Debug, Clone, Copy)]
@@ -237,82 +175,6 @@ pub enum RefundRefusal {
     Exceeds { refundable_minor: i64 },
     #[error(transparent)]
     Store(#[from] StoreError),
-}
-
-/// The outcome of claiming an idempotency key.
-#[derive(Debug, Clone, PartialEq)]
-pub enum IdempotencyClaim {
-    /// The caller owns the key now and must complete or release it.
-    Claimed,
-    /// Someone else has it: finished (with its response) or still running.
-    Existing {
-        request_hash: Vec<u8>,
-        response: Option<StoredResponse>,
-        created_at: DateTime<Utc>,
-        /// The claim's token: a release or completion names it, so a claim that another
-        /// request has taken over in the meantime is left alone.
-        token: String,
-    },
-}
-
-/// A claimed idempotency key and the response to keep with it, written in the same
-/// transaction as the change the request makes: a crash leaves both or neither.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyCompletion {
-    pub key: String,
-    /// The token the claim was made with; the write fails (`KeyClaimLost`) when the key is
-    /// no longer held with it.
-    pub token: String,
-    pub response: StoredResponse,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-/// Revenue of payments made with a key: per currency, net of refunds, in minor units.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyRevenue {
-    pub key_id: String,
-    pub currency: String,
-    pub minor: i64,
-}
-
-/// What one take from a rate-limit bucket gave.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TokenGrant {
-    /// Tokens handed out (at most the number asked for).
-    pub granted: u32,
-    /// Tokens left in the bucket after the take (fractions refill over time).
-    pub left: f64,
-}
-
-/// How a throttle counts tries at one subject: `free` tries, then each try blocks the next
-/// for `first_wait`, doubling per try up to `max_wait`. A try more than `window` after the
-/// previous one starts the count again.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ThrottleRule {
-    pub free: i32,
-    pub window: chrono::Duration,
-    pub first_wait: chrono::Duration,
-    pub max_wait: chrono::Duration,
-}
-
-impl ThrottleRule {
-    fn micros(d: chrono::Duration) -> i64 {
-        d.num_microseconds().unwrap_or(i64::MAX).max(0)
-    }
-}
-
-/// A change to API keys another node (or process) made.
-#[derive(Debug, Clone, PartialEq)]
-pub enum KeyChange {
-    /// This key was revoked or changed.
-    Key(String),
-    /// Changes may have been missed (the notification connection dropped): forget them all.
-    Unknown,
 }
 
 /// The whole store: the sum of its aggregates, each a trait in its own module holding its SQL.
@@ -352,6 +214,11 @@ impl Scope {
     pub fn mode(&self) -> Mode {
         Mode::from_livemode(self.livemode)
     }
+}
+
+/// A duration as a whole number of microseconds, never negative.
+fn micros(d: chrono::Duration) -> i64 {
+    d.num_microseconds().unwrap_or(i64::MAX).max(0)
 }
 
 /// The one place a database error is sorted: a lost database is `Unavailable`, anything else

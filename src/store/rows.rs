@@ -1,13 +1,12 @@
 //! Converting stored columns into domain types, shared by both backends.
 
 use super::{StoreError, StoreResult};
-use crate::domain::money::{Currency, Money};
-use crate::domain::payment::{Customer, Payment, PaymentStatus, UpiTarget};
+use crate::domain::money::Currency;
+use crate::domain::payment::{Payment, PaymentStatus};
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
 use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
-use std::collections::BTreeMap;
 
 /// A timestamp as stored: INTEGER microseconds since the Unix epoch on SQLite, TIMESTAMPTZ on
 /// PostgreSQL. Bound and decoded the same way on both, so the shared SQL needs no per-backend
@@ -121,90 +120,17 @@ pub const REFUND_COLUMNS: &str =
 
 pub const EVENT_COLUMNS: &str = "id, merchant_id, livemode, type, object_id, payload, created_at";
 
-/// A payment row as stored, decoded alike on both backends.
-#[derive(sqlx::FromRow)]
-pub struct PaymentRow {
-    pub id: String,
-    pub merchant_id: String,
-    pub livemode: bool,
-    pub key_id: Option<String>,
-    pub source: String,
-    pub status: String,
-    pub currency: String,
-    pub amount_minor: i64,
-    pub refunded_minor: i64,
-    pub description: Option<String>,
-    pub reference: Option<String>,
-    pub customer_name: Option<String>,
-    pub customer_email: Option<String>,
-    pub customer_phone: Option<String>,
-    pub metadata: String,
-    pub success_url: Option<String>,
-    pub cancel_url: Option<String>,
-    pub methods: String,
-    pub created_at: StoredTime,
-    pub expires_at: StoredTime,
-    pub updated_at: StoredTime,
-    pub upi_id: Option<String>,
-    pub upi_name: Option<String>,
-    pub payable_minor: Option<i64>,
-    pub paid_with: Option<String>,
-    pub method_reference: Option<String>,
-    pub attempt_count: i32,
-    pub dialect_data: Option<String>,
-}
-
 pub fn currency(code: &str) -> StoreResult<Currency> {
     Currency::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-impl TryFrom<PaymentRow> for Payment {
-    type Error = StoreError;
+pub fn payment_status(s: &str) -> StoreResult<PaymentStatus> {
+    PaymentStatus::parse(s).ok_or_else(|| StoreError::Corrupt(format!("payment status '{s}'")))
+}
 
-    fn try_from(r: PaymentRow) -> StoreResult<Payment> {
-        let status = PaymentStatus::parse(&r.status)
-            .ok_or_else(|| StoreError::Corrupt(format!("payment status '{}'", r.status)))?;
-        let metadata: BTreeMap<String, String> = serde_json::from_str(&r.metadata)
-            .map_err(|e| StoreError::Corrupt(format!("payment metadata: {e}")))?;
-        let methods: Vec<String> = serde_json::from_str(&r.methods)
-            .map_err(|e| StoreError::Corrupt(format!("payment methods: {e}")))?;
-        Ok(Payment {
-            amount: Money::from_minor(r.amount_minor, currency(&r.currency)?),
-            id: r.id,
-            merchant_id: r.merchant_id,
-            livemode: r.livemode,
-            key_id: r.key_id,
-            source: r.source,
-            status,
-            refunded_minor: r.refunded_minor,
-            description: r.description,
-            reference: r.reference,
-            customer: Customer {
-                name: r.customer_name,
-                email: r.customer_email,
-                phone: r.customer_phone,
-            },
-            metadata,
-            success_url: r.success_url,
-            cancel_url: r.cancel_url,
-            methods,
-            upi: match (r.upi_id, r.payable_minor) {
-                (Some(upi_id), Some(payable_minor)) => Some(UpiTarget {
-                    upi_id,
-                    upi_name: r.upi_name.unwrap_or_default(),
-                    payable_minor,
-                }),
-                _ => None,
-            },
-            paid_with: r.paid_with,
-            method_reference: r.method_reference,
-            attempt_count: r.attempt_count,
-            dialect_data: r.dialect_data,
-            created_at: r.created_at.0,
-            expires_at: r.expires_at.0,
-            updated_at: r.updated_at.0,
-        })
-    }
+/// A JSON column (`what` names it in the error).
+pub fn json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 pub fn metadata_json(p: &Payment) -> String {
@@ -356,7 +282,24 @@ pub fn payment_list_query(
 macro_rules! decoders {
     () => {
         fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
-            Payment::try_from(<PaymentRow as sqlx::FromRow<DbRow>>::from_row(r)?)
+            use crate::domain::payment::{Customer, UpiTarget};
+            let (status, metadata, methods): (String, String, String) =
+                (get(r, "status")?, get(r, "metadata")?, get(r, "methods")?);
+            let upi = match (get(r, "upi_id")?, get(r, "payable_minor")?) {
+                (Some(upi_id), Some(payable_minor)) => Some(UpiTarget { upi_id, payable_minor,
+                    upi_name: get::<Option<String>>(r, "upi_name")?.unwrap_or_default() }),
+                _ => None,
+            };
+            Ok(from_row!(r, Payment { id, merchant_id, livemode, key_id, source, refunded_minor,
+                description, reference, success_url, cancel_url, paid_with, method_reference,
+                attempt_count, dialect_data, created_at, expires_at, updated_at;
+                amount: money(r, get(r, "amount_minor")?)?,
+                status: rows::payment_status(&status)?,
+                customer: Customer { name: get(r, "customer_name")?, email: get(r, "customer_email")?,
+                    phone: get(r, "customer_phone")? },
+                metadata: rows::json(&metadata, "payment metadata")?,
+                methods: rows::json(&methods, "payment methods")?,
+                upi: upi }))
         }
 
         /// A column as the field type `T` it is read into (timestamps through `StoredTime`).

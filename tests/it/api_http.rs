@@ -533,11 +533,12 @@ async fn permissions_are_enforced(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let read_only = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        hundi::domain::key::Mode::Test,
-        "reader",
-        vec![hundi::domain::key::Permission::PaymentsRead],
-        None,
+        hundi::service::keys::NewKey::new(
+            &app.shop.id,
+            hundi::domain::key::Mode::Test,
+            "reader",
+            vec![hundi::domain::key::Permission::PaymentsRead],
+        ),
     )
     .await
     .unwrap();

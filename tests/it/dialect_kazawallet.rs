@@ -16,14 +16,18 @@ async fn kazawallet_shop(backend: Backend) -> (TestApp, String, ClientServer) {
     // The receiver needs the key, the key needs the receiver's URL: the PHP server reads
     // the key from a file the test writes once the key exists.
     let port = crate::common::free_port();
-    let key = hundi::service::keys::create_key_allowing(
+    let key = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        Mode::Test,
-        "whmcs",
-        Permission::ALL.to_vec(),
-        Some(format!("http://127.0.0.1:{port}/webhook")),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(format!("http://127.0.0.1:{port}/webhook")),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                Mode::Test,
+                "whmcs",
+                Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap()

@@ -25,14 +25,18 @@ async fn upi_shop(backend: Backend) -> TestApp {
 
 /// A key whose webhook URL is `url`; returns the key and its webhook secret.
 async fn key_with_webhook(app: &TestApp, url: &str) -> (String, String) {
-    let created = hundi::service::keys::create_key_allowing(
+    let created = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        Mode::Test,
-        "paygate plugin",
-        Permission::ALL.to_vec(),
-        Some(url.to_string()),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(url.to_string()),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                Mode::Test,
+                "paygate plugin",
+                Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap();

@@ -120,14 +120,18 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     let hook = Receiver::start().await;
     hook.inbox.status.store(202, Ordering::Relaxed);
     let key_hook = Receiver::start().await;
-    let key = hundi::service::keys::create_key_allowing(
+    let key = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        Mode::Test,
-        "waypay plugin",
-        Permission::ALL.to_vec(),
-        Some(key_hook.url.clone()),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(key_hook.url.clone()),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                Mode::Test,
+                "waypay plugin",
+                Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap()

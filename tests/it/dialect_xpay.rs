@@ -76,14 +76,18 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
         "node/xpay_webhook.js",
         &[("XPAY_WEBHOOK_SECRET", x.webhook_secret.as_str())],
     );
-    let key = hundi::service::keys::create_key_allowing(
+    let key = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        Mode::Test,
-        "woocommerce",
-        Permission::ALL.to_vec(),
-        Some(format!("{}/xpay/webhook", node.url)),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(format!("{}/xpay/webhook", node.url)),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                Mode::Test,
+                "woocommerce",
+                Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap()

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 /// A key of the shop allowed `per_second` requests (bursts of twice that).
 async fn limited_key(app: &TestApp, permissions: Vec<Permission>, per_second: u32) -> String {
-    keys::create_key_from(
+    keys::create_key(
         &*app.store,
         NewKey {
             merchant_id: app.shop.id.clone(),

@@ -805,7 +805,7 @@ on_both_backends!(
 /// A key's rate limit is stored with it: set at creation, changed, cleared.
 async fn key_rate_limits_round_trip(backend: Backend) {
     let (_db, store, _, _, m) = setup(backend).await;
-    let created = hundi::service::keys::create_key_from(
+    let created = hundi::service::keys::create_key(
         &*store,
         hundi::service::keys::NewKey {
             merchant_id: m.id.clone(),
@@ -836,7 +836,9 @@ async fn key_rate_limits_round_trip(backend: Backend) {
     let mut both = cleared.clone();
     both.rate_limit = Some(42);
     both.permissions = vec![hundi::domain::key::Permission::PaymentsRead];
-    let updated = KeyStore::update_key(&*store, &both).await.unwrap();
+    let (updated, _) = KeyStore::update_key(&*store, &both, None, hundi::domain::now())
+        .await
+        .unwrap();
     assert_eq!(updated.rate_limit, Some(42));
     assert_eq!(updated.permissions, both.permissions);
     let default = store
@@ -1165,7 +1167,7 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
         id: "we_conformance".into(),
         merchant_id: scope.merchant_id.clone(),
         livemode: false,
-        url: "https://shop.example/hook".into(),
+        url: "http://127.0.0.1:9/hook".into(),
         description: None,
         events: vec!["*".into()],
         enabled: true,
@@ -1324,6 +1326,79 @@ async fn key_changes_reach_watchers(backend: Backend) {
     }
 }
 
+/// A key's own webhook endpoint is written with the key, in one transaction: it follows the
+/// key's URL (keeping its secret), goes with it, and a key's first URL creates it; a key
+/// whose endpoint cannot be written is not written either.
+async fn a_keys_endpoint_follows_it_in_one_transaction(backend: Backend) {
+    use hundi::service::keys::{create_key, update_key, NewKey};
+    let (_db, store, _, scope, m) = setup(backend).await;
+    let perms = vec![hundi::domain::key::Permission::PaymentsRead];
+    let new = NewKey {
+        webhook_url: Some("http://127.0.0.1:9/one".into()),
+        allow_private: true,
+        ..NewKey::new(
+            &m.id,
+            hundi::domain::key::Mode::Test,
+            "plugin",
+            perms.clone(),
+        )
+    };
+    let created = create_key(&*store, new).await.unwrap();
+    let first = own_endpoints(&*store, &scope, &created.key.id).await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(Some(&first[0].secret), created.webhook_secret.as_ref());
+    // A new URL moves the endpoint and keeps its secret.
+    let two = Some("http://127.0.0.1:9/two".to_string());
+    let (key, fresh) = update_key(&*store, &created.key, perms.clone(), two.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!((key.webhook_url.clone(), fresh), (two, None));
+    let moved = own_endpoints(&*store, &scope, &key.id).await;
+    assert_eq!((moved.len(), &moved[0].id), (1, &first[0].id));
+    assert_eq!(
+        (moved[0].url.as_str(), &moved[0].secret),
+        ("http://127.0.0.1:9/two", &first[0].secret)
+    );
+    // No URL removes it; a URL again makes a new one with a new secret.
+    let (key, _) = update_key(&*store, &key, perms.clone(), None, true)
+        .await
+        .unwrap();
+    assert!(own_endpoints(&*store, &scope, &key.id).await.is_empty());
+    let three = Some("http://127.0.0.1:9/three".to_string());
+    let (key, fresh) = update_key(&*store, &key, perms.clone(), three, true)
+        .await
+        .unwrap();
+    let again = own_endpoints(&*store, &scope, &key.id).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(fresh.as_ref(), Some(&again[0].secret));
+    assert_ne!(again[0].id, first[0].id);
+    // An endpoint that cannot be written (its id is taken) takes the key down with it.
+    let mut doomed = created.key.clone();
+    doomed.id = "key_doomed".into();
+    doomed.secret_hash = vec![7; 32];
+    let mut clash = again[0].clone();
+    clash.key_id = Some(doomed.id.clone());
+    assert!(store.create_key(&doomed, Some(&clash)).await.is_err());
+    let keys = store.list_keys(Some(&m.id)).await.unwrap();
+    assert!(keys.iter().all(|k| k.id != "key_doomed"));
+}
+
+/// The live endpoints of one key.
+async fn own_endpoints(
+    store: &dyn Store,
+    scope: &Scope,
+    key_id: &str,
+) -> Vec<hundi::domain::webhook::Endpoint> {
+    let page = hundi::store::Page {
+        starting_after: None,
+        limit: 100,
+    };
+    let all = store.list_endpoints(scope, &page).await.unwrap();
+    all.into_iter()
+        .filter(|e| e.key_id.as_deref() == Some(key_id))
+        .collect()
+}
+
 on_both_backends!(
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
@@ -1333,4 +1408,5 @@ on_both_backends!(
     rate_buckets_hand_out_what_they_hold,
     upi_payables_are_unique_per_mode,
     a_manual_match_records_the_accepted_shortfall,
+    a_keys_endpoint_follows_it_in_one_transaction,
 );

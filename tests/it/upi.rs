@@ -572,11 +572,12 @@ async fn upi_rules_and_alerts(backend: Backend) {
     // Keys without credits:write cannot post credits.
     let reader = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        hundi::domain::key::Mode::Test,
-        "r",
-        vec![hundi::domain::key::Permission::PaymentsWrite],
-        None,
+        hundi::service::keys::NewKey::new(
+            &app.shop.id,
+            hundi::domain::key::Mode::Test,
+            "r",
+            vec![hundi::domain::key::Permission::PaymentsWrite],
+        ),
     )
     .await
     .unwrap();

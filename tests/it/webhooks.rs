@@ -472,14 +472,18 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     let own = Receiver::start().await;
     let all = Receiver::start().await;
     endpoint(&app, &all.url, json!(["payment.created"])).await;
-    let key = hundi::service::keys::create_key_allowing(
+    let key = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        hundi::domain::key::Mode::Test,
-        "plugin",
-        hundi::domain::key::Permission::ALL.to_vec(),
-        Some(own.url.clone()),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(own.url.clone()),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                hundi::domain::key::Mode::Test,
+                "plugin",
+                hundi::domain::key::Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap();
@@ -511,14 +515,18 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     let got = own.inbox.wait_for(2, 10).await;
     assert_eq!(got[1].json()["type"], "payment.succeeded");
     // Refused when the URL points into the operator's network and that is not allowed.
-    let refused = hundi::service::keys::create_key_allowing(
+    let refused = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        hundi::domain::key::Mode::Test,
-        "x",
-        hundi::domain::key::Permission::ALL.to_vec(),
-        Some("http://10.0.0.1/hook".into()),
-        false,
+        hundi::service::keys::NewKey {
+            webhook_url: Some("http://10.0.0.1/hook".into()),
+            allow_private: false,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                hundi::domain::key::Mode::Test,
+                "x",
+                hundi::domain::key::Permission::ALL.to_vec(),
+            )
+        },
     )
     .await;
     assert!(refused.is_err());
@@ -548,14 +556,18 @@ async fn a_panicking_renderer_fails_the_attempt_only(backend: Backend) {
     )
     .await;
     let receiver = Receiver::start().await;
-    let key = hundi::service::keys::create_key_allowing(
+    let key = hundi::service::keys::create_key(
         &*app.store,
-        &app.shop.id,
-        hundi::domain::key::Mode::Test,
-        "plugin",
-        hundi::domain::key::Permission::ALL.to_vec(),
-        Some(receiver.url.clone()),
-        true,
+        hundi::service::keys::NewKey {
+            webhook_url: Some(receiver.url.clone()),
+            allow_private: true,
+            ..hundi::service::keys::NewKey::new(
+                &app.shop.id,
+                hundi::domain::key::Mode::Test,
+                "plugin",
+                hundi::domain::key::Permission::ALL.to_vec(),
+            )
+        },
     )
     .await
     .unwrap();

@@ -182,21 +182,13 @@ pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
         .expect("merchant");
     let test = keys::create_key(
         store,
-        &m.id,
-        Mode::Test,
-        "test",
-        Permission::ALL.to_vec(),
-        None,
+        keys::NewKey::new(&m.id, Mode::Test, "test", Permission::ALL.to_vec()),
     )
     .await
     .expect("test key");
     let live = keys::create_key(
         store,
-        &m.id,
-        Mode::Live,
-        "live",
-        Permission::ALL.to_vec(),
-        None,
+        keys::NewKey::new(&m.id, Mode::Live, "live", Permission::ALL.to_vec()),
     )
     .await
     .expect("live key");
