@@ -42,6 +42,14 @@ enum Command {
         #[command(flatten)]
         db: Db,
     },
+    /// Write a consistent copy of the SQLite database to FILE while the server runs
+    /// (PostgreSQL: use pg_dump).
+    Backup {
+        #[command(flatten)]
+        db: Db,
+        /// Where the copy goes; never overwritten.
+        file: std::path::PathBuf,
+    },
     /// Manage merchants.
     Merchant {
         #[command(flatten)]
@@ -292,6 +300,7 @@ pub async fn run() -> Result<()> {
             }
             Ok(())
         }
+        Command::Backup { db, file } => backup(&db, &file).await,
         Command::Merchant { db, command } => merchant(&*open(&db, &config).await?, command).await,
         Command::Key { db, command } => {
             // A key's webhook URL is an endpoint, whose secret is stored sealed.
@@ -306,6 +315,32 @@ pub async fn run() -> Result<()> {
             credential(open(&db, &config).await?, &secrets, command).await
         }
     }
+}
+
+/// `hundi backup FILE`: an online copy of a SQLite database.
+async fn backup(db: &Db, file: &std::path::Path) -> Result<()> {
+    let url = &db.database_url;
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        bail!(
+            "{} is a PostgreSQL database: back it up with pg_dump, for example\n  \
+             pg_dump --format=custom --file {} '{}'",
+            redact(url),
+            file.display(),
+            redact(url)
+        );
+    }
+    let report = store::backup::backup_sqlite(url, file)
+        .await
+        .with_context(|| format!("cannot back up {url}"))?;
+    println!(
+        "backed up {} payments to {} ({} bytes)\n\
+         The master key is not in the backup: keep HUNDI_MASTER_KEY (or the key file, \
+         hundi.key beside the database by default) safe with it.",
+        report.payments,
+        report.path.display(),
+        report.bytes
+    );
+    Ok(())
 }
 
 async fn serve(args: ServeArgs, config: Config) -> Result<()> {

@@ -18,6 +18,7 @@ macro_rules! from_row {
 }
 
 mod accounts;
+pub mod backup;
 mod credentials;
 mod credits;
 mod events;

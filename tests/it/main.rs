@@ -19,6 +19,7 @@ mod dialect_paygate;
 mod dialect_rules;
 mod dialect_waypay;
 mod dialect_xpay;
+mod growing;
 mod idempotency;
 mod key_revocation;
 mod metrics;

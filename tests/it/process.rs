@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 /// The master key file of a test database's deployment, kept out of the working directory.
-fn key_file(db: &TestDb) -> std::path::PathBuf {
+pub(crate) fn key_file(db: &TestDb) -> std::path::PathBuf {
     let name: String = db
         .url
         .chars()
@@ -18,11 +18,16 @@ fn key_file(db: &TestDb) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("hundi-{name}.key"))
 }
 
-fn hundi(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn hundi(db: &TestDb, args: &[&str]) -> (bool, String, String) {
+    hundi_on(&db.url, &key_file(db), args)
+}
+
+/// The CLI on the database `url` names, with the master key in `key`.
+pub(crate) fn hundi_on(url: &str, key: &std::path::Path, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(args)
-        .env("HUNDI_DATABASE_URL", &db.url)
-        .env("HUNDI_MASTER_KEY_FILE", key_file(db))
+        .env("HUNDI_DATABASE_URL", url)
+        .env("HUNDI_MASTER_KEY_FILE", key)
         .output()
         .expect("run hundi");
     (
@@ -32,17 +37,22 @@ fn hundi(db: &TestDb, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-fn hundi_json(db: &TestDb, args: &[&str]) -> Value {
+pub(crate) fn hundi_json(db: &TestDb, args: &[&str]) -> Value {
     let (ok, out, err) = hundi(db, args);
     assert!(ok, "hundi {args:?} failed: {err}");
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("hundi {args:?} printed {out}: {e}"))
 }
 
-async fn serve(db: &TestDb, port: u16) -> Server {
+pub(crate) async fn serve(db: &TestDb, port: u16) -> Server {
+    serve_on(&db.url, &key_file(db), port).await
+}
+
+/// `hundi serve` on the database `url` names, with the master key in `key`.
+pub(crate) async fn serve_on(url: &str, key: &std::path::Path, port: u16) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("HUNDI_DATABASE_URL", &db.url)
-        .env("HUNDI_MASTER_KEY_FILE", key_file(db))
+        .env("HUNDI_DATABASE_URL", url)
+        .env("HUNDI_MASTER_KEY_FILE", key)
         // Eight writers as fast as they can: past the default limit of one key.
         .env("HUNDI_RATE_LIMIT", "100000")
         .env("RUST_LOG", "warn")
@@ -66,7 +76,7 @@ async fn serve(db: &TestDb, port: u16) -> Server {
     panic!("hundi serve did not become healthy");
 }
 
-async fn merchant_with_key(db: &TestDb) -> (String, String) {
+pub(crate) async fn merchant_with_key(db: &TestDb) -> (String, String) {
     let m = hundi_json(
         db,
         &["merchant", "create", "--name", "Crash Shop", "--json"],
