@@ -12,6 +12,7 @@ mod checkout_http;
 mod concurrency;
 mod dashboard;
 mod dashboard_browser;
+mod db_copy;
 mod dialect_added;
 mod dialect_kazawallet;
 mod dialect_pakhipay;
