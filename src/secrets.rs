@@ -46,6 +46,18 @@ pub struct MasterKeySource {
     pub file: Option<PathBuf>,
 }
 
+impl MasterKeySource {
+    /// The file the key of `database_url` is read from, for an operator to carry along to a
+    /// copy of the database; `None` when `HUNDI_MASTER_KEY` holds the key itself.
+    pub fn file_for(&self, database_url: &str) -> Option<PathBuf> {
+        if self.key.as_deref().is_some_and(|k| !k.trim().is_empty()) {
+            return None;
+        }
+        let file = self.file.clone().filter(|p| !p.as_os_str().is_empty());
+        Some(file.unwrap_or_else(|| default_key_file(database_url)))
+    }
+}
+
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> SecretBox {
         SecretBox {
@@ -67,9 +79,7 @@ impl SecretBox {
             }
         }
         let path = source
-            .file
-            .clone()
-            .filter(|p| !p.as_os_str().is_empty())
+            .file_for(database_url)
             .unwrap_or_else(|| default_key_file(database_url));
         match std::fs::read_to_string(&path) {
             Ok(text) => parse_key(&text).map(SecretBox::new),

@@ -19,6 +19,7 @@ macro_rules! from_row {
 
 mod accounts;
 pub mod backup;
+pub mod copy;
 mod credentials;
 mod credits;
 mod events;
