@@ -1,8 +1,9 @@
 //! Moving from SQLite to PostgreSQL, as an operator does it with the real binary: a server
 //! takes payments on SQLite, is stopped, `hundi db copy --to postgres://…` copies the
-//! database, and a server started on the copy (with the same master key) answers every read
-//! exactly as a server on the original does, replays idempotent creates, and goes on with the
-//! webhook retries that were due later. A second copy into the filled database is refused.
+//! database (every table, row for row and value for value), and a server started on the copy
+//! (with the same master key) answers every read exactly as a server on the original does,
+//! replays idempotent creates, goes on with the webhook retries that were due later and takes
+//! new payments. A second copy into the filled database is refused.
 
 use crate::common::receiver::Receiver;
 use crate::common::{free_port, set_expiry, Backend, ChildServer, TestDb};
@@ -96,7 +97,9 @@ fn parse(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-/// The server of the first part, on the SQLite database `db`, and the shop's key.
+/// A server (the first part's, on the SQLite database `db`; later the copy's) and the
+/// shop's key.
+#[derive(Clone)]
 struct Shop {
     http: reqwest::Client,
     url: String,
@@ -289,6 +292,114 @@ async fn row_counts(url: &str, tables: &[String]) -> BTreeMap<String, i64> {
         pool.close().await;
     }
     counts
+}
+
+/// Every row of `table`, each value rendered the same way for both backends (a time as
+/// microseconds since the epoch, a boolean as 0 or 1, bytes as hex), rows sorted. The
+/// PostgreSQL column types (`columns`: name and `data_type`) say how to read each value.
+async fn table_rows(url: &str, table: &str, columns: &[(String, String)]) -> Vec<String> {
+    fn show<T: std::fmt::Debug>(v: Result<Option<T>, sqlx::Error>) -> Result<String, sqlx::Error> {
+        v.map(|v| v.map_or("NULL".into(), |v| format!("{v:?}")))
+    }
+    let select = |expr: &dyn Fn(&str, &str) -> String| {
+        let list: Vec<String> = columns.iter().map(|(c, t)| expr(c, t)).collect();
+        format!("SELECT {} FROM {table}", list.join(", "))
+    };
+    let mut rows: Vec<String> = Vec::new();
+    if url.starts_with("postgres") {
+        use sqlx::Row;
+        let pool = sqlx::PgPool::connect(url).await.expect("open PostgreSQL");
+        let sql = select(&|c, t| match t {
+            "integer" | "smallint" => format!("{c}::bigint"),
+            "real" => format!("{c}::float8"),
+            _ => c.to_string(),
+        });
+        for row in sqlx::query(&sql).fetch_all(&pool).await.expect(&sql) {
+            let values: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, (c, t))| {
+                    let value = match t.as_str() {
+                        "timestamp with time zone" => show(
+                            row.try_get::<Option<chrono::DateTime<chrono::Utc>>, _>(i)
+                                .map(|v| v.map(|t| t.timestamp_micros())),
+                        ),
+                        "boolean" => {
+                            show(row.try_get::<Option<bool>, _>(i).map(|v| v.map(i64::from)))
+                        }
+                        "integer" | "smallint" | "bigint" => show(row.try_get::<Option<i64>, _>(i)),
+                        "real" | "double precision" => show(row.try_get::<Option<f64>, _>(i)),
+                        "bytea" => show(
+                            row.try_get::<Option<Vec<u8>>, _>(i)
+                                .map(|v| v.map(hex::encode)),
+                        ),
+                        _ => show(row.try_get::<Option<String>, _>(i)),
+                    };
+                    value.unwrap_or_else(|e| panic!("{table}.{c} ({t}): {e}"))
+                })
+                .collect();
+            rows.push(values.join(" | "));
+        }
+        pool.close().await;
+    } else {
+        use sqlx::Row;
+        let pool = sqlx::SqlitePool::connect(url).await.expect("open SQLite");
+        let sql = select(&|c, _| c.to_string());
+        for row in sqlx::query(&sql).fetch_all(&pool).await.expect(&sql) {
+            let values: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .map(|(i, (c, t))| {
+                    let value = match t.as_str() {
+                        "timestamp with time zone"
+                        | "boolean"
+                        | "integer"
+                        | "smallint"
+                        | "bigint" => show(row.try_get::<Option<i64>, _>(i)),
+                        "real" | "double precision" => show(row.try_get::<Option<f64>, _>(i)),
+                        "bytea" => show(
+                            row.try_get::<Option<Vec<u8>>, _>(i)
+                                .map(|v| v.map(hex::encode)),
+                        ),
+                        _ => show(row.try_get::<Option<String>, _>(i)),
+                    };
+                    value.unwrap_or_else(|e| panic!("{table}.{c} ({t}): {e}"))
+                })
+                .collect();
+            rows.push(values.join(" | "));
+        }
+        pool.close().await;
+    }
+    rows.sort();
+    rows
+}
+
+/// Every table of the original is in the copy row for row, value for value.
+async fn assert_same_rows(sqlite: &str, postgres: &str, tables: &[String]) {
+    let pg = sqlx::PgPool::connect(postgres)
+        .await
+        .expect("open PostgreSQL");
+    for table in tables {
+        let columns: Vec<(String, String)> = sqlx::query_as(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position",
+        )
+        .bind(table)
+        .fetch_all(&pg)
+        .await
+        .expect("columns");
+        let original = table_rows(sqlite, table, &columns).await;
+        let copied = table_rows(postgres, table, &columns).await;
+        if let Some((a, b)) = original.iter().zip(&copied).find(|(a, b)| a != b) {
+            let names: Vec<&str> = columns.iter().map(|(c, _)| c.as_str()).collect();
+            panic!(
+                "{table} ({}) differs in the copy:\n  original: {a}\n  copy:     {b}",
+                names.join(" | ")
+            );
+        }
+        assert_eq!(original.len(), copied.len(), "{table}: rows");
+    }
+    pg.close().await;
 }
 
 /// Waits (up to 15 s) until no webhook delivery of the SQLite database is due: every one has
@@ -1141,6 +1252,42 @@ async fn retries_continue_on_the_copy(
     }
 }
 
+/// The copy goes on taking payments: a UPI payment gets the payable amount a server on the
+/// original gives too (never one a copied pending payment holds), and a new payment is paid
+/// on the copy's checkout.
+async fn the_copy_takes_payments(both: &Both, key: &str, copy_db: &str, held_by: &str) {
+    let copy = Shop {
+        http: http(),
+        url: both.copy.clone(),
+        key: key.to_string(),
+        db: copy_db.to_string(),
+    };
+    let original = Shop {
+        url: both.original.clone(),
+        ..copy.clone()
+    };
+    let held = copy.get(&format!("/v1/payments/{held_by}")).await;
+    let upi = json!({"amount": held["amount"], "currency": "INR", "methods": ["upi"]});
+    let mut payable = Vec::new();
+    for server in [&original, &copy] {
+        let id = server.payment(upi.clone()).await;
+        payable
+            .push(server.get(&format!("/v1/payments/{id}")).await["upi"]["payable_amount"].clone());
+    }
+    assert_eq!(
+        payable[0], payable[1],
+        "the copy hands out the original's next amount"
+    );
+    assert_ne!(payable[1], held["upi"]["payable_amount"], "{held}");
+    let id = copy.pkr("99.00", "after-the-move").await;
+    assert_eq!(
+        copy.card(&format!("{}/pay/{id}", copy.url), "4242424242424242")
+            .await,
+        303
+    );
+    assert_eq!(copy.status_of(&id).await, "succeeded");
+}
+
 /// Stop, copy, start: a server on the PostgreSQL copy answers as one on the SQLite original.
 async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
     let sqlite = TestDb::new(Backend::Sqlite).await;
@@ -1217,12 +1364,17 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
     let took = began.elapsed();
     assert!(ok, "hundi db copy failed:\n{out}\n{err}");
     for (t, n) in &before {
-        let line = regex::Regex::new(&format!(r"\b{t}\b.*\b{n}\b|\b{n}\b.*\b{t}\b")).unwrap();
+        let line = regex::Regex::new(&format!(r"^{t}\s+{n} rows\s+checksum [0-9a-f]+$")).unwrap();
         assert!(
             out.lines().any(|l| line.is_match(l)),
-            "the output does not give {t} with its {n} rows:\n{out}"
+            "the output does not give {t} with its {n} rows and checksum:\n{out}"
         );
     }
+    // The server on the copy needs the original's master key: the output says where it is.
+    assert!(
+        out.contains(&format!("HUNDI_MASTER_KEY_FILE={}", master.display())),
+        "{out}"
+    );
     assert_eq!(
         row_counts(db, &tables).await,
         before,
@@ -1238,6 +1390,7 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
         before,
         "the copy holds other row counts than the original"
     );
+    assert_same_rows(db, &target.url, &tables).await;
 
     // A server on the original and one on the copy, with the same master key and the same
     // public URL, answer alike.
@@ -1260,20 +1413,83 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
         waiting,
     )
     .await;
+    the_copy_takes_payments(&both, &setup.key, &target.url, &taken.paygate[1]).await;
     stop(original);
     stop(copied);
 
     // A second copy into the database, no longer empty, is refused and changes nothing.
-    let filled = row_counts(&target.url, &tables).await;
+    let (filled, source) = (
+        row_counts(&target.url, &tables).await,
+        row_counts(db, &tables).await,
+    );
     let (ok, out, err) = copy(target.url.clone()).await.unwrap();
     assert!(
         !ok,
         "a copy into a non-empty database succeeded:\n{out}\n{err}"
     );
-    assert!(!err.trim().is_empty(), "the refusal says why");
+    assert!(err.contains("not empty"), "the refusal says why: {err}");
     assert_eq!(row_counts(&target.url, &tables).await, filled);
-    assert_eq!(row_counts(db, &tables).await, before);
+    assert_eq!(row_counts(db, &tables).await, source);
     let _ = std::fs::remove_file(&master);
 }
 
-on_sqlite!(a_copy_to_postgres_answers_as_the_original);
+/// A copy that fails part of the way (a value that is no time, in a table copied after
+/// `merchants`) exits non-zero naming the value, and leaves the target empty: once the value
+/// is mended, the copy into the same database succeeds.
+async fn a_failed_copy_leaves_the_target_empty(_backend: Backend) {
+    let sqlite = TestDb::new(Backend::Sqlite).await;
+    let target = TestDb::new(Backend::Postgres).await;
+    let master = key_file(&sqlite);
+    let _ = std::fs::remove_file(&master);
+    let db = sqlite.url.as_str();
+    let m = cli(
+        db,
+        &master,
+        &["merchant", "create", "--name", "Shop", "--json"],
+    );
+    let m = m["id"].as_str().unwrap();
+    cli(db, &master, &["key", "create", "--merchant", m, "--json"]);
+    let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+    let created: i64 = sqlx::query_scalar("SELECT created_at FROM api_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_keys SET created_at = $1")
+        .bind(i64::MAX)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let tables = sqlite_tables(db).await;
+    let copy = || {
+        let (db, master, to) = (db.to_string(), master.clone(), target.url.clone());
+        tokio::task::spawn_blocking(move || hundi_on(&db, &master, &["db", "copy", "--to", &to]))
+    };
+    let (ok, out, err) = copy().await.unwrap();
+    assert!(!ok, "a copy of a broken value succeeded:\n{out}\n{err}");
+    assert!(err.contains("api_keys.created_at"), "{err}");
+    let counts = row_counts(&target.url, &tables).await;
+    assert!(
+        counts.values().all(|n| *n == 0),
+        "a failed copy left rows behind: {counts:?}"
+    );
+
+    sqlx::query("UPDATE api_keys SET created_at = $1")
+        .bind(created)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let (ok, out, err) = copy().await.unwrap();
+    assert!(ok, "the copy after the mend failed:\n{out}\n{err}");
+    assert_eq!(
+        row_counts(&target.url, &tables).await,
+        row_counts(db, &tables).await
+    );
+    assert_same_rows(db, &target.url, &tables).await;
+    let _ = std::fs::remove_file(&master);
+}
+
+on_sqlite!(
+    a_copy_to_postgres_answers_as_the_original,
+    a_failed_copy_leaves_the_target_empty,
+);
