@@ -58,6 +58,13 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// The master key of sealed secrets: `hundi secrets rotate`.
+    Secrets {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: SecretsCommand,
+    },
     /// Manage merchants.
     Merchant {
         #[command(flatten)]
@@ -130,6 +137,18 @@ enum DbCommand {
         to: String,
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsCommand {
+    /// Seal every sealed secret again under a new master key, in one transaction, while the
+    /// servers keep running.
+    Rotate {
+        /// The new key (64 hex digits); generated when not given. Only for a key file: with
+        /// HUNDI_MASTER_KEY, the new key is the first one it lists.
+        #[arg(long, env = "HUNDI_NEW_MASTER_KEY", hide_env_values = true)]
+        new_key: Option<String>,
     },
 }
 
@@ -325,6 +344,10 @@ pub async fn run() -> Result<()> {
             db,
             command: DbCommand::Copy { to, json },
         } => db_copy(&db, &config, &to, json).await,
+        Command::Secrets {
+            db,
+            command: SecretsCommand::Rotate { new_key },
+        } => rotate(&db, &config, new_key.as_deref()).await,
         Command::Merchant { db, command } => merchant(&*open(&db, &config).await?, command).await,
         Command::Key { db, command } => {
             // A key's webhook URL is an endpoint, whose secret is stored sealed.
@@ -409,6 +432,35 @@ async fn db_copy(db: &Db, config: &Config, to: &str, json: bool) -> Result<()> {
         started.elapsed().as_secs_f64(),
         redact(to)
     );
+    Ok(())
+}
+
+/// `hundi secrets rotate`: every sealed secret under a new master key.
+async fn rotate(db: &Db, config: &Config, new_key: Option<&str>) -> Result<()> {
+    let store = open(db, config).await?;
+    let ring = master_key(db, config)?;
+    let new_key = new_key
+        .map(crate::secrets::key_file::parse_ring)
+        .transpose()?
+        .and_then(|keys| keys.first().copied());
+    let done = crate::service::rotation::rotate(&*store, &ring, new_key).await?;
+    println!(
+        "sealed {} secrets again under the new master key",
+        done.resealed
+    );
+    match done.key_file {
+        Some(file) => println!(
+            "The new key is the first line of {}; the previous key follows it, so backups \
+             made before now still open. Running servers read the file again by themselves. \
+             Copy the file to every node; delete the previous key's line once no older backup \
+             is needed.",
+            file.display()
+        ),
+        None => println!(
+            "Every secret is now under the first key of HUNDI_MASTER_KEY. Once no older \
+             backup is needed, set HUNDI_MASTER_KEY to that key alone on every node."
+        ),
+    }
     Ok(())
 }
 

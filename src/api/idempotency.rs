@@ -57,11 +57,10 @@ impl HeldKey {
 #[derive(Debug, Clone, Copy)]
 pub struct HoldsSecret;
 
-/// Marks a stored body as sealed (a JSON body never starts with it).
-const SEALED: &[u8] = b"sealed:";
+use crate::domain::idempotency::SEALED_BODY as SEALED;
 
 fn seal_context(scope: &Scope, key: &str) -> String {
-    format!("idempotency:{}:{}:{key}", scope.merchant_id, scope.livemode)
+    crate::domain::idempotency::seal_context(&scope.merchant_id, scope.livemode, key)
 }
 
 /// The stored form of a response body: sealed when it holds a secret.

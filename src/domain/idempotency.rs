@@ -34,3 +34,12 @@ pub struct StoredResponse {
     pub status: u16,
     pub body: Vec<u8>,
 }
+
+/// Marks a kept response body that is sealed (a JSON body never starts with it): a response
+/// that shows a secret once is kept sealed under the master key.
+pub const SEALED_BODY: &[u8] = b"sealed:";
+
+/// What a kept response's sealed body is bound to: its merchant, mode and key.
+pub fn seal_context(merchant_id: &str, livemode: bool, key: &str) -> String {
+    format!("idempotency:{merchant_id}:{livemode}:{key}")
+}

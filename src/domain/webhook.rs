@@ -36,6 +36,12 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
+    /// What an endpoint's sealed secrets are bound to: a value copied to another endpoint's
+    /// row does not open.
+    pub fn seal_context(endpoint_id: &str) -> String {
+        format!("webhook_endpoint/{endpoint_id}")
+    }
+
     /// A new, enabled endpoint with a fresh id and signing secret, created `now`. The narrower
     /// kinds (an API key's own URL, one payment's callback) set `key_id` or `payment_id` on it.
     pub fn new(

@@ -32,7 +32,7 @@ mod sealing;
 mod sqlite;
 
 pub use accounts::AccountStore;
-pub use credentials::CredentialStore;
+pub use credentials::{CredentialStore, Resealer, SealedValue};
 pub use credits::CreditStore;
 pub use events::EventStore;
 pub use idempotency::IdempotencyStore;

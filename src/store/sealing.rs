@@ -22,7 +22,7 @@ pub(crate) struct EndpointSealer {
 
 /// What a sealed secret is bound to: a value copied to another endpoint's row does not open.
 fn context(endpoint_id: &str) -> String {
-    format!("webhook_endpoint/{endpoint_id}")
+    Endpoint::seal_context(endpoint_id)
 }
 
 impl EndpointSealer {

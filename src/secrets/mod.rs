@@ -6,12 +6,20 @@
 //! from the file `HUNDI_MASTER_KEY_FILE` names, else from `hundi.key` beside the SQLite
 //! database (or in the working directory for PostgreSQL), created on first use with mode 0600.
 //! Every node of one deployment needs the same key.
+//!
+//! A deployment may hold a short ring of keys (`key_file.rs`): the first seals, each opens.
+//! `hundi secrets rotate` puts a new key first and re-seals every value under it; a server
+//! whose key comes from a file follows the file's changes by itself, so it keeps working
+//! during and after a rotation without a restart.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+pub mod key_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
@@ -23,10 +31,18 @@ pub enum SecretError {
     Open,
 }
 
-/// The master key and the cipher built from it.
+/// The master keys and their ciphers; clones share them, so a key file read again reaches
+/// every part of the server.
 #[derive(Clone)]
 pub struct SecretBox {
-    cipher: Aes256Gcm,
+    ring: Arc<Ring>,
+}
+
+struct Ring {
+    /// The first seals; every one opens.
+    keys: RwLock<Arc<Vec<Aes256Gcm>>>,
+    /// The file the keys came from, followed for changes.
+    file: Option<key_file::Watch>,
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -60,8 +76,15 @@ impl MasterKeySource {
 
 impl SecretBox {
     pub fn new(key: [u8; 32]) -> SecretBox {
+        SecretBox::ring(&[key], None)
+    }
+
+    fn ring(keys: &[[u8; 32]], file: Option<PathBuf>) -> SecretBox {
         SecretBox {
-            cipher: Aes256Gcm::new(&key.into()),
+            ring: Arc::new(Ring {
+                keys: RwLock::new(Arc::new(ciphers(keys))),
+                file: file.map(key_file::Watch::new),
+            }),
         }
     }
 
@@ -70,26 +93,55 @@ impl SecretBox {
         SecretBox::new(random_key())
     }
 
+    /// A fresh random key, for a rotation.
+    pub fn generate_key() -> [u8; 32] {
+        random_key()
+    }
+
     /// Reads the master key as `source` says (`HUNDI_MASTER_KEY` or `HUNDI_MASTER_KEY_FILE`,
     /// see the module's note), creating the file on first use.
     pub fn load(database_url: &str, source: &MasterKeySource) -> Result<SecretBox, SecretError> {
-        if let Some(text) = &source.key {
-            if !text.trim().is_empty() {
-                return parse_key(text).map(SecretBox::new);
+        let Some(path) = source.file_for(database_url) else {
+            let text = source.key.as_deref().unwrap_or_default();
+            return Ok(SecretBox::ring(&key_file::parse_ring(text)?, None));
+        };
+        match key_file::read(&path) {
+            Ok(keys) => Ok(SecretBox::ring(&keys, Some(path))),
+            Err(SecretError::File(_, e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                let key = random_key();
+                key_file::create(&path, &key).map_err(|e| SecretError::File(path.clone(), e))?;
+                tracing::info!(path = %path.display(), "created the master key for sealed secrets");
+                Ok(SecretBox::ring(&[key], Some(path)))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ring a key file holds, followed for changes.
+    pub fn load_file(path: PathBuf) -> Result<SecretBox, SecretError> {
+        Ok(SecretBox::ring(&key_file::read(&path)?, Some(path)))
+    }
+
+    /// How many keys the ring holds (the first seals).
+    pub fn key_count(&self) -> usize {
+        self.keys().len()
+    }
+
+    /// The file the keys come from; `None` when `HUNDI_MASTER_KEY` holds them.
+    pub fn file(&self) -> Option<&Path> {
+        self.ring.file.as_ref().map(|w| w.path.as_path())
+    }
+
+    /// The ciphers now, after reading the key file again if it changed.
+    fn keys(&self) -> Arc<Vec<Aes256Gcm>> {
+        if let Some(keys) = self.ring.file.as_ref().and_then(|w| w.changed()) {
+            if let Ok(mut held) = self.ring.keys.write() {
+                *held = Arc::new(ciphers(&keys));
             }
         }
-        let path = source
-            .file_for(database_url)
-            .unwrap_or_else(|| default_key_file(database_url));
-        match std::fs::read_to_string(&path) {
-            Ok(text) => parse_key(&text).map(SecretBox::new),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let key = random_key();
-                write_key_file(&path, &key).map_err(|e| SecretError::File(path.clone(), e))?;
-                tracing::info!(path = %path.display(), "created the master key for sealed secrets");
-                Ok(SecretBox::new(key))
-            }
-            Err(e) => Err(SecretError::File(path, e)),
+        match self.ring.keys.read() {
+            Ok(keys) => keys.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
@@ -104,8 +156,11 @@ impl SecretBox {
         use rand::RngCore;
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
-        let sealed = self
-            .cipher
+        let keys = self.keys();
+        let Some(cipher) = keys.first() else {
+            return String::new();
+        };
+        let sealed = cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 Payload {
@@ -120,25 +175,45 @@ impl SecretBox {
         format!("{SEALED_PREFIX}{}", B64.encode(out))
     }
 
+    /// Opens a sealed value with whichever key of the ring sealed it.
     pub fn open(&self, sealed: &str, context: &str) -> Result<String, SecretError> {
+        self.open_with_index(sealed, context)
+            .map(|(plain, _)| plain)
+    }
+
+    /// Opens a value and, when a key other than the first sealed it, seals it again under
+    /// the first; `None` when it is under the first already.
+    pub fn reseal(&self, sealed: &str, context: &str) -> Result<Option<String>, SecretError> {
+        match self.open_with_index(sealed, context)? {
+            (_, 0) => Ok(None),
+            (plain, _) => Ok(Some(self.seal(&plain, context))),
+        }
+    }
+
+    fn open_with_index(&self, sealed: &str, context: &str) -> Result<(String, usize), SecretError> {
         let bytes = sealed
             .strip_prefix(SEALED_PREFIX)
             .and_then(|b| B64.decode(b).ok())
             .filter(|b| b.len() > 12)
             .ok_or(SecretError::Open)?;
         let (nonce, body) = bytes.split_at(12);
-        let plain = self
-            .cipher
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: body,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| SecretError::Open)?;
-        String::from_utf8(plain).map_err(|_| SecretError::Open)
+        let payload = || Payload {
+            msg: body,
+            aad: context.as_bytes(),
+        };
+        for (i, cipher) in self.keys().iter().enumerate() {
+            if let Ok(plain) = cipher.decrypt(Nonce::from_slice(nonce), payload()) {
+                return String::from_utf8(plain)
+                    .map(|p| (p, i))
+                    .map_err(|_| SecretError::Open);
+            }
+        }
+        Err(SecretError::Open)
     }
+}
+
+fn ciphers(keys: &[[u8; 32]]) -> Vec<Aes256Gcm> {
+    keys.iter().map(|k| Aes256Gcm::new(&(*k).into())).collect()
 }
 
 fn random_key() -> [u8; 32] {
@@ -168,21 +243,6 @@ fn default_key_file(database_url: &str) -> PathBuf {
         Some(dir) if !dir.as_os_str().is_empty() => dir.join("hundi.key"),
         _ => PathBuf::from("hundi.key"),
     }
-}
-
-fn write_key_file(path: &Path, key: &[u8; 32]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    file.write_all(hex::encode(key).as_bytes())?;
-    file.write_all(b"\n")?;
-    file.sync_all()
 }
 
 #[cfg(test)]
@@ -232,13 +292,41 @@ mod tests {
     }
 
     #[test]
-    fn a_key_file_is_created_once_and_read_back() {
+    fn a_ring_opens_under_any_key_and_reseals_under_the_first() {
+        let (old, new) = ([1u8; 32], [2u8; 32]);
+        let before = SecretBox::new(old).seal("s3cret", "ctx");
+        let both = SecretBox::ring(&[new, old], None);
+        assert_eq!(both.open(&before, "ctx").unwrap(), "s3cret");
+        let after = both
+            .reseal(&before, "ctx")
+            .unwrap()
+            .expect("moved to the new key");
+        assert!(SecretBox::new(old).open(&after, "ctx").is_err());
+        assert_eq!(SecretBox::new(new).open(&after, "ctx").unwrap(), "s3cret");
+        assert_eq!(
+            both.reseal(&after, "ctx").unwrap(),
+            None,
+            "already under the first"
+        );
+    }
+
+    #[test]
+    fn a_box_follows_its_key_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("hundi.key");
-        let key = random_key();
-        write_key_file(&path, &key).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(parse_key(&text).unwrap(), key);
-        assert!(write_key_file(&path, &key).is_err(), "never overwritten");
+        let source = MasterKeySource {
+            key: None,
+            file: Some(path.clone()),
+        };
+        let running = SecretBox::load("sqlite://x.db", &source).unwrap();
+        let old = key_file::read(&path).unwrap()[0];
+        let new = [9u8; 32];
+        let sealed_new = SecretBox::new(new).seal("s", "c");
+        assert!(running.open(&sealed_new, "c").is_err());
+        // A rotation replaces the file; the running box reads it within a second.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        key_file::replace(&path, &[new, old]).unwrap();
+        assert_eq!(running.open(&sealed_new, "c").unwrap(), "s");
+        assert_eq!(running.key_count(), 2);
     }
 }
