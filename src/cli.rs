@@ -65,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+    /// Remove webhook history past its keep (HUNDI_KEEP_*); the server does it by itself.
+    Prune {
+        #[command(flatten)]
+        db: Db,
+        /// Only count what would go.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Manage merchants.
     Merchant {
         #[command(flatten)]
@@ -348,6 +358,7 @@ pub async fn run() -> Result<()> {
             db,
             command: SecretsCommand::Rotate { new_key },
         } => rotate(&db, &config, new_key.as_deref()).await,
+        Command::Prune { db, dry_run, json } => prune(&db, &config, dry_run, json).await,
         Command::Merchant { db, command } => merchant(&*open(&db, &config).await?, command).await,
         Command::Key { db, command } => {
             // A key's webhook URL is an endpoint, whose secret is stored sealed.
@@ -461,6 +472,41 @@ async fn rotate(db: &Db, config: &Config, new_key: Option<&str>) -> Result<()> {
              backup is needed, set HUNDI_MASTER_KEY to that key alone on every node."
         ),
     }
+    Ok(())
+}
+
+/// `hundi prune [--dry-run]`: webhook history past its keep.
+async fn prune(db: &Db, config: &Config, dry_run: bool, json: bool) -> Result<()> {
+    use crate::service::retention;
+    let store = open(db, config).await?;
+    let now = crate::domain::now();
+    let keep = &config.retention;
+    let p = if dry_run {
+        retention::prunable(&*store, keep, now).await?
+    } else {
+        retention::prune(&*store, keep, now, Duration::from_millis(20)).await?
+    };
+    let verb = if dry_run { "would remove" } else { "removed" };
+    if json {
+        let v = json!({"dry_run": dry_run, "delivery_attempts": p.attempts,
+            "deliveries": p.deliveries, "events": p.events});
+        println!("{v}");
+        return Ok(());
+    }
+    let days = |d: Option<chrono::Duration>| match d {
+        Some(d) if d.num_hours() % 24 == 0 => format!("{} days", d.num_days()),
+        Some(d) => format!("{} hours", d.num_hours()),
+        None => "forever".into(),
+    };
+    println!(
+        "{verb} {} delivery attempts (kept {}), {} finished deliveries (kept {}), {} events (kept {})",
+        p.attempts,
+        days(keep.attempts),
+        p.deliveries,
+        days(keep.deliveries),
+        p.events,
+        days(keep.events)
+    );
     Ok(())
 }
 

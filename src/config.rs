@@ -3,6 +3,7 @@
 //! same struct); the values reach the code that needs them through `startup.rs`.
 
 use crate::domain::money::Currency;
+use crate::domain::retention::Retention;
 use crate::http::client_addr::TrustedProxies;
 use crate::http::metrics::MetricsAccess;
 use crate::http::DialectSettings;
@@ -34,6 +35,8 @@ pub struct Config {
     pub usage_flush_interval: Duration,
     /// How often the expiry worker also deletes idempotency keys older than 24 hours.
     pub idempotency_purge_interval: Duration,
+    /// How long webhook history is kept (`HUNDI_KEEP_*`); pruned by the expiry worker.
+    pub retention: crate::domain::retention::Retention,
     /// Who may read `/metrics` (a bearer token) and how fresh its payment counts are.
     pub metrics: MetricsAccess,
     /// Serves `/metrics` on this address only (not on `listen`).
@@ -77,6 +80,7 @@ impl Default for Config {
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
             idempotency_purge_interval: Duration::from_secs(60),
+            retention: Default::default(),
             metrics: MetricsAccess::default(),
             metrics_listen: None,
             webhooks: WebhookConfig::default(),
@@ -124,6 +128,16 @@ impl Config {
                     message: e.to_string(),
                 })?;
         }
+        let keep = |name: &'static str, into: &mut Option<chrono::Duration>| {
+            if let Some(v) = var(name) {
+                *into = Retention::parse(&v)
+                    .map_err(|message| ConfigError::Invalid { name, message })?;
+            }
+            Ok::<(), ConfigError>(())
+        };
+        keep("HUNDI_KEEP_DELIVERY_ATTEMPTS", &mut c.retention.attempts)?;
+        keep("HUNDI_KEEP_DELIVERIES", &mut c.retention.deliveries)?;
+        keep("HUNDI_KEEP_EVENTS", &mut c.retention.events)?;
         if let Some(v) = var("HUNDI_PAYGATE_SESSION_SECS") {
             if let Ok(secs) = v.trim().parse() {
                 c.dialects.paygate_session_secs = secs;
@@ -160,8 +174,21 @@ mod tests {
             ("HUNDI_RATE_LIMIT", "7"),
             ("HUNDI_ALLOW_PRIVATE_WEBHOOKS", "1"),
             ("HUNDI_MASTER_KEY_FILE", "/tmp/k"),
+            ("HUNDI_KEEP_DELIVERY_ATTEMPTS", "30d"),
+            ("HUNDI_KEEP_EVENTS", "400d"),
         ]))
         .expect("valid");
+        assert_eq!(c.retention.attempts, Some(chrono::Duration::days(30)));
+        assert_eq!(c.retention.deliveries, None);
+        assert_eq!(c.retention.events, Some(chrono::Duration::days(400)));
+        let short = Config::from_vars(vars(&[("HUNDI_KEEP_EVENTS", "1h")]));
+        assert!(matches!(
+            short,
+            Err(ConfigError::Invalid {
+                name: "HUNDI_KEEP_EVENTS",
+                ..
+            })
+        ));
         assert_eq!(c.key_cache, Duration::from_millis(250));
         assert_eq!(c.db_pool_size, 8);
         assert_eq!(c.dialects.pakhipay_currency.code(), "INR");

@@ -262,7 +262,7 @@ async fn spawn_workers(
     let expiry = tokio::spawn(expiry_worker(
         state.clone(),
         opts.expiry_interval,
-        opts.idempotency_purge_interval,
+        (opts.idempotency_purge_interval, opts.retention),
         stopped.clone(),
     ));
     let usage = tokio::spawn(usage_worker(
@@ -343,7 +343,7 @@ fn serve(
 async fn expiry_worker(
     state: AppState,
     every: Duration,
-    purge_every: Duration,
+    (purge_every, retention): (Duration, crate::domain::retention::Retention),
     mut stopped: watch::Receiver<bool>,
 ) {
     const BATCH: u32 = 500;
@@ -360,6 +360,21 @@ async fn expiry_worker(
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "purged idempotency keys older than 24 hours"),
                 Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+            }
+            // Webhook history past its keep (HUNDI_KEEP_*), a small batch at a time.
+            match state
+                .payments
+                .prune(&retention, Duration::from_millis(20))
+                .await
+            {
+                Ok(p) if p.is_empty() => {}
+                Ok(p) => tracing::info!(
+                    attempts = p.attempts,
+                    deliveries = p.deliveries,
+                    events = p.events,
+                    "pruned webhook history past its keep"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not prune webhook history"),
             }
         }
         loop {

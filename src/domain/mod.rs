@@ -13,6 +13,7 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod refund;
+pub mod retention;
 pub mod session;
 pub mod source;
 pub mod web_url;

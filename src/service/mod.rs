@@ -20,6 +20,7 @@ pub mod payments;
 pub mod ratelimit;
 pub mod reads;
 pub mod refunds;
+pub mod retention;
 pub mod rotation;
 pub mod settings;
 pub mod throttle;

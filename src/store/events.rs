@@ -59,6 +59,12 @@ pub trait EventStore: Send + Sync + 'static {
         status: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<Delivery>>;
+    /// Removes one batch (up to `limit` rows of each kind) of what `cut` says is past
+    /// keeping, oldest first, each kind in its own short transaction. Never a delivery still
+    /// pending, nor an event one is pending for.
+    async fn prune(&self, cut: &RetentionCut, limit: u32) -> StoreResult<Pruned>;
+    /// What `prune` would remove now, counted (`hundi prune --dry-run`).
+    async fn prunable(&self, cut: &RetentionCut) -> StoreResult<Pruned>;
 }
 
 /// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
@@ -302,10 +308,101 @@ impl EventStore for Backend {
         Ok(jobs)
     }
 
+    async fn prune(&self, cut: &RetentionCut, limit: u32) -> StoreResult<Pruned> {
+        let mut done = Pruned::default();
+        let limit = i64::from(limit);
+        if let Some(before) = cut.attempts_before {
+            done.attempts += sql!(&format!("DELETE FROM webhook_attempts WHERE {ROW_ID} IN \
+                 (SELECT {ROW_ID} FROM webhook_attempts WHERE attempted_at < $1 \
+                 ORDER BY attempted_at LIMIT $2)"), ts(before), limit)
+                .execute(self.writer()).await?.rows_affected();
+        }
+        if let Some(before) = cut.deliveries_before {
+            let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM webhook_deliveries \
+                 WHERE created_at < $1 AND status <> 'pending' ORDER BY created_at LIMIT $2")
+                .bind(ts(before)).bind(limit).fetch_all(self.reader()).await?;
+            let (deliveries, attempts) = self.remove_deliveries("id", &ids).await?;
+            done.deliveries += deliveries;
+            done.attempts += attempts;
+        }
+        if let Some(before) = cut.events_before {
+            // Through each merchant's own index of events (no index of all events by time:
+            // every create would pay for it).
+            for (merchant, livemode) in self.scopes().await? {
+                let ids: Vec<String> = sqlx::query_scalar(PRUNABLE_EVENTS)
+                    .bind(&merchant).bind(livemode).bind(ts(before)).bind(limit)
+                    .fetch_all(self.reader()).await?;
+                let (deliveries, attempts) = self.remove_deliveries("event_id", &ids).await?;
+                let mut tx = self.begin().await?;
+                done.events += sql!(&format!("DELETE FROM events WHERE id {IN_IDS} AND NOT EXISTS \
+                     (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = events.id)"),
+                    id_list(&ids)).execute(&mut *tx).await?.rows_affected();
+                tx.commit().await?;
+                done.deliveries += deliveries;
+                done.attempts += attempts;
+            }
+        }
+        Ok(done)
+    }
+
+    async fn prunable(&self, cut: &RetentionCut) -> StoreResult<Pruned> {
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut found = Pruned::default();
+        let far = ts(chrono::DateTime::<Utc>::UNIX_EPOCH);
+        let (attempts, deliveries, events) = (cut.attempts_before.map(ts).unwrap_or(far),
+            cut.deliveries_before.map(ts).unwrap_or(far), cut.events_before.map(ts).unwrap_or(far));
+        // A delivery goes by its own age or with its event; an attempt by its own age or
+        // with its delivery.
+        let gone_delivery = "(d.status <> 'pending' AND (d.created_at < $2 OR EXISTS (SELECT 1 FROM events e \
+             WHERE e.id = d.event_id AND e.created_at < $3 AND NOT EXISTS (SELECT 1 FROM \
+             webhook_deliveries p WHERE p.event_id = e.id AND p.status = 'pending'))))";
+        found.attempts = count(sql!(&format!("SELECT COUNT(*) FROM webhook_attempts a \
+             JOIN webhook_deliveries d ON d.id = a.delivery_id \
+             WHERE a.attempted_at < $1 OR {gone_delivery}"), attempts, deliveries, events)
+            .fetch_one(self.reader()).await?.try_get(0)?);
+        found.deliveries = count(sql!(&format!("SELECT COUNT(*) FROM webhook_deliveries d \
+             WHERE $1 = $1 AND {gone_delivery}"), attempts, deliveries, events)
+            .fetch_one(self.reader()).await?.try_get(0)?);
+        found.events = count(sql!("SELECT COUNT(*) FROM events e WHERE e.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.event_id = e.id \
+             AND p.status = 'pending')", events).fetch_one(self.reader()).await?.try_get(0)?);
+        Ok(found)
+    }
+
     $($own)*
 }
 
+/// Up to `$4` events of one merchant and mode older than `$3`, no delivery of which is
+/// pending, oldest first.
+const PRUNABLE_EVENTS: &str = "SELECT id FROM events e WHERE merchant_id = $1 AND livemode = $2 \
+     AND created_at < $3 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d \
+     WHERE d.event_id = e.id AND d.status = 'pending') ORDER BY created_at LIMIT $4";
+
 impl Backend {
+    /// Deletes the finished deliveries whose `column` (`id` or `event_id`) is in `ids`, with
+    /// their attempts, in one transaction; returns how many deliveries and attempts.
+    async fn remove_deliveries(&self, column: &str, ids: &[String]) -> StoreResult<(u64, u64)> {
+        if ids.is_empty() {
+            return Ok((0, 0));
+        }
+        let mut tx = self.begin().await?;
+        let finished = format!("SELECT id FROM webhook_deliveries WHERE {column} {IN_IDS} \
+             AND status <> 'pending'");
+        let attempts = sql!(&format!("DELETE FROM webhook_attempts WHERE delivery_id IN ({finished})"),
+            id_list(ids)).execute(&mut *tx).await?.rows_affected();
+        let deliveries = sql!(&format!("DELETE FROM webhook_deliveries WHERE {column} {IN_IDS} \
+             AND status <> 'pending'"), id_list(ids)).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok((deliveries, attempts))
+    }
+
+    /// Every merchant's two modes.
+    async fn scopes(&self) -> StoreResult<Vec<(String, bool)>> {
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM merchants ORDER BY id")
+            .fetch_all(self.reader()).await?;
+        Ok(ids.into_iter().flat_map(|id| [(id.clone(), false), (id, true)]).collect())
+    }
+
     /// Writes an endpoint, its secrets sealed, in the caller's transaction.
     async fn insert_endpoint(&self, tx: &mut Conn, e: &Endpoint) -> StoreResult<()> {
         sql!(&format!("INSERT INTO webhook_endpoints ({ENDPOINT_COLUMNS}) \

@@ -44,6 +44,7 @@ pub use crate::domain::delivery::{
 };
 pub use crate::domain::idempotency::{IdempotencyClaim, KeyCompletion, StoredResponse};
 pub use crate::domain::key::{KeyChange, KeyRevenue, TokenGrant};
+pub use crate::domain::retention::{Cut as RetentionCut, Pruned};
 pub use crate::domain::session::ThrottleRule;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;

@@ -1399,6 +1399,185 @@ async fn own_endpoints(
         .collect()
 }
 
+/// Moves a row's time `days` into the past, straight in the database (time passing).
+async fn shift_back(url: &str, table: &str, column: &str, id: (&str, &str), days: i64) {
+    let (id_column, id_value) = id;
+    if url.starts_with("postgres") {
+        let sql = format!(
+            "UPDATE {table} SET {column} = {column} - $1 * INTERVAL '1 day' WHERE {id_column} = $2"
+        );
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query(&sql)
+            .bind(days as f64)
+            .bind(id_value)
+            .execute(&pool)
+            .await
+            .unwrap();
+    } else {
+        let sql = format!(
+            "UPDATE {table} SET {column} = {column} - $1 * 86400000000 WHERE {id_column} = $2"
+        );
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        sqlx::query(&sql)
+            .bind(days)
+            .bind(id_value)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+/// Retention removes what is past its keep and nothing else: old attempts, old finished
+/// deliveries with their attempts, old events with their finished deliveries; never a
+/// pending delivery or its event, never a payment. The dry run counts what the prune removes.
+async fn webhook_history_is_pruned_past_its_keep(backend: Backend) {
+    use hundi::domain::retention::{Pruned, Retention};
+    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
+    use hundi::store::{AttemptLog, DeliveryOutcome, FinishedDelivery, Page};
+    let (db, store, service, scope, _) = setup(backend).await;
+    let now = hundi::domain::now();
+    let endpoint = Endpoint::new(
+        &scope.merchant_id,
+        false,
+        "http://127.0.0.1:9/hook".into(),
+        vec!["*".into()],
+        None,
+        FORMAT_NATIVE,
+        now,
+    );
+    store.create_endpoint(&endpoint).await.unwrap();
+    let mut payments = Vec::new();
+    for _ in 0..3 {
+        payments.push(service.create(&scope, new_payment("10.00")).await.unwrap());
+    }
+    let due = Utc::now() + Duration::seconds(1);
+    let jobs = store
+        .claim_deliveries(due, due + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 3);
+    let finished: Vec<FinishedDelivery> = jobs
+        .iter()
+        .map(|job| {
+            let pending = job.object_id == payments[2].id;
+            FinishedDelivery {
+                job: job.clone(),
+                log: AttemptLog {
+                    id: format!("wha_{}", job.delivery_id),
+                    attempted_at: due,
+                    status_code: Some(if pending { 500 } else { 200 }),
+                    latency_ms: 5,
+                    response_body: None,
+                    error: None,
+                },
+                outcome: if pending {
+                    DeliveryOutcome::Retry {
+                        at: due + Duration::hours(1),
+                    }
+                } else {
+                    DeliveryOutcome::Succeeded
+                },
+            }
+        })
+        .collect();
+    store.finish_deliveries(&finished).await.unwrap();
+    // The first payment's history is 400 days old, the second's 100; the third's delivery,
+    // 400 days old too, is still pending.
+    for (job, days) in jobs.iter().map(|j| {
+        let days = if j.object_id == payments[1].id {
+            100
+        } else {
+            400
+        };
+        (j, days)
+    }) {
+        shift_back(&db.url, "events", "created_at", ("id", &job.event_id), days).await;
+        shift_back(
+            &db.url,
+            "webhook_deliveries",
+            "created_at",
+            ("id", &job.delivery_id),
+            days,
+        )
+        .await;
+        shift_back(
+            &db.url,
+            "webhook_attempts",
+            "attempted_at",
+            ("delivery_id", &job.delivery_id),
+            days,
+        )
+        .await;
+    }
+    let keep = Retention {
+        attempts: Retention::parse("90d").unwrap(),
+        deliveries: Retention::parse("365d").unwrap(),
+        events: Retention::parse("365d").unwrap(),
+    };
+    let expected = Pruned {
+        attempts: 3,
+        deliveries: 1,
+        events: 1,
+    };
+    let counted = hundi::service::retention::prunable(&*store, &keep, now)
+        .await
+        .unwrap();
+    assert_eq!(counted, expected);
+    let pruned = hundi::service::retention::prune(&*store, &keep, now, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned, expected,
+        "the dry run counted what the prune removed"
+    );
+    let left = hundi::service::retention::prunable(&*store, &keep, now)
+        .await
+        .unwrap();
+    assert_eq!(left, Pruned::default());
+    let event_of = |p: &hundi::domain::payment::Payment| {
+        jobs.iter()
+            .find(|j| j.object_id == p.id)
+            .unwrap()
+            .event_id
+            .clone()
+    };
+    assert!(store
+        .get_event(&scope, &event_of(&payments[0]))
+        .await
+        .is_err());
+    assert!(store
+        .get_event(&scope, &event_of(&payments[1]))
+        .await
+        .is_ok());
+    let kept = store
+        .get_event(&scope, &event_of(&payments[2]))
+        .await
+        .unwrap();
+    let page = Page {
+        starting_after: None,
+        limit: 10,
+    };
+    let deliveries = store
+        .list_deliveries(&scope, &kept.id, &page)
+        .await
+        .unwrap();
+    assert_eq!(
+        deliveries[0].status, "pending",
+        "a pending delivery is never pruned"
+    );
+    for p in &payments {
+        assert!(
+            store.get_payment(&scope, &p.id).await.is_ok(),
+            "payments are kept"
+        );
+    }
+    // The default keeps events and deliveries: nothing more goes.
+    let default = hundi::service::retention::prunable(&*store, &Retention::default(), now)
+        .await
+        .unwrap();
+    assert_eq!(default, Pruned::default());
+}
+
 on_both_backends!(
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
@@ -1409,4 +1588,5 @@ on_both_backends!(
     upi_payables_are_unique_per_mode,
     a_manual_match_records_the_accepted_shortfall,
     a_keys_endpoint_follows_it_in_one_transaction,
+    webhook_history_is_pruned_past_its_keep,
 );

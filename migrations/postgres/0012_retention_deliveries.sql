@@ -1,0 +1,3 @@
+-- no-transaction
+-- Retention prunes old finished deliveries oldest first (see 0011).
+CREATE INDEX CONCURRENTLY IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries (created_at);
