@@ -119,7 +119,7 @@ impl CredentialStore for Backend {
         }
         let mark = crate::domain::idempotency::SEALED_BODY;
         let rows = sql!("SELECT merchant_id, livemode, key, response_body FROM idempotency_keys \
-             WHERE substr(response_body, 1, $1) = $2", mark.len() as i64, mark.to_vec())
+             WHERE substr(response_body, 1, $1) = $2", mark.len() as i32, mark.to_vec())
             .fetch_all(&mut *tx).await?;
         for r in &rows {
             let (m, live, key, body): (String, bool, String, Vec<u8>) =
