@@ -28,6 +28,7 @@ mod openapi_document;
 mod openapi_schemathesis;
 mod process;
 mod ratelimit;
+mod rotation;
 mod sign_in_throttle;
 mod store_conformance;
 mod upi;
