@@ -381,7 +381,7 @@ async fn send(
     let select = table.select();
     let mut rows = sqlx::query(&select).fetch(&mut *snapshot);
     while let Some(row) = rows.try_next().await? {
-        let values = from_sqlite(table, &row)?;
+        let values = row.values(table)?;
         tally.add(&values);
         copy_line(&values, &mut buf);
         if buf.len() >= CHUNK {
@@ -402,89 +402,83 @@ async fn read_back(table: &Table, pg: &mut sqlx::PgConnection) -> Result<Tally, 
     let select = table.select();
     let mut rows = sqlx::query(&select).fetch(&mut *pg);
     while let Some(row) = rows.try_next().await? {
-        tally.add(&from_pg(table, &row)?);
+        tally.add(&row.values(table)?);
     }
     Ok(tally)
 }
 
-fn from_sqlite(table: &Table, row: &SqliteRow) -> Result<Vec<Value>, CopyError> {
-    let mut out = Vec::with_capacity(table.columns.len());
-    for (i, c) in table.columns.iter().enumerate() {
-        let bad = |e: sqlx::Error| table.value_error(c, e);
-        let v = match c.kind {
-            Kind::Text => row
-                .try_get::<Option<String>, _>(i)
-                .map_err(bad)?
-                .map(Value::Text),
-            Kind::Int4 | Kind::Int8 => {
-                let n = row.try_get::<Option<i64>, _>(i).map_err(bad)?;
-                if c.kind == Kind::Int4 && n.is_some_and(|n| i32::try_from(n).is_err()) {
-                    return Err(table.value_error(c, "does not fit a 32-bit integer"));
-                }
-                n.map(Value::Int)
-            }
-            Kind::Bool => row
-                .try_get::<Option<bool>, _>(i)
-                .map_err(bad)?
-                .map(Value::Bool),
-            Kind::Float => row
-                .try_get::<Option<f64>, _>(i)
-                .map_err(bad)?
-                .map(Value::Float),
-            Kind::Bytes => row
-                .try_get::<Option<Vec<u8>>, _>(i)
-                .map_err(bad)?
-                .map(Value::Bytes),
-            Kind::Time => {
-                let micros = row.try_get::<Option<i64>, _>(i).map_err(bad)?;
-                if micros.is_some_and(|m| DateTime::from_timestamp_micros(m).is_none()) {
-                    return Err(table.value_error(c, "is not a time"));
-                }
-                micros.map(Value::Time)
-            }
-        };
-        out.push(v.unwrap_or(Value::Null));
+/// A row of either database, read into values. The two differ only in how they keep 32-bit
+/// integers and times: SQLite keeps both as 64-bit integers (times in microseconds).
+trait SourceRow: Row
+where
+    usize: sqlx::ColumnIndex<Self>,
+{
+    fn int4(&self, i: usize) -> Result<Option<i64>, sqlx::Error>;
+    fn micros(&self, i: usize) -> Result<Option<i64>, sqlx::Error>;
+
+    fn cell<'r, T>(&'r self, i: usize) -> Result<Option<T>, sqlx::Error>
+    where
+        T: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        self.try_get::<Option<T>, _>(i)
     }
-    Ok(out)
+
+    fn values(&self, table: &Table) -> Result<Vec<Value>, CopyError>
+    where
+        for<'r> String: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+        for<'r> i64: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+        for<'r> bool: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+        for<'r> f64: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+        for<'r> Vec<u8>: sqlx::Decode<'r, Self::Database> + sqlx::Type<Self::Database>,
+    {
+        let mut out = Vec::with_capacity(table.columns.len());
+        for (i, c) in table.columns.iter().enumerate() {
+            let bad = |e: sqlx::Error| table.value_error(c, e);
+            let v = match c.kind {
+                Kind::Text => self.cell::<String>(i).map_err(bad)?.map(Value::Text),
+                Kind::Int8 => self.cell::<i64>(i).map_err(bad)?.map(Value::Int),
+                Kind::Bool => self.cell::<bool>(i).map_err(bad)?.map(Value::Bool),
+                Kind::Float => self.cell::<f64>(i).map_err(bad)?.map(Value::Float),
+                Kind::Bytes => self.cell::<Vec<u8>>(i).map_err(bad)?.map(Value::Bytes),
+                Kind::Int4 => {
+                    let n = self.int4(i).map_err(bad)?;
+                    if n.is_some_and(|n| i32::try_from(n).is_err()) {
+                        return Err(table.value_error(c, "does not fit a 32-bit integer"));
+                    }
+                    n.map(Value::Int)
+                }
+                Kind::Time => {
+                    let micros = self.micros(i).map_err(bad)?;
+                    if micros.is_some_and(|m| DateTime::from_timestamp_micros(m).is_none()) {
+                        return Err(table.value_error(c, "is not a time"));
+                    }
+                    micros.map(Value::Time)
+                }
+            };
+            out.push(v.unwrap_or(Value::Null));
+        }
+        Ok(out)
+    }
 }
 
-fn from_pg(table: &Table, row: &PgRow) -> Result<Vec<Value>, CopyError> {
-    let mut out = Vec::with_capacity(table.columns.len());
-    for (i, c) in table.columns.iter().enumerate() {
-        let bad = |e: sqlx::Error| table.value_error(c, e);
-        let v = match c.kind {
-            Kind::Text => row
-                .try_get::<Option<String>, _>(i)
-                .map_err(bad)?
-                .map(Value::Text),
-            Kind::Int4 => row
-                .try_get::<Option<i32>, _>(i)
-                .map_err(bad)?
-                .map(|n| Value::Int(n.into())),
-            Kind::Int8 => row
-                .try_get::<Option<i64>, _>(i)
-                .map_err(bad)?
-                .map(Value::Int),
-            Kind::Bool => row
-                .try_get::<Option<bool>, _>(i)
-                .map_err(bad)?
-                .map(Value::Bool),
-            Kind::Float => row
-                .try_get::<Option<f64>, _>(i)
-                .map_err(bad)?
-                .map(Value::Float),
-            Kind::Bytes => row
-                .try_get::<Option<Vec<u8>>, _>(i)
-                .map_err(bad)?
-                .map(Value::Bytes),
-            Kind::Time => row
-                .try_get::<Option<DateTime<Utc>>, _>(i)
-                .map_err(bad)?
-                .map(|t| Value::Time(t.timestamp_micros())),
-        };
-        out.push(v.unwrap_or(Value::Null));
+impl SourceRow for SqliteRow {
+    fn int4(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.cell::<i64>(i)
     }
-    Ok(out)
+
+    fn micros(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        self.cell::<i64>(i)
+    }
+}
+
+impl SourceRow for PgRow {
+    fn int4(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        Ok(self.cell::<i32>(i)?.map(i64::from))
+    }
+
+    fn micros(&self, i: usize) -> Result<Option<i64>, sqlx::Error> {
+        Ok(self.cell::<DateTime<Utc>>(i)?.map(|t| t.timestamp_micros()))
+    }
 }
 
 /// One row in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes.
