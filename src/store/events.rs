@@ -28,6 +28,15 @@ pub trait EventStore: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>>;
+    /// Hands back deliveries leased until `lease_until` and never sent: each is due again at
+    /// once, for any node (a stopping node's, so they need not wait out the lease). Only a
+    /// still-pending delivery whose lease is still that one is touched: one another node has
+    /// leased since, or that is finished, is left alone. Returns how many were handed back.
+    async fn release_deliveries(
+        &self,
+        ids: &[String],
+        lease_until: DateTime<Utc>,
+    ) -> StoreResult<u64>;
     /// Logs attempts and moves their deliveries on, all in one transaction; also keeps each
     /// endpoint's `failing_since`.
     async fn finish_deliveries(&self, done: &[FinishedDelivery]) -> StoreResult<()>;
@@ -306,6 +315,25 @@ impl EventStore for Backend {
         }
         jobs.iter_mut().for_each(|job| self.sealer.open_job(job));
         Ok(jobs)
+    }
+
+    async fn release_deliveries(&self, ids: &[String],
+        lease_until: DateTime<Utc>) -> StoreResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        // The lease end is the claim's token: a node that re-leased the delivery after this
+        // lease ran out set another one.
+        let mut tx = self.begin().await?;
+        let released = sql!(&format!("UPDATE webhook_deliveries SET lease_until = NULL \
+             WHERE id {IN_IDS} AND status = 'pending' AND lease_until = $2"),
+            id_list(ids), ts(lease_until)).execute(&mut *tx).await?.rows_affected();
+        if released > 0 {
+            // Other nodes take them now, not at their next poll.
+            notify_dispatchers(&mut tx).await?;
+        }
+        self.commit(tx, released > 0).await?;
+        Ok(released)
     }
 
     async fn prune(&self, cut: &RetentionCut, limit: u32) -> StoreResult<Pruned> {

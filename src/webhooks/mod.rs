@@ -1,6 +1,7 @@
 //! Webhook delivery: a dispatcher that leases due deliveries, signs them (Standard Webhooks),
 //! sends the event's stored bytes, logs every attempt and schedules retries.
 
+mod leases;
 pub mod ssrf;
 
 use crate::domain::ids::new_id;
@@ -8,9 +9,10 @@ use crate::domain::webhook::{sign, Endpoint};
 pub use crate::store::DeliveryJob;
 use crate::store::{AttemptLog, DeliveryOutcome, FinishedDelivery, NewEvent, Store};
 use dashmap::DashMap;
+use leases::Leases;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -226,6 +228,8 @@ pub struct Dispatcher {
     /// Results wait here to be written in batches (one transaction for many attempts).
     results: tokio::sync::mpsc::Sender<FinishedDelivery>,
     pending_results: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<FinishedDelivery>>>,
+    /// What this node has leased and not finished, for handing back on a stop.
+    leases: Arc<Leases>,
 }
 
 impl Dispatcher {
@@ -240,6 +244,7 @@ impl Dispatcher {
         Ok(Dispatcher {
             results,
             pending_results: std::sync::Mutex::new(Some(pending)),
+            leases: Arc::default(),
             in_flight: Arc::new(Semaphore::new(config.in_flight)),
             store,
             endpoints: EndpointGates::new(config.per_endpoint),
@@ -250,8 +255,8 @@ impl Dispatcher {
         })
     }
 
-    /// Runs until `stopped` turns true; deliveries in flight then finish or are retried by
-    /// another node once their lease ends.
+    /// Runs until `stopped` turns true; then deliveries in flight finish (`drain`) and the
+    /// ones leased but not sent are handed back for another node to send at once.
     pub async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
         const BATCH: u32 = 256;
         let signal = match self.store.watch_deliveries().await {
@@ -266,7 +271,7 @@ impl Dispatcher {
             .lock()
             .ok()
             .and_then(|mut r| r.take())
-            .map(|r| tokio::spawn(write_results(self.store.clone(), r)));
+            .map(|r| tokio::spawn(write_results(self.store.clone(), self.leases.clone(), r)));
         let mut last_sweep = Instant::now();
         loop {
             if *stopped.borrow() {
@@ -276,7 +281,8 @@ impl Dispatcher {
             }
             let now = crate::domain::now();
             let lease = chrono::Duration::from_std(self.config.lease).unwrap_or_default();
-            let claimed = match self.store.claim_deliveries(now, now + lease, BATCH).await {
+            let until = now + lease;
+            let claimed = match self.store.claim_deliveries(now, until, BATCH).await {
                 Ok(jobs) => jobs,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not claim deliveries");
@@ -284,9 +290,10 @@ impl Dispatcher {
                 }
             };
             let full = claimed.len() as u32 == BATCH;
+            self.leases.claimed(&claimed, until);
             for job in claimed {
-                let me = self.clone();
-                tokio::spawn(async move { me.deliver(job).await });
+                let (me, stopped) = (self.clone(), stopped.clone());
+                tokio::spawn(async move { me.deliver(job, stopped).await });
             }
             if last_sweep.elapsed() > self.config.sweep_interval {
                 last_sweep = Instant::now();
@@ -307,14 +314,38 @@ impl Dispatcher {
         }
     }
 
-    /// On a graceful stop: let deliveries in flight finish (up to the timeout) and their
-    /// results be written, so a restart does not send them again.
+    /// On a graceful stop: let deliveries in flight finish (each request ends within the
+    /// timeout) and their results be written (up to `RESULTS_WAIT`), so nothing already sent
+    /// is sent again; then hand back every lease still held for a delivery not sent (or whose
+    /// request was cut short), so other nodes take it now rather than when the lease ends.
+    /// Bounded: the timeout plus `RESULTS_WAIT` plus `HAND_BACK_WAIT`.
     async fn drain(&self) {
+        const RESULTS_WAIT: Duration = Duration::from_secs(2);
+        const HAND_BACK_WAIT: Duration = Duration::from_secs(2);
         let all = self.config.in_flight as u32;
         let _ = tokio::time::timeout(self.config.timeout, self.in_flight.acquire_many(all)).await;
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while self.results.capacity() < self.results.max_capacity() && Instant::now() < deadline {
+        let deadline = Instant::now() + RESULTS_WAIT;
+        while self.leases.results_pending() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let _ = tokio::time::timeout(HAND_BACK_WAIT, self.hand_back()).await;
+    }
+
+    /// Clears this node's leases of the deliveries it has not finished sending.
+    async fn hand_back(&self) {
+        for (until, ids) in self.leases.unfinished() {
+            match self.store.release_deliveries(&ids, until).await {
+                Ok(n) => {
+                    ids.iter().for_each(|id| self.leases.forget(id));
+                    if n > 0 {
+                        tracing::info!(deliveries = n, "handed back leased deliveries");
+                    }
+                }
+                // They wait out their lease, as after a crash.
+                Err(e) => {
+                    tracing::warn!(error = %e, n = ids.len(), "could not hand back leased deliveries")
+                }
+            }
         }
     }
 
@@ -335,15 +366,27 @@ impl Dispatcher {
         }
     }
 
-    async fn deliver(&self, job: DeliveryJob) {
-        let Ok(_global) = self.in_flight.clone().acquire_owned().await else {
-            return;
-        };
+    /// A place to send from: one of the node's places in flight and one at the endpoint.
+    async fn admit(&self, endpoint_id: &str) -> Option<(OwnedSemaphorePermit, GatePass<'_>)> {
+        let global = self.in_flight.clone().acquire_owned().await.ok()?;
         // A busy endpoint waits its turn, but never longer than its lease allows.
         let wait = self.config.lease.saturating_sub(self.config.timeout * 2);
-        let Some(_slot) = self.endpoints.enter(&job.endpoint_id, wait).await else {
+        let slot = self.endpoints.enter(endpoint_id, wait).await?;
+        Some((global, slot))
+    }
+
+    async fn deliver(&self, job: DeliveryJob, mut stopped: watch::Receiver<bool>) {
+        let admitted = tokio::select! {
+            biased;
+            // A stopping node starts no request: the lease is handed back by `drain`.
+            _ = stopped.wait_for(|s| *s) => return,
+            admitted = self.admit(&job.endpoint_id) => admitted,
+        };
+        let Some((_global, _slot)) = admitted else {
+            self.leases.forget(&job.delivery_id);
             return; // the lease runs out and the delivery is picked up again
         };
+        self.leases.sending(&job.delivery_id);
         let sent = self.send(&job).await;
         let ok = match (sent.accept, sent.status) {
             (Acceptance::Only200, Some(s)) => s == 200,
@@ -377,10 +420,12 @@ impl Dispatcher {
         };
         // If this result is lost (crash, database down), the lease runs out and the delivery
         // is sent again: at least once.
-        let _ = self
-            .results
-            .send(FinishedDelivery { job, log, outcome })
-            .await;
+        self.leases.sent(&job.delivery_id);
+        let delivery_id = job.delivery_id.clone();
+        let finished = FinishedDelivery { job, log, outcome };
+        if self.results.send(finished).await.is_err() {
+            self.leases.forget(&delivery_id);
+        }
     }
 
     async fn send(&self, job: &DeliveryJob) -> Sent {
@@ -508,6 +553,7 @@ fn http_client(config: &WebhookConfig) -> Result<reqwest::Client, reqwest::Error
 /// written goes into the next one.
 async fn write_results(
     store: Arc<dyn Store>,
+    leases: Arc<Leases>,
     mut results: tokio::sync::mpsc::Receiver<FinishedDelivery>,
 ) {
     const MAX: usize = 512;
@@ -522,6 +568,10 @@ async fn write_results(
         if let Err(e) = store.finish_deliveries(&batch).await {
             tracing::warn!(error = %e, n = batch.len(), "could not record deliveries; they will be sent again");
         }
+        // Written or lost, this node is done with them: a lost result's lease runs out.
+        batch
+            .iter()
+            .for_each(|done| leases.forget(&done.job.delivery_id));
     }
 }
 

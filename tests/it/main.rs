@@ -20,6 +20,7 @@ mod dialect_paygate;
 mod dialect_rules;
 mod dialect_waypay;
 mod dialect_xpay;
+mod fleet;
 mod growing;
 mod idempotency;
 mod key_revocation;

@@ -49,6 +49,16 @@ pub(crate) async fn serve(db: &TestDb, port: u16) -> Server {
 
 /// `hundi serve` on the database `url` names, with the master key in `key`.
 pub(crate) async fn serve_on(url: &str, key: &std::path::Path, port: u16) -> Server {
+    serve_with(url, key, port, &[]).await
+}
+
+/// `serve_on` with more settings in the environment (`HUNDI_WEBHOOK_*`, ...).
+pub(crate) async fn serve_with(
+    url: &str,
+    key: &std::path::Path,
+    port: u16,
+    vars: &[(&str, &str)],
+) -> Server {
     let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("HUNDI_DATABASE_URL", url)
@@ -56,6 +66,7 @@ pub(crate) async fn serve_on(url: &str, key: &std::path::Path, port: u16) -> Ser
         // Eight writers as fast as they can: past the default limit of one key.
         .env("HUNDI_RATE_LIMIT", "100000")
         .env("RUST_LOG", "warn")
+        .envs(vars.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

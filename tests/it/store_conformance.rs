@@ -1248,6 +1248,99 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
     );
 }
 
+/// A stopping node hands back the deliveries it leased and did not send: claimable again at
+/// once. Only its own lease is cleared: a delivery another node re-leased after that lease
+/// ran out, or one already finished, is left alone.
+async fn released_deliveries_are_claimable_at_once(backend: Backend) {
+    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
+    use hundi::store::{AttemptLog, DeliveryOutcome, FinishedDelivery};
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let endpoint = Endpoint::new(
+        &scope.merchant_id,
+        false,
+        "http://127.0.0.1:9/hook".into(),
+        vec!["*".into()],
+        None,
+        FORMAT_NATIVE,
+        hundi::domain::now(),
+    );
+    store.create_endpoint(&endpoint).await.unwrap();
+    for _ in 0..2 {
+        service.create(&scope, new_payment("10.00")).await.unwrap();
+    }
+    let due = Utc::now() + Duration::seconds(1);
+    // This node's lease, and a shorter one of another node's that runs out.
+    let (mine, short) = (due + Duration::minutes(10), due + Duration::minutes(1));
+    let held = store.claim_deliveries(due, mine, 1).await.unwrap();
+    let lapsed = store.claim_deliveries(due, short, 1).await.unwrap();
+    assert_eq!((held.len(), lapsed.len()), (1, 1));
+    assert_ne!(held[0].delivery_id, lapsed[0].delivery_id);
+    let later = short + Duration::seconds(1);
+    let retaken = store
+        .claim_deliveries(later, later + Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(retaken.len(), 1, "only the lapsed lease is taken again");
+    assert_eq!(retaken[0].delivery_id, lapsed[0].delivery_id);
+
+    assert_eq!(store.release_deliveries(&[], mine).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .release_deliveries(&[lapsed[0].delivery_id.clone()], short)
+            .await
+            .unwrap(),
+        0,
+        "a delivery re-leased by another node is not handed back by the first"
+    );
+    assert!(
+        store
+            .claim_deliveries(due, due + Duration::minutes(1), 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "both are leased"
+    );
+    let ids = [held[0].delivery_id.clone(), lapsed[0].delivery_id.clone()];
+    assert_eq!(
+        store.release_deliveries(&ids, mine).await.unwrap(),
+        1,
+        "only the delivery still under this lease is handed back"
+    );
+    let again = store
+        .claim_deliveries(due, due + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "the handed-back delivery is due at once");
+    assert_eq!(again[0].delivery_id, held[0].delivery_id);
+
+    let done = FinishedDelivery {
+        job: again[0].clone(),
+        log: AttemptLog {
+            id: "wha_released".into(),
+            attempted_at: due,
+            status_code: Some(200),
+            latency_ms: 3,
+            response_body: None,
+            error: None,
+        },
+        outcome: DeliveryOutcome::Succeeded,
+    };
+    store.finish_deliveries(&[done]).await.unwrap();
+    assert_eq!(
+        store
+            .release_deliveries(&[held[0].delivery_id.clone()], due + Duration::minutes(1))
+            .await
+            .unwrap(),
+        0,
+        "a finished delivery is left alone"
+    );
+    assert!(store
+        .claim_deliveries(due, due + Duration::minutes(1), 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 async fn attempts_are_counted_and_finished_once(backend: Backend) {
     use hundi::domain::attempt::{Attempt, AttemptStatus};
     let (_db, store, service, scope, _) = setup(backend).await;
@@ -1581,6 +1674,7 @@ async fn webhook_history_is_pruned_past_its_keep(backend: Backend) {
 on_both_backends!(
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
+    released_deliveries_are_claimable_at_once,
     attempts_are_counted_and_finished_once,
     key_changes_reach_watchers,
     key_rate_limits_round_trip,

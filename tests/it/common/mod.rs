@@ -368,7 +368,12 @@ pub async fn read(res: reqwest::Response) -> (u16, Value) {
 
 /// Pays a payment through the hosted checkout's card form, as a browser without JS would.
 pub async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response {
-    let csrf = checkout_csrf(app, checkout_url).await;
+    pay_by_card_with(&app.http, checkout_url).await
+}
+
+/// `pay_by_card` with the given client, for servers a test runs without a `TestApp`.
+pub async fn pay_by_card_with(http: &reqwest::Client, checkout_url: &str) -> reqwest::Response {
+    let csrf = checkout_csrf(http, checkout_url).await;
     checkout_post(
         checkout_url,
         "card",
@@ -384,7 +389,7 @@ pub async fn pay_by_card(app: &TestApp, checkout_url: &str) -> reqwest::Response
 
 /// Pays with a sandbox wallet (`jazzcash` or `easypaisa`): the number, then its one-time code.
 pub async fn pay_by_wallet(app: &TestApp, checkout_url: &str, wallet: &str) -> reqwest::Response {
-    let csrf = checkout_csrf(app, checkout_url).await;
+    let csrf = checkout_csrf(&app.http, checkout_url).await;
     let asked = checkout_post(
         checkout_url,
         "wallet",
@@ -416,9 +421,8 @@ pub async fn pay_by_wallet(app: &TestApp, checkout_url: &str, wallet: &str) -> r
     .await
 }
 
-async fn checkout_csrf(app: &TestApp, checkout_url: &str) -> String {
-    let page = app
-        .http
+async fn checkout_csrf(http: &reqwest::Client, checkout_url: &str) -> String {
+    let page = http
         .get(checkout_url)
         .send()
         .await
