@@ -24,6 +24,12 @@ pub enum RotationError {
         "with HUNDI_MASTER_KEY, the new key is the first one it lists; --new-key is for a key file"
     )]
     NewKeyWithEnv,
+    #[error(
+        "the key file {0} holds {max} keys already; delete the oldest line once no backup \
+         needs it, then rotate",
+        max = key_file::MAX_KEYS
+    )]
+    RingFull(PathBuf),
     #[error(transparent)]
     Key(#[from] SecretError),
     #[error("cannot write the key file {0}: {1}")]
@@ -64,11 +70,11 @@ pub async fn rotate(
     };
     // Nothing changes unless every value opens now.
     check_all(store, ring).await?;
-    let mut keys = key_file::read(&path)?;
-    let new = new_key.unwrap_or_else(SecretBox::generate_key);
-    keys.retain(|k| *k != new);
-    keys.insert(0, new);
-    keys.truncate(key_file::MAX_KEYS);
+    let keys = next_ring(
+        key_file::read(&path)?,
+        new_key.unwrap_or_else(SecretBox::generate_key),
+    )
+    .ok_or_else(|| RotationError::RingFull(path.clone()))?;
     // The file first: a server that meets a value sealed under the new key finds the key.
     key_file::replace(&path, &keys).map_err(|e| RotationError::KeyFile(path.clone(), e))?;
     let rotated = SecretBox::load_file(path.clone())?;
@@ -77,6 +83,14 @@ pub async fn rotate(
         resealed,
         key_file: Some(path),
     })
+}
+
+/// The ring with `new` first and every key it held after it; `None` when that would pass
+/// the ring's size. A key is never dropped here: values (or backups) may still need it.
+fn next_ring(mut keys: Vec<[u8; 32]>, new: [u8; 32]) -> Option<Vec<[u8; 32]>> {
+    keys.retain(|k| *k != new);
+    keys.insert(0, new);
+    (keys.len() <= key_file::MAX_KEYS).then_some(keys)
 }
 
 /// Moves every sealed value under the ring's first key, in one transaction.
@@ -142,5 +156,27 @@ fn name(value: SealedValue<'_>) -> String {
         SealedValue::KeptResponse { key, .. } => {
             format!("the kept response of idempotency key {key}")
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotation_puts_the_new_key_first_and_never_drops_one() {
+        let (a, b, c, d, e) = ([1u8; 32], [2u8; 32], [3u8; 32], [4u8; 32], [5u8; 32]);
+        assert_eq!(next_ring(vec![a], b), Some(vec![b, a]));
+        assert_eq!(
+            next_ring(vec![b, a], a),
+            Some(vec![a, b]),
+            "a key named again moves first"
+        );
+        assert_eq!(next_ring(vec![a, b, c], d), Some(vec![d, a, b, c]));
+        assert_eq!(
+            next_ring(vec![a, b, c, d], e),
+            None,
+            "a full ring is refused, not cut"
+        );
     }
 }
