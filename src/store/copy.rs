@@ -197,39 +197,25 @@ fn sqlite_url(url: &str) -> String {
     }
 }
 
+/// The migrations' own table, which each database keeps for itself.
+const SKIP: &str = "_sqlx_migrations";
+
 /// The tables to copy with their columns, parents before the tables that refer to them;
 /// refuses two schemas that do not agree.
 async fn schema(
     sqlite: &mut sqlx::SqliteConnection,
     pg: &mut sqlx::PgConnection,
 ) -> Result<Vec<Table>, CopyError> {
-    let skip = "_sqlx_migrations";
     let source: BTreeSet<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
          AND name <> $1",
     )
-    .bind(skip)
+    .bind(SKIP)
     .fetch_all(&mut *sqlite)
     .await?
     .into_iter()
     .collect();
-    let columns: Vec<(String, String, String)> = sqlx::query_as(
-        "SELECT table_name::text, column_name::text, data_type::text \
-         FROM information_schema.columns WHERE table_schema = current_schema() \
-         AND table_name <> $1 ORDER BY table_name, ordinal_position",
-    )
-    .bind(skip)
-    .fetch_all(&mut *pg)
-    .await?;
-    let mut target: BTreeMap<String, Vec<Column>> = BTreeMap::new();
-    for (table, name, pg_type) in columns {
-        let kind = Kind::of(&pg_type).ok_or_else(|| {
-            CopyError::Schema(format!(
-                "{table}.{name} has a type the copy does not know ({pg_type})"
-            ))
-        })?;
-        target.entry(table).or_default().push(Column { name, kind });
-    }
+    let mut target = target_columns(pg).await?;
     let names: BTreeSet<String> = target.keys().cloned().collect();
     if names != source {
         let only: Vec<_> = source.symmetric_difference(&names).cloned().collect();
@@ -239,21 +225,7 @@ async fn schema(
         )));
     }
     for (table, cols) in &target {
-        let in_sqlite: BTreeSet<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
-                .bind(table)
-                .fetch_all(&mut *sqlite)
-                .await?
-                .into_iter()
-                .collect();
-        let in_pg: BTreeSet<String> = cols.iter().map(|c| c.name.clone()).collect();
-        if in_sqlite != in_pg {
-            let only: Vec<_> = in_sqlite.symmetric_difference(&in_pg).cloned().collect();
-            return Err(CopyError::Schema(format!(
-                "{table}: columns in one only: {}",
-                only.join(", ")
-            )));
-        }
+        same_columns(sqlite, table, cols).await?;
     }
     let references: Vec<(String, String)> = sqlx::query_as(
         "SELECT DISTINCT tc.table_name::text, ccu.table_name::text \
@@ -272,6 +244,53 @@ async fn schema(
             Some(Table { name, columns })
         })
         .collect())
+}
+
+/// PostgreSQL's tables with their columns in order, each with how its values convert.
+async fn target_columns(
+    pg: &mut sqlx::PgConnection,
+) -> Result<BTreeMap<String, Vec<Column>>, CopyError> {
+    let columns: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text \
+         FROM information_schema.columns WHERE table_schema = current_schema() \
+         AND table_name <> $1 ORDER BY table_name, ordinal_position",
+    )
+    .bind(SKIP)
+    .fetch_all(&mut *pg)
+    .await?;
+    let mut target: BTreeMap<String, Vec<Column>> = BTreeMap::new();
+    for (table, name, pg_type) in columns {
+        let kind = Kind::of(&pg_type).ok_or_else(|| {
+            CopyError::Schema(format!(
+                "{table}.{name} has a type the copy does not know ({pg_type})"
+            ))
+        })?;
+        target.entry(table).or_default().push(Column { name, kind });
+    }
+    Ok(target)
+}
+
+/// Refuses a table whose SQLite columns are not the PostgreSQL ones.
+async fn same_columns(
+    sqlite: &mut sqlx::SqliteConnection,
+    table: &str,
+    columns: &[Column],
+) -> Result<(), CopyError> {
+    let in_sqlite: BTreeSet<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info($1)")
+        .bind(table)
+        .fetch_all(&mut *sqlite)
+        .await?
+        .into_iter()
+        .collect();
+    let in_pg: BTreeSet<String> = columns.iter().map(|c| c.name.clone()).collect();
+    if in_sqlite != in_pg {
+        let only: Vec<_> = in_sqlite.symmetric_difference(&in_pg).cloned().collect();
+        return Err(CopyError::Schema(format!(
+            "{table}: columns in one only: {}",
+            only.join(", ")
+        )));
+    }
+    Ok(())
 }
 
 /// The tables in an order where each comes after the tables it refers to (then by name).
