@@ -11,7 +11,7 @@ use crate::process::{hundi_on, key_file};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -43,31 +43,9 @@ fn cli(url: &str, key: &Path, args: &[&str]) -> Value {
 
 /// `hundi serve` on `url` at `port`, handing out links under `public_url`.
 async fn serve(url: &str, key: &Path, port: u16, public_url: &str) -> ChildServer {
-    let child = Command::new(env!("CARGO_BIN_EXE_hundi"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("HUNDI_DATABASE_URL", url)
-        .env("HUNDI_MASTER_KEY_FILE", key)
-        .env("HUNDI_PUBLIC_URL", public_url)
-        .envs(SERVER_ENV.iter().copied())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start hundi serve");
-    let server = ChildServer {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{}/healthz", server.url)).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hundi serve did not become healthy");
+    let mut vars = SERVER_ENV.to_vec();
+    vars.push(("HUNDI_PUBLIC_URL", public_url));
+    crate::process::serve_with(url, key, port, &vars).await
 }
 
 /// Stops a server as an operator does (SIGTERM) and waits until it has exited cleanly.

@@ -4,7 +4,6 @@
 
 use crate::common::clients::{self, ClientServer};
 use crate::common::{Backend, TestApp};
-use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -16,22 +15,10 @@ async fn kazawallet_shop(backend: Backend) -> (TestApp, String, ClientServer) {
     // The receiver needs the key, the key needs the receiver's URL: the PHP server reads
     // the key from a file the test writes once the key exists.
     let port = crate::common::free_port();
-    let key = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(format!("http://127.0.0.1:{port}/webhook")),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                Mode::Test,
-                "whmcs",
-                Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap()
-    .secret;
+    let key = app
+        .plugin_key("whmcs", format!("http://127.0.0.1:{port}/webhook"))
+        .await
+        .secret;
     let php = ClientServer::start_php_on(
         port,
         "kazawallet_webhook.php",

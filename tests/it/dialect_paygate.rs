@@ -5,7 +5,6 @@
 use crate::common::browser::{Browser, MerchantSite};
 use crate::common::clients::ClientServer;
 use crate::common::{Backend, TestApp};
-use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -25,21 +24,7 @@ async fn upi_shop(backend: Backend) -> TestApp {
 
 /// A key whose webhook URL is `url`; returns the key and its webhook secret.
 async fn key_with_webhook(app: &TestApp, url: &str) -> (String, String) {
-    let created = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(url.to_string()),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                Mode::Test,
-                "paygate plugin",
-                Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap();
+    let created = app.plugin_key("paygate plugin", url.to_string()).await;
     (created.secret, created.webhook_secret.unwrap())
 }
 

@@ -6,7 +6,6 @@
 use crate::common::clients::{self, ClientServer};
 use crate::common::receiver::Receiver;
 use crate::common::{Backend, TestApp};
-use hundi::domain::key::{Mode, Permission};
 use md5::Digest;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
@@ -120,22 +119,10 @@ async fn the_webhook_is_signed_and_retried_until_200(backend: Backend) {
     let hook = Receiver::start().await;
     hook.inbox.status.store(202, Ordering::Relaxed);
     let key_hook = Receiver::start().await;
-    let key = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(key_hook.url.clone()),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                Mode::Test,
-                "waypay plugin",
-                Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap()
-    .secret;
+    let key = app
+        .plugin_key("waypay plugin", key_hook.url.clone())
+        .await
+        .secret;
     let mut body = order("Abcd12456");
     body["callbackUrl"] = json!(hook.url);
     body["customerRef"] =

@@ -5,7 +5,6 @@
 use crate::common::clients::{self, ClientServer};
 use crate::common::{Backend, TestApp};
 use hundi::dialects::signing::hmac_sha256_hex;
-use hundi::domain::key::{Mode, Permission};
 use serde_json::{json, Value};
 
 struct Xpay {
@@ -76,22 +75,10 @@ async fn the_documented_curl_and_signature_code_work(backend: Backend) {
         "node/xpay_webhook.js",
         &[("XPAY_WEBHOOK_SECRET", x.webhook_secret.as_str())],
     );
-    let key = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(format!("{}/xpay/webhook", node.url)),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                Mode::Test,
-                "woocommerce",
-                Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap()
-    .secret;
+    let key = app
+        .plugin_key("woocommerce", format!("{}/xpay/webhook", node.url))
+        .await
+        .secret;
     let printed = clients::run(
         "xpay_checkout.sh",
         &[

@@ -258,19 +258,7 @@ async fn serve(db: &TestDb, key_file: &std::path::Path) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("start hundi serve");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{}/healthz", server.url)).await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hundi serve did not become healthy");
+    Server::healthy(child, port).await
 }
 
 /// The process dies (SIGKILL) after it claimed the key and before its commit: PostgreSQL holds

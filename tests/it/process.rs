@@ -71,20 +71,7 @@ pub(crate) async fn serve_with(
         .stderr(Stdio::null())
         .spawn()
         .expect("start hundi serve");
-    let server = Server {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{}/healthz", server.url)).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hundi serve did not become healthy");
+    Server::healthy(child, port).await
 }
 
 pub(crate) async fn merchant_with_key(db: &TestDb) -> (String, String) {

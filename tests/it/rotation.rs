@@ -73,20 +73,7 @@ async fn serve(db: &str, keys: Keys<'_>) -> ChildServer {
         .stderr(Stdio::null())
         .spawn()
         .expect("start hundi serve");
-    let server = ChildServer {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{}/healthz", server.url)).send().await {
-            if r.status().is_success() {
-                return server;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("hundi serve did not become healthy");
+    ChildServer::healthy(child, port).await
 }
 
 async fn send(req: reqwest::RequestBuilder) -> (u16, String) {

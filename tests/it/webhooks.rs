@@ -472,21 +472,7 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     let own = Receiver::start().await;
     let all = Receiver::start().await;
     endpoint(&app, &all.url, json!(["payment.created"])).await;
-    let key = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(own.url.clone()),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                hundi::domain::key::Mode::Test,
-                "plugin",
-                hundi::domain::key::Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap();
+    let key = app.plugin_key("plugin", own.url.clone()).await;
     let secret = key
         .webhook_secret
         .clone()
@@ -556,21 +542,7 @@ async fn a_panicking_renderer_fails_the_attempt_only(backend: Backend) {
     )
     .await;
     let receiver = Receiver::start().await;
-    let key = hundi::service::keys::create_key(
-        &*app.store,
-        hundi::service::keys::NewKey {
-            webhook_url: Some(receiver.url.clone()),
-            allow_private: true,
-            ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
-                hundi::domain::key::Mode::Test,
-                "plugin",
-                hundi::domain::key::Permission::ALL.to_vec(),
-            )
-        },
-    )
-    .await
-    .unwrap();
+    let key = app.plugin_key("plugin", receiver.url.clone()).await;
     let (_, p) = app
         .post(
             &key.secret,

@@ -63,18 +63,6 @@ fn spawn_node(db: &TestDb, port: u16) -> Child {
         .expect("start hundi")
 }
 
-async fn healthy(url: &str) {
-    for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("{url}/healthz")).await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{url} did not start");
-}
-
 /// SIGKILL while 500 events are being delivered; after a restart every one arrives.
 async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -89,7 +77,7 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
     let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut node = spawn_node(&db, port);
-    healthy(&url).await;
+    crate::common::wait_healthy(&url).await;
     let client = reqwest::Client::new();
     let res = client
         .post(format!("{url}/v1/webhook_endpoints"))
@@ -133,7 +121,7 @@ async fn sigkill_mid_delivery_loses_nothing(backend: Backend) {
         "the kill came too late to mean anything ({before} delivered)"
     );
     let mut node = spawn_node(&db, port);
-    healthy(&url).await;
+    crate::common::wait_healthy(&url).await;
     let t = wait_for_distinct(&receiver, 500, 60).await;
     assert_eq!(t.len(), 500, "every event arrived at least once");
     node.kill().ok();

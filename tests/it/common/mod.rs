@@ -308,6 +308,19 @@ impl TestApp {
     }
 
     /// Creates a dialect credential for the shop's test mode, sealed with the server's key.
+    /// A test key with every permission whose webhook URL (on 127.0.0.1) is `url`: what a
+    /// gateway plugin is given.
+    pub async fn plugin_key(&self, label: &str, url: String) -> keys::CreatedKey {
+        let new = keys::NewKey {
+            webhook_url: Some(url),
+            allow_private: true,
+            ..keys::NewKey::new(&self.shop.id, Mode::Test, label, Permission::ALL.to_vec())
+        };
+        keys::create_key(&*self.store, new)
+            .await
+            .expect("plugin key")
+    }
+
     pub async fn credential(&self, name: &str) -> hundi::service::credentials::Created {
         let scope = hundi::store::Scope {
             merchant_id: self.shop.id.clone(),
@@ -455,6 +468,32 @@ async fn checkout_post(
 pub struct ChildServer {
     pub child: std::process::Child,
     pub url: String,
+}
+
+impl ChildServer {
+    /// A `hundi serve` child listening on `port`, once it answers its health check.
+    pub async fn healthy(child: std::process::Child, port: u16) -> ChildServer {
+        let server = ChildServer {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        wait_healthy(&server.url).await;
+        server
+    }
+}
+
+/// Waits until the server at `url` answers its health check (10 s at most).
+pub async fn wait_healthy(url: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("{url}/healthz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{url} did not become healthy");
 }
 
 impl Drop for ChildServer {
