@@ -19,36 +19,14 @@
 
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-cd "$REPO"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/postgres_shop.sh"
 ATTEMPTS="${BENCH_ATTEMPTS:-10000000}"
 SECONDS_EACH="${BENCH_SECONDS:-30}"
 PORT="${BENCH_PORT:-18490}"
-export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-postgres}"
-DB="hundi_bench_prune_$$"
-TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
-BIN="$TARGET/release/hundi"
-WORK="$(mktemp -d)"
-PID=""
 PRUNE=""
+bench_on_exit '[ -n "$PRUNE" ] && kill "$PRUNE" 2>/dev/null'
 
-cleanup() {
-  [ -n "$PRUNE" ] && kill "$PRUNE" 2>/dev/null || true
-  [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null || true
-  psql -q -d postgres -c "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  cargo build --release --locked -q
-fi
-
-psql -q -d postgres -c "CREATE DATABASE $DB" >/dev/null
-export HUNDI_DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$DB" HUNDI_MASTER_KEY_FILE="$WORK/hundi.key"
-"$BIN" migrate >/dev/null
-MERCHANT=$("$BIN" merchant create --name "Bench Shop" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-KEY=$("$BIN" key create --merchant "$MERCHANT" --label bench --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["secret"])')
+bench_setup prune
 DELIVERIES=$((ATTEMPTS / 100))
 
 echo "seeding $ATTEMPTS old delivery attempts ..."
@@ -77,14 +55,7 @@ echo "seeded in $(( $(date +%s) - seed_started )) s"
 
 # The server itself keeps everything: the prune in the second window is the CLI's, the same
 # batches the server's worker runs.
-HUNDI_KEEP_DELIVERY_ATTEMPTS=forever HUNDI_RATE_LIMIT=100000 \
-  "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/serve.log" 2>&1 &
-PID=$!
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-URL="http://127.0.0.1:$PORT"
+bench_serve "$PORT" HUNDI_KEEP_DELIVERY_ATTEMPTS=forever HUNDI_RATE_LIMIT=100000
 python3 bench/create_latency.py "$URL" "$KEY" 3 8 >/dev/null # warm-up
 alone=$(python3 bench/create_latency.py "$URL" "$KEY" "$SECONDS_EACH" 8)
 echo "creates alone:        $alone"
