@@ -378,7 +378,7 @@ pub async fn run() -> Result<()> {
 /// `hundi backup FILE`: an online copy of a SQLite database.
 async fn backup(db: &Db, file: &std::path::Path) -> Result<()> {
     let url = &db.database_url;
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if store::is_postgres(url) {
         bail!(
             "{} is a PostgreSQL database: back it up with pg_dump, for example\n  \
              pg_dump --format=custom --file {} '{}'",
@@ -404,12 +404,12 @@ async fn backup(db: &Db, file: &std::path::Path) -> Result<()> {
 /// `hundi db copy --to postgres://…`: this SQLite database into an empty PostgreSQL one.
 async fn db_copy(db: &Db, config: &Config, to: &str, json: bool) -> Result<()> {
     let from = &db.database_url;
-    if from.starts_with("postgres://") || from.starts_with("postgresql://") {
+    if store::is_postgres(from) {
         bail!(
             "the database to copy is PostgreSQL already; `hundi db copy` copies a SQLite database"
         );
     }
-    if !(to.starts_with("postgres://") || to.starts_with("postgresql://")) {
+    if !store::is_postgres(to) {
         bail!("--to must be a PostgreSQL URL (postgres://user@host/db)");
     }
     let started = std::time::Instant::now();

@@ -71,12 +71,7 @@ pub async fn backup_sqlite(url: &str, to: &Path) -> Result<BackupReport, BackupE
 }
 
 fn options(url: &str) -> Result<SqliteConnectOptions, BackupError> {
-    let url = if url.starts_with("sqlite:") {
-        url.to_string()
-    } else {
-        format!("sqlite://{url}")
-    };
-    Ok(SqliteConnectOptions::from_str(&url)?
+    Ok(SqliteConnectOptions::from_str(&super::sqlite_url(url))?
         .busy_timeout(Duration::from_secs(10))
         .disable_statement_logging())
 }

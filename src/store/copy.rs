@@ -148,7 +148,7 @@ pub async fn copy_sqlite_to_postgres(
     target: &str,
 ) -> Result<Vec<TableCopy>, CopyError> {
     // Opened first, and never created: a copy of nothing is a mistake.
-    let mut reader = sqlx::SqliteConnection::connect(&sqlite_url(source)).await?;
+    let mut reader = sqlx::SqliteConnection::connect(&super::sqlite_url(source)).await?;
     // Both at this binary's schema (each is a no-op when it is already).
     SqliteStore::connect(source).await?.migrate().await?;
     let pg = PgStore::connect(target, 2).await?;
@@ -187,14 +187,6 @@ pub async fn copy_sqlite_to_postgres(
     writer.commit().await?;
     snapshot.rollback().await?;
     Ok(copied)
-}
-
-fn sqlite_url(url: &str) -> String {
-    if url.starts_with("sqlite:") {
-        url.to_string()
-    } else {
-        format!("sqlite://{url}")
-    }
 }
 
 /// The migrations' own table, which each database keeps for itself.

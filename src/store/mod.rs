@@ -203,9 +203,23 @@ impl<T> Store for T where
 {
 }
 
+/// Whether a database URL names PostgreSQL (anything else is a SQLite file).
+pub fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+/// A SQLite database's URL: `sqlite:…` as given, a bare file path as `sqlite://path`.
+pub(crate) fn sqlite_url(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        url.to_string()
+    } else {
+        format!("sqlite://{url}")
+    }
+}
+
 /// Opens the store a URL names: `postgres://…` or `sqlite://…` (or a bare file path).
 pub async fn connect(url: &str, pool_size: u32) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+    if is_postgres(url) {
         Ok(Arc::new(PgStore::connect(url, pool_size).await?))
     } else {
         Ok(Arc::new(SqliteStore::connect(url).await?))

@@ -68,12 +68,7 @@ impl SqliteStore {
     ///
     /// Durability: WAL with `synchronous=FULL`, so a commit is on disk before it is acknowledged.
     pub async fn connect(url: &str) -> StoreResult<SqliteStore> {
-        let url = if url.starts_with("sqlite:") {
-            url.to_string()
-        } else {
-            format!("sqlite://{url}")
-        };
-        let options = SqliteConnectOptions::from_str(&url)?
+        let options = SqliteConnectOptions::from_str(&super::sqlite_url(url))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
