@@ -33,6 +33,8 @@ pub struct Config {
     pub expiry_interval: Duration,
     /// How often per-key request counts are written.
     pub usage_flush_interval: Duration,
+    /// How often the overview's roll-up is brought up to date (`service/rollup.rs`).
+    pub rollup_interval: Duration,
     /// How often the expiry worker also deletes idempotency keys older than 24 hours.
     pub idempotency_purge_interval: Duration,
     /// How long webhook history is kept (`HUNDI_KEEP_*`); pruned by the expiry worker.
@@ -79,6 +81,7 @@ impl Default for Config {
             public_url: None,
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
+            rollup_interval: Duration::from_secs(5),
             idempotency_purge_interval: Duration::from_secs(60),
             retention: Default::default(),
             metrics: MetricsAccess::default(),

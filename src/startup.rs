@@ -247,7 +247,7 @@ async fn prepare_store(store: &dyn Store, opts: &Config) -> std::io::Result<Stri
     Ok(secret)
 }
 
-/// The background workers (expiry, usage, rate limits, webhooks, key changes), each ending
+/// The background workers (expiry, usage, rate limits, roll-up, webhooks, key changes), each ending
 /// when `stopped` turns true.
 async fn spawn_workers(
     state: &AppState,
@@ -272,6 +272,11 @@ async fn spawn_workers(
         stopped.clone(),
     ));
     let limits = tokio::spawn(rate_limit_worker(state.clone(), stopped.clone()));
+    let rollup = tokio::spawn(rollup_worker(
+        state.clone(),
+        opts.rollup_interval,
+        stopped.clone(),
+    ));
     let dispatcher = crate::webhooks::Dispatcher::new(
         store.clone(),
         opts.webhooks.clone(),
@@ -287,7 +292,7 @@ async fn spawn_workers(
     } else {
         tokio::spawn(async {})
     };
-    Ok(vec![expiry, usage, limits, webhooks, keys])
+    Ok(vec![expiry, usage, limits, rollup, webhooks, keys])
 }
 
 /// `/metrics` on its own listener, when it has one, until `stopped` turns true.
@@ -394,6 +399,25 @@ async fn expiry_worker(
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Keeps the overview's roll-up current; while older hours remain to fill in (the first
+/// start on a database with payments), it comes back at once after a short pause.
+async fn rollup_worker(state: AppState, every: Duration, mut stopped: watch::Receiver<bool>) {
+    loop {
+        let wait = match state.payments.roll_up(Duration::from_millis(500)).await {
+            Ok(true) => Duration::from_millis(20),
+            Ok(false) => every,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not bring the overview's roll-up up to date");
+                every
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
             _ = stopped.changed() => return,
         }
     }

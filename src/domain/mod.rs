@@ -14,6 +14,7 @@ pub mod money;
 pub mod payment;
 pub mod refund;
 pub mod retention;
+pub mod rollup;
 pub mod session;
 pub mod source;
 pub mod web_url;

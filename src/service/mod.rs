@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod reads;
 pub mod refunds;
 pub mod retention;
+pub mod rollup;
 pub mod rotation;
 pub mod settings;
 pub mod throttle;

@@ -27,6 +27,7 @@ mod idempotency;
 mod keys;
 mod payments;
 mod postgres;
+mod rollups;
 mod rows;
 mod sealing;
 mod sqlite;
@@ -38,6 +39,7 @@ pub use events::EventStore;
 pub use idempotency::IdempotencyStore;
 pub use keys::KeyStore;
 pub use payments::PaymentStore;
+pub use rollups::RollupStore;
 
 pub use crate::domain::delivery::{
     AttemptLog, Delivery, DeliveryJob, DeliveryOutcome, FinishedDelivery,
@@ -57,6 +59,7 @@ use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::refund::Refund;
+use crate::domain::rollup::{self, Part, RollupMark};
 use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::Endpoint;
 use async_trait::async_trait;
@@ -189,6 +192,7 @@ pub trait Store:
     + CredentialStore
     + CreditStore
     + IdempotencyStore
+    + RollupStore
 {
 }
 
@@ -200,6 +204,7 @@ impl<T> Store for T where
         + CredentialStore
         + CreditStore
         + IdempotencyStore
+        + RollupStore
 {
 }
 

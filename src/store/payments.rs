@@ -32,9 +32,6 @@ pub trait PaymentStore: Send + Sync + 'static {
         event: EventBuilder<'_>,
     ) -> StoreResult<Vec<Payment>>;
     async fn count_payments_by_status(&self) -> StoreResult<Vec<(String, bool, i64)>>;
-    /// Payments per UTC day, currency and status since `since`.
-    async fn payment_stats(&self, scope: &Scope, since: DateTime<Utc>)
-        -> StoreResult<Vec<DayStat>>;
     /// Records a new attempt and counts it on its payment, in one transaction. Refused with
     /// `Ok(None)` when the payment is no longer pending or has used all its attempts.
     async fn insert_attempt(&self, attempt: &Attempt, max: i32) -> StoreResult<Option<Attempt>>;
@@ -208,25 +205,6 @@ impl PaymentStore for Backend {
         }
         self.commit(tx, wake).await?;
         Ok(expired)
-    }
-
-    async fn payment_stats(&self, scope: &Scope,
-        since: DateTime<Utc>) -> StoreResult<Vec<DayStat>> {
-        let rows = sql!(&format!(
-            "SELECT {DAY} AS day, currency, status, CAST(COUNT(*) AS BIGINT) AS n, \
-             CAST(SUM(amount_minor) AS BIGINT) AS amount, \
-             CAST(SUM(refunded_minor) AS BIGINT) AS refunded FROM payments \
-             WHERE merchant_id = $1 AND livemode = $2 AND created_at >= $3 \
-             GROUP BY 1, 2, 3"),
-            &scope.merchant_id, scope.livemode, ts(since)).fetch_all(self.reader()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(from_row!(r, DayStat { day, currency, status; count: get(r, "n")?,
-                amount_minor: get(r, "amount")?, refunded_minor: get(r, "refunded")? }));
-        }
-        // Sorted here: a hash aggregate over many rows beats a sort in the database.
-        out.sort_by(|a, b| (&a.day, &a.currency, &a.status).cmp(&(&b.day, &b.currency, &b.status)));
-        Ok(out)
     }
 
     $($own)*

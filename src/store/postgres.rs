@@ -30,8 +30,26 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArgume
 const NEW_ID: &str = "'whd_' || replace(gen_random_uuid()::text, '-', '')";
 /// The physical row id, to delete a few rows of a table at a time.
 const ROW_ID: &str = "ctid";
-/// The UTC day (`YYYY-MM-DD`) of a payment's `created_at`.
-const DAY: &str = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')";
+/// The UTC day (`YYYY-MM-DD`) of a timestamp column.
+fn day_of(column: &str) -> String {
+    format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD')")
+}
+/// The start of the UTC hour of a timestamp column (whatever the session's time zone).
+fn hour_of(column: &str) -> String {
+    format!("date_bin('1 hour', {column}, TIMESTAMPTZ '2000-01-01 00:00:00+00')")
+}
+/// Equal to one of the values bound as `param` (an array).
+fn in_list(param: &str) -> String {
+    format!("= ANY({param})")
+}
+/// The hours bound as `param` as a table `h(hour)`.
+fn hours_from(param: &str) -> String {
+    format!("unnest({param}::timestamptz[]) AS h(hour)")
+}
+/// Hours bound as one value: an array.
+fn hour_list(hours: &[DateTime<Utc>]) -> Vec<DateTime<Utc>> {
+    hours.to_vec()
+}
 /// A row another node is working on right now is left to that node.
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 /// Turns a number of microseconds into an interval.
@@ -199,6 +217,8 @@ super::events::events_sql! {
 super::credentials::credentials_sql! {}
 
 super::credits::credits_sql! {}
+
+super::rollups::rollups_sql! {}
 
 super::idempotency::idempotency_sql! {
     async fn insert_payment_completing(&self, p: &Payment, e: &NewEvent,

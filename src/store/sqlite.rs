@@ -44,8 +44,27 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArgume
 const NEW_ID: &str = "'whd_' || lower(hex(randomblob(16)))";
 /// The physical row id, to delete a few rows of a table at a time.
 const ROW_ID: &str = "rowid";
-/// The UTC day (`YYYY-MM-DD`) of a payment's `created_at`.
-const DAY: &str = "strftime('%Y-%m-%d', created_at / 1000000, 'unixepoch')";
+/// The UTC day (`YYYY-MM-DD`) of a timestamp column.
+fn day_of(column: &str) -> String {
+    format!("strftime('%Y-%m-%d', {column} / 1000000, 'unixepoch')")
+}
+/// The start of the UTC hour of a timestamp column.
+fn hour_of(column: &str) -> String {
+    format!("({column} - {column} % 3600000000)")
+}
+/// `IN` the list of values bound as `param` (a JSON array).
+fn in_list(param: &str) -> String {
+    format!("IN (SELECT value FROM json_each({param}))")
+}
+/// The hours bound as `param` as a table `h(hour)`.
+fn hours_from(param: &str) -> String {
+    format!("(SELECT value AS hour FROM json_each({param})) h")
+}
+/// Hours bound as one value: a JSON array of microseconds.
+fn hour_list(hours: &[DateTime<Utc>]) -> String {
+    let micros: Vec<i64> = hours.iter().map(|h| h.timestamp_micros()).collect();
+    serde_json::to_string(&micros).unwrap_or_default()
+}
 /// The write lock BEGIN IMMEDIATE takes is the claim: no other writer runs meanwhile.
 const SKIP_LOCKED: &str = "";
 /// Turns a number of microseconds into a duration: timestamps are microseconds already.
@@ -297,6 +316,8 @@ super::events::events_sql! {
 super::credentials::credentials_sql! {}
 
 super::credits::credits_sql! {}
+
+super::rollups::rollups_sql! {}
 
 super::idempotency::idempotency_sql! {
     async fn insert_payment_completing(&self, p: &Payment, event: &NewEvent,

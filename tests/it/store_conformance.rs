@@ -1671,6 +1671,125 @@ async fn webhook_history_is_pruned_past_its_keep(backend: Backend) {
     assert_eq!(default, Pruned::default());
 }
 
+/// The overview's figures, counted here from the payments themselves: the oracle the
+/// roll-up is checked against.
+async fn counted(
+    store: &dyn Store,
+    scope: &Scope,
+    since: chrono::DateTime<Utc>,
+) -> Vec<hundi::domain::session::DayStat> {
+    let filter = PaymentFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let mut sums = std::collections::BTreeMap::new();
+    for p in store.list_payments(scope, &filter).await.unwrap() {
+        if p.created_at < since {
+            continue;
+        }
+        let key = (
+            p.created_at.format("%Y-%m-%d").to_string(),
+            p.amount.currency().code().to_string(),
+            p.status.as_str().to_string(),
+        );
+        let sum: &mut (i64, i64, i64) = sums.entry(key).or_default();
+        sum.0 += 1;
+        sum.1 += p.amount.minor();
+        sum.2 += p.refunded_minor;
+    }
+    sums.into_iter()
+        .map(
+            |((day, currency, status), (count, amount_minor, refunded_minor))| {
+                hundi::domain::session::DayStat {
+                    day,
+                    currency,
+                    status,
+                    count,
+                    amount_minor,
+                    refunded_minor,
+                }
+            },
+        )
+        .collect()
+}
+
+/// The overview's figures read through the hourly roll-up equal the figures counted from the
+/// payments: before the roll-up exists, once it has filled in older hours, after payments
+/// from earlier days change and a pass counts their hours again (with passes running
+/// concurrently), and once a new hour closes. Another mode's payments never count.
+async fn the_overview_roll_up_agrees_with_the_payments(backend: Backend) {
+    use hundi::domain::rollup::{closed_hour, FILLED};
+    use hundi::service::rollup::roll_up;
+    let (db, store, service, scope, _) = setup(backend).await;
+    let fill = std::time::Duration::from_secs(60);
+    // (days old, what happened): paid, canceled or still pending.
+    let history = [
+        (40, "paid"),
+        (10, "canceled"),
+        (10, "pending"),
+        (3, "paid"),
+        (3, "pending"),
+        (3, "paid"),
+        (0, "pending"),
+    ];
+    let mut ids = Vec::new();
+    for (i, (days, what)) in history.iter().enumerate() {
+        let p = service
+            .create(&scope, new_payment(&format!("{}.00", 10 + i)))
+            .await
+            .unwrap();
+        match *what {
+            "paid" => drop(service.succeed(&scope, &p.id).await.unwrap()),
+            "canceled" => drop(service.cancel(&scope, &p.id).await.unwrap()),
+            _ => {}
+        }
+        shift_back(&db.url, "payments", "created_at", ("id", &p.id), *days).await;
+        ids.push(p.id);
+    }
+    let live = Scope {
+        livemode: true,
+        ..scope.clone()
+    };
+    service.create(&live, new_payment("99.00")).await.unwrap();
+    let since = Utc::now() - Duration::days(60);
+    let stats = || async { store.payment_stats(&scope, since).await.unwrap() };
+    assert_eq!(stats().await, counted(&*store, &scope, since).await);
+    assert_eq!(stats().await.len(), 6, "four days, three statuses on two");
+
+    // The first pass starts the roll-up and fills in every older hour.
+    let now = Utc::now();
+    assert!(!roll_up(&*store, now, fill).await.unwrap());
+    let mark = store.rollup_mark(&scope).await.unwrap().unwrap();
+    assert_eq!(mark.filled_from, FILLED);
+    assert_eq!(mark.closed_to, closed_hour(now));
+    assert_eq!(stats().await, counted(&*store, &scope, since).await);
+
+    // Payments from 3, 10 and 40 days ago change: the figures read the roll-up, so they
+    // show the change only once a pass has counted those hours again.
+    service.succeed(&scope, &ids[4]).await.unwrap();
+    service.cancel(&scope, &ids[2]).await.unwrap();
+    service
+        .refund(&scope, &ids[0], Some("4.00"), None)
+        .await
+        .unwrap();
+    let truth = counted(&*store, &scope, since).await;
+    assert_ne!(stats().await, truth, "not counted again yet");
+    let now = Utc::now();
+    let passes = futures::future::join_all((0..4).map(|_| roll_up(&*store, now, fill))).await;
+    assert!(passes.into_iter().all(|p| p.is_ok()));
+    assert_eq!(stats().await, truth);
+
+    // An hour closes: the newest payment is now read from the roll-up, still the same.
+    let later = now + Duration::hours(3);
+    roll_up(&*store, later, fill).await.unwrap();
+    let mark = store.rollup_mark(&scope).await.unwrap().unwrap();
+    assert_eq!(mark.closed_to, closed_hour(later));
+    assert_eq!(stats().await, truth);
+    let live_stats = store.payment_stats(&live, since).await.unwrap();
+    assert_eq!(live_stats.len(), 1);
+    assert_eq!(live_stats[0].amount_minor, 9900);
+}
+
 on_both_backends!(
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
@@ -1683,4 +1802,5 @@ on_both_backends!(
     a_manual_match_records_the_accepted_shortfall,
     a_keys_endpoint_follows_it_in_one_transaction,
     webhook_history_is_pruned_past_its_keep,
+    the_overview_roll_up_agrees_with_the_payments,
 );
