@@ -21,6 +21,9 @@ pub struct DeliveryJob {
     pub previous_secret: Option<String>,
     /// The event's payload: the exact bytes to send.
     pub payload: String,
+    /// The lease this job was claimed under: its result is written only while the lease is
+    /// still this one (a node that stalled past its lease must not overwrite the next one's).
+    pub lease_until: chrono::DateTime<chrono::Utc>,
 }
 
 /// One attempt's result, to be written.

@@ -171,10 +171,6 @@ impl EventStore for Backend {
         let mut tx = self.begin().await?;
         for FinishedDelivery { job, log, outcome } in done {
             let outcome = *outcome;
-            sql!("INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
-             response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                &log.id, &job.delivery_id, ts(log.attempted_at), log.status_code, log.latency_ms,
-                &log.response_body, &log.error).execute(&mut *tx).await?;
             let (status, next, completed) = match outcome {
                 DeliveryOutcome::Succeeded => {
                     ("succeeded", log.attempted_at, Some(log.attempted_at))
@@ -184,11 +180,20 @@ impl EventStore for Backend {
                 DeliveryOutcome::Declined => ("declined", log.attempted_at, Some(log.attempted_at)),
                 DeliveryOutcome::Skipped => ("skipped", log.attempted_at, Some(log.attempted_at)),
             };
-            sql!("UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
+            let held = sql!("UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, \
              next_attempt_at = $3, lease_until = NULL, last_status = $4, completed_at = $5 \
-             WHERE id = $1",
-                &job.delivery_id, status, ts(next), log.status_code, completed.map(ts))
-            .execute(&mut *tx).await?;
+             WHERE id = $1 AND status = 'pending' AND lease_until = $6",
+                &job.delivery_id, status, ts(next), log.status_code, completed.map(ts),
+                ts(job.lease_until)).execute(&mut *tx).await?.rows_affected() == 1;
+            // The attempt happened either way, so it is logged; but a lease that ran out and
+            // went to another node leaves the delivery, and the endpoint's health, to that node.
+            sql!("INSERT INTO webhook_attempts (id, delivery_id, attempted_at, status_code, latency_ms, \
+             response_body, error) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &log.id, &job.delivery_id, ts(log.attempted_at), log.status_code, log.latency_ms,
+                &log.response_body, &log.error).execute(&mut *tx).await?;
+            if !held {
+                continue;
+            }
             if outcome == DeliveryOutcome::Skipped {
                 continue;
             }
@@ -303,14 +308,14 @@ impl EventStore for Backend {
         let rows = sql!(&format!("SELECT d.id, d.event_id, d.endpoint_id, w.format, e.type, \
              e.object_id, d.attempts, w.url, w.secret, \
              CASE WHEN w.previous_secret_until > $2 THEN w.previous_secret END AS previous_secret, \
-             e.payload FROM webhook_deliveries d \
+             e.payload, d.lease_until FROM webhook_deliveries d \
              JOIN webhook_endpoints w ON w.id = d.endpoint_id \
              JOIN events e ON e.id = d.event_id WHERE d.id {IN_IDS}"),
             id_list(&ids), ts(now)).fetch_all(self.writer()).await?;
         let mut jobs = Vec::with_capacity(rows.len());
         for r in &rows {
             jobs.push(from_row!(r, DeliveryJob { event_id, endpoint_id, format, object_id, attempts,
-                url, secret, previous_secret, payload;
+                url, secret, previous_secret, payload, lease_until;
                 delivery_id: get(r, "id")?, event_type: get(r, "type")? }));
         }
         jobs.iter_mut().for_each(|job| self.sealer.open_job(job));

@@ -108,6 +108,7 @@ mod tests {
             secret: "whsec_c2VjcmV0".into(),
             previous_secret: None,
             payload: "{}".into(),
+            lease_until: chrono::DateTime::UNIX_EPOCH,
         }
     }
 

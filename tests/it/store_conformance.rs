@@ -1214,22 +1214,46 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
         response_body: Some("ok".into()),
         error: None,
     };
-    let done = FinishedDelivery {
-        job: jobs[0].clone(),
-        log: log.clone(),
-        outcome: DeliveryOutcome::Succeeded,
-    };
-    store.finish_deliveries(&[done]).await.unwrap();
     let page = Page {
         starting_after: None,
         limit: 10,
     };
+    // The first lease runs out and another node takes the delivery over: the first node's
+    // late result is logged (the request was sent) but leaves the delivery to the second.
+    let later = due + Duration::minutes(2);
+    let taken = store
+        .claim_deliveries(later, later + Duration::minutes(1), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 1, "a lease that ran out is handed out again");
+    let late = FinishedDelivery {
+        job: jobs[0].clone(),
+        log: AttemptLog {
+            id: "wha_late".into(),
+            ..log.clone()
+        },
+        outcome: DeliveryOutcome::Succeeded,
+    };
+    store.finish_deliveries(&[late]).await.unwrap();
+    let listed = store
+        .list_deliveries(&scope, &jobs[0].event_id, &page)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].status, "pending", "still the second node's");
+    assert_eq!(listed[0].log.len(), 1);
+    let done = FinishedDelivery {
+        job: taken[0].clone(),
+        log: log.clone(),
+        outcome: DeliveryOutcome::Succeeded,
+    };
+    store.finish_deliveries(&[done]).await.unwrap();
     let listed = store
         .list_deliveries(&scope, &jobs[0].event_id, &page)
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].status, "succeeded");
+    assert_eq!(listed[0].log.len(), 2);
     assert_eq!(listed[0].log[0].status_code, Some(200));
     assert_eq!(
         store
