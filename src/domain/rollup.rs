@@ -28,6 +28,9 @@ pub const SETTLE: Duration = Duration::seconds(30);
 /// the last hour or two shows at once, without waiting for the worker's next pass.
 pub const LIVE_MARGIN: Duration = Duration::hours(1);
 
+/// A pass with nothing to count still moves the mark once this long has passed.
+pub const IDLE_MARK: Duration = Duration::minutes(1);
+
 /// The roll-up reaches back to the first payment (nothing older is left to fill in).
 pub const FILLED: DateTime<Utc> = DateTime::UNIX_EPOCH;
 
