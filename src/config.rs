@@ -35,6 +35,8 @@ pub struct Config {
     pub usage_flush_interval: Duration,
     /// How often the overview's roll-up is brought up to date (`service/rollup.rs`).
     pub rollup_interval: Duration,
+    /// How many checkout pages may wait for their payment at once, in all and per client.
+    pub waiting: crate::service::waiting::WaitLimits,
     /// How often the expiry worker also deletes idempotency keys older than 24 hours.
     pub idempotency_purge_interval: Duration,
     /// How long webhook history is kept (`HUNDI_KEEP_*`); pruned by the expiry worker.
@@ -82,6 +84,7 @@ impl Default for Config {
             expiry_interval: Duration::from_secs(1),
             usage_flush_interval: Duration::from_secs(1),
             rollup_interval: Duration::from_secs(5),
+            waiting: Default::default(),
             idempotency_purge_interval: Duration::from_secs(60),
             retention: Default::default(),
             metrics: MetricsAccess::default(),

@@ -82,6 +82,7 @@ pub fn app_state(
         dialects: Arc::new(config.dialects.clone()),
         credentials: crate::service::credentials::Credentials::new(store, config.secrets.clone()),
         sources: Arc::new(config.registry.sources()),
+        waiting: Arc::new(crate::service::waiting::Waiting::new(config.waiting)),
     }
 }
 
@@ -258,6 +259,17 @@ async fn spawn_workers(
     // Subscribed before the first request: a key revoked on another node is forgotten here.
     let key_changes = store.watch_keys().await.map_err(std::io::Error::other)?;
     let keys = tokio::spawn(state.keys.clone().follow(key_changes, stopped.clone()));
+    // Likewise payments other nodes complete wake this node's waiting checkout pages.
+    let payment_changes = store
+        .watch_payments()
+        .await
+        .map_err(std::io::Error::other)?;
+    let waiting = tokio::spawn(
+        state
+            .waiting
+            .clone()
+            .follow(payment_changes, stopped.clone()),
+    );
 
     let expiry = tokio::spawn(expiry_worker(
         state.clone(),
@@ -292,7 +304,7 @@ async fn spawn_workers(
     } else {
         tokio::spawn(async {})
     };
-    Ok(vec![expiry, usage, limits, rollup, webhooks, keys])
+    Ok(vec![expiry, usage, limits, rollup, webhooks, keys, waiting])
 }
 
 /// `/metrics` on its own listener, when it has one, until `stopped` turns true.
@@ -327,6 +339,7 @@ fn serve(
 ) -> JoinHandle<std::io::Result<()>> {
     let mut on_stop = stopped;
     let flush_state = state.clone();
+    let waiting = state.waiting.clone();
     tokio::spawn(async move {
         // The peer's address is what the sign-in throttle and the per-address rate limits count.
         let served = axum::serve(
@@ -335,6 +348,8 @@ fn serve(
         )
         .with_graceful_shutdown(async move {
             let _ = on_stop.wait_for(|s| *s).await;
+            // Waiting checkout pages end their streams, so their connections can close.
+            waiting.close();
         })
         .await;
         for worker in workers {

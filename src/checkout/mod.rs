@@ -3,6 +3,7 @@
 mod assets;
 pub mod security;
 mod view;
+mod wait;
 
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::http::AppState;
@@ -23,6 +24,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/pay/{id}", get(show))
         .route("/pay/{id}/status", get(status))
+        .route("/pay/{id}/events", get(wait::events))
         .route("/pay/{id}/card", post(pay_card))
         .route("/pay/{id}/wallet", post(pay_wallet))
         .route("/pay/{id}/otp", post(confirm_otp))

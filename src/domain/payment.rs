@@ -182,3 +182,12 @@ mod tests {
         assert_eq!(PaymentStatus::parse("paid"), None);
     }
 }
+
+/// A payment whose status changed, heard by whoever waits on it (the checkout's open pages).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaymentChange {
+    /// This payment's status changed.
+    Payment(String),
+    /// Changes may have been missed (the notification connection dropped): look at them all.
+    Unknown,
+}

@@ -43,6 +43,8 @@ pub struct AppState {
     pub credentials: crate::service::credentials::Credentials,
     /// What the checkout and the dashboard know of each payment source (from the registry).
     pub sources: Arc<crate::domain::source::Sources>,
+    /// Checkout pages waiting for their payment to finish.
+    pub waiting: Arc<crate::service::waiting::Waiting>,
 }
 
 impl axum::extract::FromRef<AppState> for Arc<TrustedProxies> {

@@ -28,6 +28,7 @@ pub mod throttle;
 pub mod upi;
 pub mod usage;
 pub mod users;
+pub mod waiting;
 pub mod webhooks;
 
 /// The store's scopes, filters and pages, and its error, as the front doors name them.

@@ -87,7 +87,8 @@ impl CreditStore for Backend {
                 Some(payment)
             }
         };
-        self.commit(tx, wake).await?;
+        let changed: Vec<String> = payment.iter().map(|p| p.id.clone()).collect();
+        self.commit_changed(tx, wake, &changed).await?;
         Ok((credit, payment))
     }
 
@@ -120,7 +121,7 @@ impl CreditStore for Backend {
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        self.commit(tx, wake).await?;
+        self.commit_changed(tx, wake, std::slice::from_ref(&payment.id)).await?;
         Ok(Some((credit, payment)))
     }
 

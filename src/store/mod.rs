@@ -57,7 +57,7 @@ use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::event::Event;
 use crate::domain::key::{ApiKey, Mode};
 use crate::domain::merchant::{Merchant, User};
-use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::payment::{Payment, PaymentChange, PaymentStatus};
 use crate::domain::refund::Refund;
 use crate::domain::rollup::{self, Part, RollupMark};
 use crate::domain::session::{DayStat, Session};

@@ -51,6 +51,9 @@ pub trait PaymentStore: Send + Sync + 'static {
     ) -> Result<(Payment, Refund), RefundRefusal>;
     async fn get_refund(&self, scope: &Scope, id: &str) -> StoreResult<Refund>;
     async fn list_refunds(&self, scope: &Scope, payment_id: &str) -> StoreResult<Vec<Refund>>;
+    /// Payments whose status changes from now on: on SQLite those this process makes, on
+    /// PostgreSQL those of every node (LISTEN/NOTIFY).
+    async fn watch_payments(&self) -> StoreResult<tokio::sync::broadcast::Receiver<PaymentChange>>;
 }
 
 /// The SQL both backends share, expanded in each backend's module (see `rows::decoders`);
@@ -114,7 +117,7 @@ impl PaymentStore for Backend {
         };
         let payment = payment_from_row(&row)?;
         wake |= insert_event(&mut tx, scope, &event(&payment)).await?;
-        self.commit(tx, wake).await?;
+        self.commit_changed(tx, wake, std::slice::from_ref(&payment.id)).await?;
         Ok(Some(payment))
     }
 
@@ -203,7 +206,8 @@ impl PaymentStore for Backend {
             wake |= insert_event(&mut tx, &scope_of(&p), &event(&p)).await?;
             expired.push(p);
         }
-        self.commit(tx, wake).await?;
+        let changed: Vec<String> = expired.iter().map(|p| p.id.clone()).collect();
+        self.commit_changed(tx, wake, &changed).await?;
         Ok(expired)
     }
 

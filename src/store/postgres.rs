@@ -76,6 +76,9 @@ pub struct PgStore {
     /// Key changes heard on `hundi_keys`, for every subscriber of this node.
     key_changes: tokio::sync::broadcast::Sender<KeyChange>,
     listening_keys: tokio::sync::OnceCell<()>,
+    /// Payments changed on any node, heard on `hundi_payments`.
+    payment_changes: tokio::sync::broadcast::Sender<PaymentChange>,
+    listening_payments: tokio::sync::OnceCell<()>,
 }
 
 impl PgStore {
@@ -95,6 +98,8 @@ impl PgStore {
             sealer: Default::default(),
             key_changes: tokio::sync::broadcast::channel(1024).0,
             listening_keys: tokio::sync::OnceCell::new(),
+            payment_changes: tokio::sync::broadcast::channel(4096).0,
+            listening_payments: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -114,6 +119,54 @@ impl PgStore {
     fn writer(&self) -> &PgPool {
         &self.pool
     }
+
+    /// Nothing to do after the commit: the NOTIFY sent with it reaches this node too.
+    fn payments_changed(&self, _ids: &[String]) {}
+
+    /// Follows a notification channel once per store: each payload heard is sent on
+    /// `sender` as `heard(payload)`, and `lost` whenever notifications may have been missed.
+    async fn follow_channel<T: Clone + Send + 'static>(
+        &self,
+        started: &tokio::sync::OnceCell<()>,
+        channel: &'static str,
+        sender: &tokio::sync::broadcast::Sender<T>,
+        heard: fn(&str) -> T,
+        lost: T,
+    ) -> StoreResult<()> {
+        started
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen(channel).await?;
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    loop {
+                        // `None`: the connection dropped (the next call reconnects), and
+                        // notifications sent meanwhile are lost; so is anything after an error.
+                        let change = match listener.try_recv().await {
+                            Ok(Some(n)) => heard(n.payload()),
+                            Ok(None) => lost.clone(),
+                            Err(_) => {
+                                tokio::time::sleep(Duration::from_millis(100)).await;
+                                lost.clone()
+                            }
+                        };
+                        let _ = sender.send(change);
+                    }
+                });
+                Ok::<(), StoreError>(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Tells every node, when this transaction commits, that these payments changed.
+async fn announce_payments(tx: &mut Conn, ids: &[String]) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify('hundi_payments', id) FROM unnest($1::text[]) AS t(id)")
+        .bind(ids)
+        .execute(tx)
+        .await?;
+    Ok(())
 }
 
 rows::decoders!();
@@ -158,33 +211,20 @@ super::keys::keys_sql! {
     }
 
     async fn watch_keys(&self) -> StoreResult<tokio::sync::broadcast::Receiver<KeyChange>> {
-        let changes = self.key_changes.clone();
-        self.listening_keys.get_or_try_init(|| async {
-            let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-            listener.listen("hundi_keys").await?;
-            let changes = changes.clone();
-            tokio::spawn(async move {
-                loop {
-                    // `None`: the connection dropped (the next call reconnects), and
-                    // notifications sent meanwhile are lost; so is anything after an error.
-                    let change = match listener.try_recv().await {
-                        Ok(Some(n)) => KeyChange::Key(n.payload().to_string()),
-                        Ok(None) => KeyChange::Unknown,
-                        Err(_) => {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            KeyChange::Unknown
-                        }
-                    };
-                    let _ = changes.send(change);
-                }
-            });
-            Ok::<(), StoreError>(())
-        }).await?;
-        Ok(changes.subscribe())
+        self.follow_channel(&self.listening_keys, "hundi_keys", &self.key_changes,
+            |id| KeyChange::Key(id.to_string()), KeyChange::Unknown).await?;
+        Ok(self.key_changes.subscribe())
     }
 }
 
 super::payments::payments_sql! {
+    async fn watch_payments(&self)
+        -> StoreResult<tokio::sync::broadcast::Receiver<PaymentChange>> {
+        self.follow_channel(&self.listening_payments, "hundi_payments", &self.payment_changes,
+            |id| PaymentChange::Payment(id.to_string()), PaymentChange::Unknown).await?;
+        Ok(self.payment_changes.subscribe())
+    }
+
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
         // One statement, so one round trip and one implicit transaction.
         if insert_payment_on(&self.pool, p, e).await? {

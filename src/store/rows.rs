@@ -424,6 +424,20 @@ macro_rules! decoders {
                 Ok(())
             }
 
+            /// Commits a transaction that changed these payments' status and tells whoever
+            /// waits on them: on PostgreSQL by a NOTIFY sent with the commit, on SQLite
+            /// once it has committed.
+            async fn commit_changed(&self, mut tx: sqlx::Transaction<'static, Db>, wake: bool,
+                payments: &[String]) -> StoreResult<()> {
+                if payments.is_empty() {
+                    return self.commit(tx, wake).await;
+                }
+                announce_payments(&mut tx, payments).await?;
+                self.commit(tx, wake).await?;
+                self.payments_changed(payments);
+                Ok(())
+            }
+
             /// One row of `table` by id, if it belongs to the scope's merchant and mode.
             async fn scoped_row(&self, table: &str, columns: &str, scope: &Scope,
                 id: &str) -> StoreResult<DbRow> {

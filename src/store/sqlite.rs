@@ -32,6 +32,8 @@ pub struct SqliteStore {
     sealer: super::sealing::EndpointSealer,
     /// Never sent on: SQLite has no notifications between processes.
     key_changes: tokio::sync::broadcast::Sender<KeyChange>,
+    /// Payments this process changed, sent once committed.
+    payment_changes: tokio::sync::broadcast::Sender<PaymentChange>,
 }
 
 type Backend = SqliteStore;
@@ -112,6 +114,7 @@ impl SqliteStore {
             deliveries,
             sealer: Default::default(),
             key_changes: tokio::sync::broadcast::channel(1).0,
+            payment_changes: tokio::sync::broadcast::channel(4096).0,
         })
     }
 
@@ -128,6 +131,20 @@ impl SqliteStore {
     fn writer(&self) -> &SqlitePool {
         &self.writer
     }
+
+    /// Tells this process's watchers, once committed, that these payments changed.
+    fn payments_changed(&self, ids: &[String]) {
+        for id in ids {
+            let _ = self
+                .payment_changes
+                .send(PaymentChange::Payment(id.clone()));
+        }
+    }
+}
+
+/// Nothing to send with the commit: one process sees its own changes (`payments_changed`).
+async fn announce_payments(_tx: &mut Conn, _ids: &[String]) -> StoreResult<()> {
+    Ok(())
 }
 
 rows::decoders!();
@@ -304,6 +321,11 @@ super::keys::keys_sql! {
 super::payments::payments_sql! {
     async fn insert_payment(&self, p: &Payment, event: &NewEvent) -> StoreResult<()> {
         self.group_insert(p, event, None).await
+    }
+
+    async fn watch_payments(&self)
+        -> StoreResult<tokio::sync::broadcast::Receiver<PaymentChange>> {
+        Ok(self.payment_changes.subscribe())
     }
 }
 

@@ -65,18 +65,44 @@
   }
 
   if (status === "pending" || status === "processing") {
+    var statusUrl = "/pay/" + encodeURIComponent(paymentId);
+    var finished = function (next) {
+      return next && next !== "pending" && next !== status;
+    };
+    // Slow polling: only when the page cannot keep a stream open (an old browser, or the
+    // server has too many pages waiting and answered 503).
     var poll = function () {
-      fetch("/pay/" + encodeURIComponent(paymentId) + "/status", { cache: "no-store" })
+      fetch(statusUrl + "/status", { cache: "no-store" })
         .then(function (r) { return r.json(); })
         .then(function (s) {
-          if (s.status && s.status !== "pending" && s.status !== status) {
+          if (finished(s.status)) {
             window.location.replace(pageUrl);
           } else {
-            window.setTimeout(poll, 500);
+            window.setTimeout(poll, 5000);
           }
         })
-        .catch(function () { window.setTimeout(poll, 3000); });
+        .catch(function () { window.setTimeout(poll, 5000); });
     };
-    window.setTimeout(poll, 500);
+    if (typeof window.EventSource !== "function") {
+      window.setTimeout(poll, 5000);
+    } else {
+      // One long-lived request the server answers when the payment changes; the browser
+      // opens it again by itself after a dropped connection or the server's timeout.
+      var stream = new window.EventSource(statusUrl + "/events");
+      stream.addEventListener("status", function (e) {
+        var s = {};
+        try { s = JSON.parse(e.data); } catch (ignored) { return; }
+        if (finished(s.status)) {
+          stream.close();
+          window.location.replace(pageUrl);
+        }
+      });
+      stream.onerror = function () {
+        // CLOSED: refused (503) or not a stream at all; the browser will not retry.
+        if (stream.readyState === window.EventSource.CLOSED) {
+          window.setTimeout(poll, 5000);
+        }
+      };
+    }
   }
 })();

@@ -239,6 +239,15 @@ async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
         .unwrap()
         .unwrap();
     assert!(href.starts_with("upi://pay?pa=shop%40okaxis"), "{href}");
+    // The page waits on one open stream, not by polling.
+    let waiting = app.server.as_ref().unwrap().state.waiting.clone();
+    for _ in 0..50 {
+        if waiting.count() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(waiting.count(), 1, "the page holds one waiting stream");
     let (status, _) = app
         .post(
             &app.shop.test_key,
