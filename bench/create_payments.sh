@@ -56,11 +56,12 @@ export PGHOST="${PGHOST:-127.0.0.1}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-
 HOST=127.0.0.1
 BODY='{"amount":"100.00","currency":"PKR","description":"bench"}'
 
-# Targets reported against.
+# Targets reported against (the performance issue's goals, against the one-statement
+# autocommit baseline).
 TARGET_RATIO_CONNS=32
-TARGET_RATIO=0.6
-TARGET_P99_MS=20
-TARGET_SQLITE_RPS=5000
+TARGET_RATIO=0.8
+TARGET_P99_MS=10
+TARGET_SQLITE_RPS=10000
 TARGET_RSS_MB=30
 
 case "$PGHOST" in
@@ -381,7 +382,7 @@ part_postgres() {
   stop_hundi
   drop_pg_db "$db"
 
-  log "PostgreSQL: pgbench ceiling (one-row INSERT transaction)"
+  log "PostgreSQL: pgbench ceiling (one-statement autocommit INSERT)"
   local pdb; pdb="$(new_pg_db pgbench)"
   psql -q -d "$pdb" -v ON_ERROR_STOP=1 <<'SQL'
 CREATE TABLE bench_payments (
@@ -394,13 +395,13 @@ CREATE TABLE bench_payments (
     created_at   TIMESTAMPTZ NOT NULL
 );
 SQL
-  # Ids are time-ordered like Hundi's (UUIDv7), so inserts are local in the b-tree.
+  # Ids are time-ordered like Hundi's (UUIDv7), so inserts are local in the b-tree. One
+  # statement in autocommit: one round trip, the cheapest durable insert PostgreSQL offers
+  # (a BEGIN; INSERT; END; script takes three and flatters the ratio by nearly 2x).
   cat >"$RAW/pgbench_insert.sql" <<'SQL'
-BEGIN;
 INSERT INTO bench_payments (id, merchant_id, status, currency, description, amount_minor, created_at)
 VALUES ('pay_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000000)::bigint), 14, '0') || substr(md5(random()::text), 1, 18),
         'mer_bench', 'pending', 'PKR', 'bench', 10000, now());
-END;
 SQL
   for c in $CONNS; do
     local j=$((c < 2 ? c : 2)) out="$RAW/pgbench_c$c.txt" tps lat failed pcpu
@@ -467,7 +468,7 @@ report() {
   echo "- machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(free -h | awk '/^Mem:/{print $2}') RAM; load generator, server and database share these cores"
   echo "- load: \`$(oha --version)\`, POST /v1/payments \`$BODY\`, ${WARMUP}s warm-up + ${DURATION}s per run, HTTP/1.1 keep-alive"
   if wants postgres; then
-    echo "- PostgreSQL: $(psql -d postgres -Atc 'SHOW server_version'), synchronous_commit=$(psql -d postgres -Atc 'SHOW synchronous_commit'), fsync=$(psql -d postgres -Atc 'SHOW fsync'); Hundi pool HUNDI_DB_POOL_SIZE=$HUNDI_DB_POOL_SIZE; pgbench \`-n -c N -j min(N,2) -T $DURATION\`, one-row INSERT transaction"
+    echo "- PostgreSQL: $(psql -d postgres -Atc 'SHOW server_version'), synchronous_commit=$(psql -d postgres -Atc 'SHOW synchronous_commit'), fsync=$(psql -d postgres -Atc 'SHOW fsync'); Hundi pool HUNDI_DB_POOL_SIZE=$HUNDI_DB_POOL_SIZE; pgbench \`-n -c N -j min(N,2) -T $DURATION\`, one-statement autocommit INSERT"
   fi
   echo "- SQLite: WAL, synchronous=FULL, one writer connection"
   echo "- CPU columns: % of one core over the run, from /proc (machine: busy of $(( $(nproc) * 100 ))%; other = machine minus the named processes, i.e. kernel I/O threads and anything else running)"
