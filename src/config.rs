@@ -35,6 +35,8 @@ pub struct Config {
     pub usage_flush_interval: Duration,
     /// How often the overview's roll-up is brought up to date (`service/rollup.rs`).
     pub rollup_interval: Duration,
+    /// How long a stopping server waits for requests in flight before it cuts them off.
+    pub drain_timeout: Duration,
     /// How many checkout pages may wait for their payment at once, in all and per client.
     pub waiting: crate::service::waiting::WaitLimits,
     /// How often the expiry worker also deletes idempotency keys older than 24 hours.
@@ -85,6 +87,7 @@ impl Default for Config {
             usage_flush_interval: Duration::from_secs(1),
             rollup_interval: Duration::from_secs(5),
             waiting: Default::default(),
+            drain_timeout: Duration::from_secs(10),
             idempotency_purge_interval: Duration::from_secs(60),
             retention: Default::default(),
             metrics: MetricsAccess::default(),

@@ -192,7 +192,15 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     let mut workers = spawn_workers(&state, &store, &opts, &stopped).await?;
     workers.push(serve_metrics(listeners.metrics, &state, &stopped));
     let app = router(state.clone(), &opts.registry);
-    let task = serve(listeners.app, app, workers, &state, store, stopped);
+    let task = serve(
+        listeners.app,
+        app,
+        workers,
+        &state,
+        store,
+        stopped,
+        opts.drain_timeout,
+    );
     Ok(RunningServer {
         addr: listeners.addr,
         metrics_addr: listeners.metrics_addr,
@@ -336,13 +344,15 @@ fn serve(
     state: &AppState,
     store: Arc<dyn Store>,
     stopped: watch::Receiver<bool>,
+    drain: Duration,
 ) -> JoinHandle<std::io::Result<()>> {
-    let mut on_stop = stopped;
+    let mut on_stop = stopped.clone();
+    let mut drain_bound = stopped;
     let flush_state = state.clone();
     let waiting = state.waiting.clone();
     tokio::spawn(async move {
         // The peer's address is what the sign-in throttle and the per-address rate limits count.
-        let served = axum::serve(
+        let serving = axum::serve(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
@@ -350,8 +360,19 @@ fn serve(
             let _ = on_stop.wait_for(|s| *s).await;
             // Waiting checkout pages end their streams, so their connections can close.
             waiting.close();
-        })
-        .await;
+        });
+        // A request still running `drain` after the stop (a client trickling its body, say)
+        // does not hold the node up: it is cut off when the process ends.
+        let served = tokio::select! {
+            served = std::future::IntoFuture::into_future(serving) => served,
+            _ = async {
+                let _ = drain_bound.wait_for(|s| *s).await;
+                tokio::time::sleep(drain).await;
+            } => {
+                tracing::warn!(?drain, "requests still running after the stop were cut off");
+                Ok(())
+            }
+        };
         for worker in workers {
             let _ = worker.await;
         }

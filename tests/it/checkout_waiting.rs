@@ -1,6 +1,7 @@
 //! Checkout pages waiting for their payment: one long-lived request each (`/pay/{id}/events`)
 //! that hears the payment finish, on the node that finished it or, on PostgreSQL, on another;
-//! bounded per client; ended when the server stops.
+//! bounded per client; ended when the server stops. And what else a stopping server waits for:
+//! requests in flight, up to a bound.
 
 use crate::common::{pay_by_card_with, Backend, TestApp};
 use hundi::config::Config;
@@ -149,7 +150,38 @@ async fn a_stopping_server_ends_waiting_pages(backend: Backend) {
     assert!(matches!(ended, Ok(None)), "the stream ended");
 }
 
+/// A client that never finishes its request body does not hold a stopping server up: it is
+/// cut off once the drain bound has passed.
+async fn a_stopping_server_cuts_off_a_trickling_client(backend: Backend) {
+    use tokio::io::AsyncWriteExt;
+    let opts = Config {
+        drain_timeout: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut app = TestApp::spawn_with(backend, opts).await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"amount\"",
+        app.shop.test_key
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let server = app.server.take().unwrap();
+    let started = Instant::now();
+    let stopped = tokio::time::timeout(Duration::from_secs(10), server.shutdown()).await;
+    assert!(stopped.is_ok(), "the server stopped");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_secs(4),
+        "stopped after {took:?}: it waited for the request, but only up to the bound"
+    );
+    drop(socket);
+}
+
 on_both_backends!(
+    a_stopping_server_cuts_off_a_trickling_client,
     a_waiting_page_hears_its_payment_finish,
     waiting_pages_are_bounded_per_client,
     a_stopping_server_ends_waiting_pages,
