@@ -99,7 +99,10 @@ fn changes(watch: Watch) -> impl Stream<Item = Result<Event, Infallible>> {
                 Ok(Wake::Changed) => {}
                 Ok(Wake::Closing) | Err(_) => return None,
             }
-            let Ok(payment) = w.state.payments.checkout_payment(&w.id).await else {
+            // Boxed: a waiting stream then keeps only the small wait in memory between
+            // changes, not room for a database read.
+            let read = Box::pin(w.state.payments.checkout_payment(&w.id));
+            let Ok(payment) = read.await else {
                 return None;
             };
             if payment.status != w.last {
