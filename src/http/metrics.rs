@@ -46,6 +46,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     payments: Family<PaymentLabels, Gauge>,
+    /// Checkout pages holding a waiting stream on this node, read at each scrape.
+    waiting_pages: Gauge,
     access: MetricsAccess,
     /// When the payment counts were last read; held while they are read, so concurrent
     /// scrapes share one query.
@@ -127,11 +129,18 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("payments", "Payments by status", payments.clone());
+        let waiting_pages = Gauge::default();
+        registry.register(
+            "checkout_waiting_pages",
+            "Checkout pages waiting for their payment on this node",
+            waiting_pages.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             payments,
+            waiting_pages,
             access,
             payments_read_at: tokio::sync::Mutex::new(None),
             payment_count_queries: AtomicU64::new(0),
@@ -216,6 +225,8 @@ pub async fn render(State(state): State<AppState>, headers: axum::http::HeaderMa
             .into_response();
     }
     state.metrics.refresh_payments(&state.payments).await;
+    let waiting = i64::try_from(state.waiting.count()).unwrap_or(i64::MAX);
+    state.metrics.waiting_pages.set(waiting);
     let mut body = String::new();
     if encode(&mut body, &state.metrics.registry).is_err() {
         return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();

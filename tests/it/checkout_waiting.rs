@@ -116,6 +116,19 @@ async fn waiting_pages_are_bounded_per_client(backend: Backend) {
     let mut second = Stream::open(&app.http, &url).await;
     assert_eq!(first.next_status().await.as_deref(), Some("pending"));
     assert_eq!(second.next_status().await.as_deref(), Some("pending"));
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("hundi_checkout_waiting_pages 2"),
+        "{metrics}"
+    );
     let refused = app.http.get(&url).send().await.unwrap();
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "5");
