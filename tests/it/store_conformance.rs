@@ -1814,6 +1814,71 @@ async fn the_overview_roll_up_agrees_with_the_payments(backend: Backend) {
     assert_eq!(live_stats[0].amount_minor, 9900);
 }
 
+/// Creates written together (PostgreSQL's group commit writes those that wait at the same
+/// moment as one statement) each get their own event and one delivery per endpoint that
+/// wants it, and none is lost or written twice.
+async fn concurrent_creates_each_get_their_event_and_delivery(backend: Backend) {
+    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
+    use hundi::store::Page;
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let now = Utc::now();
+    let endpoint = Endpoint {
+        id: "we_group".into(),
+        merchant_id: scope.merchant_id.clone(),
+        livemode: false,
+        url: "http://127.0.0.1:9/hook".into(),
+        description: None,
+        events: vec!["payment.created".into()],
+        enabled: true,
+        secret: "whsec_c2VjcmV0".into(),
+        previous_secret: None,
+        previous_secret_until: None,
+        failing_since: None,
+        disabled_reason: None,
+        key_id: None,
+        format: FORMAT_NATIVE.into(),
+        payment_id: None,
+        created_at: now,
+        updated_at: now,
+    };
+    store.create_endpoint(&endpoint).await.unwrap();
+    let created = futures::future::join_all((0..80).map(|i| {
+        let (service, scope) = (service.clone(), scope.clone());
+        async move {
+            service
+                .create(&scope, new_payment(&format!("{}.00", i + 1)))
+                .await
+                .unwrap()
+        }
+    }))
+    .await;
+    let page = Page {
+        starting_after: None,
+        limit: 10,
+    };
+    for p in &created {
+        let stored = store.get_payment(&scope, &p.id).await.unwrap();
+        assert_eq!(stored.amount, p.amount);
+        let evts = store
+            .list_events(
+                &scope,
+                &EventFilter {
+                    object_id: Some(p.id.clone()),
+                    limit: 10,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(evts.len(), 1, "one event for {}", p.id);
+        let deliveries = store
+            .list_deliveries(&scope, &evts[0].id, &page)
+            .await
+            .unwrap();
+        assert_eq!(deliveries.len(), 1, "one delivery for {}", p.id);
+    }
+}
+
 on_both_backends!(
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
@@ -1827,4 +1892,5 @@ on_both_backends!(
     a_keys_endpoint_follows_it_in_one_transaction,
     webhook_history_is_pruned_past_its_keep,
     the_overview_roll_up_agrees_with_the_payments,
+    concurrent_creates_each_get_their_event_and_delivery,
 );

@@ -4,6 +4,8 @@
 //! PostgreSQL re-checks the condition after waiting for a concurrent writer, so exactly one
 //! of N racing transitions matches. Workers claim rows with `FOR UPDATE SKIP LOCKED`.
 
+mod group;
+
 use super::rows::{
     self, ts, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
     MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
@@ -70,6 +72,8 @@ fn id_list(ids: &[String]) -> &[String] {
 
 pub struct PgStore {
     pool: PgPool,
+    /// Creates go through the group writer (`group.rs`).
+    inserts: tokio::sync::mpsc::Sender<group::InsertJob>,
     deliveries: Arc<tokio::sync::Notify>,
     listening: tokio::sync::OnceCell<()>,
     sealer: super::sealing::EndpointSealer,
@@ -91,9 +95,11 @@ impl PgStore {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
+        let deliveries = Arc::new(tokio::sync::Notify::new());
         Ok(PgStore {
+            inserts: group::start(pool.clone(), deliveries.clone()),
             pool,
-            deliveries: Arc::new(tokio::sync::Notify::new()),
+            deliveries,
             listening: tokio::sync::OnceCell::new(),
             sealer: Default::default(),
             key_changes: tokio::sync::broadcast::channel(1024).0,
@@ -226,11 +232,12 @@ super::payments::payments_sql! {
     }
 
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
-        // One statement, so one round trip and one implicit transaction.
-        if insert_payment_on(&self.pool, p, e).await? {
-            self.signal_deliveries();
-        }
-        Ok(())
+        // With the creates waiting at the same moment, in one statement (`group.rs`).
+        let stopped = || StoreError::Write("the group writer has stopped".into());
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job = group::InsertJob { payment: p.clone(), event: e.clone(), done };
+        self.inserts.send(job).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
     }
 }
 
