@@ -23,21 +23,66 @@ const WRITERS: usize = 4;
 /// Parameters per create: the payment's 28, then the event's id, type, payload and time.
 const PER_CREATE: usize = 32;
 
-pub struct InsertJob {
+struct InsertJob {
     pub payment: Payment,
     pub event: NewEvent,
     pub done: oneshot::Sender<StoreResult<()>>,
 }
 
-/// Starts the group writer; creates are handed to it on the returned sender.
-pub fn start(pool: PgPool, deliveries: Arc<Notify>) -> mpsc::Sender<InsertJob> {
-    let (sender, jobs) = mpsc::channel(4 * GROUP_MAX);
-    tokio::spawn(run(pool, jobs, deliveries));
-    sender
+/// The group writer: creates handed to it are written alone or with those waiting with them.
+pub struct GroupWriter {
+    jobs: mpsc::Sender<InsertJob>,
+    writers: Arc<Semaphore>,
+    pool: PgPool,
+    deliveries: Arc<Notify>,
 }
 
-async fn run(pool: PgPool, mut jobs: mpsc::Receiver<InsertJob>, deliveries: Arc<Notify>) {
-    let writers = Arc::new(Semaphore::new(WRITERS));
+impl GroupWriter {
+    /// Starts the writer's task.
+    pub fn start(pool: PgPool, deliveries: Arc<Notify>) -> GroupWriter {
+        let (sender, jobs) = mpsc::channel(4 * GROUP_MAX);
+        let writers = Arc::new(Semaphore::new(WRITERS));
+        tokio::spawn(run(pool.clone(), jobs, writers.clone(), deliveries.clone()));
+        GroupWriter {
+            jobs: sender,
+            writers,
+            pool,
+            deliveries,
+        }
+    }
+
+    /// Writes a create and returns once it is committed.
+    pub async fn insert(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()> {
+        // Alone (a writer free and nothing queued): written at once, in this task, with no
+        // hand-over, so a lone client waits no longer than without the group writer.
+        if self.jobs.capacity() == self.jobs.max_capacity() {
+            if let Ok(writer) = self.writers.clone().try_acquire_owned() {
+                let scheduled = insert_payment_on(&self.pool, payment, event).await;
+                drop(writer);
+                if scheduled? {
+                    self.deliveries.notify_one();
+                }
+                return Ok(());
+            }
+        }
+        let stopped = || StoreError::Write("the group writer has stopped".into());
+        let (done, result) = oneshot::channel();
+        let job = InsertJob {
+            payment: payment.clone(),
+            event: event.clone(),
+            done,
+        };
+        self.jobs.send(job).await.map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
+}
+
+async fn run(
+    pool: PgPool,
+    mut jobs: mpsc::Receiver<InsertJob>,
+    writers: Arc<Semaphore>,
+    deliveries: Arc<Notify>,
+) {
     while let Some(first) = jobs.recv().await {
         // Creates that arrive while every writer is busy wait here and join the next group.
         let Ok(writer) = writers.clone().acquire_owned().await else {

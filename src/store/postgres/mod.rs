@@ -73,7 +73,7 @@ fn id_list(ids: &[String]) -> &[String] {
 pub struct PgStore {
     pool: PgPool,
     /// Creates go through the group writer (`group.rs`).
-    inserts: tokio::sync::mpsc::Sender<group::InsertJob>,
+    inserts: group::GroupWriter,
     deliveries: Arc<tokio::sync::Notify>,
     listening: tokio::sync::OnceCell<()>,
     sealer: super::sealing::EndpointSealer,
@@ -97,7 +97,7 @@ impl PgStore {
             .await?;
         let deliveries = Arc::new(tokio::sync::Notify::new());
         Ok(PgStore {
-            inserts: group::start(pool.clone(), deliveries.clone()),
+            inserts: group::GroupWriter::start(pool.clone(), deliveries.clone()),
             pool,
             deliveries,
             listening: tokio::sync::OnceCell::new(),
@@ -233,11 +233,7 @@ super::payments::payments_sql! {
 
     async fn insert_payment(&self, p: &Payment, e: &NewEvent) -> StoreResult<()> {
         // With the creates waiting at the same moment, in one statement (`group.rs`).
-        let stopped = || StoreError::Write("the group writer has stopped".into());
-        let (done, result) = tokio::sync::oneshot::channel();
-        let job = group::InsertJob { payment: p.clone(), event: e.clone(), done };
-        self.inserts.send(job).await.map_err(|_| stopped())?;
-        result.await.map_err(|_| stopped())?
+        self.inserts.insert(p, e).await
     }
 }
 
