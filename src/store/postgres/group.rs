@@ -114,11 +114,16 @@ async fn write(pool: &PgPool, group: &[InsertJob]) -> Vec<StoreResult<bool>> {
     if group.len() > 1 {
         match insert_group(pool, group).await {
             Ok(scheduled) => return group.iter().map(|_| Ok(scheduled)).collect(),
+            // The database is gone: every create of the group fails as such (a 503 at every
+            // front door), without trying each again.
             Err(StoreError::Unavailable(e)) => {
                 let message = e.to_string();
                 return group
                     .iter()
-                    .map(|_| Err(StoreError::Write(message.clone())))
+                    .map(|_| {
+                        let lost = std::io::Error::other(message.clone());
+                        Err(StoreError::Unavailable(sqlx::Error::Io(lost)))
+                    })
                     .collect();
             }
             // One of them broke a rule: each on its own, so that only that one fails.
