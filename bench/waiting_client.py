@@ -45,6 +45,22 @@ def db_transactions(db):
     return int(out.stdout.strip())
 
 
+async def measure(pid, db, seconds):
+    """The server's CPU (% of one core), RSS (MB) and the database's transactions a second
+    over `seconds`, after 2 s to settle."""
+    await asyncio.sleep(2)
+    cpu0, tx0, t0 = cpu_seconds(pid), db_transactions(db), time.monotonic()
+    await asyncio.sleep(seconds)
+    cpu1, tx1, t1 = cpu_seconds(pid), db_transactions(db), time.monotonic()
+    window = t1 - t0
+    return {
+        "window_s": round(window, 1),
+        "cpu": round((cpu1 - cpu0) / window * 100, 2),
+        "rss": round(rss_mb(pid), 1),
+        "tx": round((tx1 - tx0) / window, 1),
+    }
+
+
 class Page:
     def __init__(self, payment_id):
         self.payment_id = payment_id
@@ -107,12 +123,7 @@ async def main():
     pages = [Page(pid_) for pid_, _ in rows]
 
     # The baseline: the same server, the same length of time, no page waiting.
-    await asyncio.sleep(2)
-    idle_cpu0, idle_tx0, idle_t0 = cpu_seconds(pid), db_transactions(db), time.monotonic()
-    await asyncio.sleep(seconds)
-    idle_cpu1, idle_tx1, idle_t1 = cpu_seconds(pid), db_transactions(db), time.monotonic()
-    idle_rss = rss_mb(pid)
-    idle_window = idle_t1 - idle_t0
+    idle = await measure(pid, db, seconds)
 
     opened = asyncio.Semaphore(0)
     started = time.monotonic()
@@ -129,12 +140,7 @@ async def main():
         raise failed[0].exception()
 
     # While they wait: the server's CPU, memory and the database's transactions.
-    await asyncio.sleep(2)
-    cpu0, tx0, t0 = cpu_seconds(pid), db_transactions(db), time.monotonic()
-    await asyncio.sleep(seconds)
-    cpu1, tx1, t1 = cpu_seconds(pid), db_transactions(db), time.monotonic()
-    rss = rss_mb(pid)
-    window = t1 - t0
+    waiting = await measure(pid, db, seconds)
 
     # A sample of payments completed by bank credits, one every 50 ms; each page's update timed.
     loop = asyncio.get_running_loop()
@@ -156,14 +162,14 @@ async def main():
     pick = lambda p: latencies[min(len(latencies) - 1, int(len(latencies) * p))]
     print(json.dumps({
         "pages": len(pages),
-        "idle_server_cpu_percent_of_one_core": round((idle_cpu1 - idle_cpu0) / idle_window * 100, 2),
-        "idle_server_rss_mb": round(idle_rss, 1),
-        "idle_db_transactions_per_s": round((idle_tx1 - idle_tx0) / idle_window, 1),
+        "idle_server_cpu_percent_of_one_core": idle["cpu"],
+        "idle_server_rss_mb": idle["rss"],
+        "idle_db_transactions_per_s": idle["tx"],
         "opened_in_s": round(open_s, 1),
-        "window_s": round(window, 1),
-        "server_cpu_percent_of_one_core": round((cpu1 - cpu0) / window * 100, 2),
-        "server_rss_mb": round(rss, 1),
-        "db_transactions_per_s": round((tx1 - tx0) / window, 1),
+        "window_s": waiting["window_s"],
+        "server_cpu_percent_of_one_core": waiting["cpu"],
+        "server_rss_mb": waiting["rss"],
+        "db_transactions_per_s": waiting["tx"],
         "credits": len(latencies),
         "update_ms_p50": round(pick(0.5), 1),
         "update_ms_p99": round(pick(0.99), 1),

@@ -191,13 +191,18 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Respon
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(ServiceError::NotFound(_)) => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "status": "not_found" })),
-        )
-            .into_response(),
+        Err(ServiceError::NotFound(_)) => unknown_payment(),
         Err(e) => service_error(e),
     }
+}
+
+/// What the page's status requests (the poll and the stream) answer for an unknown payment.
+fn unknown_payment() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "status": "not_found" })),
+    )
+        .into_response()
 }
 
 /// Loads the payment and checks the form's CSRF token; `Err` is the page to answer with.

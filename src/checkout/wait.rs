@@ -6,7 +6,7 @@
 //! stops; the browser's EventSource then opens it again by itself. Too many waiting pages
 //! get a 503, and the page falls back to polling `/pay/{id}/status` slowly.
 
-use super::service_error;
+use super::{service_error, unknown_payment};
 use crate::domain::payment::PaymentStatus;
 use crate::http::client_addr::ClientAddr;
 use crate::http::AppState;
@@ -45,13 +45,7 @@ pub async fn events(
     };
     let status = match state.payments.checkout_payment(&id).await {
         Ok(p) => p.status,
-        Err(ServiceError::NotFound(_)) => {
-            return (
-                StatusCode::NOT_FOUND,
-                Json(serde_json::json!({ "status": "not_found" })),
-            )
-                .into_response()
-        }
+        Err(ServiceError::NotFound(_)) => return unknown_payment(),
         Err(e) => return service_error(e),
     };
     let watch = Watch {

@@ -1821,26 +1821,15 @@ async fn concurrent_creates_each_get_their_event_and_delivery(backend: Backend) 
     use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
     use hundi::store::Page;
     let (_db, store, service, scope, _) = setup(backend).await;
-    let now = Utc::now();
-    let endpoint = Endpoint {
-        id: "we_group".into(),
-        merchant_id: scope.merchant_id.clone(),
-        livemode: false,
-        url: "http://127.0.0.1:9/hook".into(),
-        description: None,
-        events: vec!["payment.created".into()],
-        enabled: true,
-        secret: "whsec_c2VjcmV0".into(),
-        previous_secret: None,
-        previous_secret_until: None,
-        failing_since: None,
-        disabled_reason: None,
-        key_id: None,
-        format: FORMAT_NATIVE.into(),
-        payment_id: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let endpoint = Endpoint::new(
+        &scope.merchant_id,
+        false,
+        "http://127.0.0.1:9/hook".into(),
+        vec!["payment.created".into()],
+        None,
+        FORMAT_NATIVE,
+        hundi::domain::now(),
+    );
     store.create_endpoint(&endpoint).await.unwrap();
     let created = futures::future::join_all((0..80).map(|i| {
         let (service, scope) = (service.clone(), scope.clone());
