@@ -24,6 +24,8 @@ use tokio::time::Instant;
 
 /// The longest one stream stays open (the browser reconnects after it).
 const LONGEST: Duration = Duration::from_secs(600);
+/// Longer than any payment id (`pay_` and 32 hex digits).
+const LONGEST_ID: usize = 128;
 /// A comment this often keeps proxies from closing a quiet stream.
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
@@ -32,6 +34,11 @@ pub async fn events(
     Path(id): Path<String>,
     client: ClientAddr,
 ) -> Response {
+    // An id no payment can have is not registered at all: the registry holds each waiting
+    // page's id, and the path's length is the caller's to choose.
+    if id.len() > LONGEST_ID {
+        return unknown_payment();
+    }
     // Admitted (and subscribed) before the read: a change in between still wakes it.
     let Ok(waiter) = state.waiting.admit(&id, &client.throttle_key()) else {
         let mut res = (

@@ -97,6 +97,8 @@ async fn a_waiting_page_hears_its_payment_finish(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(missing.status(), 404);
+    let long = format!("{}/pay/pay_{}/events", app.url, "0".repeat(4000));
+    assert_eq!(app.http.get(long).send().await.unwrap().status(), 404);
 }
 
 /// A client may hold only so many waiting pages; one more is refused with a 503 that tells
