@@ -302,6 +302,12 @@ run_oha() {
   fi
 }
 
+# The server's checkpoints so far (timed and requested) and WAL bytes written.
+wal_counters() {
+  psql -d postgres -Atc "SELECT (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)
+    || ' ' || (SELECT wal_bytes FROM pg_stat_wal)"
+}
+
 warm_up() { # CONNS SECRET
   [[ "$WARMUP" == 0 ]] && return
   oha --no-tui -c "$1" -z "${WARMUP}s" -w -m POST -H "Authorization: Bearer $2" -T application/json \
@@ -366,18 +372,25 @@ part_postgres() {
   PG_HALF="$(awk -v m="$best" 'BEGIN{printf "%d", m / 2}')"
   [[ "$PG_HALF" -ge 1 ]] || PG_HALF=1
   log "  max $(fmt0 "$PG_MAX") req/s at c=$PG_MAX_C; rate-limited run at $PG_HALF req/s, c=$RATE_CONNS, ${RATE_DURATION}s"
-  local cpu attempt
+  local cpu attempt wal0 wal1
   for ((attempt = 0; attempt <= RETRIES; attempt++)); do
     wait_quiet
+    # The runs above wrote gigabytes of WAL: start this one with a checkpoint behind it, as a
+    # server between checkpoints is, and record whether one began during the run anyway.
+    psql -q -d "$db" -c CHECKPOINT
+    wal0="$(wal_counters)"
     cpu_begin "$HUNDI_PID"
     run_oha "pg_rate_half" "$RATE_CONNS" "$RATE_DURATION" "$secret" "$PG_HALF"
     cpu="$(cpu_end "$HUNDI_PID" "$OHA_CPU")"
+    wal1="$(wal_counters)"
     log "  rate-limited: $(fmt0 "$OHA_RPS") req/s, p50 $(fmt2 "$OHA_P50") ms, p99 $(fmt2 "$OHA_P99") ms, non-201 $OHA_BAD, cpu% hundi/pg/oha/machine/other $cpu"
     noisy "$cpu" || break
     log "  (other processes used ${cpu##* }% of a core during the run)"
   done
   local note=""; noisy "$cpu" && { note="noisy"; NOISY_RUNS=$((NOISY_RUNS + 1)); }
   RATE_RES="$OHA_RPS $OHA_P50 $OHA_P99 $OHA_OK $OHA_BAD $cpu $note"
+  RATE_WAL="$(awk -v a="$wal0" -v b="$wal1" -v n="$OHA_OK" 'BEGIN{split(a,x," "); split(b,y," ");
+    printf "%d checkpoint(s) began during the run; %.0f bytes of WAL per 201", y[1]-x[1], (y[2]-x[2])/(n>0?n:1)}')"
   PG_ROWS="$(psql -d "$db" -Atc 'SELECT count(*) FROM payments')"
   stop_hundi
   drop_pg_db "$db"
@@ -489,6 +502,8 @@ report() {
     read -r rps p50 p99 ok bad ch cp cl cm co cn <<<"$RATE_RES"
     echo "Rate-limited run: half of Hundi's max ($(fmt0 "$PG_MAX") req/s at $PG_MAX_C conns) = **$PG_HALF req/s**, $RATE_CONNS connections, ${RATE_DURATION}s, oha \`-q $PG_HALF --latency-correction\`:"
     echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine / other: $ch / $cp / $cl / $cm / $co${cn:+ (**$cn**)}."
+    echo
+    echo "The run began right after a CHECKPOINT; $RATE_WAL (the whole server's WAL, nothing else running)."
     echo
     echo "Rows in payments after the PostgreSQL runs: $PG_ROWS."
     echo

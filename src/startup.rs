@@ -63,7 +63,7 @@ pub fn app_state(
 ) -> AppState {
     let payments = crate::service::PaymentService::new(store.clone(), public_url)
         .allow_private_webhooks(config.webhooks.allow_private);
-    AppState {
+    AppState::new(crate::http::state::Services {
         payments,
         reads: crate::service::reads::Reads::new(store.clone()),
         rate_limits: Arc::new(crate::service::ratelimit::RateLimiter::new(
@@ -83,7 +83,7 @@ pub fn app_state(
         credentials: crate::service::credentials::Credentials::new(store, config.secrets.clone()),
         sources: Arc::new(config.registry.sources()),
         waiting: Arc::new(crate::service::waiting::Waiting::new(config.waiting)),
-    }
+    })
 }
 
 static REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");

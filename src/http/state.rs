@@ -19,8 +19,26 @@ pub struct DialectSettings {
     pub paygate_session_secs: i64,
 }
 
+/// The state, shared: every request and every middleware layer takes a handle to it, so a
+/// clone is one reference count rather than a copy of each service's handles.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the handlers reach through `AppState`.
+pub struct Services {
     /// The service: every change, and the reads it hands out below.
     pub payments: PaymentService,
     /// Read-only queries for the pages and the API.

@@ -310,20 +310,6 @@ macro_rules! decoders {
             Ok(T::from_stored(r.try_get::<T::As, _>(column)?))
         }
 
-        /// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$28`.
-        fn bind_payment<'q>(q: Query<'q>, p: &'q Payment) -> Query<'q> {
-            q.bind(&p.id).bind(&p.merchant_id).bind(p.livemode).bind(&p.key_id).bind(&p.source)
-                .bind(p.status.as_str()).bind(p.currency().code()).bind(p.amount.minor())
-                .bind(p.refunded_minor).bind(&p.description).bind(&p.reference)
-                .bind(&p.customer.name).bind(&p.customer.email).bind(&p.customer.phone)
-                .bind(rows::metadata_json(p)).bind(&p.success_url).bind(&p.cancel_url)
-                .bind(rows::methods_json(p)).bind(ts(p.created_at)).bind(ts(p.expires_at))
-                .bind(ts(p.updated_at)).bind(p.upi.as_ref().map(|u| u.upi_id.clone()))
-                .bind(p.upi.as_ref().map(|u| u.upi_name.clone()))
-                .bind(p.upi.as_ref().map(|u| u.payable_minor)).bind(&p.paid_with)
-                .bind(&p.method_reference).bind(p.attempt_count).bind(&p.dialect_data)
-        }
-
         fn key_from_row(r: &DbRow) -> StoreResult<ApiKey> {
             let permissions: String = get(r, "permissions")?;
             Ok(from_row!(r, ApiKey { id, merchant_id, label, prefix, secret_hash, webhook_url,

@@ -8,7 +8,7 @@ mod group;
 
 use super::rows::{
     self, ts, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
-    MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
+    MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
@@ -26,7 +26,6 @@ type Backend = PgStore;
 type Db = sqlx::Postgres;
 type DbRow = PgRow;
 type Conn = sqlx::PgConnection;
-type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
 /// A new delivery's id, made by the database.
 const NEW_ID: &str = "'whd_' || replace(gen_random_uuid()::text, '-', '')";
@@ -268,41 +267,10 @@ super::idempotency::idempotency_sql! {
         key: &KeyCompletion) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         complete_key_in(&mut tx, &scope_of(p), key).await?;
-        let wake = insert_payment_on(&mut *tx, p, e).await?;
+        let wake = group::insert_payments_on(&mut *tx, &[(p, e)]).await?;
         self.commit(tx, wake).await?;
         Ok(())
     }
-}
-
-/// Inserts a payment, its event and the event's deliveries in one statement; `true` when a
-/// delivery was scheduled.
-async fn insert_payment_on<'c, E: sqlx::Executor<'c, Database = sqlx::Postgres>>(
-    exec: E,
-    p: &Payment,
-    e: &NewEvent,
-) -> StoreResult<bool> {
-    // One statement, so one round trip and one implicit transaction for the payment, its
-    // event and the event's webhook deliveries (NOTIFY fires on commit).
-    let subscribers = rows::subscribers("$2", "$3", "$30", "$4", "$1");
-    let sql = format!(
-        "WITH payment AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({PAYMENT_VALUES})) \
-         , event AS (INSERT INTO events (id, merchant_id, livemode, type, object_id, payload, \
-         created_at, key_id) VALUES ($29, $2, $3, $30, $1, $31, $32, $4)) \
-         , delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
-         livemode, status, attempts, next_attempt_at, created_at) \
-         SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), $29, w.id, w.merchant_id, \
-         w.livemode, 'pending', 0, $32, $32 FROM webhook_endpoints w WHERE {subscribers} RETURNING 1) \
-         SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1"
-    );
-    let scheduled = bind_payment(sqlx::query(&sql), p)
-        .bind(&e.id)
-        .bind(&e.event_type)
-        .bind(&e.payload)
-        .bind(ts(e.created_at))
-        .fetch_optional(exec)
-        .await
-        .map_err(classify)?;
-    Ok(scheduled.is_some())
 }
 
 /// Wakes the dispatchers of every node when this transaction commits.
