@@ -439,6 +439,22 @@ SQL
     note=""; noisy "$cpu" && { note="noisy"; NOISY_RUNS=$((NOISY_RUNS + 1)); }
     PGB["$c"]="$tps $lat ${failed:-0} $cpu $note"
   done
+  # The database's own tail at Hundi's rate-limited rate: the same one-row insert, paced at
+  # that rate from as many clients (after a checkpoint, as Hundi's run), p99 from pgbench's
+  # per-transaction log (latency in µs, third field; with -R it counts the time waited
+  # behind a late transaction, as oha's --latency-correction does).
+  if [[ -n "${PG_HALF:-}" ]]; then
+    wait_quiet
+    psql -q -d "$pdb" -c CHECKPOINT
+    rm -f "$TMP"/pgblog*
+    pgbench -n -c "$RATE_CONNS" -j 2 -T "$RATE_DURATION" -R "$PG_HALF" -l --log-prefix="$TMP/pgblog" \
+      -f "$RAW/pgbench_insert.sql" "$pdb" >"$RAW/pgbench_rate.txt" 2>&1 || die "pgbench -R failed"
+    PGB_RATE="$(cat "$TMP"/pgblog* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {
+      if (NR == 0) { print "- - -"; exit }
+      a = int(NR * 0.5); b = int(NR * 0.99); if (a < 1) a = 1; if (b < 1) b = 1
+      printf "%.2f %.2f %d", v[a] / 1000, v[b] / 1000, NR }')"
+    log "  pgbench at $PG_HALF tps: p50/p99 ms and transactions: $PGB_RATE"
+  fi
   drop_pg_db "$pdb"
 }
 
@@ -504,6 +520,11 @@ report() {
     echo "achieved $(fmt0 "$rps") req/s, p50 $(fmt2 "$p50") ms, **p99 $(fmt2 "$p99") ms**, $ok × 201, $bad non-201; CPU% hundi / postgres / oha / machine / other: $ch / $cp / $cl / $cm / $co${cn:+ (**$cn**)}."
     echo
     echo "The run began right after a CHECKPOINT; $RATE_WAL (the whole server's WAL, nothing else running)."
+    if [[ -n "${PGB_RATE:-}" ]]; then
+      read -r gp50 gp99 gn <<<"$PGB_RATE"
+      echo
+      echo "PostgreSQL alone at the same rate (pgbench one-row INSERT, \`-R $PG_HALF -c $RATE_CONNS\`, ${RATE_DURATION}s, after a CHECKPOINT): p50 $gp50 ms, **p99 $gp99 ms**, $gn transactions."
+    fi
     echo
     echo "Rows in payments after the PostgreSQL runs: $PG_ROWS."
     echo
