@@ -9,7 +9,7 @@
 //! written again on its own, so only the one at fault fails. A create is acknowledged only
 //! after its statement committed.
 
-use super::PAYMENT_COLUMNS;
+use super::{NEW_ID, PAYMENT_COLUMNS};
 use crate::domain::payment::Payment;
 use crate::store::{rows, NewEvent, StoreError, StoreResult};
 use sqlx::PgPool;
@@ -158,39 +158,44 @@ pub(super) async fn insert_payments_on<'c, E>(
 where
     E: sqlx::Executor<'c, Database = sqlx::Postgres>,
 {
-    let upi = |p: &Payment| p.upi.clone();
     let scheduled = sqlx::query(&INSERT_PAYMENTS)
-        .bind(each(creates, |p, _| p.id.clone()))
-        .bind(each(creates, |p, _| p.merchant_id.clone()))
+        .bind(each(creates, |p, _| p.id.as_str()))
+        .bind(each(creates, |p, _| p.merchant_id.as_str()))
         .bind(each(creates, |p, _| p.livemode))
-        .bind(each(creates, |p, _| p.key_id.clone()))
-        .bind(each(creates, |p, _| p.source.clone()))
+        .bind(each(creates, |p, _| p.key_id.as_deref()))
+        .bind(each(creates, |p, _| p.source.as_str()))
         .bind(each(creates, |p, _| p.status.as_str()))
         .bind(each(creates, |p, _| p.currency().code()))
         .bind(each(creates, |p, _| p.amount.minor()))
         .bind(each(creates, |p, _| p.refunded_minor))
-        .bind(each(creates, |p, _| p.description.clone()))
-        .bind(each(creates, |p, _| p.reference.clone()))
-        .bind(each(creates, |p, _| p.customer.name.clone()))
-        .bind(each(creates, |p, _| p.customer.email.clone()))
-        .bind(each(creates, |p, _| p.customer.phone.clone()))
+        .bind(each(creates, |p, _| p.description.as_deref()))
+        .bind(each(creates, |p, _| p.reference.as_deref()))
+        .bind(each(creates, |p, _| p.customer.name.as_deref()))
+        .bind(each(creates, |p, _| p.customer.email.as_deref()))
+        .bind(each(creates, |p, _| p.customer.phone.as_deref()))
         .bind(each(creates, |p, _| rows::metadata_json(p)))
-        .bind(each(creates, |p, _| p.success_url.clone()))
-        .bind(each(creates, |p, _| p.cancel_url.clone()))
+        .bind(each(creates, |p, _| p.success_url.as_deref()))
+        .bind(each(creates, |p, _| p.cancel_url.as_deref()))
         .bind(each(creates, |p, _| rows::methods_json(p)))
         .bind(each(creates, |p, _| p.created_at))
         .bind(each(creates, |p, _| p.expires_at))
         .bind(each(creates, |p, _| p.updated_at))
-        .bind(each(creates, |p, _| upi(p).map(|u| u.upi_id)))
-        .bind(each(creates, |p, _| upi(p).map(|u| u.upi_name)))
-        .bind(each(creates, |p, _| upi(p).map(|u| u.payable_minor)))
-        .bind(each(creates, |p, _| p.paid_with.clone()))
-        .bind(each(creates, |p, _| p.method_reference.clone()))
+        .bind(each(creates, |p, _| {
+            p.upi.as_ref().map(|u| u.upi_id.as_str())
+        }))
+        .bind(each(creates, |p, _| {
+            p.upi.as_ref().map(|u| u.upi_name.as_str())
+        }))
+        .bind(each(creates, |p, _| {
+            p.upi.as_ref().map(|u| u.payable_minor)
+        }))
+        .bind(each(creates, |p, _| p.paid_with.as_deref()))
+        .bind(each(creates, |p, _| p.method_reference.as_deref()))
         .bind(each(creates, |p, _| p.attempt_count))
-        .bind(each(creates, |p, _| p.dialect_data.clone()))
-        .bind(each(creates, |_, e| e.id.clone()))
-        .bind(each(creates, |_, e| e.event_type.clone()))
-        .bind(each(creates, |_, e| e.payload.clone()))
+        .bind(each(creates, |p, _| p.dialect_data.as_deref()))
+        .bind(each(creates, |_, e| e.id.as_str()))
+        .bind(each(creates, |_, e| e.event_type.as_str()))
+        .bind(each(creates, |_, e| e.payload.as_str()))
         .bind(each(creates, |_, e| e.created_at))
         .fetch_optional(exec)
         .await
@@ -198,8 +203,11 @@ where
     Ok(scheduled.is_some())
 }
 
-/// One column of the creates, as the array bound for it.
-fn each<T>(creates: &[(&Payment, &NewEvent)], f: impl Fn(&Payment, &NewEvent) -> T) -> Vec<T> {
+/// One column of the creates, as the array bound for it (borrowing, not copying, their text).
+fn each<'a, T>(
+    creates: &[(&'a Payment, &'a NewEvent)],
+    f: impl Fn(&'a Payment, &'a NewEvent) -> T,
+) -> Vec<T> {
     creates.iter().map(|(p, e)| f(p, e)).collect()
 }
 
@@ -261,7 +269,7 @@ static INSERT_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
          event_at, key_id FROM g), \
          delivery AS (INSERT INTO webhook_deliveries (id, event_id, endpoint_id, merchant_id, \
          livemode, status, attempts, next_attempt_at, created_at) \
-         SELECT 'whd_' || replace(gen_random_uuid()::text, '-', ''), g.event_id, w.id, \
+         SELECT {NEW_ID}, g.event_id, w.id, \
          w.merchant_id, w.livemode, 'pending', 0, g.event_at, g.event_at \
          FROM g JOIN webhook_endpoints w ON {subscribers} RETURNING 1) \
          SELECT pg_notify('hundi_deliveries', '') FROM delivery LIMIT 1",
