@@ -39,6 +39,26 @@ fn new_payment(amount: &str) -> NewPayment {
     }
 }
 
+/// A test-mode endpoint of the scope's merchant, stored, that wants `events` and can never be
+/// reached (port 9, discard).
+async fn unreachable_endpoint(
+    store: &dyn Store,
+    scope: &Scope,
+    events: &[&str],
+) -> hundi::domain::webhook::Endpoint {
+    let endpoint = hundi::domain::webhook::Endpoint::new(
+        &scope.merchant_id,
+        false,
+        "http://127.0.0.1:9/hook".into(),
+        events.iter().map(|e| e.to_string()).collect(),
+        None,
+        hundi::domain::webhook::FORMAT_NATIVE,
+        hundi::domain::now(),
+    );
+    store.create_endpoint(&endpoint).await.unwrap();
+    endpoint
+}
+
 async fn events(store: &dyn Store, scope: &Scope, object: &str) -> Vec<String> {
     let filter = EventFilter {
         object_id: Some(object.into()),
@@ -1276,19 +1296,9 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
 /// once. Only its own lease is cleared: a delivery another node re-leased after that lease
 /// ran out, or one already finished, is left alone.
 async fn released_deliveries_are_claimable_at_once(backend: Backend) {
-    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
     use hundi::store::{AttemptLog, DeliveryOutcome, FinishedDelivery};
     let (_db, store, service, scope, _) = setup(backend).await;
-    let endpoint = Endpoint::new(
-        &scope.merchant_id,
-        false,
-        "http://127.0.0.1:9/hook".into(),
-        vec!["*".into()],
-        None,
-        FORMAT_NATIVE,
-        hundi::domain::now(),
-    );
-    store.create_endpoint(&endpoint).await.unwrap();
+    unreachable_endpoint(&*store, &scope, &["*"]).await;
     for _ in 0..2 {
         service.create(&scope, new_payment("10.00")).await.unwrap();
     }
@@ -1549,20 +1559,10 @@ async fn shift_back(url: &str, table: &str, column: &str, id: (&str, &str), days
 /// pending delivery or its event, never a payment. The dry run counts what the prune removes.
 async fn webhook_history_is_pruned_past_its_keep(backend: Backend) {
     use hundi::domain::retention::{Pruned, Retention};
-    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
     use hundi::store::{AttemptLog, DeliveryOutcome, FinishedDelivery, Page};
     let (db, store, service, scope, _) = setup(backend).await;
     let now = hundi::domain::now();
-    let endpoint = Endpoint::new(
-        &scope.merchant_id,
-        false,
-        "http://127.0.0.1:9/hook".into(),
-        vec!["*".into()],
-        None,
-        FORMAT_NATIVE,
-        now,
-    );
-    store.create_endpoint(&endpoint).await.unwrap();
+    unreachable_endpoint(&*store, &scope, &["*"]).await;
     let mut payments = Vec::new();
     for _ in 0..3 {
         payments.push(service.create(&scope, new_payment("10.00")).await.unwrap());
@@ -1818,19 +1818,9 @@ async fn the_overview_roll_up_agrees_with_the_payments(backend: Backend) {
 /// moment as one statement) each get their own event and one delivery per endpoint that
 /// wants it, and none is lost or written twice.
 async fn concurrent_creates_each_get_their_event_and_delivery(backend: Backend) {
-    use hundi::domain::webhook::{Endpoint, FORMAT_NATIVE};
     use hundi::store::Page;
     let (_db, store, service, scope, _) = setup(backend).await;
-    let endpoint = Endpoint::new(
-        &scope.merchant_id,
-        false,
-        "http://127.0.0.1:9/hook".into(),
-        vec!["payment.created".into()],
-        None,
-        FORMAT_NATIVE,
-        hundi::domain::now(),
-    );
-    store.create_endpoint(&endpoint).await.unwrap();
+    unreachable_endpoint(&*store, &scope, &["payment.created"]).await;
     let created = futures::future::join_all((0..80).map(|i| {
         let (service, scope) = (service.clone(), scope.clone());
         async move {
