@@ -105,8 +105,8 @@ async fn main() {
         .expect("merchant");
     let key = hundi::service::keys::create_key(
         &*store,
+        &hundi::service::access::Acting::cli(&m.id, false),
         hundi::service::keys::NewKey::new(
-            &m.id,
             hundi::domain::key::Mode::Test,
             "bench",
             hundi::domain::key::Permission::ALL.to_vec(),

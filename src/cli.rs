@@ -4,7 +4,9 @@ use crate::config::Config;
 use crate::domain::credential::Credential;
 use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
 use crate::domain::money::{format_minor, Currency};
+use crate::domain::role::Role;
 use crate::secrets::SecretBox;
+use crate::service::access::Acting;
 use crate::service::{keys, merchants, users};
 use crate::startup;
 use crate::store::{self, KeyRevenue, Store};
@@ -287,9 +289,31 @@ enum UserCommand {
         /// Read from HUNDI_USER_PASSWORD if not given; generated and printed if neither.
         #[arg(long, env = "HUNDI_USER_PASSWORD")]
         password: Option<String>,
+        /// owner, admin, developer, support or viewer.
+        #[arg(long, default_value = "owner", value_parser = parse_role)]
+        role: Role,
         #[arg(long)]
         json: bool,
     },
+    /// Change a dashboard login's role (a merchant keeps at least one owner).
+    SetRole {
+        #[arg(long)]
+        email: String,
+        /// owner, admin, developer, support or viewer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a dashboard login and end its sessions (never a merchant's last owner).
+    Remove {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).map_err(|e| e.to_string())
 }
 
 async fn open(db: &Db, config: &Config) -> Result<Arc<dyn Store>> {
@@ -596,7 +620,8 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
             upi_name,
             json,
         } => {
-            let m = merchants::set_upi(store, &merchant, upi_id.as_deref(), upi_name.as_deref())
+            let operator = Acting::cli(&merchant, false);
+            let m = merchants::set_upi(store, &operator, upi_id.as_deref(), upi_name.as_deref())
                 .await?;
             if json {
                 println!("{}", serde_json::to_string(&m)?);
@@ -672,19 +697,20 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
             json,
         } => {
             let permissions = parse_permissions(&permissions).map_err(anyhow::Error::msg)?;
+            let mode = match mode {
+                ModeArg::Test => Mode::Test,
+                ModeArg::Live => Mode::Live,
+            };
+            let operator = Acting::cli(&merchant, mode.is_live());
             let new = keys::NewKey {
-                merchant_id: merchant,
-                mode: match mode {
-                    ModeArg::Test => Mode::Test,
-                    ModeArg::Live => Mode::Live,
-                },
+                mode,
                 label,
                 permissions,
                 webhook_url,
                 rate_limit: rate_limit.and_then(|r| r.0),
                 allow_private: config.webhooks.allow_private,
             };
-            key_create(store, new, json).await?;
+            key_create(store, &operator, new, json).await?;
         }
         KeyCommand::List { merchant, json } => key_list(store, merchant.as_deref(), json).await?,
         KeyCommand::SetRateLimit {
@@ -692,7 +718,9 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
             rate_limit,
             json,
         } => {
-            let k = keys::set_key_rate_limit(store, &id, rate_limit.0).await?;
+            let k =
+                keys::set_key_rate_limit(store, &operator_of(store, &id).await?, &id, rate_limit.0)
+                    .await?;
             if json {
                 println!("{}", key_json(&k, &[]));
             } else {
@@ -701,7 +729,7 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
         }
         KeyCommand::Revoke { id, json } => {
             // The operator's CLI may revoke any key; the same command as the dashboard's.
-            let k = keys::revoke_key(store, None, None, &id).await?;
+            let k = keys::revoke_key(store, None, &operator_of(store, &id).await?, &id).await?;
             if json {
                 println!("{}", key_json(&k, &[]));
             } else {
@@ -713,9 +741,20 @@ async fn key(store: &dyn Store, config: &Config, command: KeyCommand) -> Result<
 }
 
 /// `hundi key create`: the new key with its secrets, printed once.
-async fn key_create(store: &dyn Store, new: keys::NewKey, json: bool) -> Result<()> {
-    let (merchant, mode) = (new.merchant_id.clone(), new.mode);
-    let created = keys::create_key(store, new).await?;
+/// The operator acting on a key named by its id alone: on the key's merchant, in its mode.
+async fn operator_of(store: &dyn Store, key_id: &str) -> Result<Acting> {
+    let key = keys::key_by_id(store, key_id).await?;
+    Ok(Acting::cli(&key.merchant_id, key.mode.is_live()))
+}
+
+async fn key_create(
+    store: &dyn Store,
+    operator: &Acting,
+    new: keys::NewKey,
+    json: bool,
+) -> Result<()> {
+    let (merchant, mode) = (operator.merchant_id().to_string(), new.mode);
+    let created = keys::create_key(store, operator, new).await?;
     if json {
         let mut v = key_json(&created.key, &[]);
         v["secret"] = json!(created.secret);
@@ -794,7 +833,9 @@ async fn credential(
                 bail!("no merchant {merchant}");
             }
             let kind = credentials::kind(&sources, &name)?;
-            let created = service.create(&scope_of(merchant, mode), kind).await?;
+            let scope = scope_of(merchant, mode);
+            let operator = Acting::cli(&scope.merchant_id, scope.livemode);
+            let created = service.create(&operator, kind).await?;
             if json {
                 println!("{}", serde_json::to_string(&created)?);
             } else {
@@ -846,6 +887,7 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
             merchant,
             email,
             password,
+            role,
             json,
         } => {
             if store.get_merchant(&merchant).await.is_err() {
@@ -853,7 +895,8 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
             }
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| crate::domain::ids::random_token(16));
-            let u = users::create_user(store, &merchant, &email, &password).await?;
+            let operator = Acting::cli(&merchant, false);
+            let u = users::create_user(store, &operator, &email, &password, role).await?;
             if json {
                 let mut v = serde_json::to_value(&u)?;
                 if generated {
@@ -866,11 +909,34 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
                     u.id, u.email
                 );
             } else {
-                println!("created user {} ({})", u.id, u.email);
+                println!("created user {} ({}, {})", u.id, u.email, u.role);
             }
+        }
+        UserCommand::SetRole { email, role, json } => {
+            let found = user_by_email(store, &email).await?;
+            let operator = Acting::cli(&found.merchant_id, false);
+            let u = users::set_role(store, &operator, &found.id, role).await?;
+            if json {
+                println!("{}", serde_json::to_value(&u)?);
+            } else {
+                println!("{} is now {}", u.email, u.role);
+            }
+        }
+        UserCommand::Remove { email } => {
+            let found = user_by_email(store, &email).await?;
+            let operator = Acting::cli(&found.merchant_id, false);
+            let u = users::remove_user(store, &operator, &found.id).await?;
+            println!("removed {} ({})", u.email, u.id);
         }
     }
     Ok(())
+}
+
+async fn user_by_email(store: &dyn Store, email: &str) -> Result<crate::domain::merchant::User> {
+    match store.find_user_by_email(email).await {
+        Err(crate::store::StoreError::NotFound) => bail!("no user {email}"),
+        other => Ok(other?),
+    }
 }
 
 #[cfg(test)]

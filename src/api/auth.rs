@@ -1,8 +1,10 @@
 //! `Authorization: Bearer <key>`: finds the key, refuses revoked ones, counts the request.
 
 use super::error::ApiError;
+use crate::domain::audit::Origin;
 use crate::domain::key::{ApiKey, Permission};
 use crate::http::AppState;
+use crate::service::access::Acting;
 use crate::service::Scope;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::AUTHORIZATION;
@@ -15,9 +17,16 @@ use std::sync::Arc;
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub key: Arc<ApiKey>,
+    /// Where the request came from, for the audit log of the changes it makes.
+    pub origin: Origin,
 }
 
 impl Principal {
+    /// The key acting on its merchant, for commands that record who changed what.
+    pub fn acting(&self) -> Acting {
+        Acting::key(&self.key.id, &self.scope(), self.origin.clone())
+    }
+
     pub fn scope(&self) -> Scope {
         Scope {
             merchant_id: self.key.merchant_id.clone(),
@@ -95,6 +104,7 @@ pub async fn authenticate(
     }
     super::ratelimit::admit(&state, &key).await?;
     state.usage.count(&key.id);
-    req.extensions_mut().insert(Principal { key });
+    let origin = state.origin(req.headers(), req.extensions());
+    req.extensions_mut().insert(Principal { key, origin });
     Ok(next.run(req).await)
 }

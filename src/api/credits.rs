@@ -318,7 +318,7 @@ pub async fn match_credit(
     principal.require(Permission::CreditsWrite)?;
     let (credit, payment) = state
         .payments
-        .match_credit(&principal.scope(), &id, &body.payment, None)
+        .match_credit(&principal.acting(), &id, &body.payment, None)
         .await?;
     Ok(Json(CreditResult {
         credit: CreditObject::new(&credit),

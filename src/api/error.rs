@@ -173,6 +173,7 @@ impl From<ServiceError> for ApiError {
                 message,
             ),
             ServiceError::Store(e) => e.into(),
+            ServiceError::Forbidden(e) => ApiError::forbidden("role_forbidden", e.to_string()),
             e @ ServiceError::PayableAmountsExhausted { .. } => ApiError::new(
                 StatusCode::CONFLICT,
                 "invalid_request_error",

@@ -310,7 +310,7 @@ pub async fn cancel_payment(
     Path(id): Path<String>,
 ) -> Result<Json<PaymentObject>, ApiError> {
     principal.require(Permission::PaymentsWrite)?;
-    let payment = state.payments.cancel(&principal.scope(), &id).await?;
+    let payment = state.payments.cancel(&principal.acting(), &id).await?;
     Ok(Json(state.payments.object(&payment)))
 }
 

@@ -48,7 +48,7 @@ pub async fn create_refund(
     let (_, refund) = state
         .payments
         .refund_idempotent(
-            &principal.scope(),
+            &principal.acting(),
             &body.payment,
             body.amount.as_deref(),
             body.reason,

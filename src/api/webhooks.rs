@@ -61,7 +61,7 @@ pub async fn create_endpoint(
     let e = state
         .payments
         .create_endpoint(
-            &principal.scope(),
+            &principal.acting(),
             &body.url,
             &body.events,
             body.description,
@@ -196,7 +196,7 @@ pub async fn update_endpoint(
     };
     let e = state
         .payments
-        .update_endpoint(&principal.scope(), &id, change)
+        .update_endpoint(&principal.acting(), &id, change)
         .await?;
     Ok(Json(EndpointObject::new(&e, false)))
 }
@@ -218,7 +218,7 @@ pub async fn delete_endpoint(
     principal.require(Permission::WebhooksWrite)?;
     state
         .payments
-        .delete_endpoint(&principal.scope(), &id)
+        .delete_endpoint(&principal.acting(), &id)
         .await?;
     Ok(Json(
         serde_json::json!({"id": id, "object": "webhook_endpoint", "deleted": true}),
@@ -242,7 +242,7 @@ pub async fn rotate_secret(
     principal.require(Permission::WebhooksWrite)?;
     let e = state
         .payments
-        .rotate_endpoint_secret(&principal.scope(), &id)
+        .rotate_endpoint_secret(&principal.acting(), &id)
         .await?;
     Ok((Extension(HoldsSecret), Json(EndpointObject::new(&e, true))))
 }
@@ -348,6 +348,6 @@ pub async fn redeliver(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     principal.require(Permission::WebhooksWrite)?;
-    let n = state.payments.redeliver(&principal.scope(), &id).await?;
+    let n = state.payments.redeliver(&principal.acting(), &id).await?;
     Ok(Json(serde_json::json!({"event": id, "scheduled": n})))
 }

@@ -8,6 +8,7 @@ mod wait;
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::http::AppState;
 use crate::methods::{self, FormInput};
+use crate::service::access::Acting;
 use crate::service::checkout::AttemptResult;
 use crate::service::Scope;
 use crate::service::ServiceError;
@@ -360,7 +361,7 @@ async fn cancel(
         livemode: payment.livemode,
     };
     if payment.status == PaymentStatus::Pending {
-        match state.payments.cancel(&scope, &id).await {
+        match state.payments.cancel(&Acting::customer(&scope), &id).await {
             Ok(_) | Err(ServiceError::InvalidState { .. }) => {}
             Err(e) => return service_error(e),
         }

@@ -8,17 +8,21 @@
 //! client address likewise. A throttled try is answered 429 with `Retry-After`.
 
 use super::{render, view, Dash, DashError};
+
 use crate::domain::ids::random_token;
 use crate::http::client_addr::ClientAddr;
 use crate::http::AppState;
 use crate::service::throttle::EMAIL_MAX;
 use crate::service::users::{SignInError, SESSION_HOURS};
 use axum::body::Bytes;
+
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
+use axum::http::Extensions;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
+
 use subtle::ConstantTimeEq;
 
 const SESSION_COOKIE: &str = "hundi_session";
@@ -51,8 +55,13 @@ fn equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
+/// Where a request came from: its client address (as the trusted proxies say) and user agent.
 /// The signed-in session of a request, with its user and merchant.
-async fn dash_of(state: &AppState, headers: &HeaderMap) -> Result<Dash, DashError> {
+async fn dash_of(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Dash, DashError> {
     let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
     let signed_in = state
         .payments
@@ -68,6 +77,7 @@ async fn dash_of(state: &AppState, headers: &HeaderMap) -> Result<Dash, DashErro
         session,
         user,
         merchant,
+        origin: state.origin(headers, extensions),
     })
 }
 
@@ -75,7 +85,7 @@ impl FromRequestParts<AppState> for Dash {
     type Rejection = DashError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Dash, DashError> {
-        dash_of(state, &parts.headers).await
+        dash_of(state, &parts.headers, &parts.extensions).await
     }
 }
 
@@ -84,7 +94,7 @@ pub struct Posted<T>(pub Dash, pub T);
 
 /// The body of a POST of a signed-in session, once its CSRF token checks out.
 async fn posted(req: Request, state: &AppState) -> Result<(Dash, Bytes), DashError> {
-    let dash = dash_of(state, req.headers()).await?;
+    let dash = dash_of(state, req.headers(), req.extensions()).await?;
     let body = Bytes::from_request(req, state)
         .await
         .map_err(|_| DashError::Invalid("the form could not be read".into()))?;
@@ -129,7 +139,7 @@ impl FromRequest<AppState> for PostedFields {
 pub struct Plain {}
 
 pub async fn login_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if dash_of(&state, &headers).await.is_ok() {
+    if dash_of(&state, &headers, &Extensions::new()).await.is_ok() {
         return Redirect::to("/dashboard").into_response();
     }
     login_form(&state, StatusCode::OK, None, "")
@@ -174,6 +184,7 @@ pub async fn login(
     State(state): State<AppState>,
     addr: ClientAddr,
     headers: HeaderMap,
+    extensions: Extensions,
     axum::Form(form): axum::Form<LoginForm>,
 ) -> Response {
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
@@ -198,6 +209,7 @@ pub async fn login(
             &form.email,
             &form.password,
             &addr.throttle_key(),
+            &state.origin(&headers, &extensions),
         )
         .await;
     match signed_in {

@@ -4,6 +4,7 @@
 use super::auth::Posted;
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
+use crate::domain::role::Action;
 use crate::http::AppState;
 use crate::service::upi::ShortfallConsent;
 use crate::service::CreditFilter;
@@ -53,7 +54,7 @@ pub async fn page(
     let credits = state
         .payments
         .list_credits(
-            &dash.scope(),
+            &dash.scope_for(Action::ReadPayments)?,
             &CreditFilter {
                 matched,
                 limit: 100,
@@ -123,7 +124,7 @@ pub async fn match_credit(
         });
     let matched = state
         .payments
-        .match_credit(&dash.scope(), &id, form.payment.trim(), consent)
+        .match_credit(&dash.acting(), &id, form.payment.trim(), consent)
         .await;
     let (credit, payment) = match matched {
         Ok(done) => done,
@@ -136,7 +137,11 @@ pub async fn match_credit(
                 shortfall,
                 currency,
             } = *short;
-            let utr = state.payments.get_credit(&dash.scope(), &id).await?.utr;
+            let utr = state
+                .payments
+                .get_credit(&dash.scope_for(Action::MatchCredit)?, &id)
+                .await?
+                .utr;
             return render(&ShortfallPage {
                 chrome: Chrome::new(&dash, "credits", "/dashboard/credits".into()),
                 credit_id,

@@ -6,6 +6,7 @@ use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
 use crate::domain::key::{format_permissions, ApiKey, Permission};
+use crate::domain::role::Action;
 use crate::http::AppState;
 use crate::service::{credentials, KeyRevenue};
 use askama::Template;
@@ -113,7 +114,7 @@ fn key_row(k: ApiKey, revenue: &[KeyRevenue]) -> KeyRow {
 async fn credential_rows(state: &AppState, dash: &Dash) -> Result<Vec<CredentialRow>, DashError> {
     let stored = state
         .credentials
-        .list(&dash.scope())
+        .list(&dash.scope_for(Action::ReadDeveloper)?)
         .await
         .map_err(|e| DashError::Internal(e.to_string()))?;
     Ok(state
@@ -178,15 +179,17 @@ pub async fn create(
     let form = KeyForm::read(&fields)?;
     let created = state
         .payments
-        .create_key(crate::service::keys::NewKey {
-            merchant_id: dash.merchant.id.clone(),
-            mode: dash.mode(),
-            label: form.label,
-            permissions: form.permissions,
-            webhook_url: form.webhook_url,
-            rate_limit: form.rate_limit,
-            allow_private: state.payments.allow_private_webhooks,
-        })
+        .create_key(
+            &dash.acting(),
+            crate::service::keys::NewKey {
+                mode: dash.mode(),
+                label: form.label,
+                permissions: form.permissions,
+                webhook_url: form.webhook_url,
+                rate_limit: form.rate_limit,
+                allow_private: state.payments.allow_private_webhooks,
+            },
+        )
         .await?;
     let mut lines = vec![("API key".to_string(), created.secret.clone())];
     if let Some(w) = &created.webhook_secret {
@@ -217,7 +220,7 @@ pub async fn update(
         .payments
         .change_key(
             &state.keys,
-            &dash.scope(),
+            &dash.acting(),
             &id,
             crate::service::keys::KeyChanges {
                 permissions: form.permissions,
@@ -245,7 +248,7 @@ pub async fn revoke(
     // refused on this node.
     state
         .payments
-        .revoke_key(&state.keys, &dash.scope(), &id)
+        .revoke_key(&state.keys, &dash.acting(), &id)
         .await?;
     Ok(Redirect::to("/dashboard/keys").into_response())
 }
@@ -263,9 +266,12 @@ pub async fn create_credential(
         .map_err(|e| DashError::Invalid(e.to_string()))?;
     let created = state
         .credentials
-        .create(&dash.scope(), kind)
+        .create(&dash.acting(), kind)
         .await
-        .map_err(|e| DashError::Internal(e.to_string()))?;
+        .map_err(|e| match e {
+            credentials::CredentialError::Forbidden(f) => f.into(),
+            other => DashError::Internal(other.to_string()),
+        })?;
     let mut lines = Vec::new();
     if let Some(id) = &created.public_id {
         lines.push(("Account id".to_string(), id.clone()));

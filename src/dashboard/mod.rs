@@ -6,6 +6,7 @@
 //! payments.rs: the sessions table, CSV, a payment's page, refunds; keys.rs: API keys and
 //! dialect credentials; webhooks.rs, credits.rs, settings.rs: their pages.
 
+pub mod audit;
 pub mod auth;
 pub mod credits;
 pub mod keys;
@@ -15,9 +16,12 @@ pub mod settings;
 pub mod view;
 pub mod webhooks;
 
+use crate::domain::audit::Origin;
 use crate::domain::merchant::{Merchant, User};
+use crate::domain::role::Action;
 use crate::domain::session::Session;
 use crate::http::AppState;
+use crate::service::access::Acting;
 use crate::service::Scope;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -48,6 +52,8 @@ pub fn router() -> Router<AppState> {
             get(webhooks::page).post(webhooks::create),
         )
         .route("/dashboard/credits", get(credits::page))
+        .route("/dashboard/audit", get(audit::page))
+        .route("/dashboard/audit.csv", get(audit::csv))
         .route("/dashboard/credits/{id}/match", post(credits::match_credit))
         .route(
             "/dashboard/settings",
@@ -55,6 +61,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/dashboard/settings/upi", post(settings::save_upi))
         .route("/dashboard/settings/users", post(settings::add_user))
+        .route(
+            "/dashboard/settings/users/{id}/role",
+            post(settings::set_role),
+        )
+        .route(
+            "/dashboard/settings/users/{id}/remove",
+            post(settings::remove_user),
+        )
         .route("/static/dashboard.css", get(view::css))
         .route("/static/dashboard.js", get(view::js))
         .layer(axum::middleware::from_fn(server_timing))
@@ -72,20 +86,33 @@ async fn server_timing(req: axum::extract::Request, next: axum::middleware::Next
     res
 }
 
-/// The signed-in user, their merchant, and the session (mode, CSRF token).
+/// The signed-in user, their merchant, the session (mode, CSRF token), and where the
+/// request came from (for the audit log).
 #[derive(Clone)]
 pub struct Dash {
     pub session: Session,
     pub user: User,
     pub merchant: Merchant,
+    pub origin: Origin,
 }
 
 impl Dash {
-    pub fn scope(&self) -> Scope {
-        Scope {
-            merchant_id: self.merchant.id.clone(),
-            livemode: self.session.livemode,
-        }
+    /// The user acting in the session's mode: what every change is made as.
+    pub fn acting(&self) -> Acting {
+        Acting::user(&self.user, self.session.livemode, self.origin.clone())
+    }
+
+    /// The merchant and mode to read or act in, once the user's role allows `action`: every
+    /// page names what it does, so a role's limits hold for reads as for changes.
+    pub fn scope_for(&self, action: Action) -> Result<Scope, DashError> {
+        let acting = self.acting();
+        acting.require(action)?;
+        Ok(acting.scope())
+    }
+
+    /// Whether the user's role allows an action (to show its form or not).
+    pub fn may(&self, action: Action) -> bool {
+        self.acting().may(action)
     }
 
     pub fn mode(&self) -> crate::domain::key::Mode {
@@ -100,6 +127,8 @@ pub enum DashError {
     SignIn,
     /// A state-changing request without the session's CSRF token.
     Forbidden,
+    /// An action the user's role does not allow: a 403 that says so.
+    NotAllowed(String),
     NotFound,
     /// A form's input broke a rule: shown on a page with a way back.
     Invalid(String),
@@ -130,6 +159,7 @@ impl From<crate::service::ServiceError> for DashError {
                 DashError::Invalid(message)
             }
             ServiceError::Store(e) => e.into(),
+            ServiceError::Forbidden(e) => e.into(),
             e @ (ServiceError::PayableAmountsExhausted { .. } | ServiceError::CreditShort(_)) => {
                 DashError::Invalid(e.to_string())
             }
@@ -144,7 +174,14 @@ impl From<crate::service::AccountError> for DashError {
             AccountError::Invalid(m) => DashError::Invalid(m),
             AccountError::NotFound(_) => DashError::NotFound,
             AccountError::Store(s) => s.into(),
+            AccountError::Forbidden(e) => e.into(),
         }
+    }
+}
+
+impl From<crate::service::access::Forbidden> for DashError {
+    fn from(e: crate::service::access::Forbidden) -> DashError {
+        DashError::NotAllowed(e.to_string())
     }
 }
 
@@ -162,6 +199,11 @@ impl IntoResponse for DashError {
                 StatusCode::FORBIDDEN,
                 "Refused",
                 "This form has expired or did not come from this dashboard. Go back, reload the page and try again.".to_string(),
+            ),
+            DashError::NotAllowed(why) => (
+                StatusCode::FORBIDDEN,
+                "Not allowed",
+                format!("Not done: {why}. Ask an owner of this account if you need to."),
             ),
             DashError::NotFound => (
                 StatusCode::NOT_FOUND,

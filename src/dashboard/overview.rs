@@ -4,6 +4,7 @@
 use super::view::{money, Chrome, PaymentRow};
 use super::{render, Dash, DashError};
 use crate::domain::payment::PaymentStatus;
+use crate::domain::role::Action;
 use crate::domain::session::DayStat;
 use crate::http::AppState;
 use crate::service::PaymentFilter;
@@ -144,7 +145,7 @@ pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response,
     let thirty = today - Duration::days(29);
     let since = month_start.min(thirty);
     let since_time = since.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
-    let scope = dash.scope();
+    let scope = dash.scope_for(Action::ReadPayments)?;
     let stats = state.reads.payment_stats(&scope, since_time).await?;
     let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     let (today_key, month_key, thirty_key) = (day(today), day(month_start), day(thirty));

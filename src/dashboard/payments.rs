@@ -8,6 +8,7 @@ use super::{render, Dash, DashError};
 use crate::domain::attempt::Attempt;
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::refund::Refund;
+use crate::domain::role::Action;
 use crate::domain::source::Sources;
 use crate::http::AppState;
 use crate::service::{EventFilter, PaymentFilter};
@@ -125,7 +126,10 @@ pub async fn list(
 ) -> Result<Response, DashError> {
     let mut found = state
         .payments
-        .list(&dash.scope(), &f.to_filter(&state.sources, PAGE + 1)?)
+        .list(
+            &dash.scope_for(Action::ReadPayments)?,
+            &f.to_filter(&state.sources, PAGE + 1)?,
+        )
         .await?;
     let more = found.len() > PAGE as usize;
     found.truncate(PAGE as usize);
@@ -164,7 +168,7 @@ pub async fn csv(
 ) -> Result<Response, DashError> {
     let mut filter = f.to_filter(&state.sources, 500)?;
     filter.starting_after = None;
-    let bytes = csv_bytes(&state, &dash.scope(), filter).await?;
+    let bytes = csv_bytes(&state, &dash.scope_for(Action::ReadPayments)?, filter).await?;
     let name = format!(
         "attachment; filename=\"payments-{}-{}.csv\"",
         dash.mode().as_str(),
@@ -252,7 +256,7 @@ fn csv_record(p: &Payment) -> [String; 13] {
 
 /// Customer-supplied text as a spreadsheet will read it: a leading `=`, `+`, `-`, `@`, tab or
 /// carriage return would start a formula, so such a value gets a leading `'`.
-fn csv_text(v: &str) -> String {
+pub(super) fn csv_text(v: &str) -> String {
     if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{v}")
     } else {
@@ -347,7 +351,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> Result<Response, DashError> {
-    let scope = dash.scope();
+    let scope = dash.scope_for(Action::ReadPayments)?;
     let p = state.payments.get(&scope, &id).await?;
     let currency = p.currency().code();
     let attempts = state
@@ -478,7 +482,7 @@ pub async fn refund(
     let reason = Some(form.reason.trim().to_string()).filter(|r| !r.is_empty());
     let (p, r) = state
         .payments
-        .refund(&dash.scope(), &id, amount, reason)
+        .refund(&dash.acting(), &id, amount, reason)
         .await?;
     let notice = format!("Refunded {}.", money(r.amount.minor(), p.currency().code()));
     Ok(Redirect::to(&format!(
@@ -496,6 +500,6 @@ pub async fn cancel(
     Path(id): Path<String>,
     Posted(dash, _): Posted<Plain>,
 ) -> Result<Response, DashError> {
-    let p = state.payments.cancel(&dash.scope(), &id).await?;
+    let p = state.payments.cancel(&dash.acting(), &id).await?;
     Ok(Redirect::to(&format!("/dashboard/payments/{}?notice=Canceled.", p.id)).into_response())
 }

@@ -4,9 +4,10 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
+use crate::domain::role::{Action, Role};
 use crate::http::AppState;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 
 #[derive(Template)]
@@ -19,8 +20,22 @@ pub struct SettingsPage {
     pub expiry_minutes: String,
     pub upi_id: String,
     pub upi_name: String,
-    pub users: Vec<(String, String)>,
+    pub users: Vec<TeamRow>,
+    pub roles: Vec<&'static str>,
+    /// Whether the user may change the settings and the team (forms are shown only then;
+    /// the service refuses either way).
+    pub may_edit: bool,
+    pub may_manage_team: bool,
     pub notice: Option<String>,
+}
+
+/// A team member as the Team section lists them.
+pub struct TeamRow {
+    pub id: String,
+    pub email: String,
+    pub role: &'static str,
+    pub added: String,
+    pub is_me: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -40,7 +55,13 @@ pub async fn page(
         .list_users(&m.id)
         .await?
         .into_iter()
-        .map(|u| (u.email, when(u.created_at)))
+        .map(|u| TeamRow {
+            is_me: u.id == dash.user.id,
+            id: u.id,
+            email: u.email,
+            role: u.role.as_str(),
+            added: when(u.created_at),
+        })
         .collect();
     render(&SettingsPage {
         chrome: Chrome::new(&dash, "settings", "/dashboard/settings".into()),
@@ -54,6 +75,9 @@ pub async fn page(
         upi_id: m.upi_id.clone().unwrap_or_default(),
         upi_name: m.upi_name.clone().unwrap_or_default(),
         users,
+        roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
+        may_edit: dash.may(Action::ManageSettings),
+        may_manage_team: dash.may(Action::ManageTeam),
         notice: Some(q.notice).filter(|n| !n.is_empty()),
     })
 }
@@ -76,6 +100,7 @@ pub async fn save(
     state
         .payments
         .update_settings(
+            &dash.acting(),
             &dash.merchant,
             crate::service::settings::SettingsInput {
                 name: &form.name,
@@ -103,7 +128,7 @@ pub async fn save_upi(
     state
         .payments
         .set_upi(
-            &dash.merchant.id,
+            &dash.acting(),
             Some(form.upi_id.as_str()),
             Some(form.upi_name.as_str()).filter(|n| !n.trim().is_empty()),
         )
@@ -115,6 +140,17 @@ pub async fn save_upi(
 pub struct UserForm {
     email: String,
     password: String,
+    /// Without one (a form from before roles), the least a teammate can do: read.
+    #[serde(default = "least_role")]
+    role: String,
+}
+
+fn least_role() -> String {
+    Role::Viewer.as_str().to_string()
+}
+
+fn role(text: &str) -> Result<Role, DashError> {
+    Role::parse(text).map_err(|e| DashError::Invalid(e.to_string()))
 }
 
 pub async fn add_user(
@@ -123,7 +159,38 @@ pub async fn add_user(
 ) -> Result<Response, DashError> {
     state
         .payments
-        .create_user(&dash.merchant.id, &form.email, &form.password)
+        .create_user(
+            &dash.acting(),
+            &form.email,
+            &form.password,
+            role(&form.role)?,
+        )
         .await?;
     Ok(Redirect::to("/dashboard/settings?notice=User+added.").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+pub async fn set_role(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted(dash, form): Posted<RoleForm>,
+) -> Result<Response, DashError> {
+    state
+        .payments
+        .set_role(&dash.acting(), &id, role(&form.role)?)
+        .await?;
+    Ok(Redirect::to("/dashboard/settings?notice=Role+changed.").into_response())
+}
+
+pub async fn remove_user(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Posted(dash, _): Posted<super::auth::Plain>,
+) -> Result<Response, DashError> {
+    state.payments.remove_user(&dash.acting(), &id).await?;
+    Ok(Redirect::to("/dashboard/settings?notice=User+removed.").into_response())
 }

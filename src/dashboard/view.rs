@@ -40,6 +40,10 @@ pub struct Chrome {
     pub csrf: String,
     /// This page's path and query, for the mode switch to come back to.
     pub here: String,
+    /// The signed-in user's role, and whether it may read the audit log (its link is shown
+    /// only then; the page refuses other roles either way).
+    pub role: &'static str,
+    pub may_audit: bool,
 }
 
 impl Chrome {
@@ -51,6 +55,8 @@ impl Chrome {
             livemode: dash.session.livemode,
             csrf: dash.session.csrf.clone(),
             here,
+            role: dash.user.role.as_str(),
+            may_audit: dash.may(crate::domain::role::Action::ReadAudit),
         }
     }
 
@@ -62,8 +68,10 @@ impl Chrome {
             ("webhooks", "/dashboard/webhooks", "Webhooks"),
             ("credits", "/dashboard/credits", "UPI credits"),
             ("settings", "/dashboard/settings", "Settings"),
+            ("audit", "/dashboard/audit", "Audit log"),
         ]
         .into_iter()
+        .filter(|(id, _, _)| *id != "audit" || self.may_audit)
         .map(|(id, href, label)| (href, label, id == self.section))
         .collect()
     }

@@ -4,6 +4,7 @@
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
+use crate::domain::role::Action;
 use crate::domain::webhook::{Endpoint, EVENT_TYPES};
 use crate::http::AppState;
 use askama::Template;
@@ -54,7 +55,7 @@ async fn page_with(
     status: String,
     secret: Option<String>,
 ) -> Result<Response, DashError> {
-    let scope = dash.scope();
+    let scope = dash.scope_for(Action::ReadDeveloper)?;
     let endpoints = state
         .reads
         // The first 100; the API pages through the rest.
@@ -142,7 +143,7 @@ pub async fn create(
     let e = state
         .payments
         .create_endpoint(
-            &dash.scope(),
+            &dash.acting(),
             form.url.trim(),
             &["*".to_string()],
             description,
@@ -162,7 +163,7 @@ pub async fn redeliver(
     Path(id): Path<String>,
     Posted(dash, form): Posted<RedeliverForm>,
 ) -> Result<Response, DashError> {
-    let n = state.payments.redeliver(&dash.scope(), &id).await?;
+    let n = state.payments.redeliver(&dash.acting(), &id).await?;
     let back = Some(form.back)
         .filter(|b| b.starts_with("/dashboard/") && !b.contains("//") && !b.contains('?'))
         .unwrap_or_else(|| "/dashboard/webhooks".into());

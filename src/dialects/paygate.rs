@@ -13,6 +13,7 @@ use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
 use crate::domain::source::CredentialKind;
 use crate::http::AppState;
+use crate::service::access::Acting;
 use crate::service::{CreateField, NewPayment, ServiceError};
 use crate::service::{PaymentFilter, Scope};
 use crate::webhooks::{Acceptance, Rendered};
@@ -394,14 +395,21 @@ async fn list(
 async fn cancel(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     Path(id): Path<String>,
 ) -> Response {
     respond(
         async {
-            let scope = auth(&state, &headers, Permission::PaymentsWrite).await?;
+            let (scope, key) = authenticate(
+                &state,
+                header(&headers, "x-api-key"),
+                Permission::PaymentsWrite,
+            )
+            .await?;
+            let origin = state.origin(&headers, &extensions);
             let payment = state
                 .payments
-                .cancel(&scope, &id)
+                .cancel(&Acting::key(&key.id, &scope, origin), &id)
                 .await
                 .map_err(|e| match e {
                     ServiceError::InvalidState { .. } => {

@@ -24,6 +24,7 @@ pub struct User {
     pub email: String,
     #[serde(skip)]
     pub password_hash: String,
+    pub role: crate::domain::role::Role,
     pub created_at: DateTime<Utc>,
 }
 

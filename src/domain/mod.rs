@@ -1,6 +1,7 @@
 //! Plain types and rules of the payment domain: no I/O, no HTTP, no SQL.
 
 pub mod attempt;
+pub mod audit;
 pub mod credential;
 pub mod credit;
 pub mod delivery;
@@ -14,6 +15,7 @@ pub mod money;
 pub mod payment;
 pub mod refund;
 pub mod retention;
+pub mod role;
 pub mod rollup;
 pub mod session;
 pub mod source;

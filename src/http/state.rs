@@ -2,6 +2,7 @@
 
 use super::client_addr::TrustedProxies;
 use super::metrics::Metrics;
+use crate::domain::audit::Origin;
 use crate::service::keys::KeyCache;
 use crate::service::ratelimit::RateLimiter;
 use crate::service::reads::Reads;
@@ -27,6 +28,23 @@ pub struct AppState(Arc<Services>);
 impl AppState {
     pub fn new(services: Services) -> AppState {
         AppState(Arc::new(services))
+    }
+
+    /// Where a request came from, for the audit log: the client (behind trusted proxies,
+    /// the one they name) and its user agent.
+    pub fn origin(
+        &self,
+        headers: &axum::http::HeaderMap,
+        extensions: &axum::http::Extensions,
+    ) -> Origin {
+        let peer = extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let client = self.proxies.client(peer, headers);
+        let agent = headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok());
+        Origin::new(client.map(|ip| ip.to_string()), agent)
     }
 }
 

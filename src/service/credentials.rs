@@ -3,10 +3,13 @@
 //! rows a dialect's webhook is made of. Secrets are generated here, returned once, and
 //! stored sealed (`secrets.rs`).
 
+use super::access::Acting;
+use crate::domain::audit::AuditEntry;
 use crate::domain::credential::{names, Credential};
 use crate::domain::ids::random_token;
 use crate::domain::key::ApiKey;
 use crate::domain::payment::Payment;
+use crate::domain::role::Action;
 use crate::domain::source::{CredentialKind, Sources};
 use crate::secrets::SecretBox;
 use crate::store::{Scope, Store, StoreError};
@@ -20,6 +23,8 @@ pub enum CredentialError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sealed(#[from] crate::secrets::SecretError),
+    #[error(transparent)]
+    Forbidden(#[from] super::access::Forbidden),
 }
 
 /// A credential as created: the secret is in the clear here and nowhere else.
@@ -52,17 +57,36 @@ impl Credentials {
         Credentials { store, secrets }
     }
 
-    /// Creates the credential for the scope, replacing (rotating) an earlier one.
+    /// Creates the credential for the actor's merchant and mode, replacing (rotating) an
+    /// earlier one.
     pub async fn create(
         &self,
-        scope: &Scope,
+        by: &Acting,
         kind: &CredentialKind,
     ) -> Result<Created, CredentialError> {
+        by.require(Action::ManageCredentials)?;
+        let scope = by.scope();
         // A public id looks like the 24 hex digits of the ids XPay hands out.
         let public_id = kind.public_id.then(|| hex::encode(random_bytes::<12>()));
         let secret = format!("{}{}", kind.secret_prefix, random_token(40));
-        self.put(scope, kind.name, public_id.clone(), &secret)
-            .await?;
+        let action = match self.store.get_credential(&scope, kind.name).await {
+            Ok(_) => "credential.rotated",
+            Err(StoreError::NotFound) => "credential.created",
+            Err(e) => return Err(e.into()),
+        };
+        let entry = by.entry(
+            action,
+            Some(kind.name),
+            serde_json::json!({ "public_id": public_id }),
+        );
+        self.put(
+            &scope,
+            kind.name,
+            public_id.clone(),
+            &secret,
+            entry.as_ref(),
+        )
+        .await?;
         Ok(Created {
             name: kind.name.to_string(),
             public_id,
@@ -76,17 +100,21 @@ impl Credentials {
         name: &str,
         public_id: Option<String>,
         secret: &str,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let context = Credential::context(&scope.merchant_id, scope.livemode, name);
         self.store
-            .put_credential(&Credential {
-                merchant_id: scope.merchant_id.clone(),
-                livemode: scope.livemode,
-                name: name.to_string(),
-                public_id,
-                sealed: self.secrets.seal(secret, &context),
-                created_at: crate::domain::now(),
-            })
+            .put_credential(
+                &Credential {
+                    merchant_id: scope.merchant_id.clone(),
+                    livemode: scope.livemode,
+                    name: name.to_string(),
+                    public_id,
+                    sealed: self.secrets.seal(secret, &context),
+                    created_at: crate::domain::now(),
+                },
+                audit,
+            )
             .await
     }
 
@@ -134,7 +162,8 @@ impl Credentials {
         let name = names::api_key(key_id);
         let known = self.read(scope, &name).await?;
         if known.is_none_or(|(_, k)| k != presented) {
-            self.put(scope, &name, None, presented).await?;
+            // The dialect's own bookkeeping on the request path, not a change anyone made.
+            self.put(scope, &name, None, presented, None).await?;
         }
         kept.insert(key_id.to_string());
         Ok(())

@@ -20,6 +20,9 @@ pub enum ServiceError {
     Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The actor's role does not allow the command; nothing was changed.
+    #[error(transparent)]
+    Forbidden(#[from] super::access::Forbidden),
     /// Every payable amount a UPI id offers for this requested amount is held by a pending
     /// payment in the same mode; the create is refused rather than underpriced.
     #[error(
@@ -81,6 +84,9 @@ pub enum AccountError {
     /// The merchant's own object (a key) is not there, or not in this mode.
     #[error("{0}")]
     NotFound(String),
+    /// The actor's role does not allow the command; nothing was changed.
+    #[error(transparent)]
+    Forbidden(#[from] super::access::Forbidden),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

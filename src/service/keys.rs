@@ -1,13 +1,18 @@
 //! API keys: creating, changing, revoking and finding them. The CLI, the dashboard and the
 //! API's authentication all come here.
 
+use super::access::Acting;
 use super::error::AccountError;
 use super::reads::Reads;
 use crate::domain::ids::new_id;
-use crate::domain::key::{generate_secret, hash_secret, ApiKey, Mode, Permission};
+use crate::domain::key::{
+    format_permissions, generate_secret, hash_secret, ApiKey, Mode, Permission,
+};
+use crate::domain::role::Action;
 use crate::domain::webhook::Endpoint;
 use crate::store::{KeyChange, Scope, Store, StoreError};
 use dashmap::DashMap;
+use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,19 +153,25 @@ impl KeyCache {
     }
 }
 
-/// Revokes a key at `now` (one clock for every caller). With `owner`, only a key of that
-/// merchant in that mode is found (the dashboard); without, any key (the operator's CLI).
-/// This node's cache forgets it at once; other nodes hear of it from the database.
+/// Revokes a key of the actor's merchant and mode at `now` (one clock for every caller).
+/// This node's cache forgets it at once; other nodes hear of it from the database. A key
+/// revoked already is returned as it is, and nothing is recorded twice.
 pub async fn revoke_key(
     store: &dyn Store,
     cache: Option<&KeyCache>,
-    owner: Option<&Scope>,
+    by: &Acting,
     id: &str,
 ) -> Result<ApiKey, AccountError> {
-    if let Some(scope) = owner {
-        owned_key(store, scope, id, true).await?;
+    by.require(Action::ManageKeys)?;
+    let key = owned_key(store, &by.scope(), id, true).await?;
+    if key.is_revoked() {
+        return Ok(key);
     }
-    let key = match store.revoke_key(id, crate::domain::now()).await {
+    let entry = by.entry("key.revoked", Some(id), json!({ "label": key.label }));
+    let key = match store
+        .revoke_key(id, crate::domain::now(), entry.as_ref())
+        .await
+    {
         Err(StoreError::NotFound) => return Err(AccountError::NotFound(format!("no key {id}"))),
         other => other?,
     };
@@ -168,6 +179,16 @@ pub async fn revoke_key(
         cache.forget(&key.id);
     }
     Ok(key)
+}
+
+/// Any merchant's key by its id (the operator's CLI names keys by id alone).
+pub async fn key_by_id(store: &dyn Store, id: &str) -> Result<ApiKey, AccountError> {
+    store
+        .list_keys(None)
+        .await?
+        .into_iter()
+        .find(|k| k.id == id)
+        .ok_or_else(|| AccountError::NotFound(format!("no key {id}")))
 }
 
 /// A key of the scope's merchant in the scope's mode (revoked ones only when `revoked`).
@@ -185,6 +206,16 @@ async fn owned_key(
         .ok_or_else(|| AccountError::NotFound(format!("no key {id}")))
 }
 
+/// What the audit log keeps of a key's settings (never its secret).
+fn key_settings(key: &ApiKey) -> serde_json::Value {
+    json!({
+        "label": key.label,
+        "permissions": format_permissions(&key.permissions),
+        "webhook_url": key.webhook_url,
+        "rate_limit": key.rate_limit,
+    })
+}
+
 /// What the dashboard's key form changes: permissions, webhook URL and rate limit.
 pub struct KeyChanges {
     pub permissions: Vec<Permission>,
@@ -192,33 +223,44 @@ pub struct KeyChanges {
     pub rate_limit: Option<u32>,
 }
 
-/// Changes an active key of the scope; returns it and the signing secret of a webhook
-/// endpoint the change created.
+/// Changes an active key of the actor's merchant and mode, with its own endpoint, in one
+/// store transaction: a new URL moves the endpoint (its secret stays), a first URL creates
+/// it, no URL removes it. Returns the key and the signing secret of an endpoint it created.
 pub async fn change_key(
     store: &dyn Store,
     cache: Option<&KeyCache>,
-    scope: &Scope,
+    by: &Acting,
     id: &str,
     changes: KeyChanges,
     allow_private: bool,
 ) -> Result<(ApiKey, Option<String>), AccountError> {
-    let mut key = owned_key(store, scope, id, false).await?;
+    by.require(Action::ManageKeys)?;
+    let before = owned_key(store, &by.scope(), id, false).await?;
     check_rate_limit(changes.rate_limit)?;
-    // The rate limit is written with the permissions and URL, in the key's one update.
-    key.rate_limit = changes.rate_limit;
-    let (key, secret) = update_key(
-        store,
-        &key,
-        changes.permissions,
-        changes.webhook_url,
-        allow_private,
-    )
-    .await?;
+    check_webhook_url(changes.webhook_url.as_deref(), before.mode, allow_private).await?;
+    let mut changed = before.clone();
+    changed.permissions = changes.permissions;
+    changed.webhook_url = changes.webhook_url;
+    changed.rate_limit = changes.rate_limit;
+    let entry = by.entry(
+        "key.changed",
+        Some(id),
+        json!({ "before": key_settings(&before), "after": key_settings(&changed) }),
+    );
+    let fresh = key_endpoint(&changed);
+    let (key, created) = store
+        .update_key(
+            &changed,
+            fresh.as_ref(),
+            crate::domain::now(),
+            entry.as_ref(),
+        )
+        .await?;
     // This node stops trusting its cached copy now (others hear of it from the database).
     if let Some(cache) = cache {
         cache.forget(&key.id);
     }
-    Ok((key, secret))
+    Ok((key, fresh.filter(|_| created).map(|e| e.secret)))
 }
 
 pub struct CreatedKey {
@@ -229,10 +271,10 @@ pub struct CreatedKey {
     pub webhook_secret: Option<String>,
 }
 
-/// Everything a new key is made of. `NewKey::new` gives a key without a webhook URL, on the
-/// instance's default rate limit; set the other fields where they differ.
+/// Everything a new key is made of, for the actor's merchant. `NewKey::new` gives a key
+/// without a webhook URL, on the instance's default rate limit; set the other fields where
+/// they differ.
 pub struct NewKey {
-    pub merchant_id: String,
     pub mode: Mode,
     pub label: String,
     pub permissions: Vec<Permission>,
@@ -244,9 +286,8 @@ pub struct NewKey {
 }
 
 impl NewKey {
-    pub fn new(merchant_id: &str, mode: Mode, label: &str, permissions: Vec<Permission>) -> NewKey {
+    pub fn new(mode: Mode, label: &str, permissions: Vec<Permission>) -> NewKey {
         NewKey {
-            merchant_id: merchant_id.to_string(),
             mode,
             label: label.to_string(),
             permissions,
@@ -257,16 +298,22 @@ impl NewKey {
     }
 }
 
-/// Creates a key as `new` describes it, with its webhook URL's endpoint in the same
-/// transaction (the CLI, the dashboard and a merchant's first keys all come here).
-pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<CreatedKey, AccountError> {
+/// Creates a key for the actor's merchant as `new` describes it, with its webhook URL's
+/// endpoint in the same transaction (the CLI, the dashboard and a merchant's first keys all
+/// come here).
+pub async fn create_key(
+    store: &dyn Store,
+    by: &Acting,
+    new: NewKey,
+) -> Result<CreatedKey, AccountError> {
+    by.require(Action::ManageKeys)?;
     check_rate_limit(new.rate_limit)?;
-    match store.get_merchant(&new.merchant_id).await {
+    match store.get_merchant(by.merchant_id()).await {
         Ok(_) => {}
         Err(StoreError::NotFound) => {
             return Err(AccountError::Invalid(format!(
                 "no merchant {}",
-                new.merchant_id
+                by.merchant_id()
             )))
         }
         Err(e) => return Err(e.into()),
@@ -275,7 +322,7 @@ pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<CreatedKey, Ac
     let secret = generate_secret(new.mode);
     let key = ApiKey {
         id: new_id("key"),
-        merchant_id: new.merchant_id,
+        merchant_id: by.merchant_id().to_string(),
         mode: new.mode,
         label: new.label.trim().to_string(),
         prefix: secret.prefix,
@@ -288,7 +335,12 @@ pub async fn create_key(store: &dyn Store, new: NewKey) -> Result<CreatedKey, Ac
         rate_limit: new.rate_limit,
     };
     let endpoint = key_endpoint(&key);
-    store.create_key(&key, endpoint.as_ref()).await?;
+    let entry =
+        by.in_mode(key.mode.is_live())
+            .entry("key.created", Some(&key.id), key_settings(&key));
+    store
+        .create_key(&key, endpoint.as_ref(), entry.as_ref())
+        .await?;
     Ok(CreatedKey {
         key,
         secret: secret.secret,
@@ -328,27 +380,6 @@ fn key_endpoint(key: &ApiKey) -> Option<Endpoint> {
     })
 }
 
-/// Changes a key's permissions and webhook URL (and writes its rate limit), with its own
-/// endpoint, in one store transaction: a new URL moves the endpoint (its secret stays), a
-/// first URL creates it and returns its new secret, no URL removes it.
-pub async fn update_key(
-    store: &dyn Store,
-    key: &ApiKey,
-    permissions: Vec<Permission>,
-    webhook_url: Option<String>,
-    allow_private: bool,
-) -> Result<(ApiKey, Option<String>), AccountError> {
-    check_webhook_url(webhook_url.as_deref(), key.mode, allow_private).await?;
-    let mut changed = key.clone();
-    changed.permissions = permissions;
-    changed.webhook_url = webhook_url;
-    let fresh = key_endpoint(&changed);
-    let (key, created) = store
-        .update_key(&changed, fresh.as_ref(), crate::domain::now())
-        .await?;
-    Ok((key, fresh.filter(|_| created).map(|e| e.secret)))
-}
-
 fn check_rate_limit(rate_limit: Option<u32>) -> Result<(), AccountError> {
     use crate::domain::key::RATE_LIMIT_MAX;
     match rate_limit {
@@ -359,15 +390,27 @@ fn check_rate_limit(rate_limit: Option<u32>) -> Result<(), AccountError> {
     }
 }
 
-/// Sets a key's rate limit (requests per second; `None`: the instance's default). Nodes
-/// apply it within the key cache's lifetime (`HUNDI_KEY_CACHE_MS`).
+/// Sets the rate limit of a key of the actor's merchant and mode (requests per second;
+/// `None`: the instance's default). Nodes apply it within the key cache's lifetime
+/// (`HUNDI_KEY_CACHE_MS`).
 pub async fn set_key_rate_limit(
     store: &dyn Store,
+    by: &Acting,
     key_id: &str,
     rate_limit: Option<u32>,
 ) -> Result<ApiKey, AccountError> {
+    by.require(Action::ManageKeys)?;
     check_rate_limit(rate_limit)?;
-    match store.set_key_rate_limit(key_id, rate_limit).await {
+    let before = owned_key(store, &by.scope(), key_id, true).await?;
+    let entry = by.entry(
+        "key.rate_limit_changed",
+        Some(key_id),
+        json!({ "before": before.rate_limit, "after": rate_limit }),
+    );
+    match store
+        .set_key_rate_limit(key_id, rate_limit, entry.as_ref())
+        .await
+    {
         Err(StoreError::NotFound) => Err(AccountError::Invalid(format!("no key {key_id}"))),
         other => Ok(other?),
     }
@@ -375,22 +418,22 @@ pub async fn set_key_rate_limit(
 
 /// The dashboard's entries to the key commands above (the CLI calls them with its store).
 impl super::PaymentService {
-    pub async fn create_key(&self, new: NewKey) -> Result<CreatedKey, AccountError> {
-        create_key(&*self.store, new).await
+    pub async fn create_key(&self, by: &Acting, new: NewKey) -> Result<CreatedKey, AccountError> {
+        create_key(&*self.store, by, new).await
     }
 
-    /// [`change_key`] on an active key of the scope, with this service's webhook rule.
+    /// [`change_key`], with this service's webhook rule.
     pub async fn change_key(
         &self,
         cache: &KeyCache,
-        scope: &Scope,
+        by: &Acting,
         id: &str,
         changes: KeyChanges,
     ) -> Result<(ApiKey, Option<String>), AccountError> {
         change_key(
             &*self.store,
             Some(cache),
-            scope,
+            by,
             id,
             changes,
             self.allow_private_webhooks,
@@ -398,14 +441,14 @@ impl super::PaymentService {
         .await
     }
 
-    /// [`revoke_key`], of a key of the scope only.
+    /// [`revoke_key`].
     pub async fn revoke_key(
         &self,
         cache: &KeyCache,
-        scope: &Scope,
+        by: &Acting,
         id: &str,
     ) -> Result<ApiKey, AccountError> {
-        revoke_key(&*self.store, Some(cache), Some(scope), id).await
+        revoke_key(&*self.store, Some(cache), by, id).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Merchants: creating one, where its UPI payments go, and the demo a first start makes.
 
+use super::access::Acting;
 use super::error::AccountError;
 use super::keys::{create_key, NewKey};
 use super::users::create_user;
@@ -7,6 +8,7 @@ use super::PaymentService;
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::key::{Mode, Permission};
 use crate::domain::merchant::{Merchant, MerchantName, NAME_MAX};
+use crate::domain::role::{Action, Role};
 use crate::store::{Store, StoreError};
 
 pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, AccountError> {
@@ -43,10 +45,12 @@ pub fn valid_upi_id(id: &str) -> bool {
 /// Sets (or, with no id, clears) where UPI payments go and the payee name shown.
 pub async fn set_upi(
     store: &dyn Store,
-    merchant_id: &str,
+    by: &Acting,
     upi_id: Option<&str>,
     upi_name: Option<&str>,
 ) -> Result<Merchant, AccountError> {
+    by.require(Action::ManageSettings)?;
+    let merchant_id = by.merchant_id();
     let upi_id = upi_id.map(str::trim).filter(|s| !s.is_empty());
     if let Some(id) = upi_id {
         if !valid_upi_id(id) {
@@ -61,24 +65,35 @@ pub async fn set_upi(
             "a payee name must be at most {NAME_MAX} characters"
         )));
     }
-    match store.set_merchant_upi(merchant_id, upi_id, upi_name).await {
+    let before = match store.get_merchant(merchant_id).await {
         Err(StoreError::NotFound) => {
-            Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
+            return Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
         }
-        other => Ok(other?),
-    }
+        other => other?,
+    };
+    let entry = by.merchant_entry(
+        "settings.upi_changed",
+        Some(merchant_id),
+        serde_json::json!({
+            "before": { "upi_id": before.upi_id, "upi_name": before.upi_name },
+            "after": { "upi_id": upi_id, "upi_name": upi_name },
+        }),
+    );
+    Ok(store
+        .set_merchant_upi(merchant_id, upi_id, upi_name, entry.as_ref())
+        .await?)
 }
 
 impl PaymentService {
     /// [`set_upi`], and this node's copy of the merchant is dropped at once.
     pub async fn set_upi(
         &self,
-        merchant_id: &str,
+        by: &Acting,
         upi_id: Option<&str>,
         upi_name: Option<&str>,
     ) -> Result<Merchant, AccountError> {
-        let m = set_upi(&*self.store, merchant_id, upi_id, upi_name).await?;
-        self.forget_merchant(merchant_id);
+        let m = set_upi(&*self.store, by, upi_id, upi_name).await?;
+        self.forget_merchant(by.merchant_id());
         Ok(m)
     }
 }
@@ -97,19 +112,17 @@ pub async fn ensure_demo(store: &dyn Store) -> Result<Option<Demo>, AccountError
         return Ok(None);
     }
     let merchant = create_merchant(store, "Demo Shop").await?;
+    // First start is the operator's own command.
+    let operator = Acting::cli(&merchant.id, false);
     let key = create_key(
         store,
-        NewKey::new(
-            &merchant.id,
-            Mode::Test,
-            "Demo test key",
-            Permission::ALL.to_vec(),
-        ),
+        &operator,
+        NewKey::new(Mode::Test, "Demo test key", Permission::ALL.to_vec()),
     )
     .await?;
     let email = "demo@hundi.local".to_string();
     let password = random_token(16);
-    create_user(store, &merchant.id, &email, &password).await?;
+    create_user(store, &operator, &email, &password, Role::Owner).await?;
     Ok(Some(Demo {
         merchant,
         test_key: key.secret,

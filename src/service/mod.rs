@@ -9,6 +9,8 @@
 //! them; merchants.rs, settings.rs, keys.rs, users.rs (with throttle.rs): accounts, keys and
 //! dashboard logins; usage.rs, ratelimit.rs: per-key request counts and limits.
 
+pub mod access;
+pub mod audit;
 pub mod checkout;
 pub mod credentials;
 pub mod error;

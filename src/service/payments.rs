@@ -1,12 +1,15 @@
 //! Creating payments and moving them between states.
 
+use super::access::Acting;
 use super::idempotency::{claim_lost, ClaimedKey};
 use super::objects::{event_payload, PaymentObject};
 use super::ServiceError;
+use crate::domain::audit::AuditEntry;
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{limits, Customer, Payment, PaymentStatus, METHODS};
+use crate::domain::role::Action;
 use crate::store::{NewEvent, PaymentFilter, Scope, Store, StoreError, Transition};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -222,6 +225,7 @@ impl PaymentService {
             object_id: p.id.clone(),
             payload,
             created_at: at,
+            audit: None,
         }
     }
 
@@ -404,7 +408,8 @@ impl PaymentService {
                 now,
             )
         };
-        self.store.create_endpoint(&endpoint).await?;
+        // Part of the payment's creation, which the audit log does not record.
+        self.store.create_endpoint(&endpoint, None).await?;
         Ok(())
     }
 
@@ -482,6 +487,7 @@ impl PaymentService {
         to: PaymentStatus,
         kind: EventType,
         paid: Option<(&str, &str)>,
+        audit: Option<AuditEntry>,
     ) -> Result<Payment, ServiceError> {
         let now = crate::domain::now();
         let changed = self
@@ -497,7 +503,10 @@ impl PaymentService {
                     paid_with: paid.map(|(method, _)| method),
                     method_reference: paid.map(|(_, reference)| reference),
                 },
-                &|p| self.payment_event(kind, p, now),
+                &|p| NewEvent {
+                    audit: audit.clone(),
+                    ..self.payment_event(kind, p, now)
+                },
             )
             .await?;
         match changed {
@@ -516,13 +525,18 @@ impl PaymentService {
         }
     }
 
-    pub async fn cancel(&self, scope: &Scope, id: &str) -> Result<Payment, ServiceError> {
+    /// Cancels a pending payment: a team member or key (recorded in the audit log), or the
+    /// customer on the payment's page ([`Acting::customer`], not recorded).
+    pub async fn cancel(&self, by: &Acting, id: &str) -> Result<Payment, ServiceError> {
+        by.require(Action::Cancel)?;
+        let entry = by.entry("payment.canceled", Some(id), serde_json::json!({}));
         self.finish(
-            scope,
+            &by.scope(),
             id,
             PaymentStatus::Canceled,
             EventType::PaymentCanceled,
             None,
+            entry,
         )
         .await
     }
@@ -547,6 +561,7 @@ impl PaymentService {
             PaymentStatus::Succeeded,
             EventType::PaymentSucceeded,
             Some((method, reference)),
+            None,
         )
         .await
     }
@@ -557,6 +572,7 @@ impl PaymentService {
             id,
             PaymentStatus::Failed,
             EventType::PaymentFailed,
+            None,
             None,
         )
         .await

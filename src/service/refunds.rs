@@ -1,5 +1,6 @@
 //! Refunds: full or partial, never more in total than was paid.
 
+use super::access::Acting;
 use super::idempotency::{claim_lost, ClaimedKey};
 use super::objects::{event_payload, RefundObject};
 use super::{PaymentService, ServiceError};
@@ -8,18 +9,19 @@ use crate::domain::ids::new_id;
 use crate::domain::money::{format_minor, Money};
 use crate::domain::payment::Payment;
 use crate::domain::refund::{Refund, REASON_MAX};
+use crate::domain::role::Action;
 use crate::store::{NewEvent, RefundRefusal, Scope, StoreError};
 
 impl PaymentService {
     /// Refunds `amount` (or everything still refundable) of a paid payment.
     pub async fn refund(
         &self,
-        scope: &Scope,
+        by: &Acting,
         payment_id: &str,
         amount: Option<&str>,
         reason: Option<String>,
     ) -> Result<(Payment, Refund), ServiceError> {
-        self.refund_idempotent(scope, payment_id, amount, reason, None)
+        self.refund_idempotent(by, payment_id, amount, reason, None)
             .await
     }
 
@@ -27,12 +29,14 @@ impl PaymentService {
     /// transaction.
     pub async fn refund_idempotent(
         &self,
-        scope: &Scope,
+        by: &Acting,
         payment_id: &str,
         amount: Option<&str>,
         reason: Option<String>,
         key: Option<&ClaimedKey>,
     ) -> Result<(Payment, Refund), ServiceError> {
+        by.require(Action::Refund)?;
+        let scope = &by.scope();
         if reason
             .as_ref()
             .is_some_and(|r| r.chars().count() > REASON_MAX)
@@ -66,6 +70,16 @@ impl PaymentService {
             status: "succeeded".into(),
             created_at: now,
         };
+        let entry = by.entry(
+            "refund.created",
+            Some(&refund.id),
+            serde_json::json!({
+                "payment_id": refund.payment_id,
+                "amount": refund.amount.to_string(),
+                "currency": currency.code(),
+                "reason": refund.reason,
+            }),
+        );
         let build = |p: &Payment, r: &Refund| {
             let id = new_id("evt");
             let kind = EventType::RefundSucceeded.as_str();
@@ -76,6 +90,7 @@ impl PaymentService {
                 event_type: kind.to_string(),
                 object_id: r.id.clone(),
                 created_at: now,
+                audit: entry.clone(),
             }
         };
         let written = match key {

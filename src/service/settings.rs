@@ -1,9 +1,11 @@
 //! A merchant's settings: business name, default success and cancel URLs, checkout expiry.
 
+use super::access::Acting;
 use super::error::AccountError;
 use super::PaymentService;
 use crate::domain::merchant::{Merchant, MerchantName};
 use crate::domain::payment::limits;
+use crate::domain::role::Action;
 use crate::domain::web_url::WebUrl;
 
 /// The settings form as typed (blank URLs and expiry: none).
@@ -40,14 +42,29 @@ fn expiry(minutes: &str) -> Result<Option<i64>, AccountError> {
     }
 }
 
+/// The settings the form changes, as the audit log shows them.
+fn settings_of(m: &Merchant) -> serde_json::Value {
+    serde_json::json!({
+        "name": m.name,
+        "success_url": m.success_url,
+        "cancel_url": m.cancel_url,
+        "checkout_expiry_secs": m.checkout_expiry_secs,
+    })
+}
+
 impl PaymentService {
     /// Validates and saves the settings; this node's copy of the merchant is dropped at once
     /// (other nodes' copies live a second at most).
     pub async fn update_settings(
         &self,
+        by: &Acting,
         merchant: &Merchant,
         input: SettingsInput<'_>,
     ) -> Result<Merchant, AccountError> {
+        by.require(Action::ManageSettings)?;
+        if merchant.id != by.merchant_id() {
+            return Err(AccountError::NotFound("no such merchant".into()));
+        }
         let name = MerchantName::parse(input.name).map_err(|_| {
             AccountError::Invalid(format!(
                 "the business name must be 1 to {} characters",
@@ -60,7 +77,15 @@ impl PaymentService {
         m.success_url = url("success URL", input.success_url)?;
         m.cancel_url = url("cancel URL", input.cancel_url)?;
         m.checkout_expiry_secs = expiry;
-        let saved = self.store.update_merchant_settings(&m).await?;
+        let entry = by.merchant_entry(
+            "settings.changed",
+            Some(&m.id),
+            serde_json::json!({ "before": settings_of(merchant), "after": settings_of(&m) }),
+        );
+        let saved = self
+            .store
+            .update_merchant_settings(&m, entry.as_ref())
+            .await?;
         self.forget_merchant(&m.id);
         Ok(saved)
     }

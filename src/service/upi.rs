@@ -1,5 +1,6 @@
 //! UPI: the payable amount that identifies a payment, and the bank credits that complete it.
 
+use super::access::Acting;
 use super::error::CreditShortfall;
 use super::idempotency::ClaimedKey;
 use super::{PaymentService, ServiceError};
@@ -10,7 +11,8 @@ use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
 use crate::domain::money::{format_minor, Currency, Money};
 use crate::domain::payment::{Payment, PaymentStatus, UpiTarget};
-use crate::store::{CreditFilter, Scope, StoreError};
+use crate::domain::role::Action;
+use crate::store::{CreditFilter, NewEvent, Scope, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -165,11 +167,13 @@ impl PaymentService {
     /// the exact shortfall (`consent`), which is recorded on the credit with who and when.
     pub async fn match_credit(
         &self,
-        scope: &Scope,
+        by: &Acting,
         credit_id: &str,
         payment_id: &str,
         consent: Option<ShortfallConsent>,
     ) -> Result<(Credit, Payment), ServiceError> {
+        by.require(Action::MatchCredit)?;
+        let scope = &by.scope();
         let credit = self.get_credit(scope, credit_id).await?;
         if credit.payment_id.is_some() {
             return Err(ServiceError::Conflict(format!(
@@ -227,6 +231,15 @@ impl PaymentService {
         } else {
             None
         };
+        let entry = by.entry(
+            "credit.matched",
+            Some(credit_id),
+            serde_json::json!({
+                "payment_id": payment.id,
+                "credit": credit.amount.to_string(),
+                "shortfall": shortfall.as_ref().map(|s| s.amount.to_string()),
+            }),
+        );
         let matched = self
             .store
             .match_credit(
@@ -235,7 +248,10 @@ impl PaymentService {
                 &payment.id,
                 shortfall.as_ref(),
                 now,
-                &|p| self.payment_event(EventType::PaymentSucceeded, p, now),
+                &|p| NewEvent {
+                    audit: entry.clone(),
+                    ..self.payment_event(EventType::PaymentSucceeded, p, now)
+                },
             )
             .await?;
         matched.ok_or_else(not_pending)

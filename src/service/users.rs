@@ -1,12 +1,15 @@
 //! Dashboard logins and their sessions: creating a user, signing in (behind the sign-in
 //! throttle, `throttle.rs`), the session a cookie names, its test/live switch, signing out.
 
+use super::access::Acting;
 use super::error::AccountError;
 use super::throttle::{Refusal, SignInGuard};
 use super::PaymentService;
+use crate::domain::audit::Origin;
 use crate::domain::email::Email;
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::merchant::{Merchant, User};
+use crate::domain::role::{Action, Role};
 use crate::domain::session::Session;
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
@@ -27,12 +30,15 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
         .map_err(|e| AccountError::Invalid(format!("cannot hash the password: {e}")))
 }
 
+/// Adds a login to the acting merchant's team, with a role (owners only, or the CLI).
 pub async fn create_user(
     store: &dyn Store,
-    merchant_id: &str,
+    by: &Acting,
     email: &str,
     password: &str,
+    role: Role,
 ) -> Result<User, AccountError> {
+    by.require(Action::ManageTeam)?;
     let address = Email::parse(email)
         .map_err(|_| AccountError::Invalid("the e-mail address is not valid".into()))?;
     if password.chars().count() < PASSWORD_MIN {
@@ -42,16 +48,77 @@ pub async fn create_user(
     }
     let user = User {
         id: new_id("usr"),
-        merchant_id: merchant_id.to_string(),
+        merchant_id: by.merchant_id().to_string(),
         email: address.lowercase(),
         password_hash: hash_password(password)?,
+        role,
         created_at: crate::domain::now(),
     };
-    store.create_user(&user).await.map_err(|e| match e {
-        StoreError::Duplicate(_) => AccountError::Invalid(format!("a user {email} already exists")),
-        other => other.into(),
-    })?;
+    let entry = by.merchant_entry(
+        "user.created",
+        Some(&user.id),
+        serde_json::json!({ "email": user.email, "role": role }),
+    );
+    store
+        .create_user(&user, entry.as_ref())
+        .await
+        .map_err(|e| match e {
+            StoreError::Duplicate(_) => {
+                AccountError::Invalid(format!("a user {email} already exists"))
+            }
+            other => other.into(),
+        })?;
     Ok(user)
+}
+
+/// A store refusal of a team change, in words.
+fn team_error(e: StoreError) -> AccountError {
+    match e {
+        StoreError::LastOwner => {
+            AccountError::Invalid("the account must keep at least one owner".into())
+        }
+        StoreError::NotFound => AccountError::NotFound("no such user".into()),
+        other => other.into(),
+    }
+}
+
+/// Changes a team member's role (owners only); the last owner stays an owner.
+pub async fn set_role(
+    store: &dyn Store,
+    by: &Acting,
+    user_id: &str,
+    role: Role,
+) -> Result<User, AccountError> {
+    by.require(Action::ManageTeam)?;
+    let before = store
+        .list_users(by.merchant_id())
+        .await?
+        .into_iter()
+        .find(|u| u.id == user_id)
+        .ok_or_else(|| AccountError::NotFound("no such user".into()))?;
+    let entry = by.merchant_entry(
+        "user.role_changed",
+        Some(user_id),
+        serde_json::json!({ "email": before.email, "before": before.role, "after": role }),
+    );
+    store
+        .set_user_role(by.merchant_id(), user_id, role, entry.as_ref())
+        .await
+        .map_err(team_error)
+}
+
+/// Removes a team member and ends their sessions (owners only); never the last owner.
+pub async fn remove_user(
+    store: &dyn Store,
+    by: &Acting,
+    user_id: &str,
+) -> Result<User, AccountError> {
+    by.require(Action::ManageTeam)?;
+    let entry = by.merchant_entry("user.removed", Some(user_id), serde_json::json!({}));
+    store
+        .remove_user(by.merchant_id(), user_id, entry.as_ref())
+        .await
+        .map_err(team_error)
 }
 
 /// What a session cookie's token is stored as.
@@ -96,6 +163,7 @@ impl PaymentService {
         email: &str,
         password: &str,
         client: &str,
+        origin: &Origin,
     ) -> Result<String, SignInError> {
         use argon2::{PasswordHash, PasswordVerifier};
         let email = email.trim().to_lowercase();
@@ -129,7 +197,12 @@ impl PaymentService {
             .await;
         let user = match (ok, user) {
             (true, Some(u)) => u,
-            _ => return Err(SignInError::Wrong),
+            (_, known) => {
+                let merchant = known.as_ref().map(|u| u.merchant_id.as_str());
+                let entry = super::access::refused_sign_in(merchant, &email, origin);
+                self.store.record_audit(&entry).await?;
+                return Err(SignInError::Wrong);
+            }
         };
         guard.succeeded(&self.store, &email, client, now).await?;
         let token = random_token(43);
@@ -142,7 +215,12 @@ impl PaymentService {
             created_at: now,
             expires_at: now + chrono::Duration::hours(SESSION_HOURS),
         };
-        self.store.create_session(&session).await?;
+        let entry = Acting::user(&user, false, origin.clone()).merchant_entry(
+            "user.signed_in",
+            Some(&user.id),
+            serde_json::json!({}),
+        );
+        self.store.create_session(&session, entry.as_ref()).await?;
         Ok(token)
     }
 
@@ -190,10 +268,26 @@ impl PaymentService {
     /// [`create_user`], for the dashboard's team form.
     pub async fn create_user(
         &self,
-        merchant_id: &str,
+        by: &Acting,
         email: &str,
         password: &str,
+        role: Role,
     ) -> Result<User, AccountError> {
-        create_user(&*self.store, merchant_id, email, password).await
+        create_user(&*self.store, by, email, password, role).await
+    }
+
+    /// [`set_role`], for the dashboard's team form.
+    pub async fn set_role(
+        &self,
+        by: &Acting,
+        user_id: &str,
+        role: Role,
+    ) -> Result<User, AccountError> {
+        set_role(&*self.store, by, user_id, role).await
+    }
+
+    /// [`remove_user`], for the dashboard's team form.
+    pub async fn remove_user(&self, by: &Acting, user_id: &str) -> Result<User, AccountError> {
+        remove_user(&*self.store, by, user_id).await
     }
 }

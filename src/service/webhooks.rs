@@ -1,8 +1,10 @@
 //! Webhook endpoints: where a merchant's events go, and the delivery log.
 
+use super::access::Acting;
 use super::objects::{event_payload, rfc3339};
 use super::{PaymentService, ServiceError};
 use crate::domain::ids::new_id;
+use crate::domain::role::Action;
 use crate::domain::webhook::{generate_secret, Endpoint, EVENT_TYPES};
 use crate::store::{Delivery, NewEvent, Page, Scope, StoreError};
 use crate::webhooks::ssrf;
@@ -75,6 +77,7 @@ pub fn endpoint_disabled_event(e: &Endpoint) -> NewEvent {
         event_type: kind.to_string(),
         object_id: e.id.clone(),
         created_at: now,
+        audit: None,
     }
 }
 
@@ -116,6 +119,16 @@ fn check_events(events: &[String]) -> Result<Vec<String>, ServiceError> {
     Ok(out)
 }
 
+/// What the audit log keeps of an endpoint's settings (never its secret).
+fn endpoint_settings(e: &Endpoint) -> serde_json::Value {
+    serde_json::json!({
+        "url": e.url,
+        "events": e.events,
+        "description": e.description,
+        "enabled": e.enabled,
+    })
+}
+
 /// An endpoint's description, on create and on update alike.
 fn check_description(description: &Option<String>) -> Result<(), ServiceError> {
     if description
@@ -140,11 +153,13 @@ impl PaymentService {
 
     pub async fn create_endpoint(
         &self,
-        scope: &Scope,
+        by: &Acting,
         url: &str,
         events: &[String],
         description: Option<String>,
     ) -> Result<Endpoint, ServiceError> {
+        by.require(Action::ManageWebhooks)?;
+        let scope = &by.scope();
         let url = self.check_target(scope, url).await?;
         let events = check_events(events)?;
         check_description(&description)?;
@@ -157,7 +172,14 @@ impl PaymentService {
             crate::domain::webhook::FORMAT_NATIVE,
             crate::domain::now(),
         );
-        self.store.create_endpoint(&endpoint).await?;
+        let entry = by.entry(
+            "webhook_endpoint.created",
+            Some(&endpoint.id),
+            endpoint_settings(&endpoint),
+        );
+        self.store
+            .create_endpoint(&endpoint, entry.as_ref())
+            .await?;
         Ok(endpoint)
     }
 
@@ -180,11 +202,14 @@ impl PaymentService {
 
     pub async fn update_endpoint(
         &self,
-        scope: &Scope,
+        by: &Acting,
         id: &str,
         change: EndpointChange,
     ) -> Result<Endpoint, ServiceError> {
+        by.require(Action::ManageWebhooks)?;
+        let scope = &by.scope();
         let mut e = self.get_endpoint(scope, id).await?;
+        let before = endpoint_settings(&e);
         if let Some(url) = change.url {
             e.url = self.check_target(scope, &url).await?;
         }
@@ -205,8 +230,13 @@ impl PaymentService {
             }
         }
         e.updated_at = crate::domain::now();
+        let entry = by.entry(
+            "webhook_endpoint.changed",
+            Some(id),
+            serde_json::json!({ "before": before, "after": endpoint_settings(&e) }),
+        );
         self.store
-            .update_endpoint(&e)
+            .update_endpoint(&e, entry.as_ref())
             .await
             .map_err(|e| ServiceError::from_lookup("webhook endpoint", e))?;
         Ok(e)
@@ -215,21 +245,30 @@ impl PaymentService {
     /// A new secret; the old one keeps signing (both signatures are sent) for 24 hours.
     pub async fn rotate_endpoint_secret(
         &self,
-        scope: &Scope,
+        by: &Acting,
         id: &str,
     ) -> Result<Endpoint, ServiceError> {
-        let mut e = self.get_endpoint(scope, id).await?;
+        by.require(Action::ManageWebhooks)?;
+        let mut e = self.get_endpoint(&by.scope(), id).await?;
         let now = crate::domain::now();
         e.previous_secret = Some(std::mem::replace(&mut e.secret, generate_secret()));
         e.previous_secret_until = Some(now + ROTATION_GRACE);
         e.updated_at = now;
-        self.store.update_endpoint(&e).await?;
+        let entry = by.entry(
+            "webhook_endpoint.secret_rotated",
+            Some(id),
+            serde_json::json!({ "previous_secret_until": e.previous_secret_until }),
+        );
+        self.store.update_endpoint(&e, entry.as_ref()).await?;
         Ok(e)
     }
 
-    pub async fn delete_endpoint(&self, scope: &Scope, id: &str) -> Result<(), ServiceError> {
+    pub async fn delete_endpoint(&self, by: &Acting, id: &str) -> Result<(), ServiceError> {
+        by.require(Action::ManageWebhooks)?;
+        let e = self.get_endpoint(&by.scope(), id).await?;
+        let entry = by.entry("webhook_endpoint.removed", Some(id), endpoint_settings(&e));
         self.store
-            .delete_endpoint(scope, id, crate::domain::now())
+            .delete_endpoint(&by.scope(), id, crate::domain::now(), entry.as_ref())
             .await
             .map_err(|e| ServiceError::from_lookup("webhook endpoint", e))
     }
@@ -252,10 +291,12 @@ impl PaymentService {
         Ok(has_more(&mut rows, page))
     }
 
-    pub async fn redeliver(&self, scope: &Scope, event_id: &str) -> Result<u64, ServiceError> {
+    pub async fn redeliver(&self, by: &Acting, event_id: &str) -> Result<u64, ServiceError> {
+        by.require(Action::ManageWebhooks)?;
+        let entry = by.entry("event.redelivered", Some(event_id), serde_json::json!({}));
         match self
             .store
-            .redeliver(scope, event_id, crate::domain::now())
+            .redeliver(&by.scope(), event_id, crate::domain::now(), entry.as_ref())
             .await
         {
             Err(StoreError::NotFound) => Err(ServiceError::NotFound("event")),

@@ -2,6 +2,11 @@
 
 use super::*;
 
+use crate::domain::role::Role;
+
+/// A user's columns, in the order `create_user` writes them.
+pub const USER_COLUMNS: &str = "id, merchant_id, email, password_hash, role, created_at";
+
 #[async_trait]
 pub trait AccountStore: Send + Sync + 'static {
     /// Applies the embedded migrations for this backend; applying twice is a no-op.
@@ -13,20 +18,45 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn get_merchant(&self, id: &str) -> StoreResult<Merchant>;
     async fn list_merchants(&self) -> StoreResult<Vec<Merchant>>;
     async fn count_merchants(&self) -> StoreResult<i64>;
-    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn create_user(&self, user: &User, audit: Option<&AuditEntry>) -> StoreResult<()>;
+    /// Changes a user's role; refuses (`LastOwner`) to leave the merchant without an owner.
+    async fn set_user_role(
+        &self,
+        merchant_id: &str,
+        user_id: &str,
+        role: Role,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<User>;
+    /// Removes a user and signs them out everywhere; refuses (`LastOwner`) to remove the
+    /// merchant's last owner.
+    async fn remove_user(
+        &self,
+        merchant_id: &str,
+        user_id: &str,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<User>;
     async fn find_user_by_email(&self, email: &str) -> StoreResult<User>;
     async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>>;
     /// Name, default URLs and checkout expiry (the dashboard's settings).
-    async fn update_merchant_settings(&self, merchant: &Merchant) -> StoreResult<Merchant>;
+    async fn update_merchant_settings(
+        &self,
+        merchant: &Merchant,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<Merchant>;
     async fn set_merchant_upi(
         &self,
         id: &str,
         upi_id: Option<&str>,
         upi_name: Option<&str>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<Merchant>;
     /// A secret shared by every node: created with `fresh` the first time, read afterwards.
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
-    async fn create_session(&self, session: &Session) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        session: &Session,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
     /// The unexpired session with this token hash.
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()>;
@@ -103,45 +133,81 @@ impl AccountStore for Backend {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(self.reader()).await?)
     }
 
-    async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sql!("INSERT INTO users (id, merchant_id, email, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            &u.id, &u.merchant_id, &u.email, &u.password_hash, ts(u.created_at))
-        .execute(self.writer()).await.map_err(classify)?;
-        Ok(())
+    async fn create_user(&self, u: &User, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sql!(&format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)"),
+            &u.id, &u.merchant_id, &u.email, &u.password_hash, u.role.as_str(), ts(u.created_at))
+        .execute(&mut *tx).await.map_err(classify)?;
+        audited(tx, audit).await
+    }
+
+    async fn set_user_role(&self, merchant_id: &str, user_id: &str, role: Role,
+        audit: Option<&AuditEntry>) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        lock_team(&mut tx, merchant_id).await?;
+        let sql = format!("UPDATE users SET role = $3 WHERE id = $1 AND merchant_id = $2 \
+             RETURNING {USER_COLUMNS}");
+        let row = sql!(&sql, user_id, merchant_id, role.as_str()).fetch_optional(&mut *tx).await?
+            .ok_or(StoreError::NotFound)?;
+        keep_an_owner(&mut tx, merchant_id).await?;
+        let user = user_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(user)
+    }
+
+    async fn remove_user(&self, merchant_id: &str, user_id: &str,
+        audit: Option<&AuditEntry>) -> StoreResult<User> {
+        let mut tx = self.begin().await?;
+        lock_team(&mut tx, merchant_id).await?;
+        sql!("DELETE FROM dashboard_sessions WHERE user_id = $1 AND merchant_id = $2",
+            user_id, merchant_id).execute(&mut *tx).await?;
+        let sql = format!("DELETE FROM users WHERE id = $1 AND merchant_id = $2 \
+             RETURNING {USER_COLUMNS}");
+        let row = sql!(&sql, user_id, merchant_id).fetch_optional(&mut *tx).await?
+            .ok_or(StoreError::NotFound)?;
+        keep_an_owner(&mut tx, merchant_id).await?;
+        let user = user_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(user)
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<User> {
-        let row = sql!("SELECT id, merchant_id, email, password_hash, created_at FROM users \
-             WHERE lower(email) = lower($1)",
+        let row = sql!(&format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1)"),
             email.trim()).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         user_from_row(&row)
     }
 
     async fn list_users(&self, merchant_id: &str) -> StoreResult<Vec<User>> {
-        let rows = sql!("SELECT id, merchant_id, email, password_hash, created_at FROM users \
-             WHERE merchant_id = $1 ORDER BY created_at, id",
+        let rows = sql!(&format!("SELECT {USER_COLUMNS} FROM users \
+             WHERE merchant_id = $1 ORDER BY created_at, id"),
             merchant_id).fetch_all(self.reader()).await?;
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn update_merchant_settings(&self, m: &Merchant) -> StoreResult<Merchant> {
+    async fn update_merchant_settings(&self, m: &Merchant,
+        audit: Option<&AuditEntry>) -> StoreResult<Merchant> {
+        let mut tx = self.begin().await?;
         let row = sql!(&format!(
             "UPDATE merchants SET name = $2, success_url = $3, cancel_url = $4, \
              checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"),
             &m.id, &m.name, &m.success_url, &m.cancel_url, m.checkout_expiry_secs)
-        .fetch_optional(self.writer()).await?.ok_or(StoreError::NotFound)?;
-        merchant_from_row(&row)
+        .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
+        let merchant = merchant_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(merchant)
     }
 
     async fn set_merchant_upi(&self, id: &str, upi_id: Option<&str>,
-        upi_name: Option<&str>) -> StoreResult<Merchant> {
+        upi_name: Option<&str>, audit: Option<&AuditEntry>) -> StoreResult<Merchant> {
+        let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE merchants SET upi_id = $2, upi_name = $3 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
         );
-        let row = sql!(&sql, id, upi_id, upi_name).fetch_optional(self.writer()).await?
+        let row = sql!(&sql, id, upi_id, upi_name).fetch_optional(&mut *tx).await?
             .ok_or(StoreError::NotFound)?;
-        merchant_from_row(&row)
+        let merchant = merchant_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(merchant)
     }
 
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String> {
@@ -151,15 +217,16 @@ impl AccountStore for Backend {
         Ok(value.bind(name).fetch_one(self.writer()).await?)
     }
 
-    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+    async fn create_session(&self, s: &Session, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sql!("INSERT INTO dashboard_sessions (token_hash, user_id, merchant_id, csrf, livemode, \
              created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &s.token_hash, &s.user_id, &s.merchant_id, &s.csrf, s.livemode, ts(s.created_at),
-            ts(s.expires_at)).execute(self.writer()).await.map_err(classify)?;
+            ts(s.expires_at)).execute(&mut *tx).await.map_err(classify)?;
         // Sessions that ran out go when new ones come.
         sql!("DELETE FROM dashboard_sessions WHERE expires_at < $1", ts(s.created_at))
-            .execute(self.writer()).await?;
-        Ok(())
+            .execute(&mut *tx).await?;
+        audited(tx, audit).await
     }
 
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
@@ -258,6 +325,26 @@ impl AccountStore for Backend {
     }
 
     $($own)*
+}
+
+/// Makes changes to one merchant's team queue behind each other: a no-op update takes the
+/// merchant row's lock on both backends, so two owners demoting each other at once cannot
+/// both see the other still an owner.
+async fn lock_team(tx: &mut Conn, merchant_id: &str) -> StoreResult<()> {
+    sql!("UPDATE merchants SET id = id WHERE id = $1", merchant_id).execute(&mut *tx).await?;
+    Ok(())
+}
+
+/// Refuses a team change that leaves the merchant without an owner (the caller's
+/// transaction is then dropped, undone).
+async fn keep_an_owner(tx: &mut Conn, merchant_id: &str) -> StoreResult<()> {
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE merchant_id = $1 AND role = 'owner'")
+        .bind(merchant_id).fetch_one(&mut *tx).await?;
+    if owners == 0 {
+        return Err(StoreError::LastOwner);
+    }
+    Ok(())
 }
     };
 }

@@ -6,7 +6,11 @@ use super::*;
 pub trait CredentialStore: Send + Sync + 'static {
     /// Writes a credential, replacing the one of the same name (a rotation). `Duplicate` when
     /// its public id belongs to another.
-    async fn put_credential(&self, credential: &Credential) -> StoreResult<()>;
+    async fn put_credential(
+        &self,
+        credential: &Credential,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
     async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential>;
     /// The credential called `name` whose public id is `public_id` (XPay's account id).
     async fn find_credential(&self, name: &str, public_id: &str) -> StoreResult<Credential>;
@@ -51,14 +55,15 @@ macro_rules! credentials_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl CredentialStore for Backend {
-    async fn put_credential(&self, c: &Credential) -> StoreResult<()> {
+    async fn put_credential(&self, c: &Credential, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         sql!("INSERT INTO dialect_credentials (merchant_id, livemode, name, public_id, secret, \
              created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (merchant_id, livemode, name) \
              DO UPDATE SET public_id = excluded.public_id, secret = excluded.secret, \
              created_at = excluded.created_at",
             &c.merchant_id, c.livemode, &c.name, &c.public_id, &c.sealed, ts(c.created_at))
-        .execute(self.writer()).await.map_err(classify)?;
-        Ok(())
+        .execute(&mut *tx).await.map_err(classify)?;
+        audited(tx, audit).await
     }
 
     async fn get_credential(&self, scope: &Scope, name: &str) -> StoreResult<Credential> {

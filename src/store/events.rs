@@ -9,13 +9,27 @@ pub trait EventStore: Send + Sync + 'static {
     /// A signal that fires when deliveries may be due: at once after a commit on this node,
     /// and (PostgreSQL) on other nodes' commits through LISTEN/NOTIFY.
     async fn watch_deliveries(&self) -> StoreResult<Arc<tokio::sync::Notify>>;
-    async fn create_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
+    async fn create_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint>;
     /// The scope's endpoints (not a payment's own callback URLs), one page at a time.
     async fn list_endpoints(&self, scope: &Scope, page: &Page) -> StoreResult<Vec<Endpoint>>;
     /// Writes every mutable field of an endpoint.
-    async fn update_endpoint(&self, endpoint: &Endpoint) -> StoreResult<()>;
-    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn update_endpoint(
+        &self,
+        endpoint: &Endpoint,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
+    async fn delete_endpoint(
+        &self,
+        scope: &Scope,
+        id: &str,
+        at: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
     /// Seals endpoint secrets with this master key from now on (`sealing.rs`), and seals the
     /// ones still stored in clear; returns how many endpoints it sealed. Safe on many nodes
     /// at once: each row is rewritten only if it still holds what was read.
@@ -60,6 +74,7 @@ pub trait EventStore: Send + Sync + 'static {
         scope: &Scope,
         event_id: &str,
         now: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<u64>;
     /// The latest deliveries of the scope, newest first; `status` filters (`failed`…).
     async fn recent_deliveries(
@@ -102,10 +117,10 @@ impl EventStore for Backend {
         rows.iter().map(event_from_row).collect()
     }
 
-    async fn create_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+    async fn create_endpoint(&self, e: &Endpoint, audit: Option<&AuditEntry>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         self.insert_endpoint(&mut tx, e).await?;
-        Ok(tx.commit().await?)
+        audited(tx, audit).await
     }
 
     async fn get_endpoint(&self, scope: &Scope, id: &str) -> StoreResult<Endpoint> {
@@ -127,7 +142,8 @@ impl EventStore for Backend {
         rows.iter().map(|r| endpoint_from_row(r).map(|e| self.sealer.open_listed(e))).collect()
     }
 
-    async fn update_endpoint(&self, e: &Endpoint) -> StoreResult<()> {
+    async fn update_endpoint(&self, e: &Endpoint, audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         let done = sql!("UPDATE webhook_endpoints SET url = $2, description = $3, events = $4, enabled = $5, \
              secret = $6, previous_secret = $7, previous_secret_until = $8, failing_since = $9, \
              disabled_reason = $10, updated_at = $11 WHERE id = $1 AND deleted_at IS NULL",
@@ -135,17 +151,21 @@ impl EventStore for Backend {
             self.sealer.seal(&e.id, &e.secret),
             self.sealer.seal_opt(&e.id, e.previous_secret.as_deref()),
             e.previous_secret_until.map(ts), e.failing_since.map(ts), &e.disabled_reason,
-            ts(e.updated_at)).execute(self.writer()).await?.rows_affected();
-        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            ts(e.updated_at)).execute(&mut *tx).await?.rows_affected();
+        if done == 0 { return Err(StoreError::NotFound) }
+        audited(tx, audit).await
     }
 
-    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn delete_endpoint(&self, scope: &Scope, id: &str, at: DateTime<Utc>,
+        audit: Option<&AuditEntry>) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
         // Kept (disabled) so that its delivery log stays readable.
         let done = sql!("UPDATE webhook_endpoints SET deleted_at = $4, enabled = $5, updated_at = $4 \
              WHERE id = $1 AND merchant_id = $2 AND livemode = $3 AND deleted_at IS NULL",
-            id, &scope.merchant_id, scope.livemode, ts(at), false).execute(self.writer()).await?
+            id, &scope.merchant_id, scope.livemode, ts(at), false).execute(&mut *tx).await?
         .rows_affected();
-        if done == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done == 0 { return Err(StoreError::NotFound) }
+        audited(tx, audit).await
     }
 
     async fn seal_endpoint_secrets(&self, secrets: &crate::secrets::SecretBox) -> StoreResult<u64> {
@@ -258,7 +278,7 @@ impl EventStore for Backend {
     }
 
     async fn redeliver(&self, scope: &Scope, event_id: &str,
-        now: DateTime<Utc>) -> StoreResult<u64> {
+        now: DateTime<Utc>, audit: Option<&AuditEntry>) -> StoreResult<u64> {
         let mut tx = self.begin().await?;
         let found: Option<(String, Option<String>, String)> = sqlx::query_as(
             "SELECT type, key_id, object_id FROM events WHERE id = $1 AND merchant_id = $2 AND livemode = $3",
@@ -280,7 +300,7 @@ impl EventStore for Backend {
             rows::subscribers("$3", "$4", "$5", "$6", "$7")),
             event_id, ts(now), &scope.merchant_id, scope.livemode, &event_type, &key_id,
             &object_id).execute(&mut *tx).await?.rows_affected();
-        tx.commit().await?;
+        audited(tx, audit).await?;
         self.signal_deliveries();
         Ok(again + added)
     }
@@ -455,6 +475,9 @@ async fn insert_event(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         &e.id, &scope.merchant_id, scope.livemode, &e.event_type, &e.object_id, &e.payload,
         ts(e.created_at), &e.key_id).execute(&mut *tx).await?;
+    if let Some(entry) = &e.audit {
+        insert_audit(tx, entry).await?;
+    }
     fan_out(tx, scope, e).await
 }
 

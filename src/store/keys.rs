@@ -5,10 +5,20 @@ use super::*;
 #[async_trait]
 pub trait KeyStore: Send + Sync + 'static {
     /// Writes a new key and, when it has a webhook URL, that URL's endpoint: one transaction.
-    async fn create_key(&self, key: &ApiKey, endpoint: Option<&Endpoint>) -> StoreResult<()>;
+    async fn create_key(
+        &self,
+        key: &ApiKey,
+        endpoint: Option<&Endpoint>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()>;
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey>;
     async fn list_keys(&self, merchant_id: Option<&str>) -> StoreResult<Vec<ApiKey>>;
-    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey>;
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<ApiKey>;
     /// Changes a key's label, permissions, webhook URL and rate limit, and its own endpoint
     /// to match, in one transaction: the endpoint follows a new URL (its secret stays), goes
     /// with the URL, and for a key's first URL is `fresh` (`true` when that was written).
@@ -17,12 +27,18 @@ pub trait KeyStore: Send + Sync + 'static {
         key: &ApiKey,
         fresh: Option<&Endpoint>,
         at: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<(ApiKey, bool)>;
     /// Adds counted requests to keys (flushed in batches, not per request).
     async fn add_key_requests(&self, counts: &[(String, i64)]) -> StoreResult<()>;
     async fn key_revenue(&self, merchant_id: Option<&str>) -> StoreResult<Vec<KeyRevenue>>;
     /// Sets a key's requests per second (`None`: the instance's default).
-    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey>;
+    async fn set_key_rate_limit(
+        &self,
+        id: &str,
+        rate_limit: Option<u32>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<ApiKey>;
     /// Takes up to `want` whole tokens from the bucket `name` in one atomic statement: the
     /// bucket (full when new) first refills at `per_second` since its last take, up to
     /// `burst`, by the database's clock. Nodes sharing the database share the bucket.
@@ -47,7 +63,8 @@ macro_rules! keys_sql {
     ($($own:tt)*) => {
 #[async_trait::async_trait]
 impl KeyStore for Backend {
-    async fn create_key(&self, k: &ApiKey, endpoint: Option<&Endpoint>) -> StoreResult<()> {
+    async fn create_key(&self, k: &ApiKey, endpoint: Option<&Endpoint>,
+        audit: Option<&AuditEntry>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sql!("INSERT INTO api_keys (id, merchant_id, livemode, label, prefix, secret_hash, \
              permissions, webhook_url, request_count, created_at, revoked_at, rate_limit) \
@@ -60,7 +77,7 @@ impl KeyStore for Backend {
         if let Some(e) = endpoint {
             self.insert_endpoint(&mut tx, e).await?;
         }
-        Ok(tx.commit().await?)
+        audited(tx, audit).await
     }
 
     async fn find_key_by_hash(&self, hash: &[u8]) -> StoreResult<ApiKey> {
@@ -78,19 +95,20 @@ impl KeyStore for Backend {
         rows.iter().map(key_from_row).collect()
     }
 
-    async fn revoke_key(&self, id: &str, at: DateTime<Utc>) -> StoreResult<ApiKey> {
+    async fn revoke_key(&self, id: &str, at: DateTime<Utc>,
+        audit: Option<&AuditEntry>) -> StoreResult<ApiKey> {
         let sql = format!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 \
              RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
         let row = sql!(&sql, id, ts(at)).fetch_optional(&mut *tx).await?
             .ok_or(StoreError::NotFound)?;
         notify_key_change(&mut tx, id).await?;
-        tx.commit().await?;
+        audited(tx, audit).await?;
         key_from_row(&row)
     }
 
     async fn update_key(&self, k: &ApiKey, fresh: Option<&Endpoint>,
-        at: DateTime<Utc>) -> StoreResult<(ApiKey, bool)> {
+        at: DateTime<Utc>, audit: Option<&AuditEntry>) -> StoreResult<(ApiKey, bool)> {
         let sql = format!(
             "UPDATE api_keys SET label = $2, permissions = $3, webhook_url = $4, rate_limit = $5 \
              WHERE id = $1 RETURNING {KEY_COLUMNS}");
@@ -118,7 +136,7 @@ impl KeyStore for Backend {
             _ => false,
         };
         notify_key_change(&mut tx, &k.id).await?;
-        tx.commit().await?;
+        audited(tx, audit).await?;
         Ok((key_from_row(&row)?, created))
     }
 
@@ -141,7 +159,8 @@ impl KeyStore for Backend {
         rows.iter().map(|r| Ok(from_row!(r, KeyRevenue { key_id, currency, minor }))).collect()
     }
 
-    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>) -> StoreResult<ApiKey> {
+    async fn set_key_rate_limit(&self, id: &str, rate_limit: Option<u32>,
+        audit: Option<&AuditEntry>) -> StoreResult<ApiKey> {
         let sql =
             format!("UPDATE api_keys SET rate_limit = $2 WHERE id = $1 RETURNING {KEY_COLUMNS}");
         let mut tx = self.begin().await?;
@@ -149,7 +168,7 @@ impl KeyStore for Backend {
             .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         // Every node forgets its cached copy, so the new limit applies at once everywhere.
         notify_key_change(&mut tx, id).await?;
-        tx.commit().await?;
+        audited(tx, audit).await?;
         key_from_row(&row)
     }
 

@@ -18,6 +18,7 @@ macro_rules! from_row {
 }
 
 mod accounts;
+mod audit;
 pub mod backup;
 pub mod copy;
 mod credentials;
@@ -33,6 +34,7 @@ mod sealing;
 mod sqlite;
 
 pub use accounts::AccountStore;
+pub use audit::AuditStore;
 pub use credentials::{CredentialStore, Resealer, SealedValue};
 pub use credits::CreditStore;
 pub use events::EventStore;
@@ -52,6 +54,7 @@ pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::audit::AuditEntry;
 use crate::domain::credential::Credential;
 use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::event::Event;
@@ -89,6 +92,9 @@ pub enum StoreError {
     /// retry took the stale claim over); nothing was written.
     #[error("the idempotency key is no longer held by this request")]
     KeyClaimLost,
+    /// A team change would leave the merchant without an owner; nothing was changed.
+    #[error("a merchant keeps at least one owner")]
+    LastOwner,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -148,6 +154,9 @@ pub struct NewEvent {
     pub object_id: String,
     pub payload: String,
     pub created_at: DateTime<Utc>,
+    /// The audit entry of the change that caused the event (a refund, a cancel, a manual
+    /// match), written with it; `None` for what no one on the team did.
+    pub audit: Option<AuditEntry>,
 }
 
 /// A conditional status change: from one of `from` to `to`, at `at`; with `unexpired_at`,
@@ -186,6 +195,7 @@ pub enum RefundRefusal {
 /// The whole store: the sum of its aggregates, each a trait in its own module holding its SQL.
 pub trait Store:
     AccountStore
+    + AuditStore
     + KeyStore
     + PaymentStore
     + EventStore
@@ -198,6 +208,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: AccountStore
+        + AuditStore
         + KeyStore
         + PaymentStore
         + EventStore

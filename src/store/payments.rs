@@ -86,15 +86,7 @@ impl PaymentStore for Backend {
         // A search is planned with its values each time (an unnamed statement): a cached
         // generic plan cannot use the name-prefix index for `LIKE $n`, and PostgreSQL switches
         // to one after five runs.
-        let mut query = sqlx::query(&sql).persistent(f.search.is_none());
-        for arg in args {
-            query = match arg {
-                rows::Arg::Text(t) => query.bind(t),
-                rows::Arg::Bool(b) => query.bind(b),
-                rows::Arg::Int(i) => query.bind(i),
-                rows::Arg::Time(t) => query.bind(ts(t)),
-            };
-        }
+        let query = bind_args(sqlx::query(&sql).persistent(f.search.is_none()), args);
         let rows = query.fetch_all(self.reader()).await?;
         rows.iter().map(payment_from_row).collect()
     }

@@ -302,6 +302,22 @@ macro_rules! decoders {
                 upi: upi }))
         }
 
+        /// Binds the values of a query built at run time, each the backend's way.
+        fn bind_args<'q>(
+            mut query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>>,
+            args: Vec<rows::Arg>,
+        ) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments<'q>> {
+            for arg in args {
+                query = match arg {
+                    rows::Arg::Text(t) => query.bind(t),
+                    rows::Arg::Bool(b) => query.bind(b),
+                    rows::Arg::Int(i) => query.bind(i),
+                    rows::Arg::Time(t) => query.bind(ts(t)),
+                };
+            }
+            query
+        }
+
         /// A column as the field type `T` it is read into (timestamps through `StoredTime`).
         fn get<T: rows::Stored>(r: &DbRow, column: &str) -> StoreResult<T>
         where
@@ -363,7 +379,10 @@ macro_rules! decoders {
         }
 
         fn user_from_row(r: &DbRow) -> StoreResult<User> {
-            Ok(from_row!(r, User { id, merchant_id, email, password_hash, created_at }))
+            let role: String = get(r, "role")?;
+            Ok(from_row!(r, User { id, merchant_id, email, password_hash, created_at;
+                role: crate::domain::role::Role::parse(&role)
+                    .map_err(|_| StoreError::Corrupt(format!("user role {role}")))? }))
         }
 
         fn credential_from_row(r: &DbRow) -> StoreResult<Credential> {

@@ -5,15 +5,18 @@
 //! a small pool of readers serves queries concurrently thanks to WAL. Timestamps are
 //! INTEGER microseconds since the Unix epoch, booleans 0/1.
 
+use super::accounts::USER_COLUMNS;
 use super::rows::{
     self, ts, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
     MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::audit::AuditEntry;
 use crate::domain::credential::Credential;
 use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::payment::Payment;
+use crate::domain::role::Role;
 use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::sqlite::{
@@ -368,6 +371,8 @@ super::events::events_sql! {
 }
 
 super::credentials::credentials_sql! {}
+
+super::audit::audit_sql! {}
 
 super::credits::credits_sql! {}
 

@@ -509,7 +509,7 @@ async fn keys_modes_and_merchants_are_walled_off(backend: Backend) {
         .await
         .unwrap();
     app.store
-        .revoke_key(&key.id, chrono::Utc::now())
+        .revoke_key(&key.id, chrono::Utc::now(), None)
         .await
         .unwrap();
     let revoked_at = std::time::Instant::now();
@@ -533,8 +533,8 @@ async fn permissions_are_enforced(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let read_only = hundi::service::keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         hundi::service::keys::NewKey::new(
-            &app.shop.id,
             hundi::domain::key::Mode::Test,
             "reader",
             vec![hundi::domain::key::Permission::PaymentsRead],

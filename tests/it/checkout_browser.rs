@@ -220,7 +220,7 @@ async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Corner Shop"),
     )

@@ -2,114 +2,11 @@
 //! state-changing route, another merchant's data as 404, text shown as text, the payment
 //! filters, keyset pages and CSV, the test/live switch, and the merchant's settings at work.
 
+use crate::common::visitor::Visitor;
 use crate::common::{Backend, TestApp};
 use serde_json::json;
 
 const PASSWORD: &str = "correct horse battery";
-
-/// A browser without JavaScript: keeps the session cookie, reads forms' CSRF tokens.
-struct Visitor {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-struct Page {
-    status: u16,
-    body: String,
-    location: String,
-    set_cookie: Vec<String>,
-}
-
-impl Page {
-    fn csrf(&self) -> String {
-        let at = self
-            .body
-            .find("name=\"csrf\" value=\"")
-            .unwrap_or_else(|| panic!("a form with a CSRF token in {}", self.body))
-            + 19;
-        let end = self.body[at..].find('"').unwrap();
-        self.body[at..at + end].to_string()
-    }
-}
-
-impl Visitor {
-    fn new(app: &TestApp) -> Visitor {
-        Visitor {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.url.clone(),
-            cookie: String::new(),
-        }
-    }
-
-    async fn read(&mut self, res: reqwest::Response) -> Page {
-        let set_cookie: Vec<String> = res
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .map(|v| v.to_str().unwrap().to_string())
-            .collect();
-        for c in &set_cookie {
-            let pair = c.split(';').next().unwrap();
-            let name = pair.split('=').next().unwrap();
-            let mut jar: Vec<String> = self
-                .cookie
-                .split("; ")
-                .filter(|p| !p.is_empty() && !p.starts_with(&format!("{name}=")))
-                .map(str::to_string)
-                .collect();
-            if !pair.ends_with('=') {
-                jar.push(pair.to_string());
-            }
-            self.cookie = jar.join("; ");
-        }
-        Page {
-            status: res.status().as_u16(),
-            location: res
-                .headers()
-                .get("location")
-                .map(|v| v.to_str().unwrap().to_string())
-                .unwrap_or_default(),
-            set_cookie,
-            body: res.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
-        self.read(res).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let res = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.read(res).await
-    }
-
-    async fn sign_in(&mut self, email: &str, password: &str) -> Page {
-        let csrf = self.get("/dashboard/login").await.csrf();
-        self.post(
-            "/dashboard/login",
-            &[("email", email), ("password", password), ("csrf", &csrf)],
-        )
-        .await
-    }
-}
 
 /// The app with a login for each merchant: owner@shop.example and owner@other.example.
 async fn app_with_users(backend: Backend) -> TestApp {
@@ -118,9 +15,15 @@ async fn app_with_users(backend: Backend) -> TestApp {
         (&app.shop.id, "owner@shop.example"),
         (&app.other.id, "owner@other.example"),
     ] {
-        hundi::service::users::create_user(&*app.store, m, email, PASSWORD)
-            .await
-            .unwrap();
+        hundi::service::users::create_user(
+            &*app.store,
+            &hundi::service::access::Acting::cli(m, false),
+            email,
+            PASSWORD,
+            hundi::domain::role::Role::Owner,
+        )
+        .await
+        .unwrap();
     }
     app
 }
@@ -171,9 +74,15 @@ async fn sessions_begin_and_end(backend: Backend) {
         },
     )
     .await;
-    hundi::service::users::create_user(&*secure.store, &secure.shop.id, "a@b.example", PASSWORD)
-        .await
-        .unwrap();
+    hundi::service::users::create_user(
+        &*secure.store,
+        &hundi::service::access::Acting::cli(&secure.shop.id, false),
+        "a@b.example",
+        PASSWORD,
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
     let mut v = Visitor::new(&secure);
     let page = v.sign_in("a@b.example", PASSWORD).await;
     assert!(page
@@ -627,12 +536,18 @@ async fn overview_and_settings(backend: Backend) {
 /// with their filter, and an unmatched UPI credit matched by hand.
 async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
-        .await
-        .unwrap();
+    hundi::service::users::create_user(
+        &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
+        "owner@shop.example",
+        PASSWORD,
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Shop"),
     )

@@ -16,9 +16,15 @@ async fn shot(b: &Browser, name: &str) {
 
 async fn a_merchant_runs_the_business_from_the_dashboard(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    hundi::service::users::create_user(&*app.store, &app.shop.id, "owner@shop.example", PASSWORD)
-        .await
-        .unwrap();
+    hundi::service::users::create_user(
+        &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
+        "owner@shop.example",
+        PASSWORD,
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
     // The demo payment, paid, and a few others.
     let (_, demo) = app
         .post(

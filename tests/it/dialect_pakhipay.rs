@@ -363,8 +363,8 @@ async fn a_create_only_key_creates_and_reads_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let browser_key = hundi::service::keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         hundi::service::keys::NewKey::new(
-            &app.shop.id,
             hundi::domain::key::Mode::Test,
             "shop page",
             vec![hundi::domain::key::Permission::PaymentsCreate],
@@ -426,8 +426,8 @@ async fn a_browser_keys_callbacks_are_signed_with_the_callback_secret(backend: B
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     let browser_key = hundi::service::keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         hundi::service::keys::NewKey::new(
-            &app.shop.id,
             hundi::domain::key::Mode::Test,
             "shop page",
             vec![hundi::domain::key::Permission::PaymentsCreate],

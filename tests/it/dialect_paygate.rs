@@ -13,7 +13,7 @@ async fn upi_shop(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Corner Shop"),
     )

@@ -92,7 +92,7 @@ async fn check(backend: Backend, c: Case) {
     let app = TestApp::spawn(backend).await;
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Shop"),
     )

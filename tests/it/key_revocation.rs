@@ -45,9 +45,10 @@ impl Dashboard {
     async fn sign_in(app: &TestApp) -> Dashboard {
         hundi::service::users::create_user(
             &*app.store,
-            &app.shop.id,
+            &hundi::service::access::Acting::cli(&app.shop.id, false),
             "owner@shop.example",
             PASSWORD,
+            hundi::domain::role::Role::Owner,
         )
         .await
         .unwrap();

@@ -67,7 +67,7 @@ async fn every_operation_answers_as_the_document_says() {
     // UPI payments need a UPI id for the merchant, as the document says.
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Shop"),
     )

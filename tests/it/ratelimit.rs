@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 async fn limited_key(app: &TestApp, permissions: Vec<Permission>, per_second: u32) -> String {
     keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id.clone(), false),
         NewKey {
-            merchant_id: app.shop.id.clone(),
             mode: Mode::Test,
             label: "limited".into(),
             permissions,

@@ -87,9 +87,15 @@ async fn sign_in(app: &TestApp, email: &str, password: &str, from: Option<&str>)
 
 async fn app_with_owner(backend: Backend, opts: Config) -> TestApp {
     let app = TestApp::spawn_with(backend, opts).await;
-    hundi::service::users::create_user(&*app.store, &app.shop.id, OWNER, PASSWORD)
-        .await
-        .unwrap();
+    hundi::service::users::create_user(
+        &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
+        OWNER,
+        PASSWORD,
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
     app
 }
 

@@ -55,7 +55,7 @@ async fn unreachable_endpoint(
         hundi::domain::webhook::FORMAT_NATIVE,
         hundi::domain::now(),
     );
-    store.create_endpoint(&endpoint).await.unwrap();
+    store.create_endpoint(&endpoint, None).await.unwrap();
     endpoint
 }
 
@@ -95,7 +95,7 @@ async fn keys_are_found_by_hash_and_revoked(backend: Backend) {
         .find_key_by_hash(&hash_secret("hk_test_nope"))
         .await
         .is_err());
-    let revoked = store.revoke_key(&key.id, Utc::now()).await.unwrap();
+    let revoked = store.revoke_key(&key.id, Utc::now(), None).await.unwrap();
     assert!(revoked.is_revoked());
     let again = store
         .find_key_by_hash(&hash_secret(&m.test_key))
@@ -197,7 +197,10 @@ async fn listing_pages_newest_first_and_filters(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(evens.len(), 4);
-    service.cancel(&scope, &ids[0]).await.unwrap();
+    service
+        .cancel(&crate::common::operator(&scope), &ids[0])
+        .await
+        .unwrap();
     let canceled = store
         .list_payments(
             &scope,
@@ -229,7 +232,10 @@ async fn a_transition_happens_once(backend: Backend) {
     let p = service.create(&scope, new_payment("10.00")).await.unwrap();
     let done = service.succeed(&scope, &p.id).await.unwrap();
     assert_eq!(done.status, PaymentStatus::Succeeded);
-    assert!(service.cancel(&scope, &p.id).await.is_err());
+    assert!(service
+        .cancel(&crate::common::operator(&scope), &p.id)
+        .await
+        .is_err());
     assert!(service.succeed(&scope, &p.id).await.is_err());
     assert_eq!(
         events(&*store, &scope, &p.id).await,
@@ -247,7 +253,10 @@ async fn concurrent_transitions_have_one_winner(backend: Backend) {
         let id = p.id.clone();
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
-                service.cancel(&scope, &id).await.is_ok()
+                service
+                    .cancel(&crate::common::operator(&scope), &id)
+                    .await
+                    .is_ok()
             } else {
                 service.succeed(&scope, &id).await.is_ok()
             }
@@ -275,6 +284,7 @@ async fn overdue_payments_expire_once(backend: Backend) {
         object_id: p.id.clone(),
         payload: "{}".into(),
         created_at: Utc::now(),
+        audit: None,
     };
     assert!(store
         .expire_due(Utc::now(), 100, &build)
@@ -304,7 +314,7 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
     let p = service.create(&scope, new_payment("100.00")).await.unwrap();
     assert!(
         service
-            .refund(&scope, &p.id, Some("1.00"), None)
+            .refund(&crate::common::operator(&scope), &p.id, Some("1.00"), None)
             .await
             .is_err(),
         "not paid yet"
@@ -317,7 +327,7 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
         let id = p.id.clone();
         tasks.push(tokio::spawn(async move {
             service
-                .refund(&scope, &id, Some("15.00"), None)
+                .refund(&crate::common::operator(&scope), &id, Some("15.00"), None)
                 .await
                 .is_ok()
         }));
@@ -335,7 +345,10 @@ async fn refunds_never_exceed_the_amount(backend: Backend) {
     let after = store.get_payment(&scope, &p.id).await.unwrap();
     assert_eq!(after.refunded_minor, 9000);
     assert_eq!(after.status, PaymentStatus::PartiallyRefunded);
-    let (_, last) = service.refund(&scope, &p.id, None, None).await.unwrap();
+    let (_, last) = service
+        .refund(&crate::common::operator(&scope), &p.id, None, None)
+        .await
+        .unwrap();
     assert_eq!(last.amount.minor(), 1000, "no amount refunds the rest");
     let after = store.get_payment(&scope, &p.id).await.unwrap();
     assert_eq!(after.status, PaymentStatus::Refunded);
@@ -569,7 +582,13 @@ async fn a_create_and_its_key_commit_together(backend: Backend) {
         status: 201,
     };
     let (_, refund) = service
-        .refund_idempotent(&scope, &p.id, Some("1.00"), None, Some(&held))
+        .refund_idempotent(
+            &crate::common::operator(&scope),
+            &p.id,
+            Some("1.00"),
+            None,
+            Some(&held),
+        )
         .await
         .unwrap();
     match store
@@ -586,7 +605,13 @@ async fn a_create_and_its_key_commit_together(backend: Backend) {
         other => panic!("the key was not completed with the refund: {other:?}"),
     }
     let lost = service
-        .refund_idempotent(&scope, &p.id, Some("2.00"), None, Some(&held))
+        .refund_idempotent(
+            &crate::common::operator(&scope),
+            &p.id,
+            Some("2.00"),
+            None,
+            Some(&held),
+        )
         .await;
     assert!(lost.is_err(), "a finished key completes nothing twice");
     let after = store.get_payment(&scope, &p.id).await.unwrap();
@@ -697,6 +722,7 @@ async fn concurrent_inserts_fail_alone(backend: Backend) {
                 object_id: p.id.clone(),
                 payload: "{}".into(),
                 created_at: Utc::now(),
+                audit: None,
             };
             let result = store.insert_payment(&p, &event).await;
             (i, p.id, result, scope)
@@ -788,7 +814,10 @@ async fn credentials_are_sealed_and_rotated(backend: Backend) {
     let sources = hundi::dialects::registry().sources();
     let credentials = hundi::service::credentials::Credentials::new(store.clone(), secrets.clone());
     let xpay_hmac = hundi::service::credentials::kind(&sources, "xpay_hmac").unwrap();
-    let first = credentials.create(&scope, xpay_hmac).await.unwrap();
+    let first = credentials
+        .create(&crate::common::operator(&scope), xpay_hmac)
+        .await
+        .unwrap();
     let account = first.public_id.clone().unwrap();
     let stored = store.get_credential(&scope, "xpay_hmac").await.unwrap();
     assert!(!stored.sealed.contains(&first.secret), "stored sealed");
@@ -804,7 +833,10 @@ async fn credentials_are_sealed_and_rotated(backend: Backend) {
             .merchant_id,
         scope.merchant_id
     );
-    let second = credentials.create(&scope, xpay_hmac).await.unwrap();
+    let second = credentials
+        .create(&crate::common::operator(&scope), xpay_hmac)
+        .await
+        .unwrap();
     assert_ne!(second.secret, first.secret);
     let (_, now) = credentials
         .read(&scope, "xpay_hmac")
@@ -827,8 +859,8 @@ async fn key_rate_limits_round_trip(backend: Backend) {
     let (_db, store, _, _, m) = setup(backend).await;
     let created = hundi::service::keys::create_key(
         &*store,
+        &hundi::service::access::Acting::cli(&m.id.clone(), false),
         hundi::service::keys::NewKey {
-            merchant_id: m.id.clone(),
             mode: hundi::domain::key::Mode::Test,
             label: "limited".into(),
             permissions: vec![hundi::domain::key::Permission::PaymentsCreate],
@@ -845,18 +877,24 @@ async fn key_rate_limits_round_trip(backend: Backend) {
         .unwrap();
     assert_eq!(found.rate_limit, Some(7));
     let changed = store
-        .set_key_rate_limit(&found.id, Some(1_000_000))
+        .set_key_rate_limit(&found.id, Some(1_000_000), None)
         .await
         .unwrap();
     assert_eq!(changed.rate_limit, Some(1_000_000));
-    let cleared = store.set_key_rate_limit(&found.id, None).await.unwrap();
+    let cleared = store
+        .set_key_rate_limit(&found.id, None, None)
+        .await
+        .unwrap();
     assert_eq!(cleared.rate_limit, None);
-    assert!(store.set_key_rate_limit("key_nope", Some(5)).await.is_err());
+    assert!(store
+        .set_key_rate_limit("key_nope", Some(5), None)
+        .await
+        .is_err());
     // A key's update writes its rate limit together with its permissions, in one statement.
     let mut both = cleared.clone();
     both.rate_limit = Some(42);
     both.permissions = vec![hundi::domain::key::Permission::PaymentsRead];
-    let (updated, _) = KeyStore::update_key(&*store, &both, None, hundi::domain::now())
+    let (updated, _) = KeyStore::update_key(&*store, &both, None, hundi::domain::now(), None)
         .await
         .unwrap();
     assert_eq!(updated.rate_limit, Some(42));
@@ -946,6 +984,7 @@ fn inserted_event(p: &hundi::domain::payment::Payment) -> hundi::store::NewEvent
         object_id: p.id.clone(),
         payload: "{}".into(),
         created_at: Utc::now(),
+        audit: None,
     }
 }
 
@@ -954,9 +993,14 @@ fn inserted_event(p: &hundi::domain::payment::Payment) -> hundi::store::NewEvent
 /// a read), and `pending_payables` reads one mode only.
 async fn upi_payables_are_unique_per_mode(backend: Backend) {
     let (_db, store, service, test, m) = setup(backend).await;
-    hundi::service::merchants::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .unwrap();
+    hundi::service::merchants::set_upi(
+        &*store,
+        &hundi::service::access::Acting::cli(&m.id, false),
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .unwrap();
     let live = Scope {
         livemode: true,
         ..test.clone()
@@ -999,7 +1043,10 @@ async fn upi_payables_are_unique_per_mode(backend: Backend) {
         "{refused:?}"
     );
     // Once the live payment is no longer pending, its amount is free in live mode again.
-    service.cancel(&live, &l.id).await.unwrap();
+    service
+        .cancel(&crate::common::operator(&live), &l.id)
+        .await
+        .unwrap();
     store
         .insert_payment(&twin, &inserted_event(&twin))
         .await
@@ -1010,9 +1057,14 @@ async fn upi_payables_are_unique_per_mode(backend: Backend) {
 /// when; a credit matched in full records none.
 async fn a_manual_match_records_the_accepted_shortfall(backend: Backend) {
     let (_db, store, service, scope, m) = setup(backend).await;
-    hundi::service::merchants::set_upi(&*store, &m.id, Some("shop@okaxis"), Some("Shop"))
-        .await
-        .unwrap();
+    hundi::service::merchants::set_upi(
+        &*store,
+        &hundi::service::access::Acting::cli(&m.id, false),
+        Some("shop@okaxis"),
+        Some("Shop"),
+    )
+    .await
+    .unwrap();
     let p = service
         .create(
             &scope,
@@ -1038,7 +1090,12 @@ async fn a_manual_match_records_the_accepted_shortfall(backend: Backend) {
         shortfall: "2.00".into(),
     };
     let (matched, paid) = service
-        .match_credit(&scope, &short.id, &p.id, Some(consent))
+        .match_credit(
+            &crate::common::operator(&scope),
+            &short.id,
+            &p.id,
+            Some(consent),
+        )
         .await
         .unwrap();
     assert_eq!(paid.status, PaymentStatus::Succeeded);
@@ -1081,9 +1138,10 @@ async fn users_sessions_and_the_sign_in_throttle(backend: Backend) {
         merchant_id: scope.merchant_id.clone(),
         email: "Owner@Shop.example".into(),
         password_hash: "hash".into(),
+        role: hundi::domain::role::Role::Owner,
         created_at: now,
     };
-    store.create_user(&user).await.unwrap();
+    store.create_user(&user, None).await.unwrap();
     let found = store.find_user_by_email(" owner@shop.EXAMPLE ").await;
     assert_eq!(found.unwrap().id, user.id, "e-mail is matched without case");
     assert_eq!(store.list_users(&scope.merchant_id).await.unwrap().len(), 1);
@@ -1097,11 +1155,11 @@ async fn users_sessions_and_the_sign_in_throttle(backend: Backend) {
         expires_at,
     };
     store
-        .create_session(&session("live", now + Duration::hours(1)))
+        .create_session(&session("live", now + Duration::hours(1)), None)
         .await
         .unwrap();
     store
-        .create_session(&session("old", now - Duration::seconds(1)))
+        .create_session(&session("old", now - Duration::seconds(1)), None)
         .await
         .unwrap();
     assert!(
@@ -1202,7 +1260,7 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
         created_at: now,
         updated_at: now,
     };
-    store.create_endpoint(&endpoint).await.unwrap();
+    store.create_endpoint(&endpoint, None).await.unwrap();
     assert_eq!(
         store.get_endpoint(&scope, &endpoint.id).await.unwrap().url,
         endpoint.url
@@ -1285,7 +1343,7 @@ async fn deliveries_are_leased_once_and_logged(backend: Backend) {
     );
     assert_eq!(
         store
-            .redeliver(&scope, &jobs[0].event_id, Utc::now())
+            .redeliver(&scope, &jobs[0].event_id, Utc::now(), None)
             .await
             .unwrap(),
         1
@@ -1436,7 +1494,10 @@ async fn key_changes_reach_watchers(backend: Backend) {
     let (_db, store, _, scope, _) = setup(backend).await;
     let mut changes = store.watch_keys().await.unwrap();
     let keys = store.list_keys(Some(&scope.merchant_id)).await.unwrap();
-    store.revoke_key(&keys[0].id, Utc::now()).await.unwrap();
+    store
+        .revoke_key(&keys[0].id, Utc::now(), None)
+        .await
+        .unwrap();
     let wait = match backend {
         Backend::Postgres => std::time::Duration::from_secs(5),
         Backend::Sqlite => std::time::Duration::from_millis(200),
@@ -1457,28 +1518,36 @@ async fn key_changes_reach_watchers(backend: Backend) {
 /// key's URL (keeping its secret), goes with it, and a key's first URL creates it; a key
 /// whose endpoint cannot be written is not written either.
 async fn a_keys_endpoint_follows_it_in_one_transaction(backend: Backend) {
-    use hundi::service::keys::{create_key, update_key, NewKey};
+    use hundi::service::keys::{change_key, create_key, KeyChanges, NewKey};
     let (_db, store, _, scope, m) = setup(backend).await;
     let perms = vec![hundi::domain::key::Permission::PaymentsRead];
     let new = NewKey {
         webhook_url: Some("http://127.0.0.1:9/one".into()),
         allow_private: true,
-        ..NewKey::new(
-            &m.id,
-            hundi::domain::key::Mode::Test,
-            "plugin",
-            perms.clone(),
-        )
+        ..NewKey::new(hundi::domain::key::Mode::Test, "plugin", perms.clone())
     };
-    let created = create_key(&*store, new).await.unwrap();
+    let created = create_key(&*store, &crate::common::operator(&scope), new)
+        .await
+        .unwrap();
     let first = own_endpoints(&*store, &scope, &created.key.id).await;
     assert_eq!(first.len(), 1);
     assert_eq!(Some(&first[0].secret), created.webhook_secret.as_ref());
     // A new URL moves the endpoint and keeps its secret.
     let two = Some("http://127.0.0.1:9/two".to_string());
-    let (key, fresh) = update_key(&*store, &created.key, perms.clone(), two.clone(), true)
-        .await
-        .unwrap();
+    let (key, fresh) = change_key(
+        &*store,
+        None,
+        &crate::common::operator(&scope),
+        &created.key.id,
+        KeyChanges {
+            permissions: perms.clone(),
+            webhook_url: two.clone(),
+            rate_limit: None,
+        },
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!((key.webhook_url.clone(), fresh), (two, None));
     let moved = own_endpoints(&*store, &scope, &key.id).await;
     assert_eq!((moved.len(), &moved[0].id), (1, &first[0].id));
@@ -1487,14 +1556,36 @@ async fn a_keys_endpoint_follows_it_in_one_transaction(backend: Backend) {
         ("http://127.0.0.1:9/two", &first[0].secret)
     );
     // No URL removes it; a URL again makes a new one with a new secret.
-    let (key, _) = update_key(&*store, &key, perms.clone(), None, true)
-        .await
-        .unwrap();
+    let (key, _) = change_key(
+        &*store,
+        None,
+        &crate::common::operator(&scope),
+        &key.id,
+        KeyChanges {
+            permissions: perms.clone(),
+            webhook_url: None,
+            rate_limit: None,
+        },
+        true,
+    )
+    .await
+    .unwrap();
     assert!(own_endpoints(&*store, &scope, &key.id).await.is_empty());
     let three = Some("http://127.0.0.1:9/three".to_string());
-    let (key, fresh) = update_key(&*store, &key, perms.clone(), three, true)
-        .await
-        .unwrap();
+    let (key, fresh) = change_key(
+        &*store,
+        None,
+        &crate::common::operator(&scope),
+        &key.id,
+        KeyChanges {
+            permissions: perms.clone(),
+            webhook_url: three,
+            rate_limit: None,
+        },
+        true,
+    )
+    .await
+    .unwrap();
     let again = own_endpoints(&*store, &scope, &key.id).await;
     assert_eq!(again.len(), 1);
     assert_eq!(fresh.as_ref(), Some(&again[0].secret));
@@ -1505,7 +1596,7 @@ async fn a_keys_endpoint_follows_it_in_one_transaction(backend: Backend) {
     doomed.secret_hash = vec![7; 32];
     let mut clash = again[0].clone();
     clash.key_id = Some(doomed.id.clone());
-    assert!(store.create_key(&doomed, Some(&clash)).await.is_err());
+    assert!(store.create_key(&doomed, Some(&clash), None).await.is_err());
     let keys = store.list_keys(Some(&m.id)).await.unwrap();
     assert!(keys.iter().all(|k| k.id != "key_doomed"));
 }
@@ -1764,7 +1855,12 @@ async fn the_overview_roll_up_agrees_with_the_payments(backend: Backend) {
             .unwrap();
         match *what {
             "paid" => drop(service.succeed(&scope, &p.id).await.unwrap()),
-            "canceled" => drop(service.cancel(&scope, &p.id).await.unwrap()),
+            "canceled" => drop(
+                service
+                    .cancel(&crate::common::operator(&scope), &p.id)
+                    .await
+                    .unwrap(),
+            ),
             _ => {}
         }
         shift_back(&db.url, "payments", "created_at", ("id", &p.id), *days).await;
@@ -1791,9 +1887,17 @@ async fn the_overview_roll_up_agrees_with_the_payments(backend: Backend) {
     // Payments from 3, 10 and 40 days ago change: the figures read the roll-up, so they
     // show the change only once a pass has counted those hours again.
     service.succeed(&scope, &ids[4]).await.unwrap();
-    service.cancel(&scope, &ids[2]).await.unwrap();
     service
-        .refund(&scope, &ids[0], Some("4.00"), None)
+        .cancel(&crate::common::operator(&scope), &ids[2])
+        .await
+        .unwrap();
+    service
+        .refund(
+            &crate::common::operator(&scope),
+            &ids[0],
+            Some("4.00"),
+            None,
+        )
         .await
         .unwrap();
     let truth = counted(&*store, &scope, since).await;

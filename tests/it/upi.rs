@@ -18,7 +18,7 @@ async fn upi_app(backend: Backend) -> Arc<TestApp> {
     .await;
     hundi::service::merchants::set_upi(
         &*app.store,
-        &app.shop.id,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         Some("shop@okaxis"),
         Some("Corner Shop"),
     )
@@ -572,8 +572,8 @@ async fn upi_rules_and_alerts(backend: Backend) {
     // Keys without credits:write cannot post credits.
     let reader = hundi::service::keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         hundi::service::keys::NewKey::new(
-            &app.shop.id,
             hundi::domain::key::Mode::Test,
             "r",
             vec![hundi::domain::key::Permission::PaymentsWrite],

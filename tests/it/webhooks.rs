@@ -396,7 +396,7 @@ async fn send_time_check_refuses_private_targets(backend: Backend) {
             created_at: now,
             updated_at: now,
         };
-        app.store.create_endpoint(&e).await.unwrap();
+        app.store.create_endpoint(&e, None).await.unwrap();
     }
     let p = app.payment("1.00").await;
     let event_id = app
@@ -503,11 +503,11 @@ async fn a_keys_own_webhook_url_gets_its_payments(backend: Backend) {
     // Refused when the URL points into the operator's network and that is not allowed.
     let refused = hundi::service::keys::create_key(
         &*app.store,
+        &hundi::service::access::Acting::cli(&app.shop.id, false),
         hundi::service::keys::NewKey {
             webhook_url: Some("http://10.0.0.1/hook".into()),
             allow_private: false,
             ..hundi::service::keys::NewKey::new(
-                &app.shop.id,
                 hundi::domain::key::Mode::Test,
                 "x",
                 hundi::domain::key::Permission::ALL.to_vec(),

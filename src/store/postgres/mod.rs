@@ -6,15 +6,18 @@
 
 mod group;
 
+use super::accounts::USER_COLUMNS;
 use super::rows::{
     self, ts, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
     MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
+use crate::domain::audit::AuditEntry;
 use crate::domain::credential::Credential;
 use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::payment::Payment;
+use crate::domain::role::Role;
 use crate::domain::session::{DayStat, Session};
 use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -257,6 +260,8 @@ super::events::events_sql! {
 }
 
 super::credentials::credentials_sql! {}
+
+super::audit::audit_sql! {}
 
 super::credits::credits_sql! {}
 

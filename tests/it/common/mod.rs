@@ -7,6 +7,8 @@ pub mod clients;
 pub mod docs;
 pub mod receiver;
 
+pub mod visitor;
+
 use hundi::config::Config;
 use hundi::domain::key::{Mode, Permission};
 use hundi::service::{keys, merchants};
@@ -182,13 +184,15 @@ pub async fn merchant(store: &dyn Store, name: &str) -> Merchant {
         .expect("merchant");
     let test = keys::create_key(
         store,
-        keys::NewKey::new(&m.id, Mode::Test, "test", Permission::ALL.to_vec()),
+        &hundi::service::access::Acting::cli(&m.id, false),
+        keys::NewKey::new(Mode::Test, "test", Permission::ALL.to_vec()),
     )
     .await
     .expect("test key");
     let live = keys::create_key(
         store,
-        keys::NewKey::new(&m.id, Mode::Live, "live", Permission::ALL.to_vec()),
+        &hundi::service::access::Acting::cli(&m.id, false),
+        keys::NewKey::new(Mode::Live, "live", Permission::ALL.to_vec()),
     )
     .await
     .expect("live key");
@@ -314,9 +318,10 @@ impl TestApp {
         let new = keys::NewKey {
             webhook_url: Some(url),
             allow_private: true,
-            ..keys::NewKey::new(&self.shop.id, Mode::Test, label, Permission::ALL.to_vec())
+            ..keys::NewKey::new(Mode::Test, label, Permission::ALL.to_vec())
         };
-        keys::create_key(&*self.store, new)
+        let owner = hundi::service::access::Acting::cli(&self.shop.id, false);
+        keys::create_key(&*self.store, &owner, new)
             .await
             .expect("plugin key")
     }
@@ -330,7 +335,7 @@ impl TestApp {
         let kind = hundi::service::credentials::kind(&state.sources, name).expect("known");
         state
             .credentials
-            .create(&scope, kind)
+            .create(&crate::common::operator(&scope), kind)
             .await
             .expect("credential")
     }
@@ -501,4 +506,10 @@ impl Drop for ChildServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The operator (the command line) acting on a scope: allowed everything, recorded in the
+/// audit log as the command line.
+pub fn operator(scope: &hundi::store::Scope) -> hundi::service::access::Acting {
+    hundi::service::access::Acting::cli(&scope.merchant_id, scope.livemode)
 }
