@@ -33,6 +33,7 @@ mod ratelimit;
 mod rotation;
 mod sign_in_throttle;
 mod store_conformance;
+mod team;
 mod upi;
 mod webhooks;
 mod webhooks_nodes;
