@@ -310,6 +310,13 @@ enum UserCommand {
         #[arg(long)]
         email: String,
     },
+    /// Turn off a user's two-factor sign-in (a lost phone and no recovery code left): the
+    /// password alone signs in again, or the set-up is asked where the merchant requires it.
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -927,6 +934,12 @@ async fn user(store: &dyn Store, command: UserCommand) -> Result<()> {
             let operator = Acting::cli(&found.merchant_id, false);
             let u = users::remove_user(store, &operator, &found.id).await?;
             println!("removed {} ({})", u.email, u.id);
+        }
+        UserCommand::ResetTwoFactor { email } => {
+            let found = user_by_email(store, &email).await?;
+            let operator = Acting::cli(&found.merchant_id, false);
+            crate::service::second_factor::reset(store, &operator, &found).await?;
+            println!("two-factor sign-in of {} is off", found.email);
         }
     }
     Ok(())

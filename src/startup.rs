@@ -80,6 +80,10 @@ pub fn app_state(
             config.sign_in.clone(),
         )),
         dialects: Arc::new(config.dialects.clone()),
+        second_factors: crate::service::second_factor::SecondFactors::new(
+            store.clone(),
+            config.secrets.clone(),
+        ),
         credentials: crate::service::credentials::Credentials::new(store, config.secrets.clone()),
         sources: Arc::new(config.registry.sources()),
         waiting: Arc::new(crate::service::waiting::Waiting::new(config.waiting)),

@@ -10,6 +10,7 @@
 use super::{render, view, Dash, DashError};
 
 use crate::domain::ids::random_token;
+use crate::domain::session::Stage;
 use crate::http::client_addr::ClientAddr;
 use crate::http::AppState;
 use crate::service::throttle::EMAIL_MAX;
@@ -25,10 +26,14 @@ use serde::de::DeserializeOwned;
 
 use subtle::ConstantTimeEq;
 
-const SESSION_COOKIE: &str = "hundi_session";
+pub(super) const SESSION_COOKIE: &str = "hundi_session";
+/// Where a session goes on when the password was right and the code is still asked, and
+/// when the user must first set up two-factor sign-in.
+pub(super) const CODE_PAGE: &str = "/dashboard/login/code";
+pub(super) const ENROLL_PAGE: &str = "/dashboard/two-factor";
 const LOGIN_COOKIE: &str = "hundi_login";
 
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -39,7 +44,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
+pub(super) fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let secure = if state.payments.public_url().starts_with("https://") {
         "; Secure"
     } else {
@@ -51,7 +56,7 @@ fn set_cookie(state: &AppState, name: &str, value: &str, max_age: i64) -> Header
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn equal(a: &str, b: &str) -> bool {
+pub(super) fn equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
@@ -73,6 +78,11 @@ async fn dash_of(
         user,
         merchant,
     } = signed_in;
+    match session.stage {
+        Stage::Full => {}
+        Stage::SecondFactor => return Err(DashError::Elsewhere(CODE_PAGE)),
+        Stage::Enroll => return Err(DashError::Elsewhere(ENROLL_PAGE)),
+    }
     Ok(Dash {
         session,
         user,
@@ -213,14 +223,20 @@ pub async fn login(
         )
         .await;
     match signed_in {
-        Ok(token) => signed_in_response(&state, &token),
+        Ok((token, stage)) => signed_in_response(&state, &token, stage),
         Err(e) => sign_in_refused(&state, e, &form.email),
     }
 }
 
-/// To the dashboard with the new session's cookie; the sign-in form's cookie is spent.
-fn signed_in_response(state: &AppState, token: &str) -> Response {
-    let mut res = Redirect::to("/dashboard").into_response();
+/// To the dashboard (or to the code, or to setting up two-factor sign-in) with the new
+/// session's cookie; the sign-in form's cookie is spent.
+fn signed_in_response(state: &AppState, token: &str, stage: Stage) -> Response {
+    let to = match stage {
+        Stage::Full => "/dashboard",
+        Stage::SecondFactor => CODE_PAGE,
+        Stage::Enroll => ENROLL_PAGE,
+    };
+    let mut res = Redirect::to(to).into_response();
     let headers = res.headers_mut();
     headers.append(
         header::SET_COOKIE,
@@ -231,7 +247,7 @@ fn signed_in_response(state: &AppState, token: &str) -> Response {
 }
 
 /// The sign-in form again, saying why the sign-in was refused (and when to retry if throttled).
-fn sign_in_refused(state: &AppState, error: SignInError, email: &str) -> Response {
+pub(super) fn sign_in_refused(state: &AppState, error: SignInError, email: &str) -> Response {
     match error {
         SignInError::Wait(secs) => retry_after(
             login_form(
@@ -263,7 +279,7 @@ fn sign_in_refused(state: &AppState, error: SignInError, email: &str) -> Respons
     }
 }
 
-fn retry_after(mut res: Response, secs: i64) -> Response {
+pub(super) fn retry_after(mut res: Response, secs: i64) -> Response {
     res.headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     res

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod overview;
 pub mod payments;
 pub mod settings;
+pub mod two_factor;
 pub mod view;
 pub mod webhooks;
 
@@ -60,6 +61,15 @@ pub fn router() -> Router<AppState> {
             get(settings::page).post(settings::save),
         )
         .route("/dashboard/settings/upi", post(settings::save_upi))
+        .route(
+            "/dashboard/login/code",
+            get(two_factor::code_page).post(two_factor::code),
+        )
+        .route("/dashboard/two-factor", get(two_factor::enroll_page))
+        .route("/dashboard/two-factor/setup", post(two_factor::setup))
+        .route("/dashboard/two-factor/confirm", post(two_factor::confirm))
+        .route("/dashboard/two-factor/disable", post(two_factor::disable))
+        .route("/dashboard/two-factor/require", post(two_factor::require))
         .route("/dashboard/settings/users", post(settings::add_user))
         .route(
             "/dashboard/settings/users/{id}/role",
@@ -125,6 +135,8 @@ impl Dash {
 pub enum DashError {
     /// Not signed in: to the login page.
     SignIn,
+    /// Signed in only part way: to where the sign-in goes on (the code, or setting up two-factor).
+    Elsewhere(&'static str),
     /// A state-changing request without the session's CSRF token.
     Forbidden,
     /// An action the user's role does not allow: a 403 that says so.
@@ -195,6 +207,7 @@ impl IntoResponse for DashError {
     fn into_response(self) -> Response {
         let (status, title, text) = match self {
             DashError::SignIn => return Redirect::to("/dashboard/login").into_response(),
+            DashError::Elsewhere(to) => return Redirect::to(to).into_response(),
             DashError::Forbidden => (
                 StatusCode::FORBIDDEN,
                 "Refused",

@@ -26,6 +26,10 @@ pub struct SettingsPage {
     /// the service refuses either way).
     pub may_edit: bool,
     pub may_manage_team: bool,
+    /// The signed-in user's own second factor, and the merchant's rule.
+    pub two_factor_on: bool,
+    pub recovery_codes_left: i64,
+    pub require_two_factor: bool,
     pub notice: Option<String>,
 }
 
@@ -50,6 +54,7 @@ pub async fn page(
     Query(q): Query<Notice>,
 ) -> Result<Response, DashError> {
     let m = &dash.merchant;
+    let mine = state.second_factors.status(&dash.user).await?;
     let users = state
         .reads
         .list_users(&m.id)
@@ -78,6 +83,9 @@ pub async fn page(
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         may_edit: dash.may(Action::ManageSettings),
         may_manage_team: dash.may(Action::ManageTeam),
+        two_factor_on: mine.enabled,
+        recovery_codes_left: mine.codes_left,
+        require_two_factor: m.require_two_factor,
         notice: Some(q.notice).filter(|n| !n.is_empty()),
     })
 }

@@ -14,6 +14,8 @@ pub struct Merchant {
     pub cancel_url: Option<String>,
     /// Seconds a checkout stays open when a create does not say.
     pub checkout_expiry_secs: Option<i64>,
+    /// Every user of the merchant must sign in with a second factor.
+    pub require_two_factor: bool,
     pub created_at: DateTime<Utc>,
 }
 

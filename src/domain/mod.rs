@@ -17,6 +17,7 @@ pub mod refund;
 pub mod retention;
 pub mod role;
 pub mod rollup;
+pub mod second_factor;
 pub mod session;
 pub mod source;
 pub mod web_url;

@@ -13,6 +13,36 @@ pub struct Session {
     pub livemode: bool,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    pub stage: Stage,
+}
+
+/// How far a session has got: only a `Full` one reaches the dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Full,
+    /// The password was right; the two-factor code is still asked.
+    SecondFactor,
+    /// The merchant requires two-factor sign-in and this user must set it up first.
+    Enroll,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Full => "full",
+            Stage::SecondFactor => "second_factor",
+            Stage::Enroll => "enroll",
+        }
+    }
+
+    /// An unknown stage (a newer version's) is the least trusted one.
+    pub fn parse(text: &str) -> Stage {
+        match text {
+            "full" => Stage::Full,
+            "enroll" => Stage::Enroll,
+            _ => Stage::SecondFactor,
+        }
+    }
 }
 
 /// A day's payments of one currency and status (for the overview's figures and chart).

@@ -75,6 +75,8 @@ pub struct Services {
     /// The dashboard's sign-in throttle and its ceiling on password checks.
     pub sign_in: Arc<SignInGuard>,
     pub dialects: Arc<DialectSettings>,
+    /// Users' two-factor sign-in (secrets sealed with `secrets`).
+    pub second_factors: crate::service::second_factor::SecondFactors,
     /// The dialects' credentials (sealed with `secrets`).
     pub credentials: crate::service::credentials::Credentials,
     /// What the checkout and the dashboard know of each payment source (from the registry).

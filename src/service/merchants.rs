@@ -21,6 +21,7 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
         success_url: None,
         cancel_url: None,
         checkout_expiry_secs: None,
+        require_two_factor: false,
         created_at: crate::domain::now(),
     };
     store.create_merchant(&merchant).await?;

@@ -25,6 +25,7 @@ pub mod refunds;
 pub mod retention;
 pub mod rollup;
 pub mod rotation;
+pub mod second_factor;
 pub mod settings;
 pub mod throttle;
 pub mod upi;

@@ -132,6 +132,9 @@ fn seal_of(value: SealedValue<'_>) -> (&str, String) {
             sealed,
             ..
         } => (sealed, Endpoint::seal_context(endpoint_id)),
+        SealedValue::SecondFactor {
+            user_id, sealed, ..
+        } => (sealed, crate::domain::second_factor::seal_context(user_id)),
         SealedValue::KeptResponse {
             merchant_id,
             livemode,
@@ -155,6 +158,9 @@ fn name(value: SealedValue<'_>) -> String {
         }
         SealedValue::KeptResponse { key, .. } => {
             format!("the kept response of idempotency key {key}")
+        }
+        SealedValue::SecondFactor { user_id, .. } => {
+            format!("the two-factor secret of user {user_id}")
         }
     }
 }

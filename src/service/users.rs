@@ -10,7 +10,7 @@ use crate::domain::email::Email;
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::merchant::{Merchant, User};
 use crate::domain::role::{Action, Role};
-use crate::domain::session::Session;
+use crate::domain::session::{Session, Stage};
 use crate::store::{Store, StoreError};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
 use argon2::Argon2;
@@ -156,7 +156,9 @@ fn dummy_hash() -> &'static str {
 
 impl PaymentService {
     /// Checks the password (argon2id) once the throttle has counted the try; returns a new
-    /// session's token. `client` is the client address as the throttle counts it.
+    /// session's token and how far it is signed in: fully, or (a user with two-factor
+    /// sign-in) waiting for the code, or (a merchant that requires it, a user without it)
+    /// only to set it up. `client` is the client address as the throttle counts it.
     pub async fn sign_in(
         &self,
         guard: &SignInGuard,
@@ -164,7 +166,7 @@ impl PaymentService {
         password: &str,
         client: &str,
         origin: &Origin,
-    ) -> Result<String, SignInError> {
+    ) -> Result<(String, Stage), SignInError> {
         use argon2::{PasswordHash, PasswordVerifier};
         let email = email.trim().to_lowercase();
         let now = crate::domain::now();
@@ -204,7 +206,32 @@ impl PaymentService {
                 return Err(SignInError::Wrong);
             }
         };
-        guard.succeeded(&self.store, &email, client, now).await?;
+        let stage = if self
+            .store
+            .get_second_factor(&user.id)
+            .await?
+            .secret
+            .is_some()
+        {
+            Stage::SecondFactor
+        } else if self
+            .store
+            .get_merchant(&user.merchant_id)
+            .await?
+            .require_two_factor
+        {
+            Stage::Enroll
+        } else {
+            Stage::Full
+        };
+        // With a code still to come, the throttle keeps counting until the code is right.
+        let lasts = match stage {
+            Stage::SecondFactor => chrono::Duration::minutes(super::second_factor::CODE_MINUTES),
+            _ => {
+                guard.succeeded(&self.store, &email, client, now).await?;
+                chrono::Duration::hours(SESSION_HOURS)
+            }
+        };
         let token = random_token(43);
         let session = Session {
             token_hash: token_hash(&token),
@@ -213,15 +240,21 @@ impl PaymentService {
             csrf: random_token(32),
             livemode: false,
             created_at: now,
-            expires_at: now + chrono::Duration::hours(SESSION_HOURS),
+            expires_at: now + lasts,
+            stage,
         };
-        let entry = Acting::user(&user, false, origin.clone()).merchant_entry(
-            "user.signed_in",
-            Some(&user.id),
-            serde_json::json!({}),
-        );
+        // Recorded as signed in once the session is: now, or when the code is right.
+        let entry = (stage == Stage::Full)
+            .then(|| {
+                Acting::user(&user, false, origin.clone()).merchant_entry(
+                    "user.signed_in",
+                    Some(&user.id),
+                    serde_json::json!({}),
+                )
+            })
+            .flatten();
         self.store.create_session(&session, entry.as_ref()).await?;
-        Ok(token)
+        Ok((token, stage))
     }
 
     /// The unexpired session a cookie's token names, with its user and merchant; `None` when

@@ -3,6 +3,7 @@
 use super::*;
 
 use crate::domain::role::Role;
+use crate::domain::session::Stage;
 
 /// A user's columns, in the order `create_user` writes them.
 pub const USER_COLUMNS: &str = "id, merchant_id, email, password_hash, role, created_at";
@@ -59,6 +60,23 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// The unexpired session with this token hash.
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session>;
+    /// Moves a session from stage `from` to `to` with a new expiry, and writes the audit
+    /// entry with it; `false` (and nothing written) when it was no longer at `from`.
+    async fn set_session_stage(
+        &self,
+        token_hash: &str,
+        from: Stage,
+        to: Stage,
+        expires_at: DateTime<Utc>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<bool>;
+    /// Whether every user of the merchant must sign in with a second factor.
+    async fn set_require_two_factor(
+        &self,
+        merchant_id: &str,
+        on: bool,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<Merchant>;
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()>;
     async fn delete_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Counts a try at `subject` (a sign-in throttle's `email:…` or `addr:…`) before the work
@@ -161,6 +179,11 @@ impl AccountStore for Backend {
         lock_team(&mut tx, merchant_id).await?;
         sql!("DELETE FROM dashboard_sessions WHERE user_id = $1 AND merchant_id = $2",
             user_id, merchant_id).execute(&mut *tx).await?;
+        for table in ["user_second_factors", "recovery_codes"] {
+            sql!(&format!("DELETE FROM {table} WHERE user_id IN \
+                 (SELECT id FROM users WHERE id = $1 AND merchant_id = $2)"),
+                user_id, merchant_id).execute(&mut *tx).await?;
+        }
         let sql = format!("DELETE FROM users WHERE id = $1 AND merchant_id = $2 \
              RETURNING {USER_COLUMNS}");
         let row = sql!(&sql, user_id, merchant_id).fetch_optional(&mut *tx).await?
@@ -220,9 +243,9 @@ impl AccountStore for Backend {
     async fn create_session(&self, s: &Session, audit: Option<&AuditEntry>) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         sql!("INSERT INTO dashboard_sessions (token_hash, user_id, merchant_id, csrf, livemode, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             created_at, expires_at, stage) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &s.token_hash, &s.user_id, &s.merchant_id, &s.csrf, s.livemode, ts(s.created_at),
-            ts(s.expires_at)).execute(&mut *tx).await.map_err(classify)?;
+            ts(s.expires_at), s.stage.as_str()).execute(&mut *tx).await.map_err(classify)?;
         // Sessions that ran out go when new ones come.
         sql!("DELETE FROM dashboard_sessions WHERE expires_at < $1", ts(s.created_at))
             .execute(&mut *tx).await?;
@@ -230,12 +253,37 @@ impl AccountStore for Backend {
     }
 
     async fn get_session(&self, token_hash: &str, now: DateTime<Utc>) -> StoreResult<Session> {
-        let r = sql!("SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at \
-             FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > $2",
+        let r = sql!("SELECT token_hash, user_id, merchant_id, csrf, livemode, created_at, expires_at, \
+             stage FROM dashboard_sessions WHERE token_hash = $1 AND expires_at > $2",
             token_hash, ts(now)).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         let r = &r;
+        let stage: String = get(r, "stage")?;
         Ok(from_row!(r, Session { token_hash, user_id, merchant_id, csrf, livemode, created_at,
-            expires_at }))
+            expires_at; stage: crate::domain::session::Stage::parse(&stage) }))
+    }
+
+    async fn set_session_stage(&self, token_hash: &str, from: Stage, to: Stage,
+        expires_at: DateTime<Utc>, audit: Option<&AuditEntry>) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        let moved = sql!("UPDATE dashboard_sessions SET stage = $3, expires_at = $4 \
+             WHERE token_hash = $1 AND stage = $2", token_hash, from.as_str(), to.as_str(),
+            ts(expires_at)).execute(&mut *tx).await?.rows_affected() == 1;
+        if moved {
+            audited(tx, audit).await?;
+        }
+        Ok(moved)
+    }
+
+    async fn set_require_two_factor(&self, merchant_id: &str, on: bool,
+        audit: Option<&AuditEntry>) -> StoreResult<Merchant> {
+        let mut tx = self.begin().await?;
+        let sql = format!("UPDATE merchants SET require_two_factor = $2 WHERE id = $1 \
+             RETURNING {MERCHANT_COLUMNS}");
+        let row = sql!(&sql, merchant_id, on).fetch_optional(&mut *tx).await?
+            .ok_or(StoreError::NotFound)?;
+        let merchant = merchant_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(merchant)
     }
 
     async fn set_session_mode(&self, token_hash: &str, livemode: bool) -> StoreResult<()> {

@@ -36,6 +36,12 @@ pub enum SealedValue<'a> {
         previous: bool,
         sealed: &'a str,
     },
+    /// A user's TOTP secret, or (`pending`) one shown for set-up and not yet confirmed.
+    SecondFactor {
+        user_id: &'a str,
+        pending: bool,
+        sealed: &'a str,
+    },
     /// A kept idempotent response's body, without its `SEALED_BODY` mark.
     KeptResponse {
         merchant_id: &'a str,
@@ -118,6 +124,22 @@ impl CredentialStore for Backend {
                     let column = if previous { "previous_secret" } else { "secret" };
                     sql!(&format!("UPDATE webhook_endpoints SET {column} = $2 WHERE id = $1"), &id, new)
                         .execute(&mut *tx).await?;
+                    replaced += 1;
+                }
+            }
+        }
+        let rows = sqlx::query("SELECT user_id, secret, pending FROM user_second_factors")
+            .fetch_all(&mut *tx).await?;
+        for r in &rows {
+            let user_id: String = get(r, "user_id")?;
+            let both = [(false, get::<Option<String>>(r, "secret")?), (true, get(r, "pending")?)];
+            for (pending, sealed) in both {
+                let Some(sealed) = sealed else { continue };
+                let value = SealedValue::SecondFactor { user_id: &user_id, pending, sealed: &sealed };
+                if let Some(new) = reseal(value).map_err(stop)? {
+                    let column = if pending { "pending" } else { "secret" };
+                    sql!(&format!("UPDATE user_second_factors SET {column} = $2 WHERE user_id = $1"),
+                        &user_id, new).execute(&mut *tx).await?;
                     replaced += 1;
                 }
             }

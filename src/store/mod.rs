@@ -31,6 +31,7 @@ mod postgres;
 mod rollups;
 mod rows;
 mod sealing;
+pub mod second_factor;
 mod sqlite;
 
 pub use accounts::AccountStore;
@@ -203,6 +204,7 @@ pub trait Store:
     + CreditStore
     + IdempotencyStore
     + RollupStore
+    + second_factor::SecondFactorStore
 {
 }
 
@@ -216,6 +218,7 @@ impl<T> Store for T where
         + CreditStore
         + IdempotencyStore
         + RollupStore
+        + second_factor::SecondFactorStore
 {
 }
 

@@ -157,7 +157,8 @@ pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, c
      wallet_last4, failure_code, failure_message, created_at, updated_at";
 
 pub const MERCHANT_COLUMNS: &str =
-    "id, name, upi_id, upi_name, success_url, cancel_url, checkout_expiry_secs, created_at";
+    "id, name, upi_id, upi_name, success_url, cancel_url, checkout_expiry_secs, created_at, \
+     require_two_factor";
 
 pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptStatus> {
     crate::domain::attempt::AttemptStatus::parse(s)
@@ -404,7 +405,7 @@ macro_rules! decoders {
 
         fn merchant_from_row(r: &DbRow) -> StoreResult<Merchant> {
             Ok(from_row!(r, Merchant { id, name, upi_id, upi_name, success_url, cancel_url,
-                checkout_expiry_secs, created_at }))
+                checkout_expiry_secs, created_at, require_two_factor }))
         }
 
         /// A delivery without its attempts.

@@ -17,7 +17,7 @@ use crate::domain::credential::Credential;
 use crate::domain::credit::{AcceptedShortfall, Credit};
 use crate::domain::payment::Payment;
 use crate::domain::role::Role;
-use crate::domain::session::{DayStat, Session};
+use crate::domain::session::{DayStat, Session, Stage};
 use crate::domain::webhook::{events_column, Endpoint};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -371,6 +371,7 @@ super::events::events_sql! {
 }
 
 super::credentials::credentials_sql! {}
+super::second_factor::second_factor_sql! {}
 
 super::audit::audit_sql! {}
 

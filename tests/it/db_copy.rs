@@ -919,6 +919,51 @@ async fn sign_in(shop: &Shop) -> String {
         .to_string()
 }
 
+/// Turns on the signed-in user's two-factor sign-in (its sealed secret and hashed recovery
+/// codes are rows the copy must carry).
+async fn turn_on_two_factor(shop: &Shop, session: &str) {
+    let cookie = format!("hundi_session={session}");
+    let page = |res: reqwest::Response| async { res.text().await.unwrap() };
+    let value_after = |body: &str, marker: &str| {
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} in {body}"))
+            + marker.len();
+        body[at..at + body[at..].find(['"', '<']).unwrap()].to_string()
+    };
+    let settings = shop
+        .http
+        .get(format!("{}/dashboard/settings", shop.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let csrf = value_after(&page(settings).await, "name=\"csrf\" value=\"");
+    let post = |path: &str, form: Vec<(&str, String)>| {
+        shop.http
+            .post(format!("{}{path}", shop.url))
+            .header("Cookie", &cookie)
+            .form(&form)
+            .send()
+    };
+    let setup = page(
+        post("/dashboard/two-factor/setup", vec![("csrf", csrf.clone())])
+            .await
+            .unwrap(),
+    )
+    .await;
+    let secret = value_after(&setup, "data-testid=\"two-factor-secret\">");
+    let step = hundi::domain::second_factor::step_of(chrono::Utc::now().timestamp());
+    let code = hundi::domain::second_factor::code_at(&secret, step).unwrap();
+    let done = post(
+        "/dashboard/two-factor/confirm",
+        vec![("csrf", csrf), ("code", code)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.status().as_u16(), 200);
+}
+
 /// Waits until the server has done what it does on its own: the overdue payment expired
 /// (with its event), every webhook delivery attempted. Then every payment is as planned.
 async fn until_settled(shop: &Shop, taken: &Taken) {
@@ -1292,6 +1337,7 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
     take_native_payments(&shop, &mut taken, &good.url, &failing.url).await;
     take_dialect_payments(&shop, &setup, &mut taken, &good.url).await;
     taken.session = sign_in(&shop).await;
+    turn_on_two_factor(&shop, &taken.session).await;
     until_settled(&shop, &taken).await;
     assert!(good.inbox.count() > 0 && failing.inbox.count() > 0);
     stop(server);

@@ -34,6 +34,8 @@ mod rotation;
 mod sign_in_throttle;
 mod store_conformance;
 mod team;
+mod two_factor;
+mod two_factor_browser;
 mod upi;
 mod webhooks;
 mod webhooks_nodes;

@@ -1153,6 +1153,7 @@ async fn users_sessions_and_the_sign_in_throttle(backend: Backend) {
         livemode: false,
         created_at: now,
         expires_at,
+        stage: hundi::domain::session::Stage::Full,
     };
     store
         .create_session(&session("live", now + Duration::hours(1)), None)
@@ -1962,7 +1963,130 @@ async fn concurrent_creates_each_get_their_event_and_delivery(backend: Backend) 
     }
 }
 
+/// A second factor's codes are each accepted once, even when the same code arrives on
+/// several connections at once; a part-way session is moved on once; turning it off takes
+/// the recovery codes with it.
+async fn second_factors_accept_each_code_once(backend: Backend) {
+    use hundi::domain::session::{Session, Stage};
+    let (_db, store, _, scope, _) = setup(backend).await;
+    let user = hundi::service::users::create_user(
+        &*store,
+        &crate::common::operator(&scope),
+        "two@shop.example",
+        "long enough password",
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
+    let none = store.get_second_factor(&user.id).await.unwrap();
+    assert_eq!(
+        (none.secret, none.pending, none.codes_left),
+        (None, None, 0)
+    );
+    store
+        .set_pending_second_factor(&user.id, "sealed-1")
+        .await
+        .unwrap();
+    store
+        .set_pending_second_factor(&user.id, "sealed-2")
+        .await
+        .unwrap();
+    let pending = store.get_second_factor(&user.id).await.unwrap();
+    assert_eq!(
+        (pending.secret, pending.pending.as_deref()),
+        (None, Some("sealed-2"))
+    );
+    assert!(
+        !store.accept_totp_step(&user.id, 100).await.unwrap(),
+        "not on yet"
+    );
+    let hashes: Vec<String> = (0..12).map(|i| format!("hash{i}")).collect();
+    let now = Utc::now();
+    store
+        .enable_second_factor(&user.id, "sealed-2", 100, &hashes, now, None)
+        .await
+        .unwrap();
+    let on = store.get_second_factor(&user.id).await.unwrap();
+    assert_eq!(
+        (
+            on.secret.as_deref(),
+            on.pending,
+            on.last_step,
+            on.codes_left
+        ),
+        (Some("sealed-2"), None, Some(100), 10),
+        "ten codes at most, whatever is passed"
+    );
+    // The step that confirmed it, and older ones, are spent; a later one is accepted once.
+    assert!(!store.accept_totp_step(&user.id, 100).await.unwrap());
+    let tries = (0..8).map(|_| store.accept_totp_step(&user.id, 101));
+    let accepted = futures::future::join_all(tries).await;
+    assert_eq!(accepted.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
+    assert!(!store.accept_totp_step(&user.id, 99).await.unwrap());
+    let uses = (0..8).map(|_| store.use_recovery_code(&user.id, "hash3", now, None));
+    let used = futures::future::join_all(uses).await;
+    assert_eq!(used.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
+    assert!(!store
+        .use_recovery_code(&user.id, "nope", now, None)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get_second_factor(&user.id).await.unwrap().codes_left,
+        9
+    );
+    // A session waiting for its code moves on once.
+    let session = Session {
+        token_hash: "partial".into(),
+        user_id: user.id.clone(),
+        merchant_id: scope.merchant_id.clone(),
+        csrf: "csrf".into(),
+        livemode: false,
+        created_at: now,
+        expires_at: now + Duration::minutes(5),
+        stage: Stage::SecondFactor,
+    };
+    store.create_session(&session, None).await.unwrap();
+    assert_eq!(
+        store.get_session("partial", now).await.unwrap().stage,
+        Stage::SecondFactor
+    );
+    let later = now + Duration::hours(12);
+    let moves = (0..4)
+        .map(|_| store.set_session_stage("partial", Stage::SecondFactor, Stage::Full, later, None));
+    let moved = futures::future::join_all(moves).await;
+    assert_eq!(moved.iter().filter(|r| *r.as_ref().unwrap()).count(), 1);
+    let full = store.get_session("partial", now).await.unwrap();
+    assert_eq!(full.stage, Stage::Full);
+    assert_eq!(full.expires_at.timestamp(), later.timestamp());
+    store.disable_second_factor(&user.id, None).await.unwrap();
+    let off = store.get_second_factor(&user.id).await.unwrap();
+    assert_eq!((off.secret, off.codes_left), (None, 0));
+    // A user with a second factor can still be removed.
+    store
+        .enable_second_factor(&user.id, "s", 1, &hashes, now, None)
+        .await
+        .unwrap();
+    let other = hundi::service::users::create_user(
+        &*store,
+        &crate::common::operator(&scope),
+        "boss@shop.example",
+        "long enough password",
+        hundi::domain::role::Role::Owner,
+    )
+    .await
+    .unwrap();
+    store
+        .remove_user(&scope.merchant_id, &user.id, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.list_users(&scope.merchant_id).await.unwrap()[0].id,
+        other.id
+    );
+}
+
 on_both_backends!(
+    second_factors_accept_each_code_once,
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,
     released_deliveries_are_claimable_at_once,
