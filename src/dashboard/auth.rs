@@ -285,11 +285,25 @@ pub(super) fn retry_after(mut res: Response, secs: i64) -> Response {
     res
 }
 
+#[derive(serde::Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Signs out a session at any stage (one still waiting for its code too), with its token.
 pub async fn logout(
     State(state): State<AppState>,
-    Posted(dash, _): Posted<Plain>,
+    headers: HeaderMap,
+    axum::Form(form): axum::Form<LogoutForm>,
 ) -> Result<Response, DashError> {
-    state.payments.sign_out(&dash.session).await?;
+    let token = cookie(&headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
+    let signed_in = state.payments.session(token).await?;
+    let session = signed_in.ok_or(DashError::SignIn)?.session;
+    if !equal(&form.csrf, &session.csrf) {
+        return Err(DashError::Forbidden);
+    }
+    state.payments.sign_out(&session).await?;
     let mut res = Redirect::to("/dashboard/login").into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,

@@ -284,6 +284,17 @@ async fn wrong_codes_are_throttled(backend: Backend) {
         page.status, 429,
         "blocked means blocked, even for the right code"
     );
+    // A session waiting for its code can be signed out, and is gone.
+    let out = v.post("/dashboard/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(
+        (out.status, out.location.as_str()),
+        (303, "/dashboard/login")
+    );
+    let gone = v.get("/dashboard/login/code").await;
+    assert_eq!(
+        (gone.status, gone.location.as_str()),
+        (303, "/dashboard/login")
+    );
 }
 
 crate::on_both_backends!(
