@@ -7,8 +7,7 @@ use crate::domain::audit::{AuditEntry, AuditFilter, ACTIONS};
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Entries on one page.
@@ -227,19 +226,7 @@ pub async fn csv(
     let bytes = out
         .into_inner()
         .map_err(|e| DashError::Internal(e.to_string()))?;
-    let name = format!(
-        "attachment; filename=\"audit-{}.csv\"",
-        Utc::now().format("%Y%m%d-%H%M%S")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, name),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(super::view::csv_download("audit", bytes))
 }
 
 /// One entry as a CSV row. Text a person typed (an e-mail address tried, a user agent) is

@@ -26,14 +26,14 @@ use serde::de::DeserializeOwned;
 
 use subtle::ConstantTimeEq;
 
-pub(super) const SESSION_COOKIE: &str = "hundi_session";
+const SESSION_COOKIE: &str = "hundi_session";
 /// Where a session goes on when the password was right and the code is still asked, and
 /// when the user must first set up two-factor sign-in.
 pub(super) const CODE_PAGE: &str = "/dashboard/login/code";
 pub(super) const ENROLL_PAGE: &str = "/dashboard/two-factor";
 const LOGIN_COOKIE: &str = "hundi_login";
 
-pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -60,24 +60,31 @@ pub(super) fn equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// Where a request came from: its client address (as the trusted proxies say) and user agent.
-/// The signed-in session of a request, with its user and merchant.
+/// The session a request's cookie names, at any stage, with its user and merchant (the
+/// pages that finish a sign-in, and signing out, take it as it is).
+pub(super) async fn session_of(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<crate::service::users::SignedIn, DashError> {
+    let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
+    state
+        .payments
+        .session(token)
+        .await?
+        .ok_or(DashError::SignIn)
+}
+
+/// The signed-in session of a request, with its user and merchant: only a full one.
 async fn dash_of(
     state: &AppState,
     headers: &HeaderMap,
     extensions: &Extensions,
 ) -> Result<Dash, DashError> {
-    let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
-    let signed_in = state
-        .payments
-        .session(token)
-        .await?
-        .ok_or(DashError::SignIn)?;
     let crate::service::users::SignedIn {
         session,
         user,
         merchant,
-    } = signed_in;
+    } = session_of(state, headers).await?;
     match session.stage {
         Stage::Full => {}
         Stage::SecondFactor => return Err(DashError::Elsewhere(CODE_PAGE)),
@@ -297,9 +304,7 @@ pub async fn logout(
     headers: HeaderMap,
     axum::Form(form): axum::Form<LogoutForm>,
 ) -> Result<Response, DashError> {
-    let token = cookie(&headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
-    let signed_in = state.payments.session(token).await?;
-    let session = signed_in.ok_or(DashError::SignIn)?.session;
+    let session = session_of(&state, &headers).await?.session;
     if !equal(&form.csrf, &session.csrf) {
         return Err(DashError::Forbidden);
     }

@@ -14,7 +14,6 @@ use crate::http::AppState;
 use crate::service::{EventFilter, PaymentFilter};
 use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, NaiveTime};
 
@@ -169,20 +168,10 @@ pub async fn csv(
     let mut filter = f.to_filter(&state.sources, 500)?;
     filter.starting_after = None;
     let bytes = csv_bytes(&state, &dash.scope_for(Action::ReadPayments)?, filter).await?;
-    let name = format!(
-        "attachment; filename=\"payments-{}-{}.csv\"",
-        dash.mode().as_str(),
-        chrono::Utc::now().format("%Y%m%d-%H%M%S")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, name),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+    Ok(super::view::csv_download(
+        &format!("payments-{}", dash.mode().as_str()),
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 /// The CSV columns, in the order `csv_record` fills them.

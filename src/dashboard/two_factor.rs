@@ -3,7 +3,7 @@
 //! "every user must use it". A session that is only part way signed in reaches these pages
 //! and no other.
 
-use super::auth::{cookie, equal, retry_after, sign_in_refused, Posted, CODE_PAGE, SESSION_COOKIE};
+use super::auth::{equal, retry_after, session_of, sign_in_refused, Posted, CODE_PAGE};
 use super::{render, DashError};
 use crate::domain::session::Stage;
 use crate::http::client_addr::ClientAddr;
@@ -32,16 +32,6 @@ pub struct TwoFactorPage {
     /// The merchant requires two-factor sign-in (the set-up says why it is asked).
     pub required: bool,
     pub codes: Vec<String>,
-}
-
-/// A session at any stage, with its user and merchant.
-async fn partial(state: &AppState, headers: &HeaderMap) -> Result<SignedIn, DashError> {
-    let token = cookie(headers, SESSION_COOKIE).ok_or(DashError::SignIn)?;
-    state
-        .payments
-        .session(token)
-        .await?
-        .ok_or(DashError::SignIn)
 }
 
 #[derive(serde::Deserialize)]
@@ -80,7 +70,7 @@ pub async fn code_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, DashError> {
-    let s = partial(&state, &headers).await?;
+    let s = session_of(&state, &headers).await?;
     if s.session.stage != Stage::SecondFactor {
         return Ok(Redirect::to("/dashboard").into_response());
     }
@@ -96,7 +86,7 @@ pub async fn code(
     extensions: Extensions,
     axum::Form(form): axum::Form<CodeForm>,
 ) -> Result<Response, DashError> {
-    let s = partial(&state, &headers).await?;
+    let s = session_of(&state, &headers).await?;
     if s.session.stage != Stage::SecondFactor {
         return Ok(Redirect::to("/dashboard").into_response());
     }
@@ -153,7 +143,7 @@ pub async fn enroll_page(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, DashError> {
-    let s = partial(&state, &headers).await?;
+    let s = session_of(&state, &headers).await?;
     match s.session.stage {
         Stage::Enroll => {}
         Stage::SecondFactor => return Ok(Redirect::to(CODE_PAGE).into_response()),
@@ -180,7 +170,7 @@ pub async fn confirm(
     extensions: Extensions,
     axum::Form(form): axum::Form<CodeForm>,
 ) -> Result<Response, DashError> {
-    let s = partial(&state, &headers).await?;
+    let s = session_of(&state, &headers).await?;
     if s.session.stage == Stage::SecondFactor {
         return Ok(Redirect::to(CODE_PAGE).into_response());
     }

@@ -31,6 +31,23 @@ pub async fn js() -> impl IntoResponse {
     )
 }
 
+/// A CSV document as a download named `{stem}-{now}.csv`, never cached.
+pub fn csv_download(stem: &str, bytes: Vec<u8>) -> axum::response::Response {
+    let name = format!(
+        "attachment; filename=\"{stem}-{}.csv\"",
+        chrono::Utc::now().format("%Y%m%d-%H%M%S")
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// What every page's frame shows: who is signed in, for which merchant, in which mode.
 pub struct Chrome {
     pub section: &'static str,

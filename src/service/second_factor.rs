@@ -5,7 +5,7 @@
 
 use super::access::Acting;
 use super::error::AccountError;
-use super::throttle::{Refusal, SignInGuard};
+use super::throttle::SignInGuard;
 use super::users::{SignInError, SESSION_HOURS};
 use crate::domain::audit::Origin;
 use crate::domain::merchant::{Merchant, User};
@@ -135,7 +135,7 @@ impl SecondFactors {
                 "this merchant requires two-factor sign-in for every user".into(),
             ));
         }
-        if self.check_code(user, code).await?.is_none() {
+        if self.check_code(by, user, code).await?.is_none() {
             return Err(AccountError::Invalid(
                 "that code is not the one the app shows".into(),
             ));
@@ -160,19 +160,18 @@ impl SecondFactors {
     ) -> Result<(), SignInError> {
         let (session, user) = signed;
         let now = crate::domain::now();
-        match guard.admit(&self.store, &user.email, client, now).await? {
-            Ok(_check) => {}
-            Err(Refusal::Blocked(until)) => {
-                let ms = (until - now).num_milliseconds();
-                return Err(SignInError::Wait((ms + 999).div_euclid(1000).max(1)));
-            }
-            Err(Refusal::Busy) => return Err(SignInError::Busy),
+        // Counted like a password try; the code is checked here, not by the password pool.
+        if let Err(refusal) = guard.admit(&self.store, &user.email, client, now).await? {
+            return Err(SignInError::refused(refusal, now));
         }
         let by = Acting::user(user, false, origin.clone());
-        let method = self.check_code(user, code).await.map_err(|e| match e {
-            AccountError::Store(s) => SignInError::Store(s),
-            _ => SignInError::Wrong,
-        })?;
+        let method = self
+            .check_code(&by, user, code)
+            .await
+            .map_err(|e| match e {
+                AccountError::Store(s) => SignInError::Store(s),
+                _ => SignInError::Wrong,
+            })?;
         let Some(method) = method else {
             let mut entry =
                 super::access::refused_sign_in(Some(&user.merchant_id), &user.email, origin);
@@ -210,6 +209,7 @@ impl SecondFactors {
     /// `recovery_code` (a used recovery code is recorded with its use).
     async fn check_code(
         &self,
+        by: &Acting,
         user: &User,
         code: &str,
     ) -> Result<Option<&'static str>, AccountError> {
@@ -219,7 +219,7 @@ impl SecondFactors {
         };
         let now = crate::domain::now();
         if totp::is_recovery_code(code) {
-            let entry = Acting::user(user, false, Origin::default()).merchant_entry(
+            let entry = by.merchant_entry(
                 "user.recovery_code_used",
                 Some(&user.id),
                 json!({ "left": stored.codes_left - 1 }),

@@ -141,6 +141,20 @@ pub enum SignInError {
     Store(#[from] StoreError),
 }
 
+impl SignInError {
+    /// A try the throttle refused before any check: how long to wait, or that checks are busy.
+    pub(super) fn refused(refusal: Refusal, now: chrono::DateTime<chrono::Utc>) -> SignInError {
+        match refusal {
+            Refusal::Blocked(until) => {
+                // Rounded up: a client that waits exactly this long finds the block over.
+                let ms = (until - now).num_milliseconds();
+                SignInError::Wait((ms + 999).div_euclid(1000).max(1))
+            }
+            Refusal::Busy => SignInError::Busy,
+        }
+    }
+}
+
 /// A signed-in session with its user and merchant.
 pub struct SignedIn {
     pub session: Session,
@@ -172,12 +186,7 @@ impl PaymentService {
         let now = crate::domain::now();
         let check = match guard.admit(&self.store, &email, client, now).await? {
             Ok(check) => check,
-            Err(Refusal::Blocked(until)) => {
-                // Rounded up: a client that waits exactly this long finds the block over.
-                let ms = (until - now).num_milliseconds();
-                return Err(SignInError::Wait((ms + 999).div_euclid(1000).max(1)));
-            }
-            Err(Refusal::Busy) => return Err(SignInError::Busy),
+            Err(refusal) => return Err(SignInError::refused(refusal, now)),
         };
         let user = match self.store.find_user_by_email(&email).await {
             Ok(u) => Some(u),
