@@ -6,7 +6,7 @@ use crate::common::visitor::Visitor;
 use crate::common::{Backend, TestApp};
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 /// The app with a login for each merchant: owner@shop.example and owner@other.example.
 async fn app_with_users(backend: Backend) -> TestApp {
@@ -536,15 +536,8 @@ async fn overview_and_settings(backend: Backend) {
 /// with their filter, and an unmatched UPI credit matched by hand.
 async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    hundi::service::users::create_user(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        "owner@shop.example",
-        PASSWORD,
-        hundi::domain::role::Role::Owner,
-    )
-    .await
-    .unwrap();
+    app.add_user("owner@shop.example", hundi::domain::role::Role::Owner)
+        .await;
     hundi::service::merchants::set_upi(
         &*app.store,
         &hundi::service::access::Acting::cli(&app.shop.id, false),

@@ -8,7 +8,7 @@ use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 use std::time::Duration;
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 async fn shot(b: &Browser, name: &str) {
     b.screenshot(&format!("dashboard-{name}.png")).await;
@@ -16,15 +16,8 @@ async fn shot(b: &Browser, name: &str) {
 
 async fn a_merchant_runs_the_business_from_the_dashboard(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    hundi::service::users::create_user(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        "owner@shop.example",
-        PASSWORD,
-        hundi::domain::role::Role::Owner,
-    )
-    .await
-    .unwrap();
+    app.add_user("owner@shop.example", hundi::domain::role::Role::Owner)
+        .await;
     // The demo payment, paid, and a few others.
     let (_, demo) = app
         .post(

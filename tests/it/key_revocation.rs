@@ -6,7 +6,7 @@ use crate::common::{Backend, TestApp};
 use hundi::config::Config;
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 /// A node that would trust a looked-up key for a whole minute if nothing told it otherwise.
 fn long_cache() -> Config {
@@ -43,15 +43,8 @@ fn cookie_of(res: &reqwest::Response, name: &str) -> String {
 
 impl Dashboard {
     async fn sign_in(app: &TestApp) -> Dashboard {
-        hundi::service::users::create_user(
-            &*app.store,
-            &hundi::service::access::Acting::cli(&app.shop.id, false),
-            "owner@shop.example",
-            PASSWORD,
-            hundi::domain::role::Role::Owner,
-        )
-        .await
-        .unwrap();
+        app.add_user("owner@shop.example", hundi::domain::role::Role::Owner)
+            .await;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

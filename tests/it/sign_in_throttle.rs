@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Barrier;
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 const OWNER: &str = "owner@shop.example";
 
 /// A sign-in form ready to send: its double-submit cookie and token.
@@ -87,15 +87,7 @@ async fn sign_in(app: &TestApp, email: &str, password: &str, from: Option<&str>)
 
 async fn app_with_owner(backend: Backend, opts: Config) -> TestApp {
     let app = TestApp::spawn_with(backend, opts).await;
-    hundi::service::users::create_user(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        OWNER,
-        PASSWORD,
-        hundi::domain::role::Role::Owner,
-    )
-    .await
-    .unwrap();
+    app.add_user(OWNER, hundi::domain::role::Role::Owner).await;
     app
 }
 

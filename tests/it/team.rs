@@ -12,7 +12,7 @@ use hundi::service::access::Acting;
 use hundi::store::{CreditFilter, Page as StorePage, PaymentFilter, Scope};
 use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 /// Every dashboard page and form, as a user reaches it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -154,16 +154,9 @@ async fn prepare(
         .id
     };
     let mate = || async {
-        hundi::service::users::create_user(
-            &*app.store,
-            &operator(&scope),
-            &format!("mate{n}@shop.example"),
-            PASSWORD,
-            Role::Support,
-        )
-        .await
-        .unwrap()
-        .id
+        app.add_user(&format!("mate{n}@shop.example"), Role::Support)
+            .await
+            .id
     };
     match act {
         Act::Overview => ("GET", "/dashboard".into(), vec![]),
@@ -385,15 +378,7 @@ async fn every_role_against_every_dashboard_action(backend: Backend) {
     let mut n = 0;
     for role in Role::ALL {
         let email = format!("{}@shop.example", role.as_str());
-        let user = hundi::service::users::create_user(
-            &*app.store,
-            &operator(&scope),
-            &email,
-            PASSWORD,
-            role,
-        )
-        .await
-        .unwrap();
+        let user = app.add_user(&email, role).await;
         let mut v = Visitor::new(&app);
         assert_eq!(v.sign_in(&email, PASSWORD).await.status, 303);
         let csrf = v.get("/dashboard").await.csrf();
@@ -723,15 +708,7 @@ async fn the_api_records_the_key_behind_each_change(backend: Backend) {
 async fn the_audit_page_filters_pages_and_exports(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let scope = test_scope(&app);
-    let owner = hundi::service::users::create_user(
-        &*app.store,
-        &operator(&scope),
-        "owner@shop.example",
-        PASSWORD,
-        Role::Owner,
-    )
-    .await
-    .unwrap();
+    let owner = app.add_user("owner@shop.example", Role::Owner).await;
     let service = &app.server.as_ref().unwrap().state.payments;
     let by_owner = Acting::user(&owner, false, Default::default());
     for i in 0..120 {

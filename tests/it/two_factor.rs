@@ -4,12 +4,12 @@
 //! everyone, the command line's reset, and each change in the audit log.
 
 use crate::common::visitor::{Page, Visitor};
-use crate::common::{operator, Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use hundi::domain::audit::AuditFilter;
 use hundi::domain::role::Role;
 use hundi::domain::second_factor::{code_at, step_of};
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 /// The text of the element with `data-testid="{id}"` (its first text node).
 fn testid(page: &Page, id: &str) -> String {
@@ -106,18 +106,11 @@ async fn sign_out(v: &mut Visitor) {
 
 async fn a_user_signs_in_with_a_code_each_used_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
-    let cli = operator(&scope);
     for (email, role) in [
         ("owner@shop.example", Role::Owner),
         ("mate@shop.example", Role::Viewer),
     ] {
-        hundi::service::users::create_user(&*app.store, &cli, email, PASSWORD, role)
-            .await
-            .unwrap();
+        app.add_user(email, role).await;
     }
     let owner = "owner@shop.example";
     let mut v = Visitor::new(&app);
@@ -237,19 +230,7 @@ async fn a_user_signs_in_with_a_code_each_used_once(backend: Backend) {
 /// waits, and the refusal says for how long.
 async fn wrong_codes_are_throttled(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
-    hundi::service::users::create_user(
-        &*app.store,
-        &operator(&scope),
-        "a@shop.example",
-        PASSWORD,
-        Role::Owner,
-    )
-    .await
-    .unwrap();
+    app.add_user("a@shop.example", Role::Owner).await;
     let mut v = Visitor::new(&app);
     v.sign_in("a@shop.example", PASSWORD).await;
     let (secret, step, _) = set_up(&mut v).await;

@@ -4,11 +4,11 @@
 //! Screenshots go to target/tmp/screenshots/ (scripts/update_screenshots.sh copies them).
 
 use crate::common::browser::Browser;
-use crate::common::{operator, Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use hundi::domain::role::Role;
 use hundi::domain::second_factor::{code_at, step_of};
 
-const PASSWORD: &str = "correct horse battery";
+use crate::common::PASSWORD;
 
 async fn sign_in(b: &Browser, app: &TestApp, email: &str) {
     b.goto(&format!("{}/dashboard/login", app.url)).await;
@@ -24,20 +24,8 @@ async fn type_code(b: &Browser, code: &str) {
 
 async fn an_owner_turns_on_two_factor_and_signs_in_with_it(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
     let owner = "owner@shop.example";
-    hundi::service::users::create_user(
-        &*app.store,
-        &operator(&scope),
-        owner,
-        PASSWORD,
-        Role::Owner,
-    )
-    .await
-    .unwrap();
+    app.add_user(owner, Role::Owner).await;
     let b = Browser::start(1280, 900).await;
     sign_in(&b, &app, owner).await;
     b.find("[data-testid=revenue-today]").await;
@@ -97,10 +85,6 @@ async fn an_owner_turns_on_two_factor_and_signs_in_with_it(backend: Backend) {
 /// admin a team form added to the page by hand) and is refused with a page that says so.
 async fn each_role_s_forbidden_action_is_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let scope = hundi::store::Scope {
-        merchant_id: app.shop.id.clone(),
-        livemode: false,
-    };
     let b = Browser::start(1280, 900).await;
     for (role, forbidden) in [
         (Role::Admin, None),
@@ -109,9 +93,7 @@ async fn each_role_s_forbidden_action_is_refused(backend: Backend) {
         (Role::Viewer, Some("/dashboard/audit")),
     ] {
         let email = format!("{}@shop.example", role.as_str());
-        hundi::service::users::create_user(&*app.store, &operator(&scope), &email, PASSWORD, role)
-            .await
-            .unwrap();
+        app.add_user(&email, role).await;
         sign_in(&b, &app, &email).await;
         b.find("[data-testid=revenue-today]").await;
         assert_eq!(b.text("[data-testid=my-role]").await, role.as_str());

@@ -508,6 +508,23 @@ impl Drop for ChildServer {
     }
 }
 
+/// The password of the dashboard users the tests add.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Adds a dashboard user with `role` (and [`PASSWORD`]) to the shop, as the command line.
+    pub async fn add_user(
+        &self,
+        email: &str,
+        role: hundi::domain::role::Role,
+    ) -> hundi::domain::merchant::User {
+        let operator = hundi::service::access::Acting::cli(&self.shop.id, false);
+        hundi::service::users::create_user(&*self.store, &operator, email, PASSWORD, role)
+            .await
+            .expect("user")
+    }
+}
+
 /// The operator (the command line) acting on a scope: allowed everything, recorded in the
 /// audit log as the command line.
 pub fn operator(scope: &hundi::store::Scope) -> hundi::service::access::Acting {
