@@ -5,6 +5,7 @@ use crate::domain::credential::Credential;
 use crate::domain::key::{format_permissions, parse_permissions, ApiKey, Mode};
 use crate::domain::money::{format_minor, Currency};
 use crate::domain::role::Role;
+use crate::domain::wallet::Wallet;
 use crate::secrets::SecretBox;
 use crate::service::access::Acting;
 use crate::service::{keys, merchants, users};
@@ -188,6 +189,26 @@ enum MerchantCommand {
         /// The payee name UPI apps show (default: the merchant's name).
         #[arg(long)]
         upi_name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the merchant's own wallet numbers, where live wallet payments go. Each given
+    /// number replaces that wallet's (an empty one clears it); wallets not given are kept.
+    SetWallets {
+        #[arg(long)]
+        merchant: String,
+        /// A JazzCash account number (03xxxxxxxxx).
+        #[arg(long)]
+        jazzcash: Option<String>,
+        /// An Easypaisa account number (03xxxxxxxxx).
+        #[arg(long)]
+        easypaisa: Option<String>,
+        /// A bKash account number (01xxxxxxxxx).
+        #[arg(long)]
+        bkash: Option<String>,
+        /// A Nagad account number (01xxxxxxxxx).
+        #[arg(long)]
+        nagad: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -640,6 +661,26 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
                         m.upi_name.as_deref().unwrap_or(&m.name)
                     ),
                     None => println!("UPI is off for {}", m.name),
+                }
+            }
+        }
+        MerchantCommand::SetWallets {
+            merchant,
+            jazzcash,
+            easypaisa,
+            bkash,
+            nagad,
+            json,
+        } => {
+            let operator = Acting::cli(&merchant, false);
+            let given = [&jazzcash, &easypaisa, &bkash, &nagad].map(|n| n.as_deref());
+            let pairs: Vec<(Wallet, Option<&str>)> = Wallet::ALL.into_iter().zip(given).collect();
+            let m = merchants::set_wallets(store, &operator, &pairs).await?;
+            if json {
+                println!("{}", serde_json::to_string(&m)?);
+            } else {
+                for (w, n) in m.wallet_numbers.iter() {
+                    println!("live {} payments to {} go to {n}", w.label(), m.name);
                 }
             }
         }

@@ -7,10 +7,11 @@ use super::payments::{parse_limit, parse_time};
 use super::{schema, AppState, List};
 use crate::domain::credit::Credit;
 use crate::domain::key::Permission;
+use crate::domain::wallet::Wallet;
 use crate::methods::upi_alerts::parse_credit_alert;
 use crate::service::objects::{rfc3339, PaymentObject};
 use crate::service::upi::NewCredit;
-use crate::service::CreditFilter;
+use crate::service::{CreditFilter, ServiceError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -23,6 +24,10 @@ pub struct CreditObject {
     pub id: String,
     #[schema(example = "credit")]
     pub object: &'static str,
+    /// `upi` (a bank credit) or the wallet the money reached.
+    #[schema(example = "upi")]
+    pub method: String,
+    /// The bank's UTR, or the wallet's transaction id.
     #[schema(example = "410512345678")]
     pub utr: String,
     #[schema(example = "99.00")]
@@ -55,6 +60,7 @@ impl CreditObject {
         CreditObject {
             id: c.id.clone(),
             object: "credit",
+            method: c.method.clone(),
             utr: c.utr.clone(),
             amount: c.amount.to_string(),
             currency: c.amount.currency().code().to_string(),
@@ -82,7 +88,12 @@ pub struct CreditResult {
 
 #[derive(Deserialize, ToSchema)]
 pub struct CreateCredit {
-    /// The bank reference (UPI RRN, IMPS or NEFT UTR): 6 to 35 letters and digits.
+    /// Where the money arrived: `upi` (a bank credit in INR, the default) or a wallet
+    /// (`jazzcash`, `easypaisa` in PKR; `bkash`, `nagad` in BDT).
+    #[schema(example = "upi")]
+    pub method: Option<String>,
+    /// The bank reference (UPI RRN, IMPS or NEFT UTR) or the wallet's transaction id: 6 to 35
+    /// letters and digits, unique within its method.
     #[schema(pattern = "^[A-Za-z0-9]{6,35}$", example = "410512345678")]
     pub utr: String,
     #[serde(deserialize_with = "amount_text")]
@@ -134,7 +145,14 @@ pub async fn create_credit(
         .as_deref()
         .map(|t| parse_time("received_at", t))
         .transpose()?;
+    let wallet = match body.method.as_deref() {
+        None | Some("upi") => None,
+        Some(name) => Some(Wallet::parse(name).ok_or_else(|| {
+            ServiceError::invalid("method", "must be upi, jazzcash, easypaisa, bkash or nagad")
+        })?),
+    };
     let input = NewCredit {
+        wallet,
         utr: body.utr,
         amount: body.amount,
         received_at,
@@ -196,6 +214,7 @@ pub async fn parse_alert(
     })?;
     let recorded = if body.record {
         let input = NewCredit {
+            wallet: None,
             utr: parsed.utr.clone(),
             amount: parsed.amount.to_string(),
             received_at: None,

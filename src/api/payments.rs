@@ -8,6 +8,7 @@ use super::{schema, AppState, List};
 use crate::domain::key::Permission;
 use crate::domain::money::Currency;
 use crate::domain::payment::{Customer, PaymentStatus, METHODS};
+use crate::domain::wallet::{method_currency, method_takes};
 use crate::service::objects::PaymentObject;
 use crate::service::NewPayment;
 use crate::service::PaymentFilter;
@@ -75,25 +76,35 @@ pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
     let Some(RefOr::T(Schema::Object(base))) = schemas.get("CreatePayment").cloned() else {
         return;
     };
-    let without_upi: Vec<&str> = METHODS.iter().copied().filter(|m| *m != "upi").collect();
+    // Currencies with methods of their own (UPI, the wallets) get a branch each; the others
+    // are grouped by their decimals.
+    let own_methods = |code: &str| METHODS.iter().any(|m| method_currency(m) == Some(code));
+    let methods_for = |code: &str| -> Vec<&'static str> {
+        METHODS
+            .iter()
+            .copied()
+            .filter(|m| method_takes(m, code))
+            .collect()
+    };
     let mut exponents: Vec<u32> = Currency::all().map(|c| c.exponent()).collect();
     exponents.sort_unstable();
     exponents.dedup();
-    let mut groups: Vec<(String, Vec<&'static str>, u32, &[&str])> = Vec::new();
+    let mut groups: Vec<(String, Vec<&'static str>, u32, Vec<&'static str>)> = Vec::new();
     for exponent in exponents {
         let codes: Vec<&'static str> = Currency::all()
-            .filter(|c| c.exponent() == exponent && c.code() != "INR")
+            .filter(|c| c.exponent() == exponent && !own_methods(c.code()))
             .map(|c| c.code())
             .collect();
-        groups.push((
-            format!("{exponent} decimals"),
-            codes,
-            exponent,
-            &without_upi,
-        ));
+        let methods = methods_for(codes.first().copied().unwrap_or("USD"));
+        groups.push((format!("{exponent} decimals"), codes, exponent, methods));
     }
-    if let Ok(inr) = Currency::parse("INR") {
-        groups.push(("INR".into(), vec![inr.code()], inr.exponent(), &METHODS));
+    for c in Currency::all().filter(|c| own_methods(c.code())) {
+        groups.push((
+            c.code().into(),
+            vec![c.code()],
+            c.exponent(),
+            methods_for(c.code()),
+        ));
     }
     let mut one_of = OneOfBuilder::new().description(base.description.clone());
     for (title, codes, exponent, methods) in groups {
@@ -121,7 +132,7 @@ pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
             .insert("amount".into(), RefOr::T(amount.into()));
         branch
             .properties
-            .insert("methods".into(), RefOr::T(schema::methods_of(methods)));
+            .insert("methods".into(), RefOr::T(schema::methods_of(&methods)));
         one_of = one_of.item(Schema::Object(branch));
     }
     schemas.insert("CreatePayment".into(), RefOr::T(one_of.into()));

@@ -155,8 +155,10 @@ pub fn methods_of(allowed: &[&str]) -> Schema {
                 .enum_values(Some(allowed.iter().copied())),
         )
         .description(Some(
-            "Which methods the checkout offers (default: all the payment can use). `upi` needs \
-             an INR amount and a UPI id set for the merchant",
+            "Which methods the checkout offers (default: all the payment can use). Each wallet \
+             takes its own currency only (JazzCash and Easypaisa PKR, bKash and Nagad BDT); \
+             `upi` needs an INR amount and a UPI id set for the merchant; in live mode a \
+             wallet needs the merchant's number for it",
         ))
         .into()
 }

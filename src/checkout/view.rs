@@ -4,6 +4,7 @@ use crate::domain::attempt::Attempt;
 use crate::domain::merchant::Merchant;
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Payment, PaymentStatus};
+use crate::domain::wallet::Wallet;
 use crate::methods::{self, FieldError};
 use askama::Template;
 use chrono::Utc;
@@ -41,6 +42,7 @@ pub struct MethodView {
     pub error_phone: Option<String>,
     pub expiry_value: String,
     pub phone_value: String,
+    pub phone_hint: &'static str,
 }
 
 pub struct UpiView {
@@ -50,6 +52,17 @@ pub struct UpiView {
     pub deeplink: String,
     /// The QR code of the deeplink, as SVG markup made here (no user text in it).
     pub qr_svg: String,
+    pub open: bool,
+}
+
+/// A live wallet the customer pays by sending money from their wallet app to the merchant's.
+pub struct TransferView {
+    pub name: &'static str,
+    pub label: &'static str,
+    /// The exact amount to send (unique among pending payments).
+    pub amount: String,
+    /// The merchant's own account number in this wallet.
+    pub number: String,
     pub open: bool,
 }
 
@@ -72,6 +85,7 @@ pub struct Page {
     pub time_left: String,
     pub methods: Vec<MethodView>,
     pub upi: Option<UpiView>,
+    pub transfers: Vec<TransferView>,
     pub error: Option<String>,
     pub otp: Option<OtpView>,
     pub csrf: String,
@@ -202,20 +216,40 @@ fn otp_view(a: Attempt) -> OtpView {
 
 /// The UPI panel (QR code and deep link) when the payment offers UPI and has a UPI payee.
 fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
-    p.upi
-        .as_ref()
+    p.upi()
         .filter(|_| p.methods.iter().any(|m| m == "upi"))
         .map(|u| {
             let deeplink = u.deeplink(p.currency(), &p.id);
             UpiView {
-                id: u.upi_id.clone(),
-                name: u.upi_name.clone(),
+                id: u.payee.clone(),
+                name: u.payee_name.clone(),
                 amount: format_amount(u.payable_minor, p.currency()),
                 qr_svg: qr_svg(&deeplink),
                 deeplink,
                 open,
             }
         })
+}
+
+/// The live wallets the payment offers and the merchant has a number for; the first starts
+/// open unless the notice names another method.
+fn transfer_views(p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferView> {
+    let Some(t) = p.transfer.as_ref().filter(|_| p.upi().is_none()) else {
+        return Vec::new();
+    };
+    p.methods
+        .iter()
+        .filter_map(|m| Wallet::parse(m))
+        .filter_map(|w| Some((w, merchant.wallet_numbers.get(w)?)))
+        .enumerate()
+        .map(|(i, (w, number))| TransferView {
+            name: w.name(),
+            label: w.label(),
+            amount: format_amount(t.payable_minor, p.currency()),
+            number: number.to_string(),
+            open: open && i == 0,
+        })
+        .collect()
 }
 
 /// The offered methods' forms: the one the notice names starts open (else the first, unless
@@ -244,6 +278,10 @@ fn method_views(p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<Method
                 error_phone: notice.error_for(m.name(), "phone"),
                 expiry_value: String::new(),
                 phone_value: String::new(),
+                phone_hint: match m.name() {
+                    "bkash" | "nagad" => "01xxxxxxxxx",
+                    _ => "03xxxxxxxxx",
+                },
             }
         })
         .collect()
@@ -265,6 +303,10 @@ fn redirect_to(p: &Payment, redirect_id_params: &[&str]) -> Option<String> {
 fn paid_with(p: &Payment) -> Option<String> {
     match (p.paid_with.as_deref(), &p.method_reference) {
         (Some("upi"), Some(utr)) => Some(format!("UPI · UTR {utr}")),
+        (Some(method), Some(id)) if p.transfer.is_some() => {
+            let label = Wallet::parse(method).map_or(method.to_string(), |w| w.label().into());
+            Some(format!("{label} · transaction {id}"))
+        }
         (Some("test"), _) => Some("Test mode".into()),
         (_, reference) => reference.clone(),
     }
@@ -283,7 +325,8 @@ impl Page {
         let notice = NoticeView::new(notice);
         // UPI comes first when offered; otherwise the first method starts open.
         let upi = upi_view(p, notice.open_method.is_none());
-        let methods = method_views(p, &notice, upi.is_some());
+        let transfers = transfer_views(p, merchant, notice.open_method.is_none());
+        let methods = method_views(p, &notice, upi.is_some() || !transfers.is_empty());
         let redirect_to = redirect_to(p, redirect_id_params);
         let embedded = embed_origin.is_some();
         Page {
@@ -306,6 +349,7 @@ impl Page {
             time_left: time_left(p),
             methods,
             upi,
+            transfers,
             error: notice.error,
             otp: notice.otp,
             csrf,

@@ -61,6 +61,7 @@ pub fn router() -> Router<AppState> {
             get(settings::page).post(settings::save),
         )
         .route("/dashboard/settings/upi", post(settings::save_upi))
+        .route("/dashboard/settings/wallets", post(settings::save_wallets))
         .route(
             "/dashboard/login/code",
             get(two_factor::code_page).post(two_factor::code),

@@ -230,9 +230,9 @@ fn csv_record(p: &Payment) -> [String; 13] {
         fmt(p.amount.minor()),
         currency.code().to_string(),
         fmt(p.refunded_minor),
-        p.upi
+        p.transfer
             .as_ref()
-            .map(|u| fmt(u.payable_minor))
+            .map(|t| fmt(t.payable_minor))
             .unwrap_or_default(),
         p.source.clone(),
         text(&p.reference),
@@ -322,9 +322,14 @@ fn facts(p: &Payment, state: &AppState) -> Vec<(&'static str, String)> {
     opt("Customer phone", &p.customer.phone);
     opt("Paid with", &p.paid_with);
     opt("Method reference", &p.method_reference);
-    if let Some(u) = &p.upi {
-        out.push(("UPI id", u.upi_id.clone()));
+    if let Some(u) = p.upi() {
+        out.push(("UPI id", u.payee.clone()));
         out.push(("Payable (UPI)", money(u.payable_minor, currency)));
+    } else if let Some(t) = &p.transfer {
+        out.push((
+            "Payable (wallet transfer)",
+            money(t.payable_minor, currency),
+        ));
     }
     out.push(("Methods offered", p.methods.join(", ")));
     out.push(("Checkout", state.payments.checkout_url(&p.id)));

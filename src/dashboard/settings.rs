@@ -1,10 +1,11 @@
 //! Settings: the business name, default success and cancel URLs, the checkout's expiry, the UPI
-//! id and payee name, and the team's logins.
+//! id and payee name, the wallet numbers, and the team's logins.
 
 use super::auth::Posted;
 use super::view::{when, Chrome};
 use super::{render, Dash, DashError};
 use crate::domain::role::{Action, Role};
+use crate::domain::wallet::Wallet;
 use crate::http::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -20,6 +21,8 @@ pub struct SettingsPage {
     pub expiry_minutes: String,
     pub upi_id: String,
     pub upi_name: String,
+    /// Each wallet with the merchant's number for it (empty when none).
+    pub wallets: Vec<WalletRow>,
     pub users: Vec<TeamRow>,
     pub roles: Vec<&'static str>,
     /// Whether the user may change the settings and the team (forms are shown only then;
@@ -31,6 +34,14 @@ pub struct SettingsPage {
     pub recovery_codes_left: i64,
     pub require_two_factor: bool,
     pub notice: Option<String>,
+}
+
+/// A wallet's number field.
+pub struct WalletRow {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub currency: &'static str,
+    pub number: String,
 }
 
 /// A team member as the Team section lists them.
@@ -79,6 +90,14 @@ pub async fn page(
             .unwrap_or_default(),
         upi_id: m.upi_id.clone().unwrap_or_default(),
         upi_name: m.upi_name.clone().unwrap_or_default(),
+        wallets: Wallet::ALL
+            .map(|w| WalletRow {
+                name: w.name(),
+                label: w.label(),
+                currency: w.currency_code(),
+                number: m.wallet_numbers.get(w).unwrap_or_default().to_string(),
+            })
+            .into(),
         users,
         roles: Role::ALL.iter().map(|r| r.as_str()).collect(),
         may_edit: dash.may(Action::ManageSettings),
@@ -142,6 +161,31 @@ pub async fn save_upi(
         )
         .await?;
     Ok(Redirect::to("/dashboard/settings?notice=UPI+saved.").into_response())
+}
+
+#[derive(serde::Deserialize)]
+pub struct WalletsForm {
+    #[serde(default)]
+    jazzcash: String,
+    #[serde(default)]
+    easypaisa: String,
+    #[serde(default)]
+    bkash: String,
+    #[serde(default)]
+    nagad: String,
+}
+
+pub async fn save_wallets(
+    State(state): State<AppState>,
+    Posted(dash, form): Posted<WalletsForm>,
+) -> Result<Response, DashError> {
+    let given = [&form.jazzcash, &form.easypaisa, &form.bkash, &form.nagad];
+    let numbers: Vec<(Wallet, Option<&str>)> = Wallet::ALL
+        .into_iter()
+        .zip(given.map(|n| Some(n.as_str())))
+        .collect();
+    state.payments.set_wallets(&dash.acting(), &numbers).await?;
+    Ok(Redirect::to("/dashboard/settings?notice=Wallets+saved.").into_response())
 }
 
 #[derive(serde::Deserialize)]

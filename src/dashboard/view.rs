@@ -150,11 +150,7 @@ impl PaymentRow {
         PaymentRow {
             id: p.id.clone(),
             requested: money(p.amount.minor(), currency),
-            payable: p
-                .upi
-                .as_ref()
-                .map(|u| money(u.payable_minor, currency))
-                .unwrap_or_else(|| money(p.amount.minor(), currency)),
+            payable: money(p.payable_minor(), currency),
             customer,
             source: p.source.clone(),
             status: p.status.as_str(),

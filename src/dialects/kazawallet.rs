@@ -390,7 +390,7 @@ mod tests {
             success_url: None,
             cancel_url: None,
             methods: vec!["card".into()],
-            upi: None,
+            transfer: None,
             paid_with: None,
             method_reference: None,
             attempt_count: 0,

@@ -181,8 +181,7 @@ pub fn status(s: PaymentStatus) -> &'static str {
 
 /// The UPI amount the customer pays, as a shortest-form number (`null` without UPI).
 fn payable_amount(p: &Payment) -> Value {
-    p.upi
-        .as_ref()
+    p.upi()
         .map(|u| money_number(&Money::from_minor(u.payable_minor, p.currency())))
         .unwrap_or(Value::Null)
 }
@@ -197,14 +196,11 @@ fn session(state: &AppState, p: &Payment) -> Value {
         "checkout_url".into(),
         json!(format!("{}/pay/{}", state.payments.public_url(), p.id)),
     );
-    out.insert("upi_id".into(), json!(p.upi.as_ref().map(|u| &u.upi_id)));
-    out.insert(
-        "upi_name".into(),
-        json!(p.upi.as_ref().map(|u| &u.upi_name)),
-    );
+    out.insert("upi_id".into(), json!(p.upi().map(|u| &u.payee)));
+    out.insert("upi_name".into(), json!(p.upi().map(|u| &u.payee_name)));
     out.insert(
         "upi_deeplink".into(),
-        json!(p.upi.as_ref().map(|u| u.deeplink(p.currency(), &p.id))),
+        json!(p.upi().map(|u| u.deeplink(p.currency(), &p.id))),
     );
     out.insert("expires_at".into(), json!(plain_time(p.expires_at)));
     out.insert("customer_name".into(), json!(p.customer.name));

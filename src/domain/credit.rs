@@ -1,6 +1,7 @@
-//! A bank credit: money received on the merchant's UPI id, identified by its UTR. A credit
-//! completes the one pending payment whose payable amount it equals; one that matches
-//! nothing is kept for the merchant to match by hand.
+//! A credit: money received on the merchant's UPI id (identified by its UTR) or wallet
+//! (identified by the wallet's transaction id). A credit completes the one pending payment
+//! whose payable amount it equals; one that matches nothing is kept for the merchant to match
+//! by hand.
 
 use super::money::Money;
 use chrono::{DateTime, Utc};
@@ -11,7 +12,10 @@ pub struct Credit {
     pub id: String,
     pub merchant_id: String,
     pub livemode: bool,
-    /// The bank's unique transaction reference.
+    /// The rail it came by: `upi` (a bank credit) or a wallet's name (`jazzcash`, `bkash`, …).
+    pub method: String,
+    /// The bank's unique transaction reference, or the wallet's transaction id; unique
+    /// within the rail.
     pub utr: String,
     pub amount: Money,
     pub payer: Option<String>,

@@ -1,5 +1,6 @@
 //! Merchants and the people who log in to their dashboard.
 
+use crate::domain::wallet::Wallet;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -9,6 +10,8 @@ pub struct Merchant {
     /// Where UPI payments go (`shop@okbank`) and the payee name customers see.
     pub upi_id: Option<String>,
     pub upi_name: Option<String>,
+    /// Where live wallet payments go: the merchant's own account number per wallet.
+    pub wallet_numbers: WalletNumbers,
     /// Where customers go after paying or giving up when a payment names no URL.
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
@@ -75,5 +78,59 @@ mod tests {
             MerchantName::parse(&"a".repeat(201)),
             Err(MerchantNameError)
         );
+    }
+}
+
+/// A merchant's own wallet account numbers, each checked for its wallet's country.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WalletNumbers(std::collections::BTreeMap<Wallet, String>);
+
+impl WalletNumbers {
+    /// Checks each number (spaces and a country code are dropped); an empty one is left out.
+    pub fn parse<'a>(
+        entries: impl IntoIterator<Item = (Wallet, &'a str)>,
+    ) -> Result<WalletNumbers, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for (wallet, text) in entries {
+            if text.trim().is_empty() {
+                continue;
+            }
+            let number = wallet.account_number(text).ok_or_else(|| {
+                let shape = if wallet.currency_code() == "PKR" {
+                    "03xxxxxxxxx"
+                } else {
+                    "01xxxxxxxxx"
+                };
+                format!(
+                    "'{}' is not a {} number (expected {shape})",
+                    text.trim(),
+                    wallet.label()
+                )
+            })?;
+            out.insert(wallet, number);
+        }
+        Ok(WalletNumbers(out))
+    }
+
+    pub fn get(&self, wallet: Wallet) -> Option<&str> {
+        self.0.get(&wallet).map(String::as_str)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (Wallet, &str)> {
+        self.0.iter().map(|(w, n)| (*w, n.as_str()))
+    }
+
+    /// As the database keeps it: a JSON object by wallet name, `None` when there is none.
+    pub fn to_column(&self) -> Option<String> {
+        (!self.0.is_empty()).then(|| serde_json::to_string(&self.0).unwrap_or_default())
+    }
+
+    pub fn from_column(text: Option<&str>) -> Result<WalletNumbers, String> {
+        let Some(text) = text else {
+            return Ok(WalletNumbers::default());
+        };
+        let map: std::collections::BTreeMap<Wallet, String> =
+            serde_json::from_str(text).map_err(|e| format!("wallet numbers: {e}"))?;
+        WalletNumbers::parse(map.iter().map(|(w, n)| (*w, n.as_str())))
     }
 }

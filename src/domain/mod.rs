@@ -20,6 +20,7 @@ pub mod rollup;
 pub mod second_factor;
 pub mod session;
 pub mod source;
+pub mod wallet;
 pub mod web_url;
 pub mod webhook;
 

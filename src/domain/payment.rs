@@ -62,7 +62,9 @@ pub fn is_email(v: &str) -> bool {
 }
 
 /// How a customer may pay. The checkout offers only the methods a payment allows.
-pub const METHODS: [&str; 4] = ["card", "jazzcash", "easypaisa", "upi"];
+/// JazzCash and Easypaisa take only PKR, bKash and Nagad only BDT, UPI only INR
+/// (`wallet::method_takes`).
+pub const METHODS: [&str; 6] = ["card", "jazzcash", "easypaisa", "bkash", "nagad", "upi"];
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Customer {
@@ -90,8 +92,9 @@ pub struct Payment {
     pub success_url: Option<String>,
     pub cancel_url: Option<String>,
     pub methods: Vec<String>,
-    /// Where a UPI payment goes and the exact amount to pay (unique among pending payments).
-    pub upi: Option<UpiTarget>,
+    /// Where the customer sends money themselves (UPI, or a wallet in live mode) and the exact
+    /// amount to send, unique among the pending payments to the same payee.
+    pub transfer: Option<Transfer>,
     /// The method that completed the payment, and its reference (a UTR, "Visa •••• 4242").
     pub paid_with: Option<String>,
     pub method_reference: Option<String>,
@@ -103,22 +106,33 @@ pub struct Payment {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A payment the customer pays by sending the exact payable amount to the merchant's own
+/// account; the bank's or the wallet's received-money alert completes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UpiTarget {
-    pub upi_id: String,
+pub struct Transfer {
+    /// What the payable amount is unique within: the merchant's UPI id (`shop@okbank`), or
+    /// [`wallets_payee`] for its wallets in one currency (the numbers come from its settings).
+    pub payee: String,
     /// The payee name UPI apps show.
-    pub upi_name: String,
+    pub payee_name: String,
     pub payable_minor: i64,
 }
 
-impl UpiTarget {
+/// The payee of a merchant's live wallet payments in one currency: one set of payable amounts
+/// for all its wallets in that currency, so a received-money SMS from any of them names one
+/// payment.
+pub fn wallets_payee(merchant_id: &str, currency: Currency) -> String {
+    format!("wallets/{merchant_id}/{}", currency.code())
+}
+
+impl Transfer {
     /// The `upi://pay` link a UPI app opens, with the exact amount and the payment as note.
     pub fn deeplink(&self, currency: super::money::Currency, payment_id: &str) -> String {
         let amount = super::money::format_minor(self.payable_minor, currency);
         let mut url = String::from("upi://pay?");
         let pairs = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("pa", &self.upi_id)
-            .append_pair("pn", &self.upi_name)
+            .append_pair("pa", &self.payee)
+            .append_pair("pn", &self.payee_name)
             .append_pair("am", &amount)
             .append_pair("cu", currency.code())
             .append_pair("tn", payment_id)
@@ -131,6 +145,20 @@ impl UpiTarget {
 impl Payment {
     pub fn currency(&self) -> Currency {
         self.amount.currency()
+    }
+
+    /// The UPI transfer, when this is an INR payment with one (wallets never take INR).
+    pub fn upi(&self) -> Option<&Transfer> {
+        self.transfer
+            .as_ref()
+            .filter(|_| self.currency().code() == "INR")
+    }
+
+    /// The amount the customer must send: the transfer's payable amount, else the amount.
+    pub fn payable_minor(&self) -> i64 {
+        self.transfer
+            .as_ref()
+            .map_or(self.amount.minor(), |t| t.payable_minor)
     }
 
     /// Still pending in storage but past its expiry: must be shown (and moved to) `expired`.

@@ -52,11 +52,11 @@ pub trait Method: Send + Sync {
 
 /// Every method Hundi knows, in the order the checkout shows them.
 pub fn all() -> Vec<Box<dyn Method>> {
-    vec![
-        Box::new(sandbox::Card),
-        Box::new(sandbox::Wallet::JazzCash),
-        Box::new(sandbox::Wallet::Easypaisa),
-    ]
+    let mut all: Vec<Box<dyn Method>> = vec![Box::new(sandbox::Card)];
+    for wallet in crate::domain::wallet::Wallet::ALL {
+        all.push(Box::new(sandbox::SandboxWallet(wallet)));
+    }
+    all
 }
 
 /// The methods a payment can be paid with right now.

@@ -1,16 +1,18 @@
-//! Sandbox methods for test mode: cards and the JazzCash / Easypaisa wallets, with fixed
-//! numbers that succeed, fail or ask for a one-time code. Refused for live payments.
+//! Sandbox methods for test mode: cards and the JazzCash, Easypaisa (PKR), bKash and Nagad
+//! (BDT) wallets, with fixed numbers that succeed, fail or ask for a one-time code. Refused
+//! for live payments.
 //!
 //! Cards (any future expiry, any 3-digit CVC):
 //! - 4242 4242 4242 4242 succeeds; 4000 0000 0000 0002 is declined;
 //!   4000 0000 0000 9995 has insufficient funds; 4000 0027 6000 3184 asks for OTP 123456.
 //!
-//! Wallets (mobile number 03xxxxxxxxx, then OTP 123456):
-//! - 03000000002 is declined; 03000009995 has insufficient balance; any other number asks for
-//!   the OTP and succeeds with 123456.
+//! Wallets (mobile number 03xxxxxxxxx in Pakistan, 01xxxxxxxxx in Bangladesh, then OTP 123456):
+//! - 03000000002 and 01000000002 are declined; 03000009995 and 01000009995 have insufficient
+//!   balance; any other number asks for the OTP and succeeds with 123456.
 
 use super::{FieldError, FormInput, Method, Outcome, Tried};
 use crate::domain::payment::Payment;
+use crate::domain::wallet::Wallet;
 use chrono::{Datelike, Utc};
 
 pub const TEST_OTP: &str = "123456";
@@ -158,54 +160,43 @@ impl Method for Card {
     }
 }
 
+/// A wallet's sandbox form: a mobile number, then a one-time code.
 #[derive(Clone, Copy)]
-pub enum Wallet {
-    JazzCash,
-    Easypaisa,
-}
+pub struct SandboxWallet(pub Wallet);
 
-impl Method for Wallet {
+impl Method for SandboxWallet {
     fn name(&self) -> &'static str {
-        match self {
-            Wallet::JazzCash => "jazzcash",
-            Wallet::Easypaisa => "easypaisa",
-        }
+        self.0.name()
     }
 
     fn label(&self) -> &'static str {
-        match self {
-            Wallet::JazzCash => "JazzCash",
-            Wallet::Easypaisa => "Easypaisa",
-        }
+        self.0.label()
     }
 
     fn accepts(&self, payment: &Payment) -> bool {
-        !payment.livemode
+        !payment.livemode && payment.currency().code() == self.0.currency_code()
     }
 
     fn attempt(&self, _: &Payment, form: &FormInput) -> Result<Tried, Vec<FieldError>> {
-        let phone: String = field(form, "phone")
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '-')
-            .collect();
-        let valid = phone.len() == 11
-            && phone.starts_with("03")
-            && phone.chars().all(|c| c.is_ascii_digit());
-        if !valid {
+        let Some(phone) = self.0.account_number(&field(form, "phone")) else {
+            let shape = match self.0.currency_code() {
+                "PKR" => "03xxxxxxxxx",
+                _ => "01xxxxxxxxx",
+            };
             return Err(vec![FieldError {
                 field: "phone",
-                message: "Enter your mobile number as 03xxxxxxxxx".into(),
+                message: format!("Enter your mobile number as {shape}"),
             }]);
-        }
-        let outcome = match phone.as_str() {
-            "03000000002" => Outcome::Declined {
+        };
+        let outcome = match &phone[2..] {
+            "000000002" => Outcome::Declined {
                 code: "wallet_declined",
                 message: format!(
                     "{} declined this payment. Try another method.",
                     self.label()
                 ),
             },
-            "03000009995" => Outcome::Declined {
+            "000009995" => Outcome::Declined {
                 code: "insufficient_funds",
                 message: format!("Your {} balance is too low.", self.label()),
             },
@@ -265,7 +256,7 @@ mod tests {
             success_url: None,
             cancel_url: None,
             methods: vec!["card".into()],
-            upi: None,
+            transfer: None,
             paid_with: None,
             method_reference: None,
             attempt_count: 0,
@@ -337,7 +328,7 @@ mod tests {
 
     #[test]
     fn wallets_need_a_mobile_number_and_an_otp() {
-        let w = Wallet::JazzCash;
+        let w = SandboxWallet(Wallet::JazzCash);
         assert_eq!(
             w.attempt(&payment(), &form(&[("phone", "12345")]))
                 .unwrap_err()[0]
@@ -362,11 +353,48 @@ mod tests {
     }
 
     #[test]
+    fn a_bangladeshi_payment_offers_bangladeshi_wallets_only() {
+        let mut p = payment();
+        p.amount = crate::domain::money::Money::from_minor(
+            100,
+            crate::domain::money::Currency::parse("BDT").unwrap(),
+        );
+        p.methods = crate::domain::payment::METHODS.map(String::from).to_vec();
+        let offered: Vec<&str> = crate::methods::offered(&p)
+            .iter()
+            .map(|m| m.name())
+            .collect();
+        assert_eq!(offered, ["card", "bkash", "nagad"]);
+        let bkash = SandboxWallet(Wallet::Bkash);
+        assert_eq!(
+            bkash
+                .attempt(&p, &form(&[("phone", "03001234567")]))
+                .unwrap_err()[0]
+                .message,
+            "Enter your mobile number as 01xxxxxxxxx"
+        );
+        assert_eq!(
+            bkash
+                .attempt(&p, &form(&[("phone", "01712345678")]))
+                .unwrap()
+                .outcome,
+            Outcome::NeedsOtp
+        );
+        assert!(matches!(
+            bkash
+                .attempt(&p, &form(&[("phone", "01000000002")]))
+                .unwrap()
+                .outcome,
+            Outcome::Declined { .. }
+        ));
+    }
+
+    #[test]
     fn sandbox_refuses_live_payments() {
         let mut p = payment();
         p.livemode = true;
         assert!(!Card.accepts(&p));
-        assert!(!Wallet::Easypaisa.accepts(&p));
+        assert!(!SandboxWallet(Wallet::Easypaisa).accepts(&p));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Merchants: creating one, where its UPI payments go, and the demo a first start makes.
+//! Merchants: creating one, where its UPI and live wallet payments go, and the demo a first
+//! start makes.
 
 use super::access::Acting;
 use super::error::AccountError;
@@ -7,8 +8,9 @@ use super::users::create_user;
 use super::PaymentService;
 use crate::domain::ids::{new_id, random_token};
 use crate::domain::key::{Mode, Permission};
-use crate::domain::merchant::{Merchant, MerchantName, NAME_MAX};
+use crate::domain::merchant::{Merchant, MerchantName, WalletNumbers, NAME_MAX};
 use crate::domain::role::{Action, Role};
+use crate::domain::wallet::Wallet;
 use crate::store::{Store, StoreError};
 
 pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, AccountError> {
@@ -18,6 +20,7 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
         name: name.into_string(),
         upi_id: None,
         upi_name: None,
+        wallet_numbers: Default::default(),
         success_url: None,
         cancel_url: None,
         checkout_expiry_secs: None,
@@ -85,7 +88,50 @@ pub async fn set_upi(
         .await?)
 }
 
+/// Sets the merchant's own wallet numbers, where live JazzCash, Easypaisa, bKash and Nagad
+/// payments go: each given number replaces its wallet's (an empty one clears it); a wallet
+/// given `None` keeps its number.
+pub async fn set_wallets(
+    store: &dyn Store,
+    by: &Acting,
+    numbers: &[(Wallet, Option<&str>)],
+) -> Result<Merchant, AccountError> {
+    by.require(Action::ManageSettings)?;
+    let merchant_id = by.merchant_id();
+    let before = match store.get_merchant(merchant_id).await {
+        Err(StoreError::NotFound) => {
+            return Err(AccountError::Invalid(format!("no merchant {merchant_id}")))
+        }
+        other => other?,
+    };
+    let kept = &before.wallet_numbers;
+    let merged = Wallet::ALL.map(|w| {
+        let given = numbers.iter().find(|(g, _)| *g == w).and_then(|(_, n)| *n);
+        (w, given.or(kept.get(w)).unwrap_or(""))
+    });
+    let numbers = WalletNumbers::parse(merged).map_err(AccountError::Invalid)?;
+    let entry = by.merchant_entry(
+        "settings.wallets_changed",
+        Some(merchant_id),
+        serde_json::json!({ "before": before.wallet_numbers, "after": numbers }),
+    );
+    Ok(store
+        .set_merchant_wallets(merchant_id, numbers.to_column().as_deref(), entry.as_ref())
+        .await?)
+}
+
 impl PaymentService {
+    /// [`set_wallets`], and this node's copy of the merchant is dropped at once.
+    pub async fn set_wallets(
+        &self,
+        by: &Acting,
+        numbers: &[(Wallet, Option<&str>)],
+    ) -> Result<Merchant, AccountError> {
+        let m = set_wallets(&*self.store, by, numbers).await?;
+        self.forget_merchant(by.merchant_id());
+        Ok(m)
+    }
+
     /// [`set_upi`], and this node's copy of the merchant is dropped at once.
     pub async fn set_upi(
         &self,

@@ -38,6 +38,11 @@ pub struct PaymentObject {
     pub checkout_url: String,
     /// Set when the payment can be paid by UPI: where, and the exact amount to send.
     pub upi: Option<UpiObject>,
+    /// Set when the customer pays by sending money themselves (UPI, or a live JazzCash,
+    /// Easypaisa, bKash or Nagad payment): the exact amount to send, unique among pending
+    /// payments.
+    #[schema(example = "99.00")]
+    pub payable_amount: Option<String>,
     /// How the payment was paid, once it is.
     pub payment_method: Option<PaymentMethodObject>,
     /// `native` or the dialect that created the payment.
@@ -66,12 +71,16 @@ impl PaymentObject {
             cancel_url: p.cancel_url.clone(),
             methods: p.methods.clone(),
             checkout_url: crate::domain::web_url::checkout_url(public_url, &p.id),
-            upi: p.upi.as_ref().map(|u| UpiObject {
-                id: u.upi_id.clone(),
-                name: u.upi_name.clone(),
+            upi: p.upi().map(|u| UpiObject {
+                id: u.payee.clone(),
+                name: u.payee_name.clone(),
                 payable_amount: format_minor(u.payable_minor, currency),
                 deeplink: u.deeplink(currency, &p.id),
             }),
+            payable_amount: p
+                .transfer
+                .as_ref()
+                .map(|t| format_minor(t.payable_minor, currency)),
             payment_method: p.paid_with.as_ref().map(|kind| PaymentMethodObject {
                 kind: kind.clone(),
                 reference: p.method_reference.clone(),
@@ -98,7 +107,7 @@ pub struct UpiObject {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentMethodObject {
-    /// `card`, `jazzcash`, `easypaisa`, `upi` or `test`.
+    /// `card`, `jazzcash`, `easypaisa`, `bkash`, `nagad`, `upi` or `test`.
     #[serde(rename = "type")]
     pub kind: String,
     /// What identifies the money: a UTR, "Visa •••• 4242".

@@ -7,9 +7,11 @@ use super::ServiceError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
+use crate::domain::merchant::Merchant;
 use crate::domain::money::{Currency, Money};
-use crate::domain::payment::{limits, Customer, Payment, PaymentStatus, METHODS};
+use crate::domain::payment::{limits, wallets_payee, Customer, Payment, PaymentStatus, METHODS};
 use crate::domain::role::Action;
+use crate::domain::wallet::{method_currency, method_takes, Wallet};
 use crate::store::{NewEvent, PaymentFilter, Scope, Store, StoreError, Transition};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -142,7 +144,11 @@ fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceErro
         }
     }
     let methods = match &input.methods {
-        None => METHODS.iter().map(|m| m.to_string()).collect(),
+        None => METHODS
+            .iter()
+            .filter(|m| method_takes(m, currency.code()))
+            .map(|m| m.to_string())
+            .collect(),
         Some(list) if list.is_empty() => {
             return Err(ServiceError::invalid(
                 "methods",
@@ -156,6 +162,12 @@ fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceErro
                     return Err(ServiceError::invalid(
                         "methods",
                         format!("unknown method '{m}'; known: {}", METHODS.join(", ")),
+                    ));
+                }
+                if let Some(only) = method_currency(m).filter(|c| *c != currency.code()) {
+                    return Err(ServiceError::invalid(
+                        "methods",
+                        format!("{m} takes only {only} payments, not {}", currency.code()),
                     ));
                 }
                 if !out.contains(m) {
@@ -177,6 +189,55 @@ fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceErro
         ));
     }
     Ok((amount, methods, expires_in))
+}
+
+/// Where a payment paid by the customer's own transfer goes (payee, payee name), if it offers
+/// one: UPI needs the merchant's UPI id; a live wallet needs the merchant's number for it (in
+/// test mode wallets are sandbox forms). A method that cannot be offered is dropped from the
+/// default list, and refused when the create named it.
+fn transfer_payee(
+    merchant: &Merchant,
+    scope: &Scope,
+    amount: &Money,
+    methods: &mut Vec<String>,
+    named: bool,
+) -> Result<Option<(String, String)>, ServiceError> {
+    let payee_name = || merchant.upi_name.clone().unwrap_or(merchant.name.clone());
+    let unavailable = |method: &str| -> Option<String> {
+        if method == "upi" {
+            return merchant
+                .upi_id
+                .is_none()
+                .then(|| "upi needs a UPI id set for the merchant".to_string());
+        }
+        let wallet = Wallet::parse(method)?;
+        (scope.livemode && merchant.wallet_numbers.get(wallet).is_none()).then(|| {
+            format!(
+                "{method} needs the merchant's {} number for live payments",
+                wallet.label()
+            )
+        })
+    };
+    if let Some(reason) = methods.iter().find_map(|m| unavailable(m)) {
+        if named {
+            return Err(ServiceError::invalid("methods", reason));
+        }
+        methods.retain(|m| unavailable(m).is_none());
+    }
+    let upi_id = merchant
+        .upi_id
+        .clone()
+        .filter(|_| methods.iter().any(|m| m == "upi"));
+    if let Some(upi_id) = upi_id {
+        return Ok(Some((upi_id, payee_name())));
+    }
+    let live_wallet = scope.livemode && methods.iter().any(|m| Wallet::parse(m).is_some());
+    Ok(live_wallet.then(|| {
+        (
+            wallets_payee(&merchant.id, amount.currency()),
+            merchant.name.clone(),
+        )
+    }))
 }
 
 impl PaymentService {
@@ -295,21 +356,13 @@ impl PaymentService {
                 ),
             ));
         }
-        // UPI needs rupees and the merchant's UPI id; offered by default only when both hold.
-        let mut upi = None;
-        if methods.iter().any(|m| m == "upi") {
-            let merchant = (amount.currency().code() == "INR").then_some(merchant);
-            match merchant.and_then(|m| Some((m.upi_id?, m.upi_name.unwrap_or(m.name)))) {
-                Some(target) => upi = Some(target),
-                None if input.methods.is_some() => {
-                    return Err(ServiceError::invalid(
-                        "methods",
-                        "upi needs an INR amount and a UPI id set for the merchant",
-                    ))
-                }
-                None => methods.retain(|m| m != "upi"),
-            }
-        }
+        let transfer = transfer_payee(
+            &merchant,
+            scope,
+            &amount,
+            &mut methods,
+            input.methods.is_some(),
+        )?;
         let now = crate::domain::now();
         let payment = Payment {
             id: input.id.unwrap_or_else(|| new_id("pay")),
@@ -327,7 +380,7 @@ impl PaymentService {
             success_url: input.success_url,
             cancel_url: input.cancel_url,
             methods,
-            upi: None,
+            transfer: None,
             paid_with: None,
             method_reference: None,
             attempt_count: 0,
@@ -339,9 +392,9 @@ impl PaymentService {
         if let Some(callback) = &input.callback {
             self.add_callback(scope, &payment.id, callback, now).await?;
         }
-        if let Some((upi_id, upi_name)) = upi {
+        if let Some((payee, payee_name)) = transfer {
             return self
-                .insert_with_payable(payment, &upi_id, &upi_name, key)
+                .insert_with_payable(payment, &payee, &payee_name, key)
                 .await;
         }
         let event = self.payment_event(EventType::PaymentCreated, &payment, now);
@@ -612,11 +665,28 @@ mod tests {
     }
 
     #[test]
-    fn defaults_offer_every_method_for_an_hour() {
+    fn defaults_offer_every_method_of_the_currency_for_an_hour() {
         let (amount, methods, expires_in) = validate(&input()).unwrap();
         assert_eq!(amount.minor(), 10000);
-        assert_eq!(methods.len(), METHODS.len());
+        assert_eq!(methods, ["card", "jazzcash", "easypaisa"]);
         assert_eq!(expires_in, 3600);
+        let mut bdt = input();
+        bdt.currency = "BDT".into();
+        assert_eq!(validate(&bdt).unwrap().1, ["card", "bkash", "nagad"]);
+        let mut inr = input();
+        inr.currency = "INR".into();
+        assert_eq!(validate(&inr).unwrap().1, ["card", "upi"]);
+    }
+
+    #[test]
+    fn a_wallet_named_for_another_currency_is_refused() {
+        let mut i = input();
+        i.currency = "BDT".into();
+        i.methods = Some(vec!["bkash".into(), "jazzcash".into()]);
+        let Err(ServiceError::Invalid { message, .. }) = validate(&i) else {
+            panic!("jazzcash was accepted for BDT");
+        };
+        assert!(message.contains("jazzcash takes only PKR"), "{message}");
     }
 
     #[test]

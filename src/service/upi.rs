@@ -10,8 +10,9 @@ use crate::domain::credit::{
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
 use crate::domain::money::{format_minor, Currency, Money};
-use crate::domain::payment::{Payment, PaymentStatus, UpiTarget};
+use crate::domain::payment::{Payment, PaymentStatus, Transfer};
 use crate::domain::role::Action;
+use crate::domain::wallet::Wallet;
 use crate::store::{CreditFilter, NewEvent, Scope, StoreError};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
@@ -21,9 +22,11 @@ use tokio::sync::Mutex;
 /// means another payment took one of the range's amounts, so the range fills up first.
 const MAX_TRIES: i64 = PAYABLES_PER_AMOUNT;
 
-/// A bank credit as posted by the merchant or a forwarder.
+/// A credit as posted by the merchant or a forwarder.
 #[derive(Debug, Clone, Default)]
 pub struct NewCredit {
+    /// The wallet it reached; `None`: a bank credit (UPI, IMPS, NEFT) in INR.
+    pub wallet: Option<Wallet>,
     pub utr: String,
     pub amount: String,
     pub received_at: Option<DateTime<Utc>>,
@@ -75,9 +78,9 @@ impl PaymentService {
             let Some(free) = range.clone().rev().find(|c| !used.contains(c)) else {
                 break;
             };
-            payment.upi = Some(UpiTarget {
-                upi_id: upi_id.to_string(),
-                upi_name: upi_name.to_string(),
+            payment.transfer = Some(Transfer {
+                payee: upi_id.to_string(),
+                payee_name: upi_name.to_string(),
                 payable_minor: free,
             });
             let event = self.payment_event(EventType::PaymentCreated, &payment, payment.created_at);
@@ -105,7 +108,8 @@ impl PaymentService {
         })
     }
 
-    /// Records a received credit and completes the pending payment it pays, if any.
+    /// Records a received credit and completes the pending payment it pays, if any. A credit
+    /// is in its rail's currency: rupees for a bank credit, the wallet's own for a wallet.
     pub async fn record_credit(
         &self,
         scope: &Scope,
@@ -118,9 +122,13 @@ impl PaymentService {
                 "must be 6 to 35 letters and digits",
             ));
         }
-        let inr =
-            Currency::parse("INR").map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
-        let amount = Money::parse(&input.amount, inr)
+        let (method, currency) = match input.wallet {
+            Some(w) => (w.name(), w.currency_code()),
+            None => ("upi", "INR"),
+        };
+        let currency = Currency::parse(currency)
+            .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
+        let amount = Money::parse(&input.amount, currency)
             .map_err(|e| ServiceError::invalid("amount", e.to_string()))?;
         if input
             .payer
@@ -137,6 +145,7 @@ impl PaymentService {
             id: new_id("cr"),
             merchant_id: scope.merchant_id.clone(),
             livemode: scope.livemode,
+            method: method.to_string(),
             utr,
             amount,
             payer: input.payer,
@@ -155,8 +164,8 @@ impl PaymentService {
         match recorded {
             Ok(done) => Ok(done),
             Err(StoreError::Duplicate(_)) => Err(ServiceError::Conflict(format!(
-                "a credit with UTR {} was already recorded",
-                credit.utr
+                "a {} credit with reference {} was already recorded",
+                credit.method, credit.utr
             ))),
             Err(e) => Err(e.into()),
         }
@@ -203,10 +212,7 @@ impl PaymentService {
             ));
         }
         let now = crate::domain::now();
-        let needed = payment
-            .upi
-            .as_ref()
-            .map_or(payment.amount.minor(), |u| u.payable_minor);
+        let needed = payment.payable_minor();
         let short_minor = needed - credit.amount.minor();
         let shortfall = if short_minor > 0 {
             let confirmed = consent.and_then(|c| {

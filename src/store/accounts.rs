@@ -51,6 +51,13 @@ pub trait AccountStore: Send + Sync + 'static {
         upi_name: Option<&str>,
         audit: Option<&AuditEntry>,
     ) -> StoreResult<Merchant>;
+    /// The merchant's wallet numbers as their column keeps them (`None`: none).
+    async fn set_merchant_wallets(
+        &self,
+        id: &str,
+        numbers: Option<&str>,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<Merchant>;
     /// A secret shared by every node: created with `fresh` the first time, read afterwards.
     async fn instance_secret(&self, name: &str, fresh: &str) -> StoreResult<String>;
     async fn create_session(
@@ -227,6 +234,19 @@ impl AccountStore for Backend {
             "UPDATE merchants SET upi_id = $2, upi_name = $3 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
         );
         let row = sql!(&sql, id, upi_id, upi_name).fetch_optional(&mut *tx).await?
+            .ok_or(StoreError::NotFound)?;
+        let merchant = merchant_from_row(&row)?;
+        audited(tx, audit).await?;
+        Ok(merchant)
+    }
+
+    async fn set_merchant_wallets(&self, id: &str, numbers: Option<&str>,
+        audit: Option<&AuditEntry>) -> StoreResult<Merchant> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE merchants SET wallet_numbers = $2 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"
+        );
+        let row = sql!(&sql, id, numbers).fetch_optional(&mut *tx).await?
             .ok_or(StoreError::NotFound)?;
         let merchant = merchant_from_row(&row)?;
         audited(tx, audit).await?;

@@ -58,22 +58,23 @@ impl CreditStore for Backend {
         let mut wake = false;
         let mut tx = self.begin().await?;
         sql!(&format!("INSERT INTO credits ({CREDIT_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"),
             &c.id, &scope.merchant_id, scope.livemode, &c.utr, c.amount.currency().code(),
             c.amount.minor(), &c.payer, ts(c.received_at), &c.payment_id, c.matched_at.map(ts),
             ts(c.created_at), c.shortfall.as_ref().map(|s| s.amount.minor()),
             c.shortfall.as_ref().map(|s| s.accepted_by.clone()),
-            c.shortfall.as_ref().map(|s| ts(s.accepted_at))).execute(&mut *tx).await
+            c.shortfall.as_ref().map(|s| ts(s.accepted_at)), &c.method).execute(&mut *tx).await
         .map_err(classify)?;
-        // The one pending UPI payment asking for exactly this amount, if any.
+        // The one pending transfer payment asking for exactly this amount, if any: its
+        // currency says the rail (INR is UPI; PKR and BDT are the wallets).
         let sql = format!(
-            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
+            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = $7, \
              method_reference = $2 WHERE id = (SELECT id FROM payments WHERE merchant_id = $3 \
              AND livemode = $4 AND status = 'pending' AND upi_id IS NOT NULL \
              AND payable_minor = $5 AND currency = $6 AND expires_at > $1 \
              ORDER BY created_at LIMIT 1) AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
         let row = sql!(&sql, ts(now), &c.utr, &scope.merchant_id, scope.livemode, c.amount.minor(),
-            c.amount.currency().code()).fetch_optional(&mut *tx).await?;
+            c.amount.currency().code(), &c.method).fetch_optional(&mut *tx).await?;
         let mut credit = c.clone();
         let payment = match row {
             None => None,
@@ -111,11 +112,11 @@ impl CreditStore for Backend {
         };
         let credit = credit_from_row(&credit_row)?;
         let sql = format!(
-            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = 'upi', \
+            "UPDATE payments SET status = 'succeeded', updated_at = $1, paid_with = $6, \
              method_reference = $2 WHERE id = $3 AND merchant_id = $4 AND livemode = $5 \
              AND status = 'pending' RETURNING {PAYMENT_COLUMNS}");
         let Some(row) = sql!(&sql, ts(now), &credit.utr, payment_id, &scope.merchant_id,
-            scope.livemode).fetch_optional(&mut *tx).await?
+            scope.livemode, &credit.method).fetch_optional(&mut *tx).await?
         else {
             return Ok(None);
         };

@@ -158,7 +158,7 @@ pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, c
 
 pub const MERCHANT_COLUMNS: &str =
     "id, name, upi_id, upi_name, success_url, cancel_url, checkout_expiry_secs, created_at, \
-     require_two_factor";
+     require_two_factor, wallet_numbers";
 
 pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptStatus> {
     crate::domain::attempt::AttemptStatus::parse(s)
@@ -167,7 +167,7 @@ pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptSta
 
 pub const CREDIT_COLUMNS: &str = "id, merchant_id, livemode, utr, currency, amount_minor, payer, \
      received_at, payment_id, matched_at, created_at, shortfall_minor, shortfall_accepted_by, \
-     shortfall_accepted_at";
+     shortfall_accepted_at, method";
 
 /// The endpoints an event goes to, as a WHERE clause over `webhook_endpoints` (alias `w`), given
 /// the placeholders of the event's merchant, mode, type, API key and object: the merchant's
@@ -283,12 +283,13 @@ pub fn payment_list_query(
 macro_rules! decoders {
     () => {
         fn payment_from_row(r: &DbRow) -> StoreResult<Payment> {
-            use crate::domain::payment::{Customer, UpiTarget};
+            use crate::domain::payment::{Customer, Transfer};
             let (status, metadata, methods): (String, String, String) =
                 (get(r, "status")?, get(r, "metadata")?, get(r, "methods")?);
-            let upi = match (get(r, "upi_id")?, get(r, "payable_minor")?) {
-                (Some(upi_id), Some(payable_minor)) => Some(UpiTarget { upi_id, payable_minor,
-                    upi_name: get::<Option<String>>(r, "upi_name")?.unwrap_or_default() }),
+            // The payee is kept in the columns named when UPI was the only transfer.
+            let transfer = match (get(r, "upi_id")?, get(r, "payable_minor")?) {
+                (Some(payee), Some(payable_minor)) => Some(Transfer { payee, payable_minor,
+                    payee_name: get::<Option<String>>(r, "upi_name")?.unwrap_or_default() }),
                 _ => None,
             };
             Ok(from_row!(r, Payment { id, merchant_id, livemode, key_id, source, refunded_minor,
@@ -300,7 +301,7 @@ macro_rules! decoders {
                     phone: get(r, "customer_phone")? },
                 metadata: rows::json(&metadata, "payment metadata")?,
                 methods: rows::json(&methods, "payment methods")?,
-                upi: upi }))
+                transfer: transfer }))
         }
 
         /// Binds the values of a query built at run time, each the backend's way.
@@ -375,7 +376,7 @@ macro_rules! decoders {
                 }
                 _ => None,
             };
-            Ok(from_row!(r, Credit { id, merchant_id, livemode, utr, payer, received_at, payment_id,
+            Ok(from_row!(r, Credit { id, merchant_id, livemode, method, utr, payer, received_at, payment_id,
                 matched_at, created_at; amount: money(r, get(r, "amount_minor")?)?, shortfall: shortfall }))
         }
 
@@ -404,8 +405,11 @@ macro_rules! decoders {
         }
 
         fn merchant_from_row(r: &DbRow) -> StoreResult<Merchant> {
+            let wallets: Option<String> = get(r, "wallet_numbers")?;
             Ok(from_row!(r, Merchant { id, name, upi_id, upi_name, success_url, cancel_url,
-                checkout_expiry_secs, created_at, require_two_factor }))
+                checkout_expiry_secs, created_at, require_two_factor;
+                wallet_numbers: crate::domain::merchant::WalletNumbers::from_column(
+                    wallets.as_deref()).map_err(StoreError::Corrupt)? }))
         }
 
         /// A delivery without its attempts.

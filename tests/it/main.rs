@@ -37,6 +37,7 @@ mod team;
 mod two_factor;
 mod two_factor_browser;
 mod upi;
+mod wallets;
 mod webhooks;
 mod webhooks_nodes;
 mod worst_bodies;

@@ -1011,7 +1011,7 @@ async fn upi_payables_are_unique_per_mode(backend: Backend) {
     };
     let t = service.create(&test, inr("100.00")).await.unwrap();
     let l = service.create(&live, inr("100.00")).await.unwrap();
-    let payable = |p: &hundi::domain::payment::Payment| p.upi.as_ref().unwrap().payable_minor;
+    let payable = |p: &hundi::domain::payment::Payment| p.transfer.as_ref().unwrap().payable_minor;
     assert_eq!(payable(&t), 9900);
     assert_eq!(
         payable(&l),

@@ -181,13 +181,13 @@ where
         .bind(each(creates, |p, _| p.expires_at))
         .bind(each(creates, |p, _| p.updated_at))
         .bind(each(creates, |p, _| {
-            p.upi.as_ref().map(|u| u.upi_id.as_str())
+            p.transfer.as_ref().map(|t| t.payee.as_str())
         }))
         .bind(each(creates, |p, _| {
-            p.upi.as_ref().map(|u| u.upi_name.as_str())
+            p.transfer.as_ref().map(|t| t.payee_name.as_str())
         }))
         .bind(each(creates, |p, _| {
-            p.upi.as_ref().map(|u| u.payable_minor)
+            p.transfer.as_ref().map(|t| t.payable_minor)
         }))
         .bind(each(creates, |p, _| p.paid_with.as_deref()))
         .bind(each(creates, |p, _| p.method_reference.as_deref()))
