@@ -632,6 +632,27 @@ async fn demo_payment(state: &crate::http::AppState, merchant_id: &str) {
     }
 }
 
+/// `hundi merchant set-wallets`: each given number (JazzCash, Easypaisa, bKash, Nagad)
+/// replaces its wallet's; the others are kept.
+async fn set_wallets(
+    store: &dyn Store,
+    merchant: &str,
+    given: [Option<&str>; 4],
+    json: bool,
+) -> Result<()> {
+    let operator = Acting::cli(merchant, false);
+    let pairs: Vec<(Wallet, Option<&str>)> = Wallet::ALL.into_iter().zip(given).collect();
+    let m = merchants::set_wallets(store, &operator, &pairs).await?;
+    if json {
+        println!("{}", serde_json::to_string(&m)?);
+    } else {
+        for (w, n) in m.wallet_numbers.iter() {
+            println!("live {} payments to {} go to {n}", w.label(), m.name);
+        }
+    }
+    Ok(())
+}
+
 async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
     match command {
         MerchantCommand::Create { name, json } => {
@@ -672,17 +693,8 @@ async fn merchant(store: &dyn Store, command: MerchantCommand) -> Result<()> {
             nagad,
             json,
         } => {
-            let operator = Acting::cli(&merchant, false);
             let given = [&jazzcash, &easypaisa, &bkash, &nagad].map(|n| n.as_deref());
-            let pairs: Vec<(Wallet, Option<&str>)> = Wallet::ALL.into_iter().zip(given).collect();
-            let m = merchants::set_wallets(store, &operator, &pairs).await?;
-            if json {
-                println!("{}", serde_json::to_string(&m)?);
-            } else {
-                for (w, n) in m.wallet_numbers.iter() {
-                    println!("live {} payments to {} go to {n}", w.label(), m.name);
-                }
-            }
+            set_wallets(store, &merchant, given, json).await?;
         }
         MerchantCommand::List { json } => {
             let all = merchants::list_merchants(store).await?;

@@ -7,9 +7,11 @@ use super::payments::{parse_limit, parse_time};
 use super::{schema, AppState, List};
 use crate::domain::credit::Credit;
 use crate::domain::key::Permission;
+use crate::domain::payment::Payment;
 use crate::domain::wallet::Wallet;
 use crate::methods::upi_alerts::parse_credit_alert;
-use crate::service::objects::{rfc3339, PaymentObject};
+pub use crate::service::objects::CreditObject;
+use crate::service::objects::PaymentObject;
 use crate::service::upi::NewCredit;
 use crate::service::{CreditFilter, ServiceError};
 use axum::extract::{Path, State};
@@ -18,72 +20,20 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Serialize, ToSchema)]
-pub struct CreditObject {
-    #[schema(example = "cr_0192b3c4d5e6f7a8b9c0d1e2f3a4b5c6")]
-    pub id: String,
-    #[schema(example = "credit")]
-    pub object: &'static str,
-    /// `upi` (a bank credit) or the wallet the money reached.
-    #[schema(example = "upi")]
-    pub method: String,
-    /// The bank's UTR, or the wallet's transaction id.
-    #[schema(example = "410512345678")]
-    pub utr: String,
-    #[schema(example = "99.00")]
-    pub amount: String,
-    pub currency: String,
-    pub payer: Option<String>,
-    pub received_at: String,
-    /// The payment this credit completed, if any.
-    pub payment: Option<String>,
-    pub matched: bool,
-    pub livemode: bool,
-    pub created_at: String,
-    /// Set when a dashboard user matched this credit by hand to a payment asking for more,
-    /// confirming the shortfall.
-    pub shortfall_accepted: Option<ShortfallObject>,
-}
-
-/// A shortfall accepted by hand: how much, by whom, when.
-#[derive(Serialize, ToSchema)]
-pub struct ShortfallObject {
-    #[schema(example = "9.00")]
-    pub amount: String,
-    /// The dashboard user who confirmed it.
-    pub by: String,
-    pub at: String,
-}
-
-impl CreditObject {
-    fn new(c: &Credit) -> CreditObject {
-        CreditObject {
-            id: c.id.clone(),
-            object: "credit",
-            method: c.method.clone(),
-            utr: c.utr.clone(),
-            amount: c.amount.to_string(),
-            currency: c.amount.currency().code().to_string(),
-            payer: c.payer.clone(),
-            received_at: rfc3339(c.received_at),
-            payment: c.payment_id.clone(),
-            matched: c.payment_id.is_some(),
-            livemode: c.livemode,
-            created_at: rfc3339(c.created_at),
-            shortfall_accepted: c.shortfall.as_ref().map(|s| ShortfallObject {
-                amount: s.amount.to_string(),
-                by: s.accepted_by.clone(),
-                at: rfc3339(s.accepted_at),
-            }),
-        }
-    }
-}
-
 /// A recorded credit, with the payment it completed.
 #[derive(Serialize, ToSchema)]
 pub struct CreditResult {
     pub credit: CreditObject,
     pub payment: Option<PaymentObject>,
+}
+
+impl CreditResult {
+    pub fn new(state: &AppState, credit: &Credit, payment: Option<&Payment>) -> CreditResult {
+        CreditResult {
+            credit: CreditObject::new(credit),
+            payment: payment.map(|p| state.payments.object(p)),
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]

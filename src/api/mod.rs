@@ -11,6 +11,7 @@ pub mod payments;
 pub mod ratelimit;
 pub mod refunds;
 pub mod schema;
+pub mod sms;
 pub mod webhooks;
 
 use crate::http::AppState;
@@ -57,7 +58,7 @@ impl<T: Serialize> List<T> {
     modifiers(&BearerAuth),
     tags(
         (name = "payments"), (name = "refunds"), (name = "events"),
-        (name = "credits", description = "Bank credits that complete UPI payments"),
+        (name = "credits", description = "Bank and wallet credits that complete UPI and wallet payments"),
         (name = "webhooks", description = "Endpoints and deliveries (Standard Webhooks signatures)"),
         (name = "test mode", description = "Only with test keys"),
         (name = "system")
@@ -73,6 +74,17 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "device_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An SMS forwarding device's token (hsd_…), made in the dashboard",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
@@ -207,6 +219,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let (system, system_spec) = OpenApiRouter::new()
         .routes(routes!(healthz))
         .routes(routes!(metrics_route))
+        // Authenticated by a device token, not an API key.
+        .routes(routes!(sms::forwarded_sms))
         .split_for_parts();
     spec.merge(system_spec);
     openapi::complete(&mut spec);

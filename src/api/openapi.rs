@@ -20,8 +20,15 @@ pub fn complete(spec: &mut OpenApi) {
         if !path.starts_with("/v1/") {
             continue;
         }
+        // The SMS forwarders' door has a device token, no permissions and no idempotency
+        // keys (see `sms.rs`).
+        let device_door = path == "/v1/credits/sms";
         for (method, op) in operations(item) {
-            add_common_answers(method, op);
+            if device_door {
+                add_device_door_answers(op);
+            } else {
+                add_common_answers(method, op);
+            }
         }
     }
     super::payments::tie_amount_to_currency(spec);
@@ -122,6 +129,28 @@ fn add_common_answers(method: &str, op: &mut Operation) {
         responses,
         "429",
         "Too many requests for this API key",
+        rate_limited(),
+    );
+    declare_error(
+        responses,
+        "500",
+        "Something went wrong on the server; the request can be retried",
+    );
+    declare_error(responses, "503", "The database is not reachable");
+}
+
+fn add_device_door_answers(op: &mut Operation) {
+    let responses = &mut op.responses;
+    declare_error(
+        responses,
+        "400",
+        "Malformed request: a body that is not JSON, or without the SMS text or its time",
+    );
+    declare_error(responses, "413", "The body is larger than 1 MiB");
+    declare(
+        responses,
+        "429",
+        "Too many requests from this client address",
         rate_limited(),
     );
     declare_error(

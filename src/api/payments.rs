@@ -65,19 +65,12 @@ pub struct CreatePayment {
     pub expires_in: Option<i64>,
 }
 
-/// Replaces the derived `CreatePayment` with one schema per group of currencies, so the
-/// document says which decimals each currency takes and that only INR payments offer UPI.
-pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema};
-    use utoipa::openapi::RefOr;
-    let Some(schemas) = spec.components.as_mut().map(|c| &mut c.schemas) else {
-        return;
-    };
-    let Some(RefOr::T(Schema::Object(base))) = schemas.get("CreatePayment").cloned() else {
-        return;
-    };
-    // Currencies with methods of their own (UPI, the wallets) get a branch each; the others
-    // are grouped by their decimals.
+/// The branches of the create's schema: (title, currencies, decimals, methods). Currencies
+/// with methods of their own (UPI, the wallets) get a branch each; the others are grouped by
+/// their decimals.
+type CurrencyGroup = (String, Vec<&'static str>, u32, Vec<&'static str>);
+
+fn currency_groups() -> Vec<CurrencyGroup> {
     let own_methods = |code: &str| METHODS.iter().any(|m| method_currency(m) == Some(code));
     let methods_for = |code: &str| -> Vec<&'static str> {
         METHODS
@@ -89,7 +82,7 @@ pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
     let mut exponents: Vec<u32> = Currency::all().map(|c| c.exponent()).collect();
     exponents.sort_unstable();
     exponents.dedup();
-    let mut groups: Vec<(String, Vec<&'static str>, u32, Vec<&'static str>)> = Vec::new();
+    let mut groups: Vec<CurrencyGroup> = Vec::new();
     for exponent in exponents {
         let codes: Vec<&'static str> = Currency::all()
             .filter(|c| c.exponent() == exponent && !own_methods(c.code()))
@@ -106,6 +99,21 @@ pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
             methods_for(c.code()),
         ));
     }
+    groups
+}
+
+/// Replaces the derived `CreatePayment` with one schema per group of currencies, so the
+/// document says which decimals each currency takes and that only INR payments offer UPI.
+pub fn tie_amount_to_currency(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema};
+    use utoipa::openapi::RefOr;
+    let Some(schemas) = spec.components.as_mut().map(|c| &mut c.schemas) else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(base))) = schemas.get("CreatePayment").cloned() else {
+        return;
+    };
+    let groups = currency_groups();
     let mut one_of = OneOfBuilder::new().description(base.description.clone());
     for (title, codes, exponent, methods) in groups {
         let mut branch = base.clone();

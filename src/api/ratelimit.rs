@@ -10,7 +10,7 @@
 
 use crate::domain::key::ApiKey;
 use crate::http::AppState;
-use crate::service::ratelimit::Decision;
+use crate::service::ratelimit::{Decision, Limit};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
@@ -50,6 +50,29 @@ pub struct Throttled {
 pub async fn admit(state: &AppState, key: &ApiKey) -> Result<(), Throttled> {
     let client = REQUEST.try_with(|r| r.client).ok().flatten();
     let decision = state.rate_limits.admit(key, client).await;
+    let outcome = if decision.allowed {
+        Ok(())
+    } else {
+        Err(Throttled {
+            retry_after_secs: whole_seconds(decision.retry_after).max(1),
+        })
+    };
+    let _ = REQUEST.try_with(|r| r.decision.replace(Some(decision)));
+    outcome
+}
+
+/// Counts one request of a door that has no API key (the SMS forwarders' endpoint) in the
+/// bucket `{door}:{client address}`, before any work; requests whose client is unknown share
+/// the door's one bucket.
+pub async fn admit_client(state: &AppState, door: &str, limit: Limit) -> Result<(), Throttled> {
+    let client = REQUEST.try_with(|r| r.client).ok().flatten();
+    let name = match client {
+        Some(ip) => format!("{door}:{ip}"),
+        None => door.to_string(),
+    };
+    let Some(decision) = state.rate_limits.take(&name, limit).await else {
+        return Ok(());
+    };
     let outcome = if decision.allowed {
         Ok(())
     } else {

@@ -90,11 +90,17 @@ async fn dash_of(
         Stage::SecondFactor => return Err(DashError::Elsewhere(CODE_PAGE)),
         Stage::Enroll => return Err(DashError::Elsewhere(ENROLL_PAGE)),
     }
+    let scope = crate::service::Scope {
+        merchant_id: merchant.id.clone(),
+        livemode: session.livemode,
+    };
+    let unmatched_credits = state.payments.unmatched_credits(&scope).await?;
     Ok(Dash {
         session,
         user,
         merchant,
         origin: state.origin(headers, extensions),
+        unmatched_credits,
     })
 }
 

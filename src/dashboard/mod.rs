@@ -13,6 +13,7 @@ pub mod keys;
 pub mod overview;
 pub mod payments;
 pub mod settings;
+pub mod sms;
 pub mod two_factor;
 pub mod view;
 pub mod webhooks;
@@ -47,6 +48,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/keys", get(keys::page).post(keys::create))
         .route("/dashboard/keys/{id}", post(keys::update))
         .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
+        .route("/dashboard/sms", get(sms::page).post(sms::create))
+        .route("/dashboard/sms/{id}/revoke", post(sms::revoke))
         .route("/dashboard/credentials", post(keys::create_credential))
         .route(
             "/dashboard/webhooks",
@@ -105,6 +108,8 @@ pub struct Dash {
     pub user: User,
     pub merchant: Merchant,
     pub origin: Origin,
+    /// Credits in the session's mode that matched no payment (the navigation's badge).
+    pub unmatched_credits: i64,
 }
 
 impl Dash {

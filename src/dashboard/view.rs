@@ -61,6 +61,8 @@ pub struct Chrome {
     /// only then; the page refuses other roles either way).
     pub role: &'static str,
     pub may_audit: bool,
+    /// The badge on Credits: money that arrived for no payment.
+    pub unmatched_credits: i64,
 }
 
 impl Chrome {
@@ -74,6 +76,7 @@ impl Chrome {
             here,
             role: dash.user.role.as_str(),
             may_audit: dash.may(crate::domain::role::Action::ReadAudit),
+            unmatched_credits: dash.unmatched_credits,
         }
     }
 
@@ -83,7 +86,8 @@ impl Chrome {
             ("payments", "/dashboard/payments", "Payments"),
             ("keys", "/dashboard/keys", "API keys"),
             ("webhooks", "/dashboard/webhooks", "Webhooks"),
-            ("credits", "/dashboard/credits", "UPI credits"),
+            ("credits", "/dashboard/credits", "Credits"),
+            ("sms", "/dashboard/sms", "SMS forwarding"),
             ("settings", "/dashboard/settings", "Settings"),
             ("audit", "/dashboard/audit", "Audit log"),
         ]

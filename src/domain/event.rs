@@ -11,6 +11,10 @@ pub enum EventType {
     PaymentExpired,
     PaymentFailed,
     RefundSucceeded,
+    /// Money arrived (a bank or wallet credit), matched or not.
+    CreditReceived,
+    /// A credit that completed no payment: the merchant should look at it.
+    CreditUnmatched,
 }
 
 impl EventType {
@@ -22,6 +26,8 @@ impl EventType {
             EventType::PaymentExpired => "payment.expired",
             EventType::PaymentFailed => "payment.failed",
             EventType::RefundSucceeded => "refund.succeeded",
+            EventType::CreditReceived => "credit.received",
+            EventType::CreditUnmatched => "credit.unmatched",
         }
     }
 }

@@ -19,6 +19,7 @@ pub mod role;
 pub mod rollup;
 pub mod second_factor;
 pub mod session;
+pub mod sms_device;
 pub mod source;
 pub mod wallet;
 pub mod web_url;

@@ -82,13 +82,15 @@ pub const FORMAT_NATIVE: &str = "native";
 pub const FORMAT_AUTO: &str = "auto";
 
 /// Event types an endpoint may subscribe to.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 9] = [
     "payment.created",
     "payment.succeeded",
     "payment.canceled",
     "payment.expired",
     "payment.failed",
     "refund.succeeded",
+    "credit.received",
+    "credit.unmatched",
     "webhook_endpoint.disabled",
 ];
 

@@ -3,6 +3,7 @@
 
 pub mod sandbox;
 pub mod upi_alerts;
+pub mod wallet_sms;
 
 use crate::domain::payment::Payment;
 use std::collections::HashMap;

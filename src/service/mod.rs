@@ -27,6 +27,7 @@ pub mod rollup;
 pub mod rotation;
 pub mod second_factor;
 pub mod settings;
+pub mod sms;
 pub mod throttle;
 pub mod upi;
 pub mod usage;

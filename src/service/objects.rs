@@ -2,6 +2,7 @@
 //!
 //! Used by the native API and frozen into event payloads (the bytes webhooks send).
 
+use crate::domain::credit::Credit;
 use crate::domain::money::format_minor;
 use crate::domain::payment::{Customer, Payment, PaymentStatus};
 use crate::domain::refund::Refund;
@@ -181,4 +182,65 @@ pub fn event_payload<T: Serialize>(
     })
     // Serializing plain structs of strings and numbers cannot fail.
     .unwrap_or_default()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CreditObject {
+    #[schema(example = "cr_0192b3c4d5e6f7a8b9c0d1e2f3a4b5c6")]
+    pub id: String,
+    #[schema(example = "credit")]
+    pub object: &'static str,
+    /// `upi` (a bank credit) or the wallet the money reached.
+    #[schema(example = "upi")]
+    pub method: String,
+    /// The bank's UTR, or the wallet's transaction id.
+    #[schema(example = "410512345678")]
+    pub utr: String,
+    #[schema(example = "99.00")]
+    pub amount: String,
+    pub currency: String,
+    pub payer: Option<String>,
+    pub received_at: String,
+    /// The payment this credit completed, if any.
+    pub payment: Option<String>,
+    pub matched: bool,
+    pub livemode: bool,
+    pub created_at: String,
+    /// Set when a dashboard user matched this credit by hand to a payment asking for more,
+    /// confirming the shortfall.
+    pub shortfall_accepted: Option<ShortfallObject>,
+}
+
+/// A shortfall accepted by hand: how much, by whom, when.
+#[derive(Serialize, ToSchema)]
+pub struct ShortfallObject {
+    #[schema(example = "9.00")]
+    pub amount: String,
+    /// The dashboard user who confirmed it.
+    pub by: String,
+    pub at: String,
+}
+
+impl CreditObject {
+    pub fn new(c: &Credit) -> CreditObject {
+        CreditObject {
+            id: c.id.clone(),
+            object: "credit",
+            method: c.method.clone(),
+            utr: c.utr.clone(),
+            amount: c.amount.to_string(),
+            currency: c.amount.currency().code().to_string(),
+            payer: c.payer.clone(),
+            received_at: rfc3339(c.received_at),
+            payment: c.payment_id.clone(),
+            matched: c.payment_id.is_some(),
+            livemode: c.livemode,
+            created_at: rfc3339(c.created_at),
+            shortfall_accepted: c.shortfall.as_ref().map(|s| ShortfallObject {
+                amount: s.amount.to_string(),
+                by: s.accepted_by.clone(),
+                at: rfc3339(s.accepted_at),
+            }),
+        }
+    }
 }

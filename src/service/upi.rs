@@ -3,6 +3,7 @@
 use super::access::Acting;
 use super::error::CreditShortfall;
 use super::idempotency::ClaimedKey;
+use super::objects::{event_payload, CreditObject};
 use super::{PaymentService, ServiceError};
 use crate::domain::credit::{
     payable_range, valid_utr, AcceptedShortfall, Credit, PAYABLES_PER_AMOUNT,
@@ -157,9 +158,13 @@ impl PaymentService {
         };
         let recorded = self
             .store
-            .record_credit(scope, &credit, now, &|p| {
-                self.payment_event(EventType::PaymentSucceeded, p, now)
-            })
+            .record_credit(
+                scope,
+                &credit,
+                now,
+                &|p| self.payment_event(EventType::PaymentSucceeded, p, now),
+                &|c| credit_events(c, now),
+            )
             .await;
         match recorded {
             Ok(done) => Ok(done),
@@ -263,6 +268,11 @@ impl PaymentService {
         matched.ok_or_else(not_pending)
     }
 
+    /// How many credits matched no payment (up to 100: the dashboard's badge says "99+").
+    pub async fn unmatched_credits(&self, scope: &Scope) -> Result<i64, ServiceError> {
+        Ok(self.store.count_unmatched_credits(scope, 100).await?)
+    }
+
     pub async fn get_credit(&self, scope: &Scope, id: &str) -> Result<Credit, ServiceError> {
         self.store
             .get_credit(scope, id)
@@ -283,4 +293,30 @@ impl PaymentService {
                 other => other.into(),
             })
     }
+}
+
+/// A recorded credit's events: `credit.received`, and `credit.unmatched` when it completed no
+/// payment, so money that arrived for nothing is never silently lost.
+fn credit_events(c: &Credit, at: DateTime<Utc>) -> Vec<NewEvent> {
+    let kinds: &[EventType] = if c.payment_id.is_some() {
+        &[EventType::CreditReceived]
+    } else {
+        &[EventType::CreditReceived, EventType::CreditUnmatched]
+    };
+    let object = CreditObject::new(c);
+    kinds
+        .iter()
+        .map(|kind| {
+            let id = new_id("evt");
+            NewEvent {
+                payload: event_payload(&id, kind.as_str(), c.livemode, at, &object),
+                id,
+                key_id: None,
+                event_type: kind.as_str().to_string(),
+                object_id: c.id.clone(),
+                created_at: at,
+                audit: None,
+            }
+        })
+        .collect()
 }

@@ -14,13 +14,15 @@ pub trait CreditStore: Send + Sync + 'static {
         highest: i64,
     ) -> StoreResult<Vec<i64>>;
     /// Records a credit and, in the same transaction, completes the pending payment whose
-    /// payable amount it equals. `Duplicate` when the UTR was recorded before.
+    /// payable amount it equals, and writes the credit's own events (`credit_events`, given
+    /// the credit as recorded). `Duplicate` when the UTR was recorded before.
     async fn record_credit(
         &self,
         scope: &Scope,
         credit: &Credit,
         now: DateTime<Utc>,
         event: EventBuilder<'_>,
+        credit_events: CreditEventBuilder<'_>,
     ) -> StoreResult<(Credit, Option<Payment>)>;
     /// Matches an unmatched credit to a pending payment by hand, recording the shortfall a
     /// dashboard user accepted, if any. `Ok(None)` when the credit is matched already or the
@@ -35,6 +37,8 @@ pub trait CreditStore: Send + Sync + 'static {
         event: EventBuilder<'_>,
     ) -> StoreResult<Option<(Credit, Payment)>>;
     async fn get_credit(&self, scope: &Scope, id: &str) -> StoreResult<Credit>;
+    /// How many credits matched no payment, counting at most `cap` (a badge needs no more).
+    async fn count_unmatched_credits(&self, scope: &Scope, cap: i64) -> StoreResult<i64>;
     async fn list_credits(&self, scope: &Scope, filter: &CreditFilter) -> StoreResult<Vec<Credit>>;
 }
 
@@ -54,7 +58,8 @@ impl CreditStore for Backend {
     }
 
     async fn record_credit(&self, scope: &Scope, c: &Credit, now: DateTime<Utc>,
-        event: EventBuilder<'_>) -> StoreResult<(Credit, Option<Payment>)> {
+        event: EventBuilder<'_>, credit_events: CreditEventBuilder<'_>)
+        -> StoreResult<(Credit, Option<Payment>)> {
         let mut wake = false;
         let mut tx = self.begin().await?;
         sql!(&format!("INSERT INTO credits ({CREDIT_COLUMNS}) \
@@ -88,6 +93,9 @@ impl CreditStore for Backend {
                 Some(payment)
             }
         };
+        for e in credit_events(&credit) {
+            wake |= insert_event(&mut tx, scope, &e).await?;
+        }
         let changed: Vec<String> = payment.iter().map(|p| p.id.clone()).collect();
         self.commit_changed(tx, wake, &changed).await?;
         Ok((credit, payment))
@@ -130,6 +138,13 @@ impl CreditStore for Backend {
         credit_from_row(
             &self.scoped_row("credits", CREDIT_COLUMNS, scope, id).await?,
         )
+    }
+
+    async fn count_unmatched_credits(&self, scope: &Scope, cap: i64) -> StoreResult<i64> {
+        let row = sql!("SELECT COUNT(*) AS n FROM (SELECT 1 FROM credits WHERE merchant_id = $1 \
+             AND livemode = $2 AND payment_id IS NULL LIMIT $3) AS unmatched",
+            &scope.merchant_id, scope.livemode, cap).fetch_one(self.reader()).await?;
+        Ok(row.try_get("n")?)
     }
 
     async fn list_credits(&self, scope: &Scope, f: &CreditFilter) -> StoreResult<Vec<Credit>> {

@@ -32,6 +32,7 @@ mod rollups;
 mod rows;
 mod sealing;
 pub mod second_factor;
+mod sms;
 mod sqlite;
 
 pub use accounts::AccountStore;
@@ -43,6 +44,7 @@ pub use idempotency::IdempotencyStore;
 pub use keys::KeyStore;
 pub use payments::PaymentStore;
 pub use rollups::RollupStore;
+pub use sms::SmsStore;
 
 pub use crate::domain::delivery::{
     AttemptLog, Delivery, DeliveryJob, DeliveryOutcome, FinishedDelivery,
@@ -175,6 +177,8 @@ pub struct Transition<'a> {
 
 /// Builds the event(s) for a state change from the row as it is after the change.
 pub type EventBuilder<'a> = &'a (dyn Fn(&Payment) -> NewEvent + Send + Sync);
+/// The events about a credit once it is recorded (matched or not).
+pub type CreditEventBuilder<'a> = &'a (dyn Fn(&Credit) -> Vec<NewEvent> + Send + Sync);
 /// Builds the event for an endpoint (when it is disabled).
 pub type EndpointEventBuilder<'a> = &'a (dyn Fn(&Endpoint) -> NewEvent + Send + Sync);
 /// Builds the event for a refund from the payment and the refund as written.
@@ -205,6 +209,7 @@ pub trait Store:
     + IdempotencyStore
     + RollupStore
     + second_factor::SecondFactorStore
+    + SmsStore
 {
 }
 
@@ -219,6 +224,7 @@ impl<T> Store for T where
         + IdempotencyStore
         + RollupStore
         + second_factor::SecondFactorStore
+        + SmsStore
 {
 }
 

@@ -689,6 +689,7 @@ async fn openapi_documents_every_route(backend: Backend) {
         ("get", "/v1/credits/{id}"),
         ("post", "/v1/credits/{id}/match"),
         ("post", "/v1/credits/parse"),
+        ("post", "/v1/credits/sms"),
         ("post", "/v1/webhook_endpoints"),
         ("get", "/v1/webhook_endpoints"),
         ("get", "/v1/webhook_endpoints/{id}"),

@@ -964,6 +964,51 @@ async fn turn_on_two_factor(shop: &Shop, session: &str) {
     assert_eq!(done.status().as_u16(), 200);
 }
 
+/// Adds an SMS forwarding phone in the dashboard and forwards one SMS through it (an OTP,
+/// which records nothing): the device and the body it sent are rows the copy must carry.
+async fn forward_an_sms(shop: &Shop, session: &str) {
+    let cookie = format!("hundi_session={session}");
+    let page = shop
+        .http
+        .get(format!("{}/dashboard/sms", shop.url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let after = |body: &str, marker: &str| {
+        let at = body
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker} in {body}"))
+            + marker.len();
+        body[at..at + body[at..].find(['"', '<']).unwrap()].to_string()
+    };
+    let csrf = after(&page, "name=\"csrf\" value=\"");
+    let added = shop
+        .http
+        .post(format!("{}/dashboard/sms", shop.url))
+        .header("Cookie", &cookie)
+        .form(&[("csrf", csrf.as_str()), ("name", "Shop phone")])
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = after(&added, "data-testid=\"secret-value\">");
+    let now = chrono::Utc::now().timestamp_millis();
+    let (status, body) = text(
+        shop.http
+            .post(format!("{}/v1/credits/sms", shop.url))
+            .bearer_auth(token)
+            .json(&json!({"from": "bKash", "text": "Your verification code is 123456", "receivedStamp": now})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+
 /// Waits until the server has done what it does on its own: the overdue payment expired
 /// (with its event), every webhook delivery attempted. Then every payment is as planned.
 async fn until_settled(shop: &Shop, taken: &Taken) {
@@ -1338,6 +1383,7 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
     take_dialect_payments(&shop, &setup, &mut taken, &good.url).await;
     taken.session = sign_in(&shop).await;
     turn_on_two_factor(&shop, &taken.session).await;
+    forward_an_sms(&shop, &taken.session).await;
     until_settled(&shop, &taken).await;
     assert!(good.inbox.count() > 0 && failing.inbox.count() > 0);
     stop(server);
