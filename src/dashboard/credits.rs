@@ -15,6 +15,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 pub struct CreditRow {
     pub id: String,
+    /// `UPI` or the wallet's name, as customers know it.
+    pub method: String,
     pub utr: String,
     pub amount: String,
     pub payer: String,
@@ -76,6 +78,8 @@ pub async fn page(
                     when(s.accepted_at)
                 )
             }),
+            method: crate::domain::wallet::Wallet::parse(&c.method)
+                .map_or("UPI".to_string(), |w| w.label().to_string()),
             utr: c.utr,
             id: c.id,
         })

@@ -216,7 +216,75 @@ async fn one_address_is_throttled_before_tokens_are_looked_up(backend: Backend) 
     assert!(statuses[10..].contains(&429), "{statuses:?}");
 }
 
+/// In the dashboard a developer adds a phone (its token shown once, with the header to paste)
+/// and revokes it; a viewer sees the list but is refused both.
+async fn the_dashboard_adds_and_revokes_phones(backend: Backend) {
+    use crate::common::visitor::Visitor;
+    use crate::common::PASSWORD;
+    use hundi::domain::role::Role;
+    let app = TestApp::spawn(backend).await;
+    app.add_user("dev@shop.example", Role::Developer).await;
+    app.add_user("viewer@shop.example", Role::Viewer).await;
+    let mut dev = Visitor::new(&app);
+    assert_eq!(dev.sign_in("dev@shop.example", PASSWORD).await.status, 303);
+    let csrf = dev.get("/dashboard/sms").await.csrf();
+    let added = dev
+        .post(
+            "/dashboard/sms",
+            &[("csrf", &csrf), ("name", "Counter phone")],
+        )
+        .await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    let marker = "data-testid=\"secret-value\">";
+    let at = added.body.find(marker).expect("the token is shown") + marker.len();
+    let token = &added.body[at..at + added.body[at..].find('<').unwrap()];
+    assert!(token.starts_with("hsd_"), "{token}");
+    assert!(
+        added.body.contains(&format!("Bearer {token}")),
+        "the header to paste"
+    );
+    assert!(
+        !dev.get("/dashboard/sms").await.body.contains(token),
+        "shown once"
+    );
+
+    // The token works (a test-mode phone: the dashboard was in test mode).
+    let (status, r) = post_sms(&app, Some(token), &forwarded("bKash", "hello", Utc::now())).await;
+    assert_eq!(
+        (status, r["status"].as_str()),
+        (200, Some("ignored")),
+        "{r}"
+    );
+
+    let mut viewer = Visitor::new(&app);
+    assert_eq!(
+        viewer.sign_in("viewer@shop.example", PASSWORD).await.status,
+        303
+    );
+    let list = viewer.get("/dashboard/sms").await;
+    assert!(list.body.contains("Counter phone"));
+    let id_at = list.body.find("data-device=\"").unwrap() + 13;
+    let id = list.body[id_at..id_at + list.body[id_at..].find('"').unwrap()].to_string();
+    let vcsrf = list.csrf();
+    let refused = viewer
+        .post(&format!("/dashboard/sms/{id}/revoke"), &[("csrf", &vcsrf)])
+        .await;
+    assert_eq!(refused.status, 403);
+    let refused = viewer
+        .post("/dashboard/sms", &[("csrf", &vcsrf), ("name", "Mine")])
+        .await;
+    assert_eq!(refused.status, 403);
+
+    let revoked = dev
+        .post(&format!("/dashboard/sms/{id}/revoke"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(revoked.status, 303);
+    let (status, _) = post_sms(&app, Some(token), &forwarded("bKash", "again", Utc::now())).await;
+    assert_eq!(status, 401);
+}
+
 crate::on_both_backends!(
+    the_dashboard_adds_and_revokes_phones,
     each_wallets_received_money_sms_pays_a_live_payment,
     tokens_replays_and_stale_times_are_refused,
 );
