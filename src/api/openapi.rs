@@ -131,6 +131,10 @@ fn add_common_answers(method: &str, op: &mut Operation) {
         "Too many requests for this API key",
         rate_limited(),
     );
+    declare_server_errors(responses);
+}
+
+fn declare_server_errors(responses: &mut Responses) {
     declare_error(
         responses,
         "500",
@@ -153,12 +157,7 @@ fn add_device_door_answers(op: &mut Operation) {
         "Too many requests from this client address",
         rate_limited(),
     );
-    declare_error(
-        responses,
-        "500",
-        "Something went wrong on the server; the request can be retried",
-    );
-    declare_error(responses, "503", "The database is not reachable");
+    declare_server_errors(responses);
 }
 
 /// Adds the `Idempotency-Key` header to a POST that does not declare it itself.

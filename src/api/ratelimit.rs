@@ -50,6 +50,11 @@ pub struct Throttled {
 pub async fn admit(state: &AppState, key: &ApiKey) -> Result<(), Throttled> {
     let client = REQUEST.try_with(|r| r.client).ok().flatten();
     let decision = state.rate_limits.admit(key, client).await;
+    keep(decision)
+}
+
+/// Keeps a decision for the layer to write its headers, and says whether it admits.
+fn keep(decision: Decision) -> Result<(), Throttled> {
     let outcome = if decision.allowed {
         Ok(())
     } else {
@@ -70,18 +75,10 @@ pub async fn admit_client(state: &AppState, door: &str, limit: Limit) -> Result<
         Some(ip) => format!("{door}:{ip}"),
         None => door.to_string(),
     };
-    let Some(decision) = state.rate_limits.take(&name, limit).await else {
-        return Ok(());
-    };
-    let outcome = if decision.allowed {
-        Ok(())
-    } else {
-        Err(Throttled {
-            retry_after_secs: whole_seconds(decision.retry_after).max(1),
-        })
-    };
-    let _ = REQUEST.try_with(|r| r.decision.replace(Some(decision)));
-    outcome
+    match state.rate_limits.take(&name, limit).await {
+        Some(decision) => keep(decision),
+        None => Ok(()),
+    }
 }
 
 /// The layer: runs the request with its client address at hand, then writes the headers

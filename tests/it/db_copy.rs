@@ -919,26 +919,35 @@ async fn sign_in(shop: &Shop) -> String {
         .to_string()
 }
 
+/// The text after `marker` in a page, up to the next quote or tag.
+fn value_after(body: &str, marker: &str) -> String {
+    let at = body
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {body}"))
+        + marker.len();
+    body[at..at + body[at..].find(['"', '<']).unwrap()].to_string()
+}
+
+/// A dashboard page's HTML and its CSRF token, with the session's cookie.
+async fn dashboard_page(shop: &Shop, cookie: &str, path: &str) -> (String, String) {
+    let res = shop
+        .http
+        .get(format!("{}{path}", shop.url))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    let csrf = value_after(&body, "name=\"csrf\" value=\"");
+    (body, csrf)
+}
+
 /// Turns on the signed-in user's two-factor sign-in (its sealed secret and hashed recovery
 /// codes are rows the copy must carry).
 async fn turn_on_two_factor(shop: &Shop, session: &str) {
     let cookie = format!("hundi_session={session}");
     let page = |res: reqwest::Response| async { res.text().await.unwrap() };
-    let value_after = |body: &str, marker: &str| {
-        let at = body
-            .find(marker)
-            .unwrap_or_else(|| panic!("{marker} in {body}"))
-            + marker.len();
-        body[at..at + body[at..].find(['"', '<']).unwrap()].to_string()
-    };
-    let settings = shop
-        .http
-        .get(format!("{}/dashboard/settings", shop.url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    let csrf = value_after(&page(settings).await, "name=\"csrf\" value=\"");
+    let (_, csrf) = dashboard_page(shop, &cookie, "/dashboard/settings").await;
     let post = |path: &str, form: Vec<(&str, String)>| {
         shop.http
             .post(format!("{}{path}", shop.url))
@@ -968,24 +977,7 @@ async fn turn_on_two_factor(shop: &Shop, session: &str) {
 /// which records nothing): the device and the body it sent are rows the copy must carry.
 async fn forward_an_sms(shop: &Shop, session: &str) {
     let cookie = format!("hundi_session={session}");
-    let page = shop
-        .http
-        .get(format!("{}/dashboard/sms", shop.url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let after = |body: &str, marker: &str| {
-        let at = body
-            .find(marker)
-            .unwrap_or_else(|| panic!("{marker} in {body}"))
-            + marker.len();
-        body[at..at + body[at..].find(['"', '<']).unwrap()].to_string()
-    };
-    let csrf = after(&page, "name=\"csrf\" value=\"");
+    let (_, csrf) = dashboard_page(shop, &cookie, "/dashboard/sms").await;
     let added = shop
         .http
         .post(format!("{}/dashboard/sms", shop.url))
@@ -997,7 +989,7 @@ async fn forward_an_sms(shop: &Shop, session: &str) {
         .text()
         .await
         .unwrap();
-    let token = after(&added, "data-testid=\"secret-value\">");
+    let token = value_after(&added, "data-testid=\"secret-value\">");
     let now = chrono::Utc::now().timestamp_millis();
     let (status, body) = text(
         shop.http

@@ -10,19 +10,13 @@ use serde_json::{json, Value};
 
 async fn live_shop(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
-    let numbers = [
-        (Wallet::JazzCash, Some("03001234567")),
-        (Wallet::Easypaisa, Some("03451234567")),
-        (Wallet::Bkash, Some("01712345678")),
-        (Wallet::Nagad, Some("01812345678")),
-    ];
-    hundi::service::merchants::set_wallets(
-        &*app.store,
-        &Acting::cli(&app.shop.id, false),
-        &numbers,
-    )
-    .await
-    .expect("wallet numbers");
+    app.set_wallets(&[
+        (Wallet::JazzCash, "03001234567"),
+        (Wallet::Easypaisa, "03451234567"),
+        (Wallet::Bkash, "01712345678"),
+        (Wallet::Nagad, "01812345678"),
+    ])
+    .await;
     app
 }
 

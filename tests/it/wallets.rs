@@ -4,18 +4,10 @@
 
 use crate::common::{Backend, TestApp};
 use hundi::domain::wallet::Wallet;
-use hundi::service::access::Acting;
 use serde_json::{json, Value};
 
 async fn create(app: &TestApp, key: &str, body: Value) -> (u16, Value) {
     app.post(key, "/v1/payments", body).await
-}
-
-async fn set_wallets(app: &TestApp, numbers: &[(Wallet, &str)]) {
-    let given: Vec<(Wallet, Option<&str>)> = numbers.iter().map(|(w, n)| (*w, Some(*n))).collect();
-    hundi::service::merchants::set_wallets(&*app.store, &Acting::cli(&app.shop.id, false), &given)
-        .await
-        .expect("wallet numbers");
 }
 
 async fn each_wallet_is_offered_in_its_currency_only(backend: Backend) {
@@ -52,15 +44,7 @@ async fn each_wallet_is_offered_in_its_currency_only(backend: Backend) {
     );
     // The BDT checkout offers the Bangladeshi wallets' forms, with their number shape.
     let (_, p) = create(&app, key, json!({"amount": "10.00", "currency": "BDT"})).await;
-    let html = app
-        .http
-        .get(p["checkout_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(p["checkout_url"].as_str().unwrap()).await;
     assert!(html.contains(r#"data-method="bkash""#) && html.contains(r#"data-method="nagad""#));
     assert!(!html.contains(r#"data-method="jazzcash""#), "{html}");
     assert!(html.contains("01xxxxxxxxx"));
@@ -69,13 +53,10 @@ async fn each_wallet_is_offered_in_its_currency_only(backend: Backend) {
 async fn a_live_wallet_payment_is_paid_by_a_transfer_of_its_exact_amount(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let key = &app.shop.live_key;
-    set_wallets(
-        &app,
-        &[
-            (Wallet::JazzCash, "0300 1234567"),
-            (Wallet::Bkash, "+8801712345678"),
-        ],
-    )
+    app.set_wallets(&[
+        (Wallet::JazzCash, "0300 1234567"),
+        (Wallet::Bkash, "+8801712345678"),
+    ])
     .await;
     // Without the merchant's number a live wallet cannot be offered.
     let (status, e) = create(
@@ -109,14 +90,8 @@ async fn a_live_wallet_payment_is_paid_by_a_transfer_of_its_exact_amount(backend
 
     // The checkout shows the number and the exact amount.
     let html = app
-        .http
-        .get(second["checkout_url"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page_text(second["checkout_url"].as_str().unwrap())
+        .await;
     assert!(html.contains("03001234567"), "{html}");
     assert!(html.contains("998.99"), "{html}");
 

@@ -10,17 +10,11 @@ use serde_json::json;
 
 async fn a_forwarded_bkash_sms_pays_the_open_checkout(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let numbers = [
-        (Wallet::Bkash, Some("01712345678")),
-        (Wallet::Nagad, Some("01812345678")),
-    ];
-    hundi::service::merchants::set_wallets(
-        &*app.store,
-        &Acting::cli(&app.shop.id, false),
-        &numbers,
-    )
-    .await
-    .unwrap();
+    app.set_wallets(&[
+        (Wallet::Bkash, "01712345678"),
+        (Wallet::Nagad, "01812345678"),
+    ])
+    .await;
     let (status, p) = app
         .post(
             &app.shop.live_key,

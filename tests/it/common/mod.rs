@@ -513,6 +513,21 @@ pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
     /// Adds a dashboard user with `role` (and [`PASSWORD`]) to the shop, as the command line.
+    /// Sets the shop's wallet numbers, as the command line.
+    pub async fn set_wallets(&self, numbers: &[(hundi::domain::wallet::Wallet, &str)]) {
+        let given: Vec<_> = numbers.iter().map(|(w, n)| (*w, Some(*n))).collect();
+        let operator = hundi::service::access::Acting::cli(&self.shop.id, false);
+        hundi::service::merchants::set_wallets(&*self.store, &operator, &given)
+            .await
+            .expect("wallet numbers");
+    }
+
+    /// A page's HTML, as a browser without JavaScript gets it.
+    pub async fn page_text(&self, url: &str) -> String {
+        let res = self.http.get(url).send().await.expect("request");
+        res.text().await.expect("body")
+    }
+
     pub async fn add_user(
         &self,
         email: &str,
