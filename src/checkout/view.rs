@@ -278,10 +278,7 @@ fn method_views(p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<Method
                 error_phone: notice.error_for(m.name(), "phone"),
                 expiry_value: String::new(),
                 phone_value: String::new(),
-                phone_hint: match m.name() {
-                    "bkash" | "nagad" => "01xxxxxxxxx",
-                    _ => "03xxxxxxxxx",
-                },
+                phone_hint: Wallet::parse(m.name()).map_or("", Wallet::number_shape),
             }
         })
         .collect()

@@ -41,6 +41,8 @@ pub struct WalletRow {
     pub name: &'static str,
     pub label: &'static str,
     pub currency: &'static str,
+    /// How a number is written (the field's placeholder).
+    pub shape: &'static str,
     pub number: String,
 }
 
@@ -95,6 +97,7 @@ pub async fn page(
                 name: w.name(),
                 label: w.label(),
                 currency: w.currency_code(),
+                shape: w.number_shape(),
                 number: m.wallet_numbers.get(w).unwrap_or_default().to_string(),
             })
             .into(),

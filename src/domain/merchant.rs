@@ -96,15 +96,11 @@ impl WalletNumbers {
                 continue;
             }
             let number = wallet.account_number(text).ok_or_else(|| {
-                let shape = if wallet.currency_code() == "PKR" {
-                    "03xxxxxxxxx"
-                } else {
-                    "01xxxxxxxxx"
-                };
                 format!(
-                    "'{}' is not a {} number (expected {shape})",
+                    "'{}' is not a {} number (expected {})",
                     text.trim(),
-                    wallet.label()
+                    wallet.label(),
+                    wallet.number_shape()
                 )
             })?;
             out.insert(wallet, number);

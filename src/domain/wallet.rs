@@ -56,6 +56,14 @@ impl Wallet {
         }
     }
 
+    /// How a number of the wallet's country is written, for hints and messages.
+    pub fn number_shape(self) -> &'static str {
+        match self.currency_code() {
+            "PKR" => "03xxxxxxxxx",
+            _ => "01xxxxxxxxx",
+        }
+    }
+
     /// A mobile account number in the wallet's country, as its SMS prints it: Pakistan's
     /// `03` and Bangladesh's `01` numbers, eleven digits. Spaces, dashes and a leading country
     /// code (`+92 300…`, `+880 17…`) are accepted and dropped.
@@ -64,10 +72,11 @@ impl Wallet {
             .chars()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .collect();
-        let (country, prefix) = match self.currency_code() {
-            "PKR" => ("+92", "03"),
-            _ => ("+880", "01"),
+        let country = match self.currency_code() {
+            "PKR" => "+92",
+            _ => "+880",
         };
+        let prefix = &self.number_shape()[..2];
         let local = match digits.strip_prefix(country) {
             Some(rest) if !rest.starts_with('0') => format!("0{rest}"),
             _ => digits,

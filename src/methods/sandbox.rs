@@ -179,13 +179,9 @@ impl Method for SandboxWallet {
 
     fn attempt(&self, _: &Payment, form: &FormInput) -> Result<Tried, Vec<FieldError>> {
         let Some(phone) = self.0.account_number(&field(form, "phone")) else {
-            let shape = match self.0.currency_code() {
-                "PKR" => "03xxxxxxxxx",
-                _ => "01xxxxxxxxx",
-            };
             return Err(vec![FieldError {
                 field: "phone",
-                message: format!("Enter your mobile number as {shape}"),
+                message: format!("Enter your mobile number as {}", self.0.number_shape()),
             }]);
         };
         let outcome = match &phone[2..] {
