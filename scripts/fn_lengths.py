@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-DEFAULT_PATHS = ["src/api", "src/dashboard", "src/checkout", "src/dialects", "src/startup.rs", "src/cli.rs"]
+DEFAULT_PATHS = ["src/api", "src/dashboard", "src/checkout", "src/dialects", "src/startup.rs", "src/cli", "src/inbox"]
 
 FN = re.compile(r'\bfn\s+(\w+)')
 

@@ -42,6 +42,13 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   apt_install chromium chromium-driver
 fi
 
+# The mailbox tests read bank alerts from a real IMAP server: Debian's Dovecot, which each
+# test starts on 127.0.0.1 with a certificate made by openssl (tests/it/common/mail_server.rs).
+if ! command -v dovecot >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1; then
+  log "installing Dovecot (IMAP) and openssl"
+  apt_install dovecot-imapd openssl
+fi
+
 # Python test clients: webhook signatures are checked by the `standardwebhooks` library from
 # PyPI, unmodified; the gateways' documented Python examples use `requests`.
 if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then

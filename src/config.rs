@@ -67,6 +67,8 @@ pub struct Config {
     pub dialects: DialectSettings,
     /// The dialects it speaks (a test adds its own).
     pub registry: crate::dialects::Registry,
+    /// How the merchants' alert mailboxes are read (`HUNDI_MAIL_*`).
+    pub inbox: crate::inbox::InboxConfig,
 }
 
 impl Default for DialectSettings {
@@ -103,6 +105,7 @@ impl Default for Config {
             db_pool_size: 32,
             dialects: DialectSettings::default(),
             registry: crate::dialects::registry(),
+            inbox: Default::default(),
         }
     }
 }
@@ -147,6 +150,21 @@ impl Config {
         keep("HUNDI_KEEP_DELIVERY_ATTEMPTS", &mut c.retention.attempts)?;
         keep("HUNDI_KEEP_DELIVERIES", &mut c.retention.deliveries)?;
         keep("HUNDI_KEEP_EVENTS", &mut c.retention.events)?;
+        c.inbox.ca_file = var("HUNDI_MAIL_CA_FILE").map(PathBuf::from);
+        let secs = |name: &'static str, into: &mut Duration| {
+            if let Some(v) = var(name) {
+                let n: u64 = v.trim().parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    message: format!("'{v}' is not a number of seconds"),
+                })?;
+                *into = Duration::from_secs(n.clamp(1, 3600));
+            }
+            Ok::<(), ConfigError>(())
+        };
+        secs("HUNDI_MAIL_LEASE_SECS", &mut c.inbox.lease)?;
+        secs("HUNDI_MAIL_POLL_SECS", &mut c.inbox.poll)?;
+        // Mailboxes without a reader are looked for as often as new mail, at most every 5 s.
+        c.inbox.scan = c.inbox.poll.min(c.inbox.scan);
         if let Some(v) = var("HUNDI_PAYGATE_SESSION_SECS") {
             if let Ok(secs) = v.trim().parse() {
                 c.dialects.paygate_session_secs = secs;

@@ -84,7 +84,11 @@ pub fn app_state(
             store.clone(),
             config.secrets.clone(),
         ),
-        credentials: crate::service::credentials::Credentials::new(store, config.secrets.clone()),
+        credentials: crate::service::credentials::Credentials::new(
+            store.clone(),
+            config.secrets.clone(),
+        ),
+        mailboxes: crate::service::inbox::Mailboxes::new(store, config.secrets.clone()),
         sources: Arc::new(config.registry.sources()),
         waiting: Arc::new(crate::service::waiting::Waiting::new(config.waiting)),
     })
@@ -260,7 +264,8 @@ async fn prepare_store(store: &dyn Store, opts: &Config) -> std::io::Result<Stri
     Ok(secret)
 }
 
-/// The background workers (expiry, usage, rate limits, roll-up, webhooks, key changes), each ending
+/// The background workers (expiry, usage, rate limits, roll-up, webhooks, key changes,
+/// mailboxes), each ending
 /// when `stopped` turns true.
 async fn spawn_workers(
     state: &AppState,
@@ -316,7 +321,25 @@ async fn spawn_workers(
     } else {
         tokio::spawn(async {})
     };
-    Ok(vec![expiry, usage, limits, rollup, webhooks, keys, waiting])
+    let mailboxes = spawn_readers(state, opts, stopped)?;
+    Ok(vec![
+        expiry, usage, limits, rollup, webhooks, keys, waiting, mailboxes,
+    ])
+}
+
+/// The readers of the merchants' alert mailboxes (`inbox/`), until `stopped` turns true.
+fn spawn_readers(
+    state: &AppState,
+    opts: &Config,
+    stopped: &watch::Receiver<bool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let readers = crate::inbox::Readers::new(
+        state.mailboxes.clone(),
+        state.payments.clone(),
+        opts.inbox.clone(),
+    )
+    .map_err(std::io::Error::other)?;
+    Ok(tokio::spawn(Arc::new(readers).run(stopped.clone())))
 }
 
 /// `/metrics` on its own listener, when it has one, until `stopped` turns true.

@@ -16,7 +16,7 @@ use super::error::{ApiError, ErrorBody};
 use super::ratelimit::admit_client;
 use super::AppState;
 use crate::service::ratelimit::Limit;
-use crate::service::sms::{ForwardedSms, SmsError, SmsOutcome, TEXT_MAX};
+use crate::service::sms::{AlertOutcome, ForwardedSms, SmsError, TEXT_MAX};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header::AUTHORIZATION, HeaderMap, StatusCode};
@@ -182,18 +182,18 @@ fn refusal(e: SmsError) -> ApiError {
     }
 }
 
-fn answer(state: &AppState, outcome: SmsOutcome) -> (StatusCode, Json<SmsResult>) {
+fn answer(state: &AppState, outcome: AlertOutcome) -> (StatusCode, Json<SmsResult>) {
     let (status, kind, reason, recorded) = match outcome {
-        SmsOutcome::Recorded(done) => {
+        AlertOutcome::Recorded(done) => {
             let (credit, payment) = *done;
             let recorded = CreditResult::new(state, &credit, payment.as_ref());
             (StatusCode::CREATED, "recorded", None, Some(recorded))
         }
-        SmsOutcome::Duplicate { method, reference } => {
+        AlertOutcome::Duplicate { method, reference } => {
             let reason = format!("{method} credit {reference} was recorded before");
             (StatusCode::OK, "duplicate", Some(reason), None)
         }
-        SmsOutcome::Ignored(reason) => (StatusCode::OK, "ignored", Some(reason), None),
+        AlertOutcome::Ignored(reason) => (StatusCode::OK, "ignored", Some(reason), None),
     };
     let result = SmsResult {
         status: kind,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod credits;
 pub mod keys;
+pub mod mailbox;
 pub mod overview;
 pub mod payments;
 pub mod settings;
@@ -48,6 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/keys", get(keys::page).post(keys::create))
         .route("/dashboard/keys/{id}", post(keys::update))
         .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
+        .route("/dashboard/mailbox", get(mailbox::page).post(mailbox::save))
+        .route("/dashboard/mailbox/remove", post(mailbox::remove))
         .route("/dashboard/sms", get(sms::page).post(sms::create))
         .route("/dashboard/sms/{id}/revoke", post(sms::revoke))
         .route("/dashboard/credentials", post(keys::create_credential))

@@ -87,6 +87,7 @@ impl Chrome {
             ("keys", "/dashboard/keys", "API keys"),
             ("webhooks", "/dashboard/webhooks", "Webhooks"),
             ("credits", "/dashboard/credits", "Credits"),
+            ("mailbox", "/dashboard/mailbox", "Mailbox"),
             ("sms", "/dashboard/sms", "SMS forwarding"),
             ("settings", "/dashboard/settings", "Settings"),
             ("audit", "/dashboard/audit", "Audit log"),

@@ -79,6 +79,8 @@ pub struct Services {
     pub second_factors: crate::service::second_factor::SecondFactors,
     /// The dialects' credentials (sealed with `secrets`).
     pub credentials: crate::service::credentials::Credentials,
+    /// The merchants' alert mailboxes (passwords sealed with `secrets`).
+    pub mailboxes: crate::service::inbox::Mailboxes,
     /// What the checkout and the dashboard know of each payment source (from the registry).
     pub sources: Arc<crate::domain::source::Sources>,
     /// Checkout pages waiting for their payment to finish.

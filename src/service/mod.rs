@@ -15,6 +15,7 @@ pub mod checkout;
 pub mod credentials;
 pub mod error;
 pub mod idempotency;
+pub mod inbox;
 pub mod keys;
 pub mod merchants;
 pub mod objects;

@@ -135,6 +135,14 @@ fn seal_of(value: SealedValue<'_>) -> (&str, String) {
         SealedValue::SecondFactor {
             user_id, sealed, ..
         } => (sealed, crate::domain::second_factor::seal_context(user_id)),
+        SealedValue::MailboxPassword {
+            merchant_id,
+            livemode,
+            sealed,
+        } => (
+            sealed,
+            crate::domain::mailbox::seal_context(merchant_id, livemode),
+        ),
         SealedValue::KeptResponse {
             merchant_id,
             livemode,
@@ -155,6 +163,9 @@ fn name(value: SealedValue<'_>) -> String {
         } => format!("the {name} credential of {merchant_id}"),
         SealedValue::Endpoint { endpoint_id, .. } => {
             format!("the signing secret of webhook endpoint {endpoint_id}")
+        }
+        SealedValue::MailboxPassword { merchant_id, .. } => {
+            format!("the mailbox password of {merchant_id}")
         }
         SealedValue::KeptResponse { key, .. } => {
             format!("the kept response of idempotency key {key}")

@@ -28,7 +28,7 @@ pub struct ForwardedSms {
 
 /// What became of a forwarded SMS.
 #[derive(Debug)]
-pub enum SmsOutcome {
+pub enum AlertOutcome {
     /// A credit was recorded, completing the payment it paid, if any.
     Recorded(Box<(Credit, Option<Payment>)>),
     /// Its credit was recorded before (the phone forwarded it again).
@@ -125,7 +125,7 @@ impl PaymentService {
         device: &SmsDevice,
         body: &[u8],
         sms: ForwardedSms,
-    ) -> Result<SmsOutcome, SmsError> {
+    ) -> Result<AlertOutcome, SmsError> {
         let now = crate::domain::now();
         if !sms_device::fresh(sms.received_at, now) {
             return Err(SmsError::Stale);
@@ -142,7 +142,7 @@ impl PaymentService {
         }
         let input = match credit_of(&sms) {
             Ok(input) => input,
-            Err(reason) => return Ok(SmsOutcome::Ignored(reason)),
+            Err(reason) => return Ok(AlertOutcome::Ignored(reason)),
         };
         let scope = crate::store::Scope {
             merchant_id: device.merchant_id.clone(),
@@ -153,9 +153,9 @@ impl PaymentService {
             input.utr.clone(),
         );
         match self.record_credit(&scope, input).await {
-            Ok(done) => Ok(SmsOutcome::Recorded(Box::new(done))),
-            Err(ServiceError::Conflict(_)) => Ok(SmsOutcome::Duplicate { method, reference }),
-            Err(ServiceError::Invalid { message, .. }) => Ok(SmsOutcome::Ignored(message)),
+            Ok(done) => Ok(AlertOutcome::Recorded(Box::new(done))),
+            Err(ServiceError::Conflict(_)) => Ok(AlertOutcome::Duplicate { method, reference }),
+            Err(ServiceError::Invalid { message, .. }) => Ok(AlertOutcome::Ignored(message)),
             Err(e) => Err(e.into()),
         }
     }

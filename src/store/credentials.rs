@@ -42,6 +42,12 @@ pub enum SealedValue<'a> {
         pending: bool,
         sealed: &'a str,
     },
+    /// The password of a merchant's alert mailbox.
+    MailboxPassword {
+        merchant_id: &'a str,
+        livemode: bool,
+        sealed: &'a str,
+    },
     /// A kept idempotent response's body, without its `SEALED_BODY` mark.
     KeptResponse {
         merchant_id: &'a str,
@@ -157,6 +163,18 @@ impl CredentialStore for Backend {
                 let body = [mark, new.as_bytes()].concat();
                 sql!("UPDATE idempotency_keys SET response_body = $4 WHERE merchant_id = $1 \
                      AND livemode = $2 AND key = $3", &m, live, &key, body).execute(&mut *tx).await?;
+                replaced += 1;
+            }
+        }
+        let rows = sqlx::query("SELECT merchant_id, livemode, password FROM mailboxes")
+            .fetch_all(&mut *tx).await?;
+        for r in &rows {
+            let (m, live, sealed): (String, bool, String) =
+                (get(r, "merchant_id")?, get(r, "livemode")?, get(r, "password")?);
+            let value = SealedValue::MailboxPassword { merchant_id: &m, livemode: live, sealed: &sealed };
+            if let Some(new) = reseal(value).map_err(stop)? {
+                sql!("UPDATE mailboxes SET password = $3 WHERE merchant_id = $1 AND livemode = $2",
+                    &m, live, new).execute(&mut *tx).await?;
                 replaced += 1;
             }
         }

@@ -26,6 +26,7 @@ mod credits;
 mod events;
 mod idempotency;
 mod keys;
+mod mailboxes;
 mod payments;
 mod postgres;
 mod rollups;
@@ -42,6 +43,7 @@ pub use credits::CreditStore;
 pub use events::EventStore;
 pub use idempotency::IdempotencyStore;
 pub use keys::KeyStore;
+pub use mailboxes::MailboxStore;
 pub use payments::PaymentStore;
 pub use rollups::RollupStore;
 pub use sms::SmsStore;
@@ -210,6 +212,7 @@ pub trait Store:
     + RollupStore
     + second_factor::SecondFactorStore
     + SmsStore
+    + MailboxStore
 {
 }
 
@@ -225,6 +228,7 @@ impl<T> Store for T where
         + RollupStore
         + second_factor::SecondFactorStore
         + SmsStore
+        + MailboxStore
 {
 }
 

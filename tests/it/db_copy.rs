@@ -562,6 +562,28 @@ fn set_up(db: &str, master: &Path, hook: &str) -> Setup {
             "--json",
         ],
     );
+    // A mailbox nobody answers for: its sealed password and its reader's error are copied.
+    cli(
+        db,
+        master,
+        &[
+            "inbox",
+            "set",
+            "--merchant",
+            m,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "9",
+            "--user",
+            "shop",
+            "--password",
+            "mail secret",
+            "--senders",
+            "alerts@hdfcbank.net",
+            "--json",
+        ],
+    );
     cli(
         db,
         master,
@@ -1403,6 +1425,7 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
         "webhook_deliveries",
         "webhook_attempts",
         "credits",
+        "mailboxes",
         "idempotency_keys",
         "dashboard_sessions",
         "sign_in_throttle",

@@ -25,6 +25,8 @@ mod fleet;
 mod growing;
 mod idempotency;
 mod key_revocation;
+mod mailbox;
+mod mailbox_nodes;
 mod metrics;
 mod openapi_document;
 mod openapi_schemathesis;

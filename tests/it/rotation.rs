@@ -132,6 +132,22 @@ fn set_up(db: &str, keys: Keys<'_>, hook: &str) -> Setup {
     let credential = |name: &str| cli(&["credential", "create", name, "--merchant", &m, "--json"]);
     let secret = |v: &Value| v["secret"].as_str().unwrap().to_string();
     let xpay = credential("xpay_hmac");
+    // A mailbox nobody answers for: its password is sealed too.
+    cli(&[
+        "inbox",
+        "set",
+        "--merchant",
+        &m,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "9",
+        "--user",
+        "shop",
+        "--password",
+        "mail secret",
+        "--json",
+    ]);
     cli(&[
         "merchant",
         "set-upi",
@@ -172,6 +188,8 @@ async fn sealed_values(db: &str) -> BTreeMap<String, Stored> {
     type Creds = Vec<(String, bool, String, String)>;
     type Endpoints = Vec<(String, Option<String>, Option<String>)>;
     type Kept = Vec<(String, bool, String, Option<Vec<u8>>)>;
+    type Mailboxes = Vec<(String, bool, String)>;
+    const MAILBOXES: &str = "SELECT merchant_id, livemode, password FROM mailboxes";
     const CREDS: &str = "SELECT merchant_id, livemode, name, secret FROM dialect_credentials";
     const ENDPOINTS: &str = "SELECT id, secret, previous_secret FROM webhook_endpoints";
     const KEPT: &str = "SELECT merchant_id, livemode, key, response_body FROM idempotency_keys";
@@ -181,11 +199,12 @@ async fn sealed_values(db: &str) -> BTreeMap<String, Stored> {
             let c: Creds = sqlx::query_as(CREDS).fetch_all(&pool).await.unwrap();
             let e: Endpoints = sqlx::query_as(ENDPOINTS).fetch_all(&pool).await.unwrap();
             let k: Kept = sqlx::query_as(KEPT).fetch_all(&pool).await.unwrap();
+            let m: Mailboxes = sqlx::query_as(MAILBOXES).fetch_all(&pool).await.unwrap();
             pool.close().await;
-            (c, e, k)
+            (c, e, k, m)
         }};
     }
-    let (creds, endpoints, kept) = if db.starts_with("postgres") {
+    let (creds, endpoints, kept, mailboxes) = if db.starts_with("postgres") {
         read!(sqlx::PgPool::connect(db).await.expect("open PostgreSQL"))
     } else {
         read!(sqlx::SqlitePool::connect(db).await.expect("open SQLite"))
@@ -210,6 +229,15 @@ async fn sealed_values(db: &str) -> BTreeMap<String, Stored> {
                 );
             }
         }
+    }
+    for (merchant, livemode, sealed) in mailboxes {
+        all.insert(
+            format!("mailboxes.password of {merchant}"),
+            Stored {
+                context: hundi::domain::mailbox::seal_context(&merchant, livemode),
+                sealed,
+            },
+        );
     }
     let mark = hundi::domain::idempotency::SEALED_BODY;
     for (merchant, livemode, key, body) in kept {
@@ -743,8 +771,8 @@ async fn rotation_with_keys_in_the_environment(backend: Backend) {
     let hooks = Receiver::start().await;
     let setup = set_up(db, Keys::Env(&old_hex), &hooks.url);
     let before = sealed_values(db).await;
-    // The five credentials and the key URL's signing secret.
-    assert_eq!(before.len(), 6, "{:?}", before.keys());
+    // The five credentials, the key URL's signing secret and the mailbox's password.
+    assert_eq!(before.len(), 7, "{:?}", before.keys());
     let plain = open_all(&before, &SecretBox::new(old)).expect("every value opens");
     none_opens(
         &before,

@@ -2085,7 +2085,130 @@ async fn second_factors_accept_each_code_once(backend: Backend) {
     );
 }
 
+/// A mailbox's lease: one owner until it lapses or is released; only the owner's reports are
+/// written; a read never moves the last UID back; new settings for the same host, user and
+/// folder keep the reading, another folder starts over.
+async fn mailbox_leases_fence_their_readers(backend: Backend) {
+    use hundi::domain::mailbox::{
+        Mailbox, MailboxProgress, MailboxReport, MailboxSettings, Security,
+    };
+    let (_db, store, _, scope, m) = setup(backend).await;
+    let t0 = hundi::domain::now();
+    let settings = |folder: &str| {
+        MailboxSettings::new(
+            "imap.example.com",
+            None,
+            Security::Tls,
+            "shop",
+            folder,
+            "sbi.co.in",
+        )
+        .unwrap()
+    };
+    let mailbox = |folder: &str, at| Mailbox {
+        merchant_id: m.id.clone(),
+        livemode: false,
+        settings: settings(folder),
+        password_sealed: "sealed".into(),
+        set_at: at,
+        read_from: at,
+        progress: MailboxProgress::default(),
+        lease_owner: None,
+        lease_until: None,
+    };
+    store
+        .put_mailbox(&mailbox("INBOX", t0), None)
+        .await
+        .unwrap();
+    let until = t0 + Duration::seconds(30);
+    assert!(store.claim_mailbox(&scope, "a", t0, until).await.unwrap());
+    assert!(!store
+        .claim_mailbox(&scope, "b", t0 + Duration::seconds(29), until)
+        .await
+        .unwrap());
+    let connected = MailboxReport::Connected {
+        uid_validity: 7,
+        last_uid: 10,
+    };
+    assert!(!store
+        .report_mailbox(&scope, "b", &connected, t0)
+        .await
+        .unwrap());
+    assert!(store
+        .report_mailbox(&scope, "a", &connected, t0)
+        .await
+        .unwrap());
+    let read = |uid| MailboxReport::Read {
+        uid,
+        summary: format!("read {uid}"),
+    };
+    assert!(store
+        .report_mailbox(&scope, "a", &read(12), t0)
+        .await
+        .unwrap());
+    assert!(store
+        .report_mailbox(&scope, "a", &read(11), t0)
+        .await
+        .unwrap());
+    let now = store.mailbox(&scope).await.unwrap().unwrap();
+    assert_eq!(
+        (now.progress.uid_validity, now.progress.last_uid),
+        (Some(7), Some(12))
+    );
+    assert_eq!(now.progress.last_message.as_deref(), Some("read 11"));
+    assert_eq!(now.lease_owner.as_deref(), Some("a"));
+
+    // Lapsed, it is b's; a's reports are refused from then on.
+    let later = t0 + Duration::seconds(31);
+    assert!(store
+        .claim_mailbox(&scope, "b", later, later + Duration::seconds(30))
+        .await
+        .unwrap());
+    assert!(!store
+        .report_mailbox(&scope, "a", &read(13), later)
+        .await
+        .unwrap());
+    store.release_mailbox(&scope, "a").await.unwrap();
+    assert_eq!(
+        store
+            .mailbox(&scope)
+            .await
+            .unwrap()
+            .unwrap()
+            .lease_owner
+            .as_deref(),
+        Some("b")
+    );
+    store.release_mailbox(&scope, "b").await.unwrap();
+    assert!(store
+        .claim_mailbox(&scope, "c", later, later)
+        .await
+        .unwrap());
+
+    // A new password (same host, user, folder) keeps the reading; another folder does not.
+    let t1 = t0 + Duration::seconds(60);
+    store
+        .put_mailbox(&mailbox("INBOX", t1), None)
+        .await
+        .unwrap();
+    let kept = store.mailbox(&scope).await.unwrap().unwrap();
+    assert_eq!(
+        (kept.progress.last_uid, kept.read_from, kept.set_at),
+        (Some(12), t0, t1)
+    );
+    store
+        .put_mailbox(&mailbox("Alerts", t1), None)
+        .await
+        .unwrap();
+    let moved = store.mailbox(&scope).await.unwrap().unwrap();
+    assert_eq!((moved.progress.last_uid, moved.read_from), (None, t1));
+    assert_eq!(store.all_mailboxes().await.unwrap().len(), 1);
+    assert!(store.delete_mailbox(&scope, None).await.unwrap());
+    assert!(store.mailbox(&scope).await.unwrap().is_none());
+}
+
 on_both_backends!(
+    mailbox_leases_fence_their_readers,
     second_factors_accept_each_code_once,
     users_sessions_and_the_sign_in_throttle,
     deliveries_are_leased_once_and_logged,

@@ -262,6 +262,7 @@ super::events::events_sql! {
 super::credentials::credentials_sql! {}
 super::second_factor::second_factor_sql! {}
 super::sms::sms_sql! {}
+super::mailboxes::mailboxes_sql! {}
 
 super::audit::audit_sql! {}
 

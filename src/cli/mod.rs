@@ -17,6 +17,8 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod inbox;
+
 #[derive(Parser)]
 #[command(name = "hundi", version, about = "A self-hosted payment gateway")]
 pub struct Cli {
@@ -98,6 +100,13 @@ enum Command {
         db: Db,
         #[command(subcommand)]
         command: CredentialCommand,
+    },
+    /// The mailbox whose bank alerts are read: `hundi inbox set|show|clear`.
+    Inbox {
+        #[command(flatten)]
+        db: Db,
+        #[command(subcommand)]
+        command: inbox::InboxCommand,
     },
     /// Manage dashboard logins.
     User {
@@ -218,6 +227,12 @@ enum MerchantCommand {
 enum ModeArg {
     Test,
     Live,
+}
+
+impl ModeArg {
+    fn is_live(self) -> bool {
+        matches!(self, ModeArg::Live)
+    }
 }
 
 #[derive(Subcommand)]
@@ -420,6 +435,11 @@ pub async fn run() -> Result<()> {
             key(&*store, &config, command).await
         }
         Command::User { db, command } => user(&*open(&db, &config).await?, command).await,
+        Command::Inbox { db, command } => {
+            let secrets = master_key(&db, &config)?;
+            let service = crate::service::inbox::Mailboxes::new(open(&db, &config).await?, secrets);
+            inbox::inbox(&service, command).await
+        }
         Command::Credential { db, command } => {
             let secrets = master_key(&db, &config)?;
             credential(open(&db, &config).await?, &secrets, command).await
