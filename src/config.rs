@@ -151,6 +151,8 @@ impl Config {
         keep("HUNDI_KEEP_DELIVERIES", &mut c.retention.deliveries)?;
         keep("HUNDI_KEEP_EVENTS", &mut c.retention.events)?;
         c.inbox.ca_file = var("HUNDI_MAIL_CA_FILE").map(PathBuf::from);
+        c.inbox.allow_private = var("HUNDI_ALLOW_PRIVATE_MAIL")
+            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"));
         let secs = |name: &'static str, into: &mut Duration| {
             if let Some(v) = var(name) {
                 let n: u64 = v.trim().parse().map_err(|_| ConfigError::Invalid {

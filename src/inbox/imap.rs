@@ -5,9 +5,11 @@
 
 use super::message::MESSAGE_MAX;
 use crate::domain::mailbox::{MailboxSettings, Security};
+use crate::domain::webhook::forbidden_ip;
 use async_imap::{Client, Session};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -27,6 +29,11 @@ pub const UIDS_PER_ROUND: usize = 50;
 pub enum ImapError {
     #[error("cannot reach {0}: {1}")]
     Connect(String, std::io::Error),
+    #[error(
+        "{0} is a private, loopback or reserved address; a mail server on your own network \
+         needs HUNDI_ALLOW_PRIVATE_MAIL=true"
+    )]
+    Private(std::net::IpAddr),
     #[error("TLS with {0} failed: {1}")]
     Tls(String, std::io::Error),
     #[error("the server offers no STARTTLS; use tls (port 993)")]
@@ -67,18 +74,39 @@ pub struct Connection {
     idle: bool,
 }
 
+/// The address to connect to: the host's first address, refused when it is on the
+/// operator's own network (a merchant's settings must not reach it) unless allowed.
+async fn address(s: &MailboxSettings, allow_private: bool) -> Result<SocketAddr, ImapError> {
+    let shown = format!("{}:{}", s.host, s.port);
+    let found: Vec<SocketAddr> = bounded(tokio::net::lookup_host((s.host.as_str(), s.port)))
+        .await
+        .map_err(|e| ImapError::Connect(shown.clone(), std::io::Error::other(e)))?
+        .collect();
+    // Every address is checked, so a name cannot mix a public address with a private one.
+    match found
+        .iter()
+        .find(|a| !allow_private && forbidden_ip(a.ip()))
+    {
+        Some(private) => Err(ImapError::Private(private.ip())),
+        None => found.first().copied().ok_or_else(|| {
+            ImapError::Connect(shown, std::io::Error::other("the host has no address"))
+        }),
+    }
+}
+
 /// Connects, secures, logs in and opens the folder.
 pub async fn connect(
     s: &MailboxSettings,
     password: &str,
     tls: &TlsConnector,
+    allow_private: bool,
 ) -> Result<Connection, ImapError> {
-    let address = format!("{}:{}", s.host, s.port);
-    let tcp = bounded(TcpStream::connect(&address))
+    let address = address(s, allow_private).await?;
+    let tcp = bounded(TcpStream::connect(address))
         .await
         .map_err(|e| match e {
             ImapError::Protocol(async_imap::error::Error::Io(io)) => {
-                ImapError::Connect(address.clone(), io)
+                ImapError::Connect(address.to_string(), io)
             }
             other => other,
         })?;

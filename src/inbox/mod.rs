@@ -32,6 +32,9 @@ pub struct InboxConfig {
     pub backoff_max: Duration,
     /// Certificates trusted besides the public roots (`HUNDI_MAIL_CA_FILE`).
     pub ca_file: Option<std::path::PathBuf>,
+    /// Lets mailboxes be on loopback and private addresses (`HUNDI_ALLOW_PRIVATE_MAIL`): a
+    /// mail server on the operator's own network, and tests.
+    pub allow_private: bool,
 }
 
 impl Default for InboxConfig {
@@ -42,6 +45,7 @@ impl Default for InboxConfig {
             scan: Duration::from_secs(5),
             backoff_max: Duration::from_secs(60),
             ca_file: None,
+            allow_private: false,
         }
     }
 }
@@ -213,7 +217,8 @@ impl Readers {
         backoff: &mut Duration,
     ) -> Result<Ended, ReadError> {
         let password = self.mailboxes.password(mailbox)?;
-        let mut conn = imap::connect(&mailbox.settings, &password, &self.tls).await?;
+        let allow = self.config.allow_private;
+        let mut conn = imap::connect(&mailbox.settings, &password, &self.tls, allow).await?;
         let mut last = self.start_after(mailbox, scope, &mut conn).await?;
         let connected = MailboxReport::Connected {
             uid_validity: conn.uid_validity,

@@ -15,6 +15,7 @@ pub fn inbox_config(mail: &MailServer) -> hundi::inbox::InboxConfig {
         ca_file: Some(mail.certificate()),
         scan: Duration::from_millis(200),
         backoff_max: Duration::from_secs(1),
+        allow_private: true,
         ..Default::default()
     }
 }
@@ -501,6 +502,33 @@ async fn the_dashboard_sets_the_mailbox_and_shows_its_reading(backend: Backend) 
         .expect("read")
         .is_none());
 }
+
+/// Without `HUNDI_ALLOW_PRIVATE_MAIL`, a mailbox on a loopback address is never connected to
+/// (a merchant's settings must not reach the operator's own network); the refusal shows.
+async fn a_mailbox_on_a_private_address_is_refused(backend: Backend) {
+    let mail = MailServer::start();
+    let inbox = hundi::inbox::InboxConfig {
+        allow_private: false,
+        ..inbox_config(&mail)
+    };
+    let config = hundi::config::Config {
+        inbox,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(backend, config).await;
+    set_mailbox(&app, &mail, backend, PASSWORD).await;
+    let refused = wait_for(&app, "an error", |m| m.progress.last_error.is_some()).await;
+    let error = refused.progress.last_error.unwrap_or_default();
+    assert!(error.contains("127.0.0.1 is a private"), "{error}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !mail.log().contains(&format!("user=<{USER}>")),
+        "{}",
+        mail.log()
+    );
+}
+
+on_sqlite!(a_mailbox_on_a_private_address_is_refused);
 
 on_both_backends!(
     the_dashboard_sets_the_mailbox_and_shows_its_reading,

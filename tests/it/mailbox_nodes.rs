@@ -78,6 +78,7 @@ async fn node(db: &TestDb, mail: &MailServer, port: u16) -> ChildServer {
         ("HUNDI_MAIL_CA_FILE", ca.as_str()),
         ("HUNDI_MAIL_LEASE_SECS", "3"),
         ("HUNDI_MAIL_POLL_SECS", "1"),
+        ("HUNDI_ALLOW_PRIVATE_MAIL", "true"),
     ];
     serve_with(&db.url, &key_file(db), port, &vars).await
 }
