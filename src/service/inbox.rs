@@ -222,7 +222,7 @@ pub fn summary(outcome: &AlertOutcome) -> String {
     match outcome {
         AlertOutcome::Recorded(done) => {
             let (credit, paid) = &**done;
-            let amount = &credit.amount;
+            let amount = format!("{} {}", credit.amount, credit.amount.currency().code());
             match paid {
                 Some(p) => format!("credit {amount} (UTR {}) paid {}", credit.utr, p.id),
                 None => format!("credit {amount} (UTR {}) matched no payment", credit.utr),

@@ -218,14 +218,7 @@ async fn sdk_modal_on_another_origin(backend: Backend) {
 
 async fn upi_page_moves_on_when_the_credit_arrives(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Corner Shop"),
-    )
-    .await
-    .unwrap();
+    app.set_upi("shop@okaxis", "Corner Shop").await;
     let (id, checkout) = create(&app, json!({"amount": "300.00", "currency": "INR"})).await;
     let b = Browser::start(360, 900).await;
     b.goto(&checkout).await;

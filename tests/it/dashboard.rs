@@ -538,14 +538,7 @@ async fn keys_credentials_webhooks_and_credits(backend: Backend) {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
     app.add_user("owner@shop.example", hundi::domain::role::Role::Owner)
         .await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Shop"),
-    )
-    .await
-    .unwrap();
+    app.set_upi("shop@okaxis", "Shop").await;
     let mut v = signed_in(&app).await;
     let csrf = v.get("/dashboard/keys").await.csrf();
     let receiver = crate::common::receiver::Receiver::start().await;

@@ -11,14 +11,7 @@ use std::time::Duration;
 /// The shop with a UPI id, as PayGate needs.
 async fn upi_shop(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(backend, crate::common::fast_webhooks()).await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Corner Shop"),
-    )
-    .await
-    .unwrap();
+    app.set_upi("shop@okaxis", "Corner Shop").await;
     app
 }
 

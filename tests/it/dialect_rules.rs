@@ -90,14 +90,7 @@ fn message(dialect: &str, body: &Value) -> String {
 
 async fn check(backend: Backend, c: Case) {
     let app = TestApp::spawn(backend).await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Shop"),
-    )
-    .await
-    .unwrap();
+    app.set_upi("shop@okaxis", "Shop").await;
     let xpay = app.credential("xpay_hmac").await;
     let waypay = app.credential("waypay").await;
     let (header, create_path) = dialect(c.dialect);

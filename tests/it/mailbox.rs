@@ -30,14 +30,7 @@ async fn mail_app(backend: Backend) -> (TestApp, MailServer) {
         },
     )
     .await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Corner Shop"),
-    )
-    .await
-    .expect("UPI id");
+    app.set_upi("shop@okaxis", "Corner Shop").await;
     (app, mail)
 }
 
@@ -112,11 +105,14 @@ async fn live_payment(app: &TestApp, amount: &str) -> Value {
 
 /// How long the payment took to succeed (panics after 10 s).
 async fn succeeded_within(app: &TestApp, id: &str) -> Duration {
+    succeeded_with(app, &app.shop.live_key, id).await
+}
+
+/// How long the payment, read with `key`, took to succeed (panics after 10 s).
+async fn succeeded_with(app: &TestApp, key: &str, id: &str) -> Duration {
     let started = Instant::now();
     loop {
-        let (_, p) = app
-            .get(&app.shop.live_key, &format!("/v1/payments/{id}"))
-            .await;
+        let (_, p) = app.get(key, &format!("/v1/payments/{id}")).await;
         if p["status"] == "succeeded" {
             return started.elapsed();
         }
@@ -131,6 +127,20 @@ async fn succeeded_within(app: &TestApp, id: &str) -> Duration {
 /// A twelve-digit UPI reference no other test uses.
 fn utr() -> String {
     format!("{:012}", rand::random::<u64>() % 1_000_000_000_000)
+}
+
+/// Bank `bank`'s alert (of the five below) for `payable`, with a new UTR.
+fn one_alert(bank: usize, payable: &str) -> String {
+    let utrs: Vec<String> = (0..5).map(|_| utr()).collect();
+    bank_alerts(&vec![payable.to_string(); 5], &utrs).swap_remove(bank)
+}
+
+/// A payment's payable amount, as the API shows it.
+fn payable_of(p: &Value) -> String {
+    p["upi"]["payable_amount"]
+        .as_str()
+        .expect("payable")
+        .to_string()
 }
 
 /// The five banks' alerts (wordings of real alerts), each for `amount` and `utr`.
@@ -290,19 +300,12 @@ async fn a_dropped_connection_and_a_restarted_server(backend: Backend) {
     set_mailbox(&app, &mail, backend, PASSWORD).await;
     wait_for(&app, "connected", Mailbox::connected).await;
     let p = live_payment(&app, "250").await;
-    let payable = p["upi"]["payable_amount"]
-        .as_str()
-        .expect("payable")
-        .to_string();
+    let payable = payable_of(&p);
 
     mail.kill();
     let down = wait_for(&app, "an error", |m| m.progress.last_error.is_some()).await;
     assert!(!down.connected(), "{down:?}");
-    let alerts = bank_alerts(
-        &vec![payable; 5],
-        &(0..5).map(|_| utr()).collect::<Vec<_>>(),
-    );
-    mail.deliver(&alerts[1]);
+    mail.deliver(&one_alert(1, &payable));
     mail.restart();
     let id = p["id"].as_str().expect("id");
     succeeded_within(&app, id).await;
@@ -321,16 +324,8 @@ async fn a_refused_password_shows_and_a_corrected_one_reads(backend: Backend) {
     assert!(!refused.connected());
 
     let p = live_payment(&app, "75").await;
-    let payable = p["upi"]["payable_amount"]
-        .as_str()
-        .expect("payable")
-        .to_string();
-    mail.deliver(
-        &bank_alerts(
-            &vec![payable; 5],
-            &(0..5).map(|_| utr()).collect::<Vec<_>>(),
-        )[0],
-    );
+    let payable = payable_of(&p);
+    mail.deliver(&one_alert(0, &payable));
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (_, still) = app
         .get(
@@ -434,16 +429,8 @@ async fn the_dashboard_sets_the_mailbox_and_shows_its_reading(backend: Backend) 
             json!({"amount": "60", "currency": "INR"}),
         )
         .await;
-    let payable = p["upi"]["payable_amount"]
-        .as_str()
-        .expect("payable")
-        .to_string();
-    mail.deliver(
-        &bank_alerts(
-            &vec![payable; 5],
-            &(0..5).map(|_| utr()).collect::<Vec<_>>(),
-        )[0],
-    );
+    let payable = payable_of(&p);
+    mail.deliver(&one_alert(0, &payable));
     assert_eq!(
         save_mailbox(&mut admin, &csrf, &port, PASSWORD)
             .await
@@ -451,17 +438,7 @@ async fn the_dashboard_sets_the_mailbox_and_shows_its_reading(backend: Backend) 
         303
     );
     let id = p["id"].as_str().expect("id");
-    let started = Instant::now();
-    loop {
-        let (_, now) = app
-            .get(&app.shop.test_key, &format!("/v1/payments/{id}"))
-            .await;
-        if now["status"] == "succeeded" {
-            break;
-        }
-        assert!(started.elapsed() < Duration::from_secs(10), "{now}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    succeeded_with(&app, &app.shop.test_key, id).await;
     let mut page = admin.get("/dashboard/mailbox").await;
     for _ in 0..100 {
         if page.body.contains(&format!("paid {id}")) {

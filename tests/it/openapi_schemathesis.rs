@@ -65,14 +65,7 @@ async fn every_operation_answers_as_the_document_says() {
     };
     let app = TestApp::spawn_with(Backend::Sqlite, opts).await;
     // UPI payments need a UPI id for the merchant, as the document says.
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Shop"),
-    )
-    .await
-    .expect("upi id");
+    app.set_upi("shop@okaxis", "Shop").await;
 
     let dir = tempfile::tempdir().expect("report dir");
     let report = dir.path().join("junit.xml");

@@ -16,14 +16,7 @@ async fn upi_app(backend: Backend) -> Arc<TestApp> {
         },
     )
     .await;
-    hundi::service::merchants::set_upi(
-        &*app.store,
-        &hundi::service::access::Acting::cli(&app.shop.id, false),
-        Some("shop@okaxis"),
-        Some("Corner Shop"),
-    )
-    .await
-    .unwrap();
+    app.set_upi("shop@okaxis", "Corner Shop").await;
     Arc::new(app)
 }
 

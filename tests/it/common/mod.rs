@@ -523,6 +523,14 @@ impl TestApp {
             .expect("wallet numbers");
     }
 
+    /// Sets the shop's UPI id and payee name, as the command line.
+    pub async fn set_upi(&self, upi_id: &str, name: &str) {
+        let operator = hundi::service::access::Acting::cli(&self.shop.id, false);
+        hundi::service::merchants::set_upi(&*self.store, &operator, Some(upi_id), Some(name))
+            .await
+            .expect("UPI id");
+    }
+
     /// A page's HTML, as a browser without JavaScript gets it.
     pub async fn page_text(&self, url: &str) -> String {
         let res = self.http.get(url).send().await.expect("request");
