@@ -7,6 +7,7 @@ pub mod events;
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
+pub mod payment_links;
 pub mod payments;
 pub mod ratelimit;
 pub mod refunds;
@@ -59,6 +60,7 @@ impl<T: Serialize> List<T> {
     tags(
         (name = "payments"), (name = "refunds"), (name = "events"),
         (name = "credits", description = "Bank and wallet credits that complete UPI and wallet payments"),
+        (name = "payment links", description = "Reusable addresses where customers pay without code (`/l/{slug}`)"),
         (name = "webhooks", description = "Endpoints and deliveries (Standard Webhooks signatures)"),
         (name = "test mode", description = "Only with test keys"),
         (name = "system")
@@ -181,10 +183,9 @@ fn serialized(spec: &utoipa::openapi::OpenApi) -> serde_json::Value {
     document
 }
 
-/// The native API's routes (`/v1`, `/healthz`, `/metrics`, `/openapi.json`); `startup.rs`
-/// puts them beside the other front doors.
-pub fn router(state: &AppState) -> Router<AppState> {
-    let (v1, mut spec) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The `/v1` operations, each with its place in the OpenAPI document.
+fn v1_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(payments::create_payment, payments::list_payments))
         .routes(routes!(payments::get_payment))
         .routes(routes!(payments::cancel_payment))
@@ -198,6 +199,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(credits::parse_alert))
         .routes(routes!(credits::get_credit))
         .routes(routes!(credits::match_credit))
+        .routes(routes!(
+            payment_links::create_payment_link,
+            payment_links::list_payment_links
+        ))
+        .routes(routes!(payment_links::get_payment_link))
+        .routes(routes!(payment_links::deactivate_payment_link))
         .routes(routes!(webhooks::create_endpoint, webhooks::list_endpoints))
         .routes(routes!(
             webhooks::get_endpoint,
@@ -207,6 +214,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .routes(routes!(webhooks::rotate_secret))
         .routes(routes!(webhooks::list_deliveries))
         .routes(routes!(webhooks::redeliver))
+}
+
+/// The native API's routes (`/v1`, `/healthz`, `/metrics`, `/openapi.json`); `startup.rs`
+/// puts them beside the other front doors.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let (v1, mut spec) = v1_routes()
         .layer(middleware::from_fn_with_state(
             state.clone(),
             idempotency::idempotency,

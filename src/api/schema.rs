@@ -89,6 +89,19 @@ pub fn any_amount() -> Schema {
         .into()
 }
 
+/// A payment link's amount or bound, in the link's currency (`null` or absent: not given).
+pub fn link_amount() -> Schema {
+    let max = Currency::all().map(|c| c.exponent()).max().unwrap_or(2);
+    ObjectBuilder::new()
+        .schema_type(string_type(true))
+        .pattern(Some(amount_pattern(max)))
+        .description(Some(
+            "Decimal string, greater than zero, with no more decimals than the link's currency              has; give `amount`, or `min_amount` and `max_amount`",
+        ))
+        .examples(["499.00"])
+        .into()
+}
+
 /// An INR amount (a bank credit).
 pub fn inr_amount() -> Schema {
     ObjectBuilder::new()

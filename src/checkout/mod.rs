@@ -1,6 +1,7 @@
 //! The hosted checkout every `checkout_url` points to: server-rendered, no cookies, no CDN.
 
 mod assets;
+mod links;
 pub mod security;
 mod view;
 mod wait;
@@ -30,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/pay/{id}/wallet", post(pay_wallet))
         .route("/pay/{id}/otp", post(confirm_otp))
         .route("/pay/{id}/cancel", post(cancel))
+        .route("/l/{slug}", get(links::show).post(links::start))
         .layer(axum::middleware::from_fn(error_pages))
         .merge(assets::router())
 }

@@ -129,25 +129,6 @@ fn time_left(p: &Payment) -> String {
     }
 }
 
-/// A QR code of `text` as inline SVG.
-fn qr_svg(text: &str) -> String {
-    match qrcode::QrCode::new(text.as_bytes()) {
-        Ok(code) => {
-            let svg = code
-                .render::<qrcode::render::svg::Color>()
-                .min_dimensions(200, 200)
-                .quiet_zone(true)
-                .build();
-            // Inline in HTML: drop the XML declaration.
-            match svg.find("<svg") {
-                Some(at) => svg[at..].to_string(),
-                None => svg,
-            }
-        }
-        Err(_) => String::new(),
-    }
-}
-
 /// `url` with the payment's id appended to its query, named as its front door expects.
 fn with_payment_id(url: &str, p: &Payment, params: &[&str]) -> Option<String> {
     let mut u = url::Url::parse(url).ok()?;
@@ -224,7 +205,7 @@ fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
                 id: u.payee.clone(),
                 name: u.payee_name.clone(),
                 amount: format_amount(u.payable_minor, p.currency()),
-                qr_svg: qr_svg(&deeplink),
+                qr_svg: crate::http::qr::qr_svg(&deeplink, 200),
                 deeplink,
                 open,
             }

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod credits;
 pub mod keys;
+pub mod links;
 pub mod mailbox;
 pub mod overview;
 pub mod payments;
@@ -49,10 +50,7 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/keys", get(keys::page).post(keys::create))
         .route("/dashboard/keys/{id}", post(keys::update))
         .route("/dashboard/keys/{id}/revoke", post(keys::revoke))
-        .route("/dashboard/mailbox", get(mailbox::page).post(mailbox::save))
-        .route("/dashboard/mailbox/remove", post(mailbox::remove))
-        .route("/dashboard/sms", get(sms::page).post(sms::create))
-        .route("/dashboard/sms/{id}/revoke", post(sms::revoke))
+        .merge(intake_routes())
         .route("/dashboard/credentials", post(keys::create_credential))
         .route(
             "/dashboard/webhooks",
@@ -89,6 +87,18 @@ pub fn router() -> Router<AppState> {
         .route("/static/dashboard.css", get(view::css))
         .route("/static/dashboard.js", get(view::js))
         .layer(axum::middleware::from_fn(server_timing))
+}
+
+/// The pages of money coming in: payment links, the alert mailbox, the SMS forwarding phones.
+fn intake_routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/links", get(links::page).post(links::create))
+        .route("/dashboard/links/{id}", get(links::detail))
+        .route("/dashboard/links/{id}/deactivate", post(links::deactivate))
+        .route("/dashboard/mailbox", get(mailbox::page).post(mailbox::save))
+        .route("/dashboard/mailbox/remove", post(mailbox::remove))
+        .route("/dashboard/sms", get(sms::page).post(sms::create))
+        .route("/dashboard/sms/{id}/revoke", post(sms::revoke))
 }
 
 /// `Server-Timing: app;dur=…` on every dashboard response: how long the server took, which

@@ -63,7 +63,7 @@ impl Filters {
         };
         let source = match self.source.trim() {
             "" => None,
-            s if sources.get(s).is_some() => Some(s.to_string()),
+            s if sources.get(s).is_some() || is_link_id(s) => Some(s.to_string()),
             s => return Err(DashError::Invalid(format!("unknown source '{s}'"))),
         };
         let non_empty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
@@ -496,4 +496,11 @@ pub async fn cancel(
 ) -> Result<Response, DashError> {
     let p = state.payments.cancel(&dash.acting(), &id).await?;
     Ok(Redirect::to(&format!("/dashboard/payments/{}?notice=Canceled.", p.id)).into_response())
+}
+
+/// A payment link's id: its payments have it as their source.
+fn is_link_id(s: &str) -> bool {
+    s.strip_prefix("plink_").is_some_and(|rest| {
+        !rest.is_empty() && rest.len() <= 40 && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+    })
 }

@@ -86,6 +86,7 @@ impl Chrome {
             ("payments", "/dashboard/payments", "Payments"),
             ("keys", "/dashboard/keys", "API keys"),
             ("webhooks", "/dashboard/webhooks", "Webhooks"),
+            ("links", "/dashboard/links", "Payment links"),
             ("credits", "/dashboard/credits", "Credits"),
             ("mailbox", "/dashboard/mailbox", "Mailbox"),
             ("sms", "/dashboard/sms", "SMS forwarding"),

@@ -14,6 +14,7 @@ pub mod mailbox;
 pub mod merchant;
 pub mod money;
 pub mod payment;
+pub mod payment_link;
 pub mod refund;
 pub mod retention;
 pub mod role;

@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod keys;
 pub mod merchants;
 pub mod objects;
+pub mod payment_links;
 pub mod payments;
 pub mod ratelimit;
 pub mod reads;
@@ -38,7 +39,7 @@ pub mod webhooks;
 
 /// The store's scopes, filters and pages, and its error, as the front doors name them.
 pub use crate::store::{
-    CreditFilter, EventFilter, IdempotencyClaim, KeyRevenue, Page, PaymentFilter, Scope,
+    CreditFilter, EventFilter, IdempotencyClaim, KeyRevenue, LinkTally, Page, PaymentFilter, Scope,
     StoreError, StoredResponse,
 };
 pub use error::{AccountError, CreateField, ServiceError};

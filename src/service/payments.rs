@@ -111,7 +111,7 @@ fn check_phone(param: &str, value: &Option<String>) -> Result<(), ServiceError> 
 }
 
 /// Validates a create command; returns the money and the methods to offer.
-fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceError> {
+pub(super) fn validate(input: &NewPayment) -> Result<(Money, Vec<String>, i64), ServiceError> {
     let currency = Currency::parse(&input.currency)
         .map_err(|e| ServiceError::invalid("currency", e.to_string()))?;
     let amount = Money::parse(&input.amount, currency)

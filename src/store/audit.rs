@@ -114,6 +114,19 @@ macro_rules! audit_sql {
             Ok(tx.commit().await?)
         }
 
+        /// Commits a change of one row with its audit entry; a change that found no row (or
+        /// more) is rolled back. Whether it changed one.
+        async fn audited_if_one(
+            tx: sqlx::Transaction<'static, Db>,
+            rows: u64,
+            audit: Option<&crate::domain::audit::AuditEntry>,
+        ) -> StoreResult<bool> {
+            if rows == 1 {
+                audited(tx, audit).await?;
+            }
+            Ok(rows == 1)
+        }
+
         /// Appends an entry in the caller's transaction: the change and its record commit together.
         async fn insert_audit(
             tx: &mut Conn,

@@ -127,10 +127,7 @@ macro_rules! mailboxes_sql {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if done == 1 {
-                    audited(tx, audit).await?;
-                }
-                Ok(done == 1)
+                audited_if_one(tx, done, audit).await
             }
 
             async fn mailbox(

@@ -27,6 +27,7 @@ mod events;
 mod idempotency;
 mod keys;
 mod mailboxes;
+mod payment_links;
 mod payments;
 mod postgres;
 mod rollups;
@@ -44,6 +45,7 @@ pub use events::EventStore;
 pub use idempotency::IdempotencyStore;
 pub use keys::KeyStore;
 pub use mailboxes::MailboxStore;
+pub use payment_links::{LinkTally, PaymentLinkStore};
 pub use payments::PaymentStore;
 pub use rollups::RollupStore;
 pub use sms::SmsStore;
@@ -213,6 +215,7 @@ pub trait Store:
     + second_factor::SecondFactorStore
     + SmsStore
     + MailboxStore
+    + PaymentLinkStore
 {
 }
 
@@ -229,6 +232,7 @@ impl<T> Store for T where
         + second_factor::SecondFactorStore
         + SmsStore
         + MailboxStore
+        + PaymentLinkStore
 {
 }
 

@@ -121,10 +121,7 @@ impl super::second_factor::SecondFactorStore for Backend {
         let done = sql!("UPDATE recovery_codes SET used_at = $3 WHERE user_id = $1 \
              AND code_hash = $2 AND used_at IS NULL", user_id, hash, ts(at))
             .execute(&mut *tx).await?.rows_affected();
-        if done == 1 {
-            audited(tx, audit).await?;
-        }
-        Ok(done == 1)
+        audited_if_one(tx, done, audit).await
     }
 }
     };

@@ -121,10 +121,7 @@ macro_rules! sms_sql {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-                if done == 1 {
-                    audited(tx, audit).await?;
-                }
-                Ok(done == 1)
+                audited_if_one(tx, done, audit).await
             }
 
             async fn sms_device_by_token(

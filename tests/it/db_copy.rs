@@ -1398,6 +1398,8 @@ async fn a_copy_to_postgres_answers_as_the_original(_backend: Backend) {
     taken.session = sign_in(&shop).await;
     turn_on_two_factor(&shop, &taken.session).await;
     forward_an_sms(&shop, &taken.session).await;
+    let link = json!({"amount": "75", "currency": "PKR", "description": "Chai", "max_payments": 3});
+    assert_eq!(shop.post("/v1/payment_links", link).await.0, 201);
     until_settled(&shop, &taken).await;
     assert!(good.inbox.count() > 0 && failing.inbox.count() > 0);
     stop(server);

@@ -30,6 +30,8 @@ mod mailbox_nodes;
 mod metrics;
 mod openapi_document;
 mod openapi_schemathesis;
+mod payment_links;
+mod payment_links_browser;
 mod process;
 mod ratelimit;
 mod rotation;

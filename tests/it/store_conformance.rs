@@ -2207,7 +2207,154 @@ async fn mailbox_leases_fence_their_readers(backend: Backend) {
     assert!(store.mailbox(&scope).await.unwrap().is_none());
 }
 
+/// Payment links: kept with their amount (fixed, or bounds), found by id in their own scope
+/// only and by slug, listed newest first, deactivated once; their tally counts the payments
+/// whose source they are; what cannot be paid is refused at creation.
+async fn payment_links_round_trip_and_tally(backend: Backend) {
+    use hundi::service::payment_links::NewLink;
+    use hundi::service::ServiceError;
+    let (_db, store, service, scope, m) = setup(backend).await;
+    let by = crate::common::operator(&scope);
+    let link = |amount: Option<&str>, bounds: Option<(&str, &str)>, currency: &str| NewLink {
+        amount: amount.map(str::to_string),
+        min_amount: bounds.map(|b| b.0.to_string()),
+        max_amount: bounds.map(|b| b.1.to_string()),
+        currency: currency.into(),
+        description: "Masala tea".into(),
+        ..NewLink::default()
+    };
+    let fixed = service
+        .create_payment_link(
+            &by,
+            NewLink {
+                max_payments: Some(2),
+                ..link(Some("499"), None, "INR")
+            },
+        )
+        .await
+        .unwrap();
+    let later = hundi::domain::now() + Duration::hours(1);
+    let chosen = NewLink {
+        methods: Some(vec!["card".into(), "jazzcash".into()]),
+        expires_at: Some(later),
+        ..link(None, Some(("100", "5000")), "PKR")
+    };
+    let chosen = service.create_payment_link(&by, chosen).await.unwrap();
+    assert_eq!(
+        store.payment_link(&scope, &fixed.id).await.unwrap(),
+        Some(fixed.clone())
+    );
+    assert_eq!(
+        store.payment_link_by_slug(&chosen.slug).await.unwrap(),
+        Some(chosen.clone())
+    );
+    assert_eq!(chosen.expires_at, Some(later));
+    let live = Scope {
+        livemode: true,
+        ..scope.clone()
+    };
+    assert_eq!(store.payment_link(&live, &fixed.id).await.unwrap(), None);
+    let other = crate::common::merchant(&*store, "Other").await;
+    let theirs = Scope {
+        merchant_id: other.id,
+        livemode: false,
+    };
+    assert_eq!(store.payment_link(&theirs, &fixed.id).await.unwrap(), None);
+    let listed: Vec<String> = service
+        .payment_links(&scope)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.id)
+        .collect();
+    assert_eq!(listed, vec![chosen.id.clone(), fixed.id.clone()]);
+
+    // Three payments through the fixed link, one of them paid; one elsewhere.
+    let mut through = Vec::new();
+    for _ in 0..3 {
+        let input = NewPayment {
+            source: fixed.id.clone(),
+            ..new_payment("499.00")
+        };
+        through.push(service.create(&scope, input).await.unwrap());
+    }
+    service.create(&scope, new_payment("499.00")).await.unwrap();
+    service.succeed(&scope, &through[0].id).await.unwrap();
+    let tally = service.link_tally(&fixed).await.unwrap();
+    assert_eq!(
+        (tally.succeeded, tally.pending, tally.revenue_minor),
+        (1, 2, 49_900)
+    );
+
+    let off = service
+        .deactivate_payment_link(&by, &fixed.id)
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert!(
+        !service
+            .deactivate_payment_link(&by, &fixed.id)
+            .await
+            .unwrap()
+            .active
+    );
+    let by_them = crate::common::operator(&theirs);
+    assert!(matches!(
+        service.deactivate_payment_link(&by_them, &chosen.id).await,
+        Err(ServiceError::NotFound(_))
+    ));
+    assert!(
+        store
+            .payment_link(&scope, &chosen.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+
+    for (bad, param) in [
+        (link(Some("10"), Some(("1", "2")), "INR"), "amount"),
+        (link(None, Some(("200", "100")), "INR"), "max_amount"),
+        (link(Some("0"), None, "INR"), "amount"),
+        (
+            NewLink {
+                methods: Some(vec!["jazzcash".into()]),
+                ..link(Some("10"), None, "INR")
+            },
+            "methods",
+        ),
+        (
+            NewLink {
+                max_payments: Some(0),
+                ..link(Some("10"), None, "INR")
+            },
+            "max_payments",
+        ),
+        (
+            NewLink {
+                expires_at: Some(hundi::domain::now()),
+                ..link(Some("10"), None, "INR")
+            },
+            "expires_at",
+        ),
+        (
+            NewLink {
+                description: " ".into(),
+                ..link(Some("10"), None, "INR")
+            },
+            "description",
+        ),
+    ] {
+        match service.create_payment_link(&by, bad).await {
+            Err(ServiceError::Invalid { param: p, .. }) => assert_eq!(p, param),
+            other => panic!("{param}: {other:?}"),
+        }
+    }
+    let _ = m;
+}
+
 on_both_backends!(
+    payment_links_round_trip_and_tally,
     mailbox_leases_fence_their_readers,
     second_factors_accept_each_code_once,
     users_sessions_and_the_sign_in_throttle,

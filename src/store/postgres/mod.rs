@@ -263,6 +263,7 @@ super::credentials::credentials_sql! {}
 super::second_factor::second_factor_sql! {}
 super::sms::sms_sql! {}
 super::mailboxes::mailboxes_sql! {}
+super::payment_links::payment_links_sql! {}
 
 super::audit::audit_sql! {}
 
