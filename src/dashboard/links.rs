@@ -2,7 +2,7 @@
 //! make one, and each link's page with its QR code to print or share, its payments, and a way
 //! to deactivate it.
 
-use super::auth::{Plain, Posted};
+use super::auth::{Plain, Posted, PostedFields};
 use super::view::{money, when, Chrome};
 use super::{render, Dash, DashError};
 use crate::domain::money::Currency;
@@ -76,6 +76,7 @@ pub struct LinksPage {
     pub chrome: Chrome,
     pub links: Vec<LinkRow>,
     pub currencies: Vec<&'static str>,
+    pub methods: &'static [&'static str],
     pub may_manage: bool,
 }
 
@@ -91,25 +92,9 @@ pub async fn page(State(state): State<AppState>, dash: Dash) -> Result<Response,
         chrome: Chrome::new(&dash, "links", "/dashboard/links".into()),
         links,
         currencies: Currency::all().map(|c| c.code()).collect(),
+        methods: &crate::domain::payment::METHODS,
         may_manage: dash.may(Action::ManageSettings),
     })
-}
-
-#[derive(serde::Deserialize)]
-pub struct LinkForm {
-    description: String,
-    currency: String,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    min_amount: String,
-    #[serde(default)]
-    max_amount: String,
-    #[serde(default)]
-    max_payments: String,
-    /// Days until it expires (empty: never).
-    #[serde(default)]
-    expires_in_days: String,
 }
 
 fn given(text: &str) -> Option<String> {
@@ -128,19 +113,33 @@ fn number(field: &str, text: &str, max: i64) -> Result<Option<i64>, DashError> {
     }
 }
 
+/// `POST /dashboard/links`: description, currency, `amount` or `min_amount` and `max_amount`,
+/// `methods` (repeated; none: the currency's), `max_payments`, `expires_in_days`.
 pub async fn create(
     State(state): State<AppState>,
-    Posted(dash, form): Posted<LinkForm>,
+    PostedFields(dash, fields): PostedFields,
 ) -> Result<Response, DashError> {
-    let days = number("expires in (days)", &form.expires_in_days, 3650)?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let methods: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "methods")
+        .map(|(_, v)| v.clone())
+        .take(crate::domain::payment::METHODS.len())
+        .collect();
+    let days = number("expires in (days)", field("expires_in_days"), 3650)?;
     let input = NewLink {
-        amount: given(&form.amount),
-        min_amount: given(&form.min_amount),
-        max_amount: given(&form.max_amount),
-        currency: form.currency,
-        description: form.description,
-        methods: None,
-        max_payments: number("max payments", &form.max_payments, 1_000_000)?,
+        amount: given(field("amount")),
+        min_amount: given(field("min_amount")),
+        max_amount: given(field("max_amount")),
+        currency: field("currency").to_string(),
+        description: field("description").to_string(),
+        methods: (!methods.is_empty()).then_some(methods),
+        max_payments: number("max payments", field("max_payments"), 1_000_000)?,
         expires_at: days.map(|d| crate::domain::now() + chrono::Duration::days(d)),
     };
     let link = state

@@ -307,6 +307,8 @@ async fn the_dashboard_makes_shows_and_deactivates_links(backend: Backend) {
         ("amount", "350"),
         ("max_payments", "20"),
         ("expires_in_days", "30"),
+        ("methods", "card"),
+        ("methods", "jazzcash"),
     ];
     let made = admin.post("/dashboard/links", &form).await;
     assert_eq!(made.status, 303, "{}", made.body);
@@ -328,7 +330,22 @@ async fn the_dashboard_makes_shows_and_deactivates_links(backend: Backend) {
         (link["amount"].as_str(), link["max_payments"].as_i64()),
         (Some("350.00"), Some(20))
     );
+    assert_eq!(link["methods"], json!(["card", "jazzcash"]));
     assert!(page.body.contains(link["url"].as_str().unwrap_or("?")));
+    let bkash = [
+        ("csrf", csrf.as_str()),
+        ("description", "x"),
+        ("currency", "PKR"),
+        ("amount", "1"),
+        ("methods", "bkash"),
+    ];
+    let refused = admin.post("/dashboard/links", &bkash).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.body.contains("bkash takes only BDT payments"),
+        "{}",
+        refused.body
+    );
 
     let mut viewer = Visitor::new(&app);
     assert_eq!(
