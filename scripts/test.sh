@@ -49,6 +49,13 @@ if ! command -v dovecot >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1;
   apt_install dovecot-imapd openssl
 fi
 
+# The checkout's screenshots in Bengali, Hindi and Urdu need fonts with those scripts (a
+# customer's phone has them; a bare server does not). Debian's Noto fonts, about 12 MB.
+if ! fc-list 2>/dev/null | grep -q "Noto Sans Bengali"; then
+  log "installing the Noto fonts (Bengali, Devanagari, Arabic scripts)"
+  apt_install fonts-noto-core
+fi
+
 # Python test clients: webhook signatures are checked by the `standardwebhooks` library from
 # PyPI, unmodified; the gateways' documented Python examples use `requests`.
 if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then

@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 export HUNDI_TEST_PG_URL="${HUNDI_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 shots="${CARGO_TARGET_DIR:-target}/tmp/screenshots"
 rm -rf "$shots"
-cargo test --locked --test it -- dashboard_browser:: dialect_paygate:: two_factor_browser::an_owner payment_links_browser::
+cargo test --locked --test it -- dashboard_browser:: dialect_paygate:: two_factor_browser::an_owner payment_links_browser:: checkout_languages::
 mkdir -p docs/screenshots
 cp -v "$shots"/*.png docs/screenshots/

@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod dialects;
 pub mod domain;
 pub mod http;
+pub mod i18n;
 pub mod inbox;
 pub mod methods;
 pub mod secrets;

@@ -63,6 +63,15 @@ pub struct CreatePayment {
     #[serde(default, deserialize_with = "optional_whole_number")]
     #[schema(minimum = 60, maximum = 604800)]
     pub expires_in: Option<i64>,
+    /// The language of the checkout and of receipts: `en`, `ur`, `ar`, `hi` or `bn` (a tag
+    /// such as `ur-PK` is taken by its language). Without it the checkout follows the
+    /// customer's browser, then the merchant's default.
+    #[schema(
+        example = "ur",
+        max_length = 35,
+        pattern = "^(en|ur|ar|hi|bn)([-_][A-Za-z0-9]{1,8})*$"
+    )]
+    pub locale: Option<String>,
 }
 
 /// The branches of the create's schema: (title, currencies, decimals, methods). Currencies
@@ -178,6 +187,7 @@ pub async fn create_payment(
         cancel_url: body.cancel_url,
         methods: body.methods,
         expires_in: body.expires_in,
+        locale: body.locale,
         source: "native".into(),
         key_id: Some(principal.key.id.clone()),
         ..NewPayment::default()

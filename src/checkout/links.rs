@@ -4,10 +4,13 @@
 //! link holds a bounded number of waiting payments.
 
 use super::security;
-use super::view::format_amount;
-use crate::domain::payment_link::{LinkAmount, PaymentLink};
+use super::view::{language_links, LanguageLink};
+use super::visit::Visit;
+use crate::domain::money::Money;
+use crate::domain::payment_link::{Closed, LinkAmount, PaymentLink};
 use crate::http::client_addr::ClientAddr;
 use crate::http::AppState;
+use crate::i18n::Texts;
 use crate::service::payment_links::LinkPayError;
 use crate::service::ratelimit::Limit;
 use askama::Template;
@@ -23,6 +26,10 @@ const STARTS_PER_SECOND: u32 = 2;
 #[derive(Template)]
 #[template(path = "link.html")]
 struct LinkPage {
+    t: Texts,
+    languages: Vec<LanguageLink>,
+    /// What the form carries: the language the customer chose.
+    page_query: String,
     merchant_name: String,
     merchant_initial: String,
     livemode: bool,
@@ -30,9 +37,8 @@ struct LinkPage {
     description: String,
     /// The fixed amount, shown; `None` when the customer types it.
     amount: Option<String>,
-    /// The bounds of an amount the customer types.
-    bounds: Option<(String, String)>,
-    currency: String,
+    /// The label of the amount the customer types, naming its bounds.
+    amount_label: Option<String>,
     /// Why the link takes no payment now.
     closed: Option<String>,
     error: Option<String>,
@@ -45,40 +51,73 @@ fn csrf_subject(slug: &str) -> String {
     format!("link:{slug}")
 }
 
+/// Why the page takes no payment, or what to correct: said on the page.
+enum Problem {
+    Closed(Closed),
+    Amount,
+}
+
+/// The bounds of a link's amount, as the page's words name them.
+fn bounds_text(t: &Texts, min: &Money, max: &Money, key: &str) -> String {
+    t.with_args(
+        key,
+        &[
+            ("currency", min.currency().code()),
+            ("min", &min.to_string()),
+            ("max", &max.to_string()),
+        ],
+    )
+}
+
+fn problem_text(t: &Texts, link: &PaymentLink, problem: &Problem) -> String {
+    match (problem, &link.amount) {
+        (Problem::Closed(Closed::Expired), _) => t.get("link-expired"),
+        (Problem::Closed(Closed::Full), _) => t.get("link-full"),
+        (Problem::Closed(Closed::Deactivated), _) => t.get("link-deactivated"),
+        (Problem::Amount, LinkAmount::Chosen { min, max }) => {
+            bounds_text(t, min, max, "link-amount-invalid")
+        }
+        (Problem::Amount, LinkAmount::Fixed(_)) => t.get("error-text"),
+    }
+}
+
 async fn page(
     state: &AppState,
+    visit: &Visit,
     link: &PaymentLink,
-    closed: Option<String>,
-    error: Option<String>,
+    problem: Option<Problem>,
     typed: String,
 ) -> Result<String, Response> {
     let merchant = state
         .reads
         .get_merchant(&link.merchant_id)
         .await
-        .map_err(|e| refused(crate::service::ServiceError::from(e).into()))?;
-    let (amount, bounds) = match &link.amount {
-        LinkAmount::Fixed(m) => (Some(format_amount(m.minor(), m.currency())), None),
-        LinkAmount::Chosen { min, max } => (None, Some((min.to_string(), max.to_string()))),
+        .map_err(|e| refused(visit, crate::service::ServiceError::from(e).into()))?;
+    let t = visit.texts(None, merchant.default_locale);
+    let (amount, amount_label) = match &link.amount {
+        LinkAmount::Fixed(m) => (Some(t.amount(m.minor(), m.currency())), None),
+        LinkAmount::Chosen { min, max } => (None, Some(bounds_text(&t, min, max, "link-amount"))),
+    };
+    let said = problem.as_ref().map(|p| problem_text(&t, link, p));
+    let (closed, error) = match problem {
+        Some(Problem::Closed(_)) => (said, None),
+        _ => (None, said),
     };
     let page = LinkPage {
-        merchant_initial: merchant
-            .name
-            .chars()
-            .next()
-            .map(|c| c.to_uppercase().to_string())
-            .unwrap_or_default(),
+        languages: language_links(&format!("/l/{}", link.slug), "", t.locale()),
+        page_query: visit.query(None),
+        merchant_initial: super::view::initial(&merchant.name),
         merchant_name: merchant.name,
         livemode: link.livemode,
         slug: link.slug.clone(),
         description: link.description.clone(),
         amount,
-        bounds,
-        currency: link.amount.currency().code().to_string(),
+        amount_label,
         closed,
         error,
         typed,
         csrf: security::csrf_token(&state.checkout_secret, &csrf_subject(&link.slug)),
+        t,
     };
     page.render().map_err(|e| super::render_failed(&e))
 }
@@ -88,39 +127,55 @@ fn html(status: StatusCode, body: String) -> Response {
     super::html(status, body, None)
 }
 
-fn refused(e: LinkPayError) -> Response {
+fn refused(visit: &Visit, e: LinkPayError) -> Response {
+    let t = visit.texts(None, None);
     let (status, title, text) = match e {
         LinkPayError::NotFound => (
             StatusCode::NOT_FOUND,
-            "Link not found",
-            "This payment link is not valid. Check the link you were given.".to_string(),
+            t.get("link-not-found-title"),
+            t.get("not-found-text"),
         ),
-        LinkPayError::Busy => (StatusCode::TOO_MANY_REQUESTS, "Busy", e.to_string()),
+        LinkPayError::Busy => (
+            StatusCode::TOO_MANY_REQUESTS,
+            t.get("busy-title"),
+            t.get("busy-text"),
+        ),
         other => {
             tracing::error!(error = %other, "payment link failed");
             (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Nothing was charged. Please try again in a moment.".to_string(),
+                t.get("error-title"),
+                t.get("error-text"),
             )
         }
     };
-    html(status, super::view::message(title, &text))
+    html(status, super::view::message(&t, &title, &text))
 }
 
 /// `GET /l/{slug}`.
-pub async fn show(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn show(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    visit: Visit,
+) -> Response {
     let (link, tally) = match state.payments.link_by_slug(&slug).await {
         Ok(found) => found,
-        Err(e) => return refused(e),
+        Err(e) => return refused(&visit, e),
     };
     let closed = link.open_at(crate::domain::now(), tally.succeeded).err();
     let status = match closed {
         Some(_) => StatusCode::GONE,
         None => StatusCode::OK,
     };
-    let closed = closed.map(|c| c.to_string());
-    match page(&state, &link, closed, None, String::new()).await {
+    match page(
+        &state,
+        &visit,
+        &link,
+        closed.map(Problem::Closed),
+        String::new(),
+    )
+    .await
+    {
         Ok(body) => html(status, body),
         Err(res) => res,
     }
@@ -131,6 +186,7 @@ pub async fn start(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     client: ClientAddr,
+    visit: Visit,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     // Counted before any work, per address; a link also caps its waiting payments.
@@ -138,37 +194,41 @@ pub async fn start(
     let limit = Limit::per_second(STARTS_PER_SECOND);
     if let Some(decision) = state.rate_limits.take(&bucket, limit).await {
         if !decision.allowed {
-            return refused(LinkPayError::Busy);
+            return refused(&visit, LinkPayError::Busy);
         }
     }
     let presented = form.get("csrf").map(String::as_str);
     if !security::csrf_ok(&state.checkout_secret, &csrf_subject(&slug), presented) {
+        let t = visit.texts(None, None);
         return html(
             StatusCode::FORBIDDEN,
             super::view::message(
-                "Refused",
-                "This form has expired. Reload the page and try again.",
+                &t,
+                &t.get("form-expired-title"),
+                &t.get("form-expired-text"),
             ),
         );
     }
     let typed = form.get("amount").map(String::as_str);
-    match state.payments.pay_link(&slug, typed).await {
+    // The payment speaks the language the customer saw the link in.
+    let locale = visit.preferred();
+    match state.payments.pay_link(&slug, typed, locale).await {
         Ok(payment) => Redirect::to(&format!("/pay/{}", payment.id)).into_response(),
         Err(e @ (LinkPayError::Closed(_) | LinkPayError::Amount(_))) => {
-            let (status, closed, error) = match &e {
-                LinkPayError::Closed(c) => (StatusCode::GONE, Some(c.to_string()), None),
-                _ => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())),
+            let (status, problem) = match e {
+                LinkPayError::Closed(c) => (StatusCode::GONE, Problem::Closed(c)),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, Problem::Amount),
             };
             let found = state.payments.link_by_slug(&slug).await;
             let typed = typed.unwrap_or_default().chars().take(30).collect();
             match found {
-                Ok((link, _)) => match page(&state, &link, closed, error, typed).await {
+                Ok((link, _)) => match page(&state, &visit, &link, Some(problem), typed).await {
                     Ok(body) => html(status, body),
                     Err(res) => res,
                 },
-                Err(e) => refused(e),
+                Err(e) => refused(&visit, e),
             }
         }
-        Err(e) => refused(e),
+        Err(e) => refused(&visit, e),
     }
 }

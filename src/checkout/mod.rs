@@ -3,24 +3,27 @@
 mod assets;
 mod links;
 pub mod security;
+mod texts;
 mod view;
+mod visit;
 mod wait;
 
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::http::AppState;
+use crate::i18n;
 use crate::methods::{self, FormInput};
 use crate::service::access::Acting;
 use crate::service::checkout::AttemptResult;
 use crate::service::Scope;
 use crate::service::ServiceError;
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
-use view::{Notice, Page};
+use view::{Notice, Page, Shown};
+use visit::Visit;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -57,35 +60,24 @@ async fn error_pages(req: axum::extract::Request, next: axum::middleware::Next) 
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(100).collect::<String>())
         .unwrap_or_default();
+    let t = Visit::of(req.uri(), req.headers()).texts(None, None);
     let res = next.run(req).await;
     let Some(RenderFailed(error)) = res.extensions().get::<RenderFailed>().cloned() else {
         return res;
     };
     tracing::error!(%error, %request_id, "checkout template failed");
     message_page(
+        &t,
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!(
-            "Nothing was charged. Please try again in a moment; if it happens again, \
-             give the shop this request id: {request_id}"
-        ),
+        &t.get("error-title"),
+        &t.with("error-text-id", "id", &request_id),
     )
-}
-
-/// `?embed=1&origin=…`: the page is inside the JS SDK's modal on that origin.
-#[derive(Deserialize, Default)]
-struct EmbedParams {
-    embed: Option<String>,
-    origin: Option<String>,
 }
 
 /// The embedding origin, if the request asks for one and the payment allows it: any origin in
 /// test mode; in live mode only the origin of the payment's own success or cancel URL.
-fn embed_origin(params: &EmbedParams, payment: &Payment) -> Option<String> {
-    if params.embed.as_deref() != Some("1") {
-        return None;
-    }
-    let origin = security::parse_origin(params.origin.as_deref()?)?;
+fn embed_origin(visit: &Visit, payment: &Payment) -> Option<String> {
+    let origin = security::parse_origin(visit.embed_origin()?)?;
     if !payment.livemode {
         return Some(origin);
     }
@@ -99,16 +91,6 @@ fn embed_origin(params: &EmbedParams, payment: &Payment) -> Option<String> {
     .then_some(origin)
 }
 
-fn embed_query(origin: Option<&str>) -> String {
-    match origin {
-        Some(o) => format!(
-            "?embed=1&origin={}",
-            url::form_urlencoded::byte_serialize(o.as_bytes()).collect::<String>()
-        ),
-        None => String::new(),
-    }
-}
-
 fn html(status: StatusCode, body: String, frame_ancestor: Option<&str>) -> Response {
     let mut res = (status, body).into_response();
     let headers = res.headers_mut();
@@ -120,38 +102,37 @@ fn html(status: StatusCode, body: String, frame_ancestor: Option<&str>) -> Respo
     res
 }
 
-fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
-    html(status, view::message(title, text), None)
+fn message_page(t: &i18n::Texts, status: StatusCode, title: &str, text: &str) -> Response {
+    html(status, view::message(t, title, text), None)
 }
 
-fn service_error(e: ServiceError) -> Response {
+/// The page for a payment that could not be loaded, in the language the request asks for.
+fn service_error(visit: &Visit, e: ServiceError) -> Response {
+    let t = visit.texts(None, None);
     match e {
         ServiceError::NotFound(_) => message_page(
+            &t,
             StatusCode::NOT_FOUND,
-            "Payment not found",
-            "This payment link is not valid. Check the link you were given.",
+            &t.get("not-found-title"),
+            &t.get("not-found-text"),
         ),
         other => {
             tracing::error!(error = %other, "checkout failed");
             message_page(
+                &t,
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Nothing was charged. Please try again in a moment.",
+                &t.get("error-title"),
+                &t.get("error-text"),
             )
         }
     }
 }
 
-async fn render(
-    state: &AppState,
-    payment: &Payment,
-    params: &EmbedParams,
-    notice: Notice,
-) -> Response {
-    let origin = embed_origin(params, payment);
+async fn render(state: &AppState, payment: &Payment, visit: &Visit, notice: Notice) -> Response {
+    let origin = embed_origin(visit, payment);
     let merchant = match state.reads.get_merchant(&payment.merchant_id).await {
         Ok(m) => m,
-        Err(e) => return service_error(e.into()),
+        Err(e) => return service_error(visit, e.into()),
     };
     let csrf = security::csrf_token(&state.checkout_secret, &payment.id);
     let status = if notice.is_invalid() {
@@ -163,8 +144,12 @@ async fn render(
         payment,
         &merchant,
         csrf,
-        origin.as_deref(),
-        embed_query(origin.as_deref()),
+        Shown {
+            t: visit.texts(payment.locale, merchant.default_locale),
+            embed_origin: origin.as_deref(),
+            query: visit.query(origin.as_deref()),
+            query_without_lang: visit.query_without_lang(origin.as_deref()),
+        },
         notice,
         state.sources.redirect_id_params(&payment.source),
     );
@@ -174,19 +159,15 @@ async fn render(
     }
 }
 
-async fn show(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-    Query(params): Query<EmbedParams>,
-) -> Response {
+async fn show(State(state): State<AppState>, Path(id): Path<String>, visit: Visit) -> Response {
     match state.payments.checkout_payment(&id).await {
-        Ok(p) => render(&state, &p, &params, Notice::None).await,
-        Err(e) => service_error(e),
+        Ok(p) => render(&state, &p, &visit, Notice::None).await,
+        Err(e) => service_error(&visit, e),
     }
 }
 
 /// What the page polls to learn of completion without a reload. It reveals only the state.
-async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+async fn status(State(state): State<AppState>, Path(id): Path<String>, visit: Visit) -> Response {
     match state.payments.checkout_payment(&id).await {
         Ok(p) => {
             let mut res = Json(serde_json::json!({ "status": p.status.as_str() })).into_response();
@@ -195,7 +176,7 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>) -> Respon
             res
         }
         Err(ServiceError::NotFound(_)) => unknown_payment(),
-        Err(e) => service_error(e),
+        Err(e) => service_error(&visit, e),
     }
 }
 
@@ -209,32 +190,39 @@ fn unknown_payment() -> Response {
 }
 
 /// Loads the payment and checks the form's CSRF token; `Err` is the page to answer with.
-async fn guarded(state: &AppState, id: &str, form: &FormInput) -> Result<Payment, Response> {
+async fn guarded(
+    state: &AppState,
+    visit: &Visit,
+    id: &str,
+    form: &FormInput,
+) -> Result<Payment, Response> {
     let payment = state
         .payments
         .checkout_payment(id)
         .await
-        .map_err(service_error)?;
+        .map_err(|e| service_error(visit, e))?;
     let token = form.get("csrf").map(String::as_str);
     if !security::csrf_ok(&state.checkout_secret, &payment.id, token) {
+        let t = visit.texts(payment.locale, None);
         return Err(message_page(
+            &t,
             StatusCode::FORBIDDEN,
-            "This form has expired",
-            "Reload the payment page and try again.",
+            &t.get("form-expired-title"),
+            &t.get("form-expired-text"),
         ));
     }
     Ok(payment)
 }
 
-fn back_to_page(id: &str, params: &EmbedParams, payment: &Payment) -> Response {
-    let origin = embed_origin(params, payment);
-    Redirect::to(&format!("/pay/{id}{}", embed_query(origin.as_deref()))).into_response()
+fn back_to_page(id: &str, visit: &Visit, payment: &Payment) -> Response {
+    let origin = embed_origin(visit, payment);
+    Redirect::to(&format!("/pay/{id}{}", visit.query(origin.as_deref()))).into_response()
 }
 
 async fn after_attempt(
     state: &AppState,
     payment: &Payment,
-    params: &EmbedParams,
+    visit: &Visit,
     method: &str,
     result: Result<AttemptResult, ServiceError>,
 ) -> Response {
@@ -243,7 +231,7 @@ async fn after_attempt(
             render(
                 state,
                 payment,
-                params,
+                visit,
                 Notice::Fields {
                     method: method.to_string(),
                     fields,
@@ -251,25 +239,24 @@ async fn after_attempt(
             )
             .await
         }
-        Ok(AttemptResult::Declined(message)) => {
+        Ok(AttemptResult::Declined { code, message }) => {
             render(
                 state,
                 payment,
-                params,
+                visit,
                 Notice::Declined {
                     method: method.to_string(),
+                    code,
                     message,
                 },
             )
             .await
         }
         Ok(AttemptResult::NeedsOtp(attempt)) => {
-            render(state, payment, params, Notice::Otp(attempt)).await
+            render(state, payment, visit, Notice::Otp(attempt)).await
         }
-        Ok(AttemptResult::Paid(p)) | Ok(AttemptResult::Closed(p)) => {
-            back_to_page(&p.id, params, &p)
-        }
-        Err(e) => service_error(e),
+        Ok(AttemptResult::Paid(p)) | Ok(AttemptResult::Closed(p)) => back_to_page(&p.id, visit, &p),
+        Err(e) => service_error(visit, e),
     }
 }
 
@@ -277,11 +264,11 @@ async fn after_attempt(
 async fn try_method(
     state: &AppState,
     id: &str,
-    params: &EmbedParams,
+    visit: &Visit,
     form: &FormInput,
     wanted: &str,
 ) -> Response {
-    let payment = match guarded(state, id, form).await {
+    let payment = match guarded(state, visit, id, form).await {
         Ok(p) => p,
         Err(res) => return res,
     };
@@ -289,35 +276,35 @@ async fn try_method(
         .into_iter()
         .find(|m| m.name() == wanted)
     else {
-        return back_to_page(id, params, &payment);
+        return back_to_page(id, visit, &payment);
     };
     let result = state
         .payments
         .attempt(&payment, method.as_ref(), form)
         .await;
-    after_attempt(state, &payment, params, wanted, result).await
+    after_attempt(state, &payment, visit, wanted, result).await
 }
 
 async fn pay_card(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<EmbedParams>,
+    visit: Visit,
     Form(form): Form<FormInput>,
 ) -> Response {
-    try_method(&state, &id, &params, &form, "card").await
+    try_method(&state, &id, &visit, &form, "card").await
 }
 
 async fn pay_wallet(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<EmbedParams>,
+    visit: Visit,
     Form(form): Form<FormInput>,
 ) -> Response {
     // The wallet form names its wallet; the card is paid through its own form only.
     match form.get("wallet").cloned() {
-        Some(wallet) if wallet != "card" => try_method(&state, &id, &params, &form, &wallet).await,
-        _ => match guarded(&state, &id, &form).await {
-            Ok(p) => back_to_page(&id, &params, &p),
+        Some(wallet) if wallet != "card" => try_method(&state, &id, &visit, &form, &wallet).await,
+        _ => match guarded(&state, &visit, &id, &form).await {
+            Ok(p) => back_to_page(&id, &visit, &p),
             Err(res) => res,
         },
     }
@@ -326,10 +313,10 @@ async fn pay_wallet(
 async fn confirm_otp(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<EmbedParams>,
+    visit: Visit,
     Form(form): Form<FormInput>,
 ) -> Response {
-    let payment = match guarded(&state, &id, &form).await {
+    let payment = match guarded(&state, &visit, &id, &form).await {
         Ok(p) => p,
         Err(res) => return res,
     };
@@ -345,16 +332,16 @@ async fn confirm_otp(
             .unwrap_or_default(),
         Err(_) => String::new(),
     };
-    after_attempt(&state, &payment, &params, &method, result).await
+    after_attempt(&state, &payment, &visit, &method, result).await
 }
 
 async fn cancel(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<EmbedParams>,
+    visit: Visit,
     Form(form): Form<FormInput>,
 ) -> Response {
-    let payment = match guarded(&state, &id, &form).await {
+    let payment = match guarded(&state, &visit, &id, &form).await {
         Ok(p) => p,
         Err(res) => return res,
     };
@@ -365,10 +352,10 @@ async fn cancel(
     if payment.status == PaymentStatus::Pending {
         match state.payments.cancel(&Acting::customer(&scope), &id).await {
             Ok(_) | Err(ServiceError::InvalidState { .. }) => {}
-            Err(e) => return service_error(e),
+            Err(e) => return service_error(&visit, e),
         }
     }
-    back_to_page(&id, &params, &payment)
+    back_to_page(&id, &visit, &payment)
 }
 
 #[cfg(test)]

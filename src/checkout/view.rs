@@ -1,10 +1,11 @@
 //! What the checkout template shows: the payment, formatted for a customer.
 
+use super::texts;
 use crate::domain::attempt::Attempt;
 use crate::domain::merchant::Merchant;
-use crate::domain::money::format_minor;
 use crate::domain::payment::{Payment, PaymentStatus};
 use crate::domain::wallet::Wallet;
+use crate::i18n::{Locale, Texts};
 use crate::methods::{self, FieldError};
 use askama::Template;
 use chrono::Utc;
@@ -20,6 +21,7 @@ pub enum Notice {
     /// The method refused; the customer may try again.
     Declined {
         method: String,
+        code: &'static str,
         message: String,
     },
     /// Ask for the one-time code of this attempt.
@@ -34,7 +36,7 @@ impl Notice {
 
 pub struct MethodView {
     pub name: &'static str,
-    pub label: &'static str,
+    pub label: String,
     pub open: bool,
     pub error_number: Option<String>,
     pub error_expiry: Option<String>,
@@ -71,9 +73,36 @@ pub struct OtpView {
     pub prompt: String,
 }
 
+/// One language of the page's language switch: the same page in that language.
+pub struct LanguageLink {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The switch of a page at `path` whose query (without `lang`) is `query`.
+pub fn language_links(path: &str, query: &str, current: Locale) -> Vec<LanguageLink> {
+    Locale::ALL
+        .into_iter()
+        .map(|l| LanguageLink {
+            code: l.code(),
+            name: l.native_name(),
+            href: match query {
+                "" => format!("{path}?lang={}", l.code()),
+                q => format!("{path}{q}&lang={}", l.code()),
+            },
+            current: l == current,
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "checkout.html")]
 pub struct Page {
+    /// The page's words, in the customer's language.
+    pub t: Texts,
+    pub languages: Vec<LanguageLink>,
     pub payment_id: String,
     pub status: &'static str,
     pub livemode: bool,
@@ -91,42 +120,27 @@ pub struct Page {
     pub csrf: String,
     pub embedded: bool,
     pub embed_origin: Option<String>,
-    pub embed_query: String,
+    /// What the page's forms and links carry: the embed parameters and the chosen language.
+    pub page_query: String,
     pub paid_with: Option<String>,
+    /// When it was paid: as the language writes it, and as RFC 3339 for the page's script.
+    pub paid_on: Option<(String, String)>,
     /// Where the customer goes next (success or cancel URL, with the payment id).
     pub redirect_to: Option<String>,
     /// Set when the page should move on by itself (not inside the SDK's modal).
     pub auto_redirect: Option<String>,
 }
 
-/// "PKR 1,250.50": the currency code and the amount with thousands separators.
-pub fn format_amount(minor: i64, currency: crate::domain::money::Currency) -> String {
-    let text = format_minor(minor, currency);
-    let (whole, frac) = match text.split_once('.') {
-        Some((w, f)) => (w.to_string(), Some(f.to_string())),
-        None => (text.clone(), None),
-    };
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    match frac {
-        Some(f) => format!("{} {grouped}.{f}", currency.code()),
-        None => format!("{} {grouped}", currency.code()),
-    }
+/// The shop's initial, for the round badge beside its name.
+pub fn initial(name: &str) -> String {
+    name.chars()
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default()
 }
 
-fn time_left(p: &Payment) -> String {
-    let secs = (p.expires_at - Utc::now()).num_seconds().max(0);
-    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
-    if h > 0 {
-        format!("{h}:{m:02}:{s:02}")
-    } else {
-        format!("{m:02}:{s:02}")
-    }
+fn seconds_left(p: &Payment) -> i64 {
+    (p.expires_at - Utc::now()).num_seconds().max(0)
 }
 
 /// `url` with the payment's id appended to its query, named as its front door expects.
@@ -151,12 +165,27 @@ struct NoticeView {
 }
 
 impl NoticeView {
-    fn new(notice: Notice) -> NoticeView {
+    fn new(notice: Notice, t: &Texts) -> NoticeView {
         let (open_method, fields, error, otp) = match notice {
             Notice::None => (None, Vec::new(), None, None),
             Notice::Fields { method, fields } => (Some(method), fields, None, None),
-            Notice::Declined { method, message } => (Some(method), Vec::new(), Some(message), None),
-            Notice::Otp(a) => (Some(a.method.clone()), Vec::new(), None, Some(otp_view(a))),
+            Notice::Declined {
+                method,
+                code,
+                message,
+            } => {
+                let error = texts::decline(t, &method, code, &message);
+                (Some(method), Vec::new(), Some(error), None)
+            }
+            Notice::Otp(a) => (
+                Some(a.method.clone()),
+                Vec::new(),
+                None,
+                Some(OtpView {
+                    prompt: texts::otp_prompt(t, &a),
+                    attempt_id: a.id,
+                }),
+            ),
         };
         NoticeView {
             open_method,
@@ -167,36 +196,19 @@ impl NoticeView {
     }
 
     /// The message for `field` of the method `method`, if that method's form is the one to correct.
-    fn error_for(&self, method: &str, field: &str) -> Option<String> {
+    fn error_for(&self, t: &Texts, method: &str, field: &str) -> Option<String> {
         if self.open_method.as_deref() != Some(method) {
             return None;
         }
         self.fields
             .iter()
             .find(|f| f.field == field)
-            .map(|f| f.message.clone())
-    }
-}
-
-/// The one-time code prompt, naming the card or phone the code went to.
-fn otp_view(a: Attempt) -> OtpView {
-    let prompt = match (&a.card_last4, &a.wallet_last4) {
-        (Some(l4), _) => {
-            format!("Your bank sent a code for the card ending {l4}. In test mode it is 123456.")
-        }
-        (_, Some(l4)) => {
-            format!("We sent a code to the number ending {l4}. In test mode it is 123456.")
-        }
-        _ => "Enter the code you received. In test mode it is 123456.".into(),
-    };
-    OtpView {
-        attempt_id: a.id,
-        prompt,
+            .map(|f| texts::field_error(t, method, f))
     }
 }
 
 /// The UPI panel (QR code and deep link) when the payment offers UPI and has a UPI payee.
-fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
+fn upi_view(t: &Texts, p: &Payment, open: bool) -> Option<UpiView> {
     p.upi()
         .filter(|_| p.methods.iter().any(|m| m == "upi"))
         .map(|u| {
@@ -204,7 +216,7 @@ fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
             UpiView {
                 id: u.payee.clone(),
                 name: u.payee_name.clone(),
-                amount: format_amount(u.payable_minor, p.currency()),
+                amount: t.exact_amount(u.payable_minor, p.currency()),
                 qr_svg: crate::http::qr::qr_svg(&deeplink, 200),
                 deeplink,
                 open,
@@ -214,8 +226,9 @@ fn upi_view(p: &Payment, open: bool) -> Option<UpiView> {
 
 /// The live wallets the payment offers and the merchant has a number for; the first starts
 /// open unless the notice names another method.
-fn transfer_views(p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferView> {
-    let Some(t) = p.transfer.as_ref().filter(|_| p.upi().is_none()) else {
+fn transfer_views(t: &Texts, p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferView> {
+    let texts = t;
+    let Some(transfer) = p.transfer.as_ref().filter(|_| p.upi().is_none()) else {
         return Vec::new();
     };
     p.methods
@@ -226,7 +239,7 @@ fn transfer_views(p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferV
         .map(|(i, (w, number))| TransferView {
             name: w.name(),
             label: w.label(),
-            amount: format_amount(t.payable_minor, p.currency()),
+            amount: texts.exact_amount(transfer.payable_minor, p.currency()),
             number: number.to_string(),
             open: open && i == 0,
         })
@@ -235,7 +248,7 @@ fn transfer_views(p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferV
 
 /// The offered methods' forms: the one the notice names starts open (else the first, unless
 /// UPI is shown first), with the notice's field errors on it.
-fn method_views(p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<MethodView> {
+fn method_views(t: &Texts, p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<MethodView> {
     let offered = methods::offered(p);
     let first = if upi_shown {
         None
@@ -251,12 +264,15 @@ fn method_views(p: &Payment, notice: &NoticeView, upi_shown: bool) -> Vec<Method
             };
             MethodView {
                 name: m.name(),
-                label: m.label(),
+                label: match m.name() {
+                    "card" => t.get("method-card"),
+                    _ => m.label().to_string(),
+                },
                 open,
-                error_number: notice.error_for(m.name(), "number"),
-                error_expiry: notice.error_for(m.name(), "expiry"),
-                error_cvc: notice.error_for(m.name(), "cvc"),
-                error_phone: notice.error_for(m.name(), "phone"),
+                error_number: notice.error_for(t, m.name(), "number"),
+                error_expiry: notice.error_for(t, m.name(), "expiry"),
+                error_cvc: notice.error_for(t, m.name(), "cvc"),
+                error_phone: notice.error_for(t, m.name(), "phone"),
                 expiry_value: String::new(),
                 phone_value: String::new(),
                 phone_hint: Wallet::parse(m.name()).map_or("", Wallet::number_shape),
@@ -277,17 +293,14 @@ fn redirect_to(p: &Payment, redirect_id_params: &[&str]) -> Option<String> {
     url.and_then(|u| with_payment_id(u, p, redirect_id_params))
 }
 
-/// How the payment was paid, as the receipt says it.
-fn paid_with(p: &Payment) -> Option<String> {
-    match (p.paid_with.as_deref(), &p.method_reference) {
-        (Some("upi"), Some(utr)) => Some(format!("UPI · UTR {utr}")),
-        (Some(method), Some(id)) if p.transfer.is_some() => {
-            let label = Wallet::parse(method).map_or(method.to_string(), |w| w.label().into());
-            Some(format!("{label} · transaction {id}"))
-        }
-        (Some("test"), _) => Some("Test mode".into()),
-        (_, reference) => reference.clone(),
-    }
+/// Where the page is shown: its language, whether inside the JS SDK's modal, and the query its
+/// forms and links carry (the embed parameters; the language when the customer chose it).
+pub struct Shown<'a> {
+    pub t: Texts,
+    pub embed_origin: Option<&'a str>,
+    pub query: String,
+    /// The query without the language, for the language switch.
+    pub query_without_lang: String,
 }
 
 impl Page {
@@ -295,19 +308,26 @@ impl Page {
         p: &Payment,
         merchant: &Merchant,
         csrf: String,
-        embed_origin: Option<&str>,
-        embed_query: String,
+        shown: Shown<'_>,
         notice: Notice,
         redirect_id_params: &[&str],
     ) -> Page {
-        let notice = NoticeView::new(notice);
+        let Shown {
+            t,
+            embed_origin,
+            query,
+            query_without_lang,
+        } = shown;
+        let notice = NoticeView::new(notice, &t);
         // UPI comes first when offered; otherwise the first method starts open.
-        let upi = upi_view(p, notice.open_method.is_none());
-        let transfers = transfer_views(p, merchant, notice.open_method.is_none());
-        let methods = method_views(p, &notice, upi.is_some() || !transfers.is_empty());
+        let upi = upi_view(&t, p, notice.open_method.is_none());
+        let transfers = transfer_views(&t, p, merchant, notice.open_method.is_none());
+        let methods = method_views(&t, p, &notice, upi.is_some() || !transfers.is_empty());
         let redirect_to = redirect_to(p, redirect_id_params);
         let embedded = embed_origin.is_some();
+        let path = format!("/pay/{}", p.id);
         Page {
+            languages: language_links(&path, &query_without_lang, t.locale()),
             payment_id: p.id.clone(),
             status: match p.status {
                 PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded => "succeeded",
@@ -315,16 +335,11 @@ impl Page {
             },
             livemode: p.livemode,
             merchant_name: merchant.name.clone(),
-            merchant_initial: merchant
-                .name
-                .chars()
-                .next()
-                .map(|c| c.to_uppercase().to_string())
-                .unwrap_or_default(),
-            amount: format_amount(p.amount.minor(), p.currency()),
+            merchant_initial: initial(&merchant.name),
+            amount: t.amount(p.amount.minor(), p.currency()),
             description: p.description.clone(),
             expires_at: crate::service::objects::rfc3339(p.expires_at),
-            time_left: time_left(p),
+            time_left: t.countdown(seconds_left(p)),
             methods,
             upi,
             transfers,
@@ -333,10 +348,17 @@ impl Page {
             csrf,
             embedded,
             embed_origin: embed_origin.map(str::to_string),
-            embed_query,
-            paid_with: paid_with(p),
+            page_query: query,
+            paid_with: texts::paid_with(&t, p),
+            paid_on: (p.status == PaymentStatus::Succeeded).then(|| {
+                (
+                    t.date(p.updated_at),
+                    crate::service::objects::rfc3339(p.updated_at),
+                )
+            }),
             auto_redirect: if embedded { None } else { redirect_to.clone() },
             redirect_to,
+            t,
         }
     }
 }
@@ -344,37 +366,21 @@ impl Page {
 #[derive(Template)]
 #[template(
     source = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="{{ t.locale() }}" dir="{{ t.dir() }}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }}</title><link rel="stylesheet" href="/static/checkout.css"></head>
 <body><main class="sheet"><section class="result neutral"><h1>{{ title }}</h1><p>{{ text }}</p></section>
-<footer>Secured by Hundi</footer></main></body></html>"#,
+<footer>{{ t.get("secured-by") }}</footer></main></body></html>"#,
     ext = "html"
 )]
 struct MessagePage<'a> {
+    t: &'a Texts,
     title: &'a str,
     text: &'a str,
 }
 
-pub fn message(title: &str, text: &str) -> String {
-    MessagePage { title, text }
+/// A page that says one thing (a payment not found, a form expired) in the page's language.
+pub fn message(t: &Texts, title: &str, text: &str) -> String {
+    MessagePage { t, title, text }
         .render()
         .unwrap_or_else(|_| title.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::money::Currency;
-
-    #[test]
-    fn amounts_read_as_a_customer_expects() {
-        let pkr = Currency::parse("PKR").unwrap();
-        assert_eq!(format_amount(125050, pkr), "PKR 1,250.50");
-        assert_eq!(format_amount(99, pkr), "PKR 0.99");
-        assert_eq!(format_amount(100000000, pkr), "PKR 1,000,000.00");
-        assert_eq!(
-            format_amount(1500, Currency::parse("JPY").unwrap()),
-            "JPY 1,500"
-        );
-    }
 }

@@ -33,6 +33,7 @@ pub async fn events(
     State(state): State<AppState>,
     Path(id): Path<String>,
     client: ClientAddr,
+    visit: super::visit::Visit,
 ) -> Response {
     // An id no payment can have is not registered at all: the registry holds each waiting
     // page's id, and the path's length is the caller's to choose.
@@ -53,7 +54,7 @@ pub async fn events(
     let status = match state.payments.checkout_payment(&id).await {
         Ok(p) => p.status,
         Err(ServiceError::NotFound(_)) => return unknown_payment(),
-        Err(e) => return service_error(e),
+        Err(e) => return service_error(&visit, e),
     };
     let watch = Watch {
         state,

@@ -19,6 +19,9 @@ pub struct SettingsPage {
     pub success_url: String,
     pub cancel_url: String,
     pub expiry_minutes: String,
+    /// The customer's pages' default language, and the languages to choose from.
+    pub default_locale: &'static str,
+    pub locales: Vec<(&'static str, &'static str)>,
     pub upi_id: String,
     pub upi_name: String,
     /// Each wallet with the merchant's number for it (empty when none).
@@ -90,6 +93,10 @@ pub async fn page(
             .checkout_expiry_secs
             .map(|s| (s / 60).to_string())
             .unwrap_or_default(),
+        default_locale: m.default_locale.map_or("en", |l| l.code()),
+        locales: crate::domain::locale::Locale::ALL
+            .map(|l| (l.code(), l.native_name()))
+            .into(),
         upi_id: m.upi_id.clone().unwrap_or_default(),
         upi_name: m.upi_name.clone().unwrap_or_default(),
         wallets: Wallet::ALL
@@ -121,6 +128,8 @@ pub struct SettingsForm {
     cancel_url: String,
     #[serde(default)]
     expiry_minutes: String,
+    #[serde(default)]
+    default_locale: String,
 }
 
 pub async fn save(
@@ -137,6 +146,7 @@ pub async fn save(
                 success_url: &form.success_url,
                 cancel_url: &form.cancel_url,
                 expiry_minutes: &form.expiry_minutes,
+                default_locale: &form.default_locale,
             },
         )
         .await?;

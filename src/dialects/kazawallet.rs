@@ -401,6 +401,7 @@ mod tests {
                 })
                 .unwrap(),
             ),
+            locale: None,
             created_at: now,
             expires_at: now,
             updated_at: now,

@@ -19,6 +19,9 @@ pub struct Merchant {
     pub checkout_expiry_secs: Option<i64>,
     /// Every user of the merchant must sign in with a second factor.
     pub require_two_factor: bool,
+    /// The language of the customer's pages when neither the payment nor the browser names
+    /// one the pages speak (`None`: English).
+    pub default_locale: Option<crate::domain::locale::Locale>,
     pub created_at: DateTime<Utc>,
 }
 

@@ -10,6 +10,7 @@ pub mod event;
 pub mod idempotency;
 pub mod ids;
 pub mod key;
+pub mod locale;
 pub mod mailbox;
 pub mod merchant;
 pub mod money;

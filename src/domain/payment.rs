@@ -101,6 +101,8 @@ pub struct Payment {
     pub attempt_count: i32,
     /// The dialect's own request fields it must echo later, as JSON the dialect wrote.
     pub dialect_data: Option<String>,
+    /// The language its pages and receipts speak, when its creator named one.
+    pub locale: Option<crate::domain::locale::Locale>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

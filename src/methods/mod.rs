@@ -15,6 +15,8 @@ pub type FormInput = HashMap<String, String>;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: &'static str,
+    /// What is wrong, for pages that say it in the customer's language.
+    pub code: &'static str,
     pub message: String,
 }
 

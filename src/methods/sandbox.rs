@@ -90,11 +90,13 @@ impl Method for Card {
         if !(12..=19).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
             errors.push(FieldError {
                 field: "number",
+                code: "card_number_missing",
                 message: "Enter the card number".into(),
             });
         } else if !luhn_ok(&number) {
             errors.push(FieldError {
                 field: "number",
+                code: "card_number_invalid",
                 message: "This card number is not valid".into(),
             });
         }
@@ -102,11 +104,13 @@ impl Method for Card {
         match parse_expiry(&field(form, "expiry")) {
             None => errors.push(FieldError {
                 field: "expiry",
+                code: "expiry_format",
                 message: "Enter the expiry as MM/YY".into(),
             }),
             Some((month, year)) if (year, month) < (today.year(), today.month()) => {
                 errors.push(FieldError {
                     field: "expiry",
+                    code: "card_expired",
                     message: "This card has expired".into(),
                 })
             }
@@ -116,6 +120,7 @@ impl Method for Card {
         if !(3..=4).contains(&cvc.len()) || !cvc.chars().all(|c| c.is_ascii_digit()) {
             errors.push(FieldError {
                 field: "cvc",
+                code: "cvc",
                 message: "Enter the 3 or 4 digit security code".into(),
             });
         }
@@ -181,6 +186,7 @@ impl Method for SandboxWallet {
         let Some(phone) = self.0.account_number(&field(form, "phone")) else {
             return Err(vec![FieldError {
                 field: "phone",
+                code: "phone",
                 message: format!("Enter your mobile number as {}", self.0.number_shape()),
             }]);
         };
@@ -257,6 +263,7 @@ mod tests {
             method_reference: None,
             attempt_count: 0,
             dialect_data: None,
+            locale: None,
             created_at: now,
             expires_at: now,
             updated_at: now,

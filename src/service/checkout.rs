@@ -13,14 +13,23 @@ use crate::store::{Scope, StoreError, Transition};
 pub enum AttemptResult {
     /// Fields to correct; nothing was attempted.
     Invalid(Vec<FieldError>),
-    /// Refused; the payment is still payable.
-    Declined(String),
+    /// Refused; the payment is still payable. `code` says why (the method's decline code,
+    /// `code_used` or `start_again`), `message` says it in English.
+    Declined { code: &'static str, message: String },
     /// A one-time code is needed for this attempt.
     NeedsOtp(Attempt),
     /// The payment is paid.
     Paid(Payment),
     /// The payment can no longer be paid (paid, canceled, expired or failed meanwhile).
     Closed(Payment),
+}
+
+/// A one-time code answered twice (or for an attempt that is no longer waiting for one).
+fn code_used() -> AttemptResult {
+    AttemptResult::Declined {
+        code: "code_used",
+        message: "This code has already been used. Start again.".into(),
+    }
 }
 
 fn scope_of(p: &Payment) -> Scope {
@@ -105,18 +114,17 @@ impl PaymentService {
         }
         let attempt = match self.store.get_attempt(&payment.id, attempt_id).await {
             Ok(a) if a.status == AttemptStatus::RequiresOtp => a,
-            Ok(_) | Err(StoreError::NotFound) => {
-                return Ok(AttemptResult::Declined(
-                    "This code has already been used. Start again.".into(),
-                ))
-            }
+            Ok(_) | Err(StoreError::NotFound) => return Ok(code_used()),
             Err(e) => return Err(e.into()),
         };
         let Some(method) = methods::all()
             .into_iter()
             .find(|m| m.name() == attempt.method)
         else {
-            return Ok(AttemptResult::Declined("Start again.".into()));
+            return Ok(AttemptResult::Declined {
+                code: "start_again",
+                message: "Start again.".into(),
+            });
         };
         let outcome = method.confirm_otp(otp, attempt.card_last4.as_deref());
         let mut next = attempt.clone();
@@ -135,9 +143,7 @@ impl PaymentService {
             .finish_attempt(&next, AttemptStatus::RequiresOtp)
             .await?
         else {
-            return Ok(AttemptResult::Declined(
-                "This code has already been used. Start again.".into(),
-            ));
+            return Ok(code_used());
         };
         self.settle_outcome(&payment, method.as_ref(), done, outcome)
             .await
@@ -163,12 +169,12 @@ impl PaymentService {
                     Err(e) => Err(e),
                 }
             }
-            Outcome::Declined { message, .. } => {
+            Outcome::Declined { code, message } => {
                 let now = self.get(&scope_of(payment), &payment.id).await?;
                 if now.attempt_count >= MAX_ATTEMPTS {
                     return self.closed_or_exhausted(&now).await;
                 }
-                Ok(AttemptResult::Declined(message))
+                Ok(AttemptResult::Declined { code, message })
             }
             Outcome::NeedsOtp => Ok(AttemptResult::NeedsOtp(attempt)),
         }

@@ -25,6 +25,7 @@ pub async fn create_merchant(store: &dyn Store, name: &str) -> Result<Merchant, 
         cancel_url: None,
         checkout_expiry_secs: None,
         require_two_factor: false,
+        default_locale: None,
         created_at: crate::domain::now(),
     };
     store.create_merchant(&merchant).await?;

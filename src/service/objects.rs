@@ -48,6 +48,10 @@ pub struct PaymentObject {
     pub payment_method: Option<PaymentMethodObject>,
     /// `native` or the dialect that created the payment.
     pub source: String,
+    /// The language of its checkout and receipts when the create named one: `en`, `ur`,
+    /// `ar`, `hi` or `bn`.
+    #[schema(value_type = Option<String>, example = "ur")]
+    pub locale: Option<crate::domain::locale::Locale>,
     pub livemode: bool,
     pub created_at: String,
     pub expires_at: String,
@@ -87,6 +91,7 @@ impl PaymentObject {
                 reference: p.method_reference.clone(),
             }),
             source: p.source.clone(),
+            locale: p.locale,
             livemode: p.livemode,
             created_at: rfc3339(p.created_at),
             expires_at: rfc3339(p.expires_at),

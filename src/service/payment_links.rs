@@ -211,11 +211,13 @@ impl PaymentService {
     }
 
     /// Starts a payment through a link for the amount the visitor typed (a link with a fixed
-    /// amount ignores it): an ordinary payment whose source is the link.
+    /// amount ignores it): an ordinary payment whose source is the link, speaking `locale`
+    /// (the language the visitor saw the link in) when there was a choice.
     pub async fn pay_link(
         &self,
         slug: &str,
         typed: Option<&str>,
+        locale: Option<crate::domain::locale::Locale>,
     ) -> Result<crate::domain::payment::Payment, LinkPayError> {
         let (link, tally) = self.link_by_slug(slug).await?;
         link.open_at(crate::domain::now(), tally.succeeded)?;
@@ -236,6 +238,7 @@ impl PaymentService {
             description: Some(link.description.clone()),
             methods: (!link.methods.is_empty()).then(|| link.methods.clone()),
             source: link.id.clone(),
+            locale: locale.map(|l| l.code().to_string()),
             ..Default::default()
         };
         Ok(self.create(&scope, input).await?)

@@ -7,6 +7,7 @@ use super::ServiceError;
 use crate::domain::audit::AuditEntry;
 use crate::domain::event::EventType;
 use crate::domain::ids::new_id;
+use crate::domain::locale::Locale;
 use crate::domain::merchant::Merchant;
 use crate::domain::money::{Currency, Money};
 use crate::domain::payment::{limits, wallets_payee, Customer, Payment, PaymentStatus, METHODS};
@@ -42,6 +43,8 @@ pub struct NewPayment {
     pub dialect_data: Option<String>,
     /// A callback URL given with this payment (Pakhi Pay, Waypay) and its webhook format.
     pub callback: Option<Callback>,
+    /// The language of its pages and receipts, as a language tag (`ur`, `bn-BD`).
+    pub locale: Option<String>,
 }
 
 /// A webhook target that belongs to one payment.
@@ -340,6 +343,12 @@ impl PaymentService {
             input.expires_in = merchant.checkout_expiry_secs;
         }
         let (amount, mut methods, expires_in) = validate(&input)?;
+        let locale = input
+            .locale
+            .as_deref()
+            .map(Locale::parse)
+            .transpose()
+            .map_err(|e| ServiceError::invalid("locale", e.to_string()))?;
         // A dialect's own fields are kept whole: bounded like native metadata, not only by
         // the body limit.
         if input
@@ -385,6 +394,7 @@ impl PaymentService {
             method_reference: None,
             attempt_count: 0,
             dialect_data: input.dialect_data,
+            locale,
             created_at: now,
             expires_at: now + Duration::seconds(expires_in),
             updated_at: now,

@@ -1,8 +1,10 @@
-//! A merchant's settings: business name, default success and cancel URLs, checkout expiry.
+//! A merchant's settings: business name, default success and cancel URLs, checkout expiry,
+//! the customer's pages' default language.
 
 use super::access::Acting;
 use super::error::AccountError;
 use super::PaymentService;
+use crate::domain::locale::Locale;
 use crate::domain::merchant::{Merchant, MerchantName};
 use crate::domain::payment::limits;
 use crate::domain::role::Action;
@@ -15,6 +17,17 @@ pub struct SettingsInput<'a> {
     pub cancel_url: &'a str,
     /// Minutes, blank for the default.
     pub expiry_minutes: &'a str,
+    /// A language code (`en`, `ur`, `ar`, `hi`, `bn`), blank for English.
+    pub default_locale: &'a str,
+}
+
+fn default_locale(code: &str) -> Result<Option<Locale>, AccountError> {
+    match code.trim() {
+        "" => Ok(None),
+        c => Locale::parse(c)
+            .map(Some)
+            .map_err(|e| AccountError::Invalid(format!("the default language: {e}"))),
+    }
 }
 
 fn url(label: &str, text: &str) -> Result<Option<String>, AccountError> {
@@ -49,6 +62,7 @@ fn settings_of(m: &Merchant) -> serde_json::Value {
         "success_url": m.success_url,
         "cancel_url": m.cancel_url,
         "checkout_expiry_secs": m.checkout_expiry_secs,
+        "default_locale": m.default_locale,
     })
 }
 
@@ -77,6 +91,7 @@ impl PaymentService {
         m.success_url = url("success URL", input.success_url)?;
         m.cancel_url = url("cancel URL", input.cancel_url)?;
         m.checkout_expiry_secs = expiry;
+        m.default_locale = default_locale(input.default_locale)?;
         let entry = by.merchant_entry(
             "settings.changed",
             Some(&m.id),

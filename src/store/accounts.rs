@@ -219,8 +219,10 @@ impl AccountStore for Backend {
         let mut tx = self.begin().await?;
         let row = sql!(&format!(
             "UPDATE merchants SET name = $2, success_url = $3, cancel_url = $4, \
-             checkout_expiry_secs = $5 WHERE id = $1 RETURNING {MERCHANT_COLUMNS}"),
-            &m.id, &m.name, &m.success_url, &m.cancel_url, m.checkout_expiry_secs)
+             checkout_expiry_secs = $5, default_locale = $6 WHERE id = $1 \
+             RETURNING {MERCHANT_COLUMNS}"),
+            &m.id, &m.name, &m.success_url, &m.cancel_url, m.checkout_expiry_secs,
+            m.default_locale.map(|l| l.code()))
         .fetch_optional(&mut *tx).await?.ok_or(StoreError::NotFound)?;
         let merchant = merchant_from_row(&row)?;
         audited(tx, audit).await?;

@@ -105,11 +105,11 @@ stored_time_on!(Postgres, DateTime<Utc>, |t| t, Ok::<_, BoxDynError>);
 pub const PAYMENT_COLUMNS: &str = "id, merchant_id, livemode, key_id, source, status, currency, \
      amount_minor, refunded_minor, description, reference, customer_name, customer_email, \
      customer_phone, metadata, success_url, cancel_url, methods, created_at, expires_at, updated_at, \
-     upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count, dialect_data";
+     upi_id, upi_name, payable_minor, paid_with, method_reference, attempt_count, dialect_data, locale";
 
 /// The placeholders of a payment's columns, as `bind_payment` binds them.
 pub const PAYMENT_VALUES: &str = "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28";
+     $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29";
 
 pub const KEY_COLUMNS: &str =
     "id, merchant_id, livemode, label, prefix, secret_hash, permissions, \
@@ -122,6 +122,15 @@ pub const EVENT_COLUMNS: &str = "id, merchant_id, livemode, type, object_id, pay
 
 pub fn currency(code: &str) -> StoreResult<Currency> {
     Currency::parse(code).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A stored language code (`None`: none was named).
+pub fn locale(code: Option<String>) -> StoreResult<Option<crate::domain::locale::Locale>> {
+    code.map(|c| {
+        crate::domain::locale::Locale::parse(&c)
+            .map_err(|_| StoreError::Corrupt(format!("locale '{c}'")))
+    })
+    .transpose()
 }
 
 pub fn payment_status(s: &str) -> StoreResult<PaymentStatus> {
@@ -158,7 +167,7 @@ pub const ATTEMPT_COLUMNS: &str = "id, payment_id, method, status, card_brand, c
 
 pub const MERCHANT_COLUMNS: &str =
     "id, name, upi_id, upi_name, success_url, cancel_url, checkout_expiry_secs, created_at, \
-     require_two_factor, wallet_numbers";
+     require_two_factor, wallet_numbers, default_locale";
 
 pub fn attempt_status(s: &str) -> StoreResult<crate::domain::attempt::AttemptStatus> {
     crate::domain::attempt::AttemptStatus::parse(s)
@@ -301,7 +310,8 @@ macro_rules! decoders {
                     phone: get(r, "customer_phone")? },
                 metadata: rows::json(&metadata, "payment metadata")?,
                 methods: rows::json(&methods, "payment methods")?,
-                transfer: transfer }))
+                transfer: transfer,
+                locale: rows::locale(get(r, "locale")?)? }))
         }
 
         /// Binds the values of a query built at run time, each the backend's way.
@@ -408,6 +418,7 @@ macro_rules! decoders {
             let wallets: Option<String> = get(r, "wallet_numbers")?;
             Ok(from_row!(r, Merchant { id, name, upi_id, upi_name, success_url, cancel_url,
                 checkout_expiry_secs, created_at, require_two_factor;
+                default_locale: rows::locale(get(r, "default_locale")?)?,
                 wallet_numbers: crate::domain::merchant::WalletNumbers::from_column(
                     wallets.as_deref()).map_err(StoreError::Corrupt)? }))
         }

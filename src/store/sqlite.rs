@@ -45,7 +45,7 @@ type DbRow = SqliteRow;
 type Conn = sqlx::SqliteConnection;
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
 
-/// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$28`.
+/// Binds a payment's columns, in `PAYMENT_COLUMNS` order, as `$1`…`$29`.
 fn bind_payment<'q>(q: Query<'q>, p: &'q Payment) -> Query<'q> {
     q.bind(&p.id)
         .bind(&p.merchant_id)
@@ -75,6 +75,7 @@ fn bind_payment<'q>(q: Query<'q>, p: &'q Payment) -> Query<'q> {
         .bind(&p.method_reference)
         .bind(p.attempt_count)
         .bind(&p.dialect_data)
+        .bind(p.locale.map(|l| l.code()))
 }
 
 /// A new delivery's id, made by the database.

@@ -40,10 +40,31 @@
       var button = form.querySelector("button[type=submit]");
       if (button) {
         button.disabled = true;
-        button.textContent = "Processing…";
+        button.textContent = body.getAttribute("data-processing") || "Processing…";
       }
       body.classList.add("processing");
     });
+  });
+
+  // Numbers and dates in the page's language (its digits: Bengali, Arabic-Indic…), as the
+  // server wrote them; without Intl, in 0-9.
+  var lang = document.documentElement.lang || "en";
+  var digits = function (width) {
+    try {
+      var f = new Intl.NumberFormat(lang, { minimumIntegerDigits: width, useGrouping: false });
+      return function (n) { return f.format(n); };
+    } catch (e) {
+      return function (n) { var t = String(n); while (t.length < width) t = "0" + t; return t; };
+    }
+  };
+  var one = digits(1), two = digits(2);
+
+  // A moment the server wrote in UTC, rewritten in the customer's own time zone.
+  Array.prototype.forEach.call(document.querySelectorAll("time[datetime]"), function (el) {
+    try {
+      el.textContent = new Intl.DateTimeFormat(lang, { dateStyle: "long", timeStyle: "short" })
+        .format(new Date(el.getAttribute("datetime")));
+    } catch (e) { /* keep the server's words */ }
   });
 
   var countdown = document.getElementById("countdown");
@@ -52,8 +73,7 @@
     var tick = function () {
       var left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
       var h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
-      var two = function (n) { return (n < 10 ? "0" : "") + n; };
-      countdown.textContent = (h > 0 ? h + ":" + two(m) : two(m)) + ":" + two(s);
+      countdown.textContent = (h > 0 ? one(h) + ":" + two(m) : two(m)) + ":" + two(s);
       if (left === 0) {
         window.clearInterval(timer);
         // Give the server a moment to settle the expiry, then show it.

@@ -20,7 +20,7 @@ async fn status_of(app: &TestApp, id: &str) -> String {
     p["status"].as_str().unwrap().to_string()
 }
 
-async fn pay_with_card(b: &Browser, number: &str) {
+pub async fn pay_with_card(b: &Browser, number: &str) {
     b.fill("details[data-method=card] input[name=number]", number)
         .await;
     b.fill("details[data-method=card] input[name=expiry]", "12/40")

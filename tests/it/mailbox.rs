@@ -259,6 +259,25 @@ async fn alerts_from_five_banks_complete_their_payments(backend: Backend) {
         "{:?}",
         m.progress.last_error
     );
+    // Money for no payment is kept, as an unmatched credit, not dropped.
+    let stray = utr();
+    let amounts = vec!["777.00".to_string(); 5];
+    mail.deliver(&bank_alerts(&amounts, &vec![stray.clone(); 5])[0]);
+    wait_for(&app, "the stray alert read", |m| {
+        m.progress.last_uid == Some(8)
+    })
+    .await;
+    let (_, credits) = app.get(&app.shop.live_key, "/v1/credits").await;
+    let kept = credits["data"]
+        .as_array()
+        .and_then(|all| all.iter().find(|c| c["utr"] == stray.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&kept["amount"], &kept["matched"], &kept["payment"]),
+        (&json!("777.00"), &json!(false), &Value::Null),
+        "{credits}"
+    );
     // The merchant's own mail client still shows the alerts as unread.
     assert!(
         !mail_flags(&mail).contains("\\Seen"),

@@ -9,6 +9,7 @@ mod common;
 mod api_http;
 mod checkout_browser;
 mod checkout_http;
+mod checkout_languages;
 mod checkout_waiting;
 mod concurrency;
 mod dashboard;

@@ -193,6 +193,7 @@ where
         .bind(each(creates, |p, _| p.method_reference.as_deref()))
         .bind(each(creates, |p, _| p.attempt_count))
         .bind(each(creates, |p, _| p.dialect_data.as_deref()))
+        .bind(each(creates, |p, _| p.locale.map(|l| l.code())))
         .bind(each(creates, |_, e| e.id.as_str()))
         .bind(each(creates, |_, e| e.event_type.as_str()))
         .bind(each(creates, |_, e| e.payload.as_str()))
@@ -211,10 +212,10 @@ fn each<'a, T>(
     creates.iter().map(|(p, e)| f(p, e)).collect()
 }
 
-/// The statement `insert_payments_on` runs: `$1`…`$28` are the payments' columns in
-/// `PAYMENT_COLUMNS` order, `$29`…`$32` their events' id, type, payload and time.
+/// The statement `insert_payments_on` runs: `$1`…`$29` are the payments' columns in
+/// `PAYMENT_COLUMNS` order, `$30`…`$33` their events' id, type, payload and time.
 static INSERT_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
-    const TYPES: [&str; 32] = [
+    const TYPES: [&str; 33] = [
         "text",
         "text",
         "bool",
@@ -242,6 +243,7 @@ static INSERT_PAYMENTS: LazyLock<String> = LazyLock::new(|| {
         "text",
         "text",
         "int4",
+        "text",
         "text",
         "text",
         "text",
@@ -290,7 +292,8 @@ mod tests {
         );
         assert!(sql.contains("$19::timestamptz[]"), "{sql}");
         assert!(sql.contains("$27::int4[]"), "{sql}");
-        assert!(sql.contains("$32::timestamptz[])"), "{sql}");
-        assert!(!sql.contains("$33"), "{sql}");
+        assert!(sql.contains("$29::text[], $30::text[]"), "{sql}");
+        assert!(sql.contains("$33::timestamptz[])"), "{sql}");
+        assert!(!sql.contains("$34"), "{sql}");
     }
 }

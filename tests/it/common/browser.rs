@@ -24,6 +24,12 @@ pub struct Browser {
 impl Browser {
     /// Starts ChromeDriver and a headless Chromium window of `width` × `height`.
     pub async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_preferring(width, height, "en-US,en").await
+    }
+
+    /// `start`, with the browser preferring the languages `accept_languages` (`bn-BD,bn`), as
+    /// its settings would: it sends them as `Accept-Language`.
+    pub async fn start_preferring(width: u32, height: u32, accept_languages: &str) -> Browser {
         // Two TLS back ends are linked into the tests; pick one for the WebDriver client.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let driver_bin =
@@ -39,9 +45,19 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot start {driver_bin} (install chromium-driver): {e}"));
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
         args.push(format!("--window-size={width},{height}"));
-        let caps = serde_json::json!({
-            "goog:chromeOptions": { "binary": chromium, "args": args }
+        let mut options = serde_json::json!({
+            "binary": chromium,
+            "args": args,
+            "prefs": { "intl": { "accept_languages": accept_languages } }
         });
+        // Headless Chromium keeps a window at least 500 px wide; a phone's width is emulated
+        // the way its developer tools do, so the page really lays out at `width`.
+        if width < 500 {
+            options["mobileEmulation"] = serde_json::json!({
+                "deviceMetrics": { "width": width, "height": height, "pixelRatio": 1.0 }
+            });
+        }
+        let caps = serde_json::json!({ "goog:chromeOptions": options });
         let caps = caps.as_object().cloned().unwrap_or_default();
         let mut last_error = String::new();
         for _ in 0..100 {

@@ -1,0 +1,75 @@
+//! What the methods and the engine say to a customer (field errors, declines, one-time code
+//! prompts, how a payment was paid), in the page's language. Methods speak English and give a
+//! code; the code picks the message, and an unknown code keeps the method's English words.
+
+use crate::domain::attempt::Attempt;
+use crate::domain::payment::Payment;
+use crate::domain::wallet::Wallet;
+use crate::i18n::{Locale, Texts};
+use crate::methods::FieldError;
+
+/// A field of `method`'s form the customer must correct.
+pub fn field_error(t: &Texts, method: &str, e: &FieldError) -> String {
+    match e.code {
+        "card_number_missing" => t.get("error-card-number-missing"),
+        "card_number_invalid" => t.get("error-card-number-invalid"),
+        "expiry_format" => t.get("error-expiry-format"),
+        "card_expired" => t.get("error-card-expired"),
+        "cvc" => t.get("error-cvc"),
+        "phone" => match Wallet::parse(method) {
+            Some(w) => t.with("error-phone", "shape", w.number_shape()),
+            None => untranslated(t, &e.message, "decline-other"),
+        },
+        _ => untranslated(t, &e.message, "decline-other"),
+    }
+}
+
+/// Why a try with `method` did not pay.
+pub fn decline(t: &Texts, method: &str, code: &str, message: &str) -> String {
+    let wallet = Wallet::parse(method).map(Wallet::label);
+    match (code, wallet) {
+        ("card_declined", _) => t.get("decline-card-declined"),
+        ("insufficient_funds", None) => t.get("decline-card-insufficient-funds"),
+        ("insufficient_funds", Some(w)) => t.with("decline-wallet-insufficient-funds", "wallet", w),
+        ("wallet_declined", Some(w)) => t.with("decline-wallet-declined", "wallet", w),
+        ("incorrect_otp", _) => t.get("decline-incorrect-otp"),
+        ("code_used", _) => t.get("decline-code-used"),
+        ("start_again", _) => t.get("decline-start-again"),
+        _ => untranslated(t, message, "decline-other"),
+    }
+}
+
+/// English words with no message of their own: shown as they are on an English page, as a
+/// general message otherwise.
+fn untranslated(t: &Texts, english: &str, general: &str) -> String {
+    if t.locale() == Locale::En {
+        english.to_string()
+    } else {
+        t.get(general)
+    }
+}
+
+/// The one-time code prompt, naming the card or phone the code went to.
+pub fn otp_prompt(t: &Texts, a: &Attempt) -> String {
+    match (&a.card_last4, &a.wallet_last4) {
+        (Some(l4), _) => t.with("otp-card", "last4", l4),
+        (_, Some(l4)) => t.with("otp-phone", "last4", l4),
+        _ => t.get("otp-other"),
+    }
+}
+
+/// How the payment was paid, as the receipt says it.
+pub fn paid_with(t: &Texts, p: &Payment) -> Option<String> {
+    match (p.paid_with.as_deref(), &p.method_reference) {
+        (Some("upi"), Some(utr)) => Some(t.with("paid-with-upi", "utr", utr)),
+        (Some(method), Some(id)) if p.transfer.is_some() => {
+            let label = match Wallet::parse(method) {
+                Some(w) => w.label(),
+                None => method,
+            };
+            Some(t.with2("paid-with-transfer", &("wallet", label), &("id", id)))
+        }
+        (Some("test"), _) => Some(t.get("test-mode")),
+        (_, reference) => reference.clone(),
+    }
+}
