@@ -16,6 +16,7 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod payment_link;
+pub mod receipt;
 pub mod refund;
 pub mod retention;
 pub mod role;

@@ -478,6 +478,7 @@ async fn insert_event(tx: &mut Conn, scope: &Scope, e: &NewEvent) -> StoreResult
     if let Some(entry) = &e.audit {
         insert_audit(tx, entry).await?;
     }
+    record_receipt(tx, e).await?;
     fan_out(tx, scope, e).await
 }
 

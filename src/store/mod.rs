@@ -30,6 +30,7 @@ mod mailboxes;
 mod payment_links;
 mod payments;
 mod postgres;
+mod receipts;
 mod rollups;
 mod rows;
 mod sealing;
@@ -47,6 +48,7 @@ pub use keys::KeyStore;
 pub use mailboxes::MailboxStore;
 pub use payment_links::{LinkTally, PaymentLinkStore};
 pub use payments::PaymentStore;
+pub use receipts::ReceiptStore;
 pub use rollups::RollupStore;
 pub use sms::SmsStore;
 
@@ -216,6 +218,7 @@ pub trait Store:
     + SmsStore
     + MailboxStore
     + PaymentLinkStore
+    + ReceiptStore
 {
 }
 
@@ -233,6 +236,8 @@ impl<T> Store for T where
         + SmsStore
         + MailboxStore
         + PaymentLinkStore
+        + ReceiptStore
+        + ReceiptStore
 {
 }
 

@@ -2371,3 +2371,112 @@ on_both_backends!(
     the_overview_roll_up_agrees_with_the_payments,
     concurrent_creates_each_get_their_event_and_delivery,
 );
+
+/// A payment's success and its refunds each record a receipt when the customer gave an
+/// e-mail address, in the event's transaction; a receipt is leased by one sender at a time
+/// (claims racing on many tasks get each receipt once), finished once, and retried only when due.
+async fn receipts_are_recorded_with_their_event_and_leased_once(backend: Backend) {
+    use hundi::domain::receipt::{ReceiptOutcome, ReceiptStatus};
+    let (_db, store, service, scope, _) = setup(backend).await;
+    let mut with_email = new_payment("100.00");
+    with_email.customer.email = Some("ayesha@example.com".into());
+    let paid = service.create(&scope, with_email).await.unwrap();
+    let silent = service.create(&scope, new_payment("100.00")).await.unwrap();
+    service.succeed(&scope, &paid.id).await.unwrap();
+    service.succeed(&scope, &silent.id).await.unwrap();
+    let op = crate::common::operator(&scope);
+    let (_, refund) = service
+        .refund(&op, &paid.id, Some("40.00"), None)
+        .await
+        .unwrap();
+    assert!(store
+        .receipts_of(&scope, &silent.id)
+        .await
+        .unwrap()
+        .is_empty());
+    let recorded = store.receipts_of(&scope, &paid.id).await.unwrap();
+    let kinds: Vec<_> = recorded.iter().map(|r| r.refund_id.clone()).collect();
+    assert_eq!(kinds, vec![None, Some(refund.id.clone())]);
+    assert!(recorded
+        .iter()
+        .all(|r| r.to_email == "ayesha@example.com" && r.status == ReceiptStatus::Pending));
+
+    // Ten senders race for them: each receipt is leased exactly once.
+    let now = Utc::now();
+    let mut racers = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .claim_receipts(now, now + Duration::seconds(60), 10)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut leased = Vec::new();
+    for r in racers {
+        leased.extend(r.await.unwrap().into_iter().map(|r| (r.id, r.attempts)));
+    }
+    leased.sort();
+    let mut want: Vec<_> = recorded.iter().map(|r| (r.id.clone(), 1)).collect();
+    want.sort();
+    assert_eq!(leased, want);
+
+    let (first, second) = (&recorded[0].id, &recorded[1].id);
+    assert!(store
+        .finish_receipt(first, &ReceiptOutcome::Sent, now)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .finish_receipt(first, &ReceiptOutcome::Sent, now)
+            .await
+            .unwrap(),
+        "once"
+    );
+    let retry = ReceiptOutcome::Retry {
+        at: now + Duration::seconds(10),
+        error: "451 try later".into(),
+    };
+    assert!(store.finish_receipt(second, &retry, now).await.unwrap());
+    let soon = now + Duration::seconds(5);
+    assert!(store
+        .claim_receipts(soon, soon + Duration::seconds(60), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let due = now + Duration::seconds(11);
+    let again = store
+        .claim_receipts(due, due + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        again
+            .iter()
+            .map(|r| (r.id.as_str(), r.attempts))
+            .collect::<Vec<_>>(),
+        [(second.as_str(), 2)]
+    );
+    assert_eq!(again[0].last_error.as_deref(), Some("451 try later"));
+    // A lease that ran out (its sender died) makes the receipt due again.
+    let later = due + Duration::seconds(61);
+    let taken_over = store
+        .claim_receipts(later, later + Duration::seconds(60), 10)
+        .await
+        .unwrap();
+    assert_eq!(taken_over.len(), 1);
+    let gave_up = ReceiptOutcome::GiveUp {
+        status: ReceiptStatus::Failed,
+        error: "550 no such user".into(),
+    };
+    assert!(store.finish_receipt(second, &gave_up, later).await.unwrap());
+    let end = store.receipts_of(&scope, &paid.id).await.unwrap();
+    assert_eq!(
+        end.iter()
+            .map(|r| (r.status, r.sent_at.is_some()))
+            .collect::<Vec<_>>(),
+        [(ReceiptStatus::Sent, true), (ReceiptStatus::Failed, false)]
+    );
+}
+
+on_both_backends!(receipts_are_recorded_with_their_event_and_leased_once);

@@ -264,6 +264,7 @@ super::second_factor::second_factor_sql! {}
 super::sms::sms_sql! {}
 super::mailboxes::mailboxes_sql! {}
 super::payment_links::payment_links_sql! {}
+super::receipts::receipts_sql! {}
 
 super::audit::audit_sql! {}
 
