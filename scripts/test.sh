@@ -57,12 +57,13 @@ if ! fc-list 2>/dev/null | grep -q "Noto Sans Bengali"; then
 fi
 
 # Python test clients: webhook signatures are checked by the `standardwebhooks` library from
-# PyPI, unmodified; the gateways' documented Python examples use `requests`.
-if ! python3 -c 'import standardwebhooks, requests' >/dev/null 2>&1; then
+# PyPI, unmodified; the gateways' documented Python examples use `requests`. Receipts are sent
+# to an SMTP server made with `aiosmtpd` (tests/clients/smtp_sink.py).
+if ! python3 -c 'import standardwebhooks, requests, aiosmtpd' >/dev/null 2>&1; then
   log "installing the Python test clients' libraries"
   if ! command -v python3 >/dev/null 2>&1; then apt_install python3 python3-pip; fi
-  python3 -m pip install --quiet --disable-pip-version-check standardwebhooks requests \
-    || python3 -m pip install --quiet --break-system-packages standardwebhooks requests
+  python3 -m pip install --quiet --disable-pip-version-check standardwebhooks requests aiosmtpd \
+    || python3 -m pip install --quiet --break-system-packages standardwebhooks requests aiosmtpd
 fi
 
 # The OpenAPI document is held to the server by schemathesis (tests/it/openapi_schemathesis.rs);

@@ -69,6 +69,8 @@ pub struct Config {
     pub registry: crate::dialects::Registry,
     /// How the merchants' alert mailboxes are read (`HUNDI_MAIL_*`).
     pub inbox: crate::inbox::InboxConfig,
+    /// How receipts are e-mailed (`HUNDI_SMTP_*`); none are sent without a mail server.
+    pub receipts: Option<crate::receipts::ReceiptConfig>,
 }
 
 impl Default for DialectSettings {
@@ -106,6 +108,7 @@ impl Default for Config {
             dialects: DialectSettings::default(),
             registry: crate::dialects::registry(),
             inbox: Default::default(),
+            receipts: None,
         }
     }
 }
@@ -172,8 +175,36 @@ impl Config {
                 c.dialects.paygate_session_secs = secs;
             }
         }
+        c.receipts = receipts_from_vars(&var)?;
         Ok(c)
     }
+}
+
+/// `HUNDI_SMTP_URL` (none: no receipts), `HUNDI_SMTP_FROM` (default `receipts@` the public
+/// URL's host) and `HUNDI_SMTP_TEST_RECEIPTS` (also send test-mode payments' receipts),
+/// checked here so a mistake stops the start.
+fn receipts_from_vars(
+    var: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<crate::receipts::ReceiptConfig>, ConfigError> {
+    let Some(smtp_url) = var("HUNDI_SMTP_URL") else {
+        return Ok(None);
+    };
+    let host = var("HUNDI_PUBLIC_URL")
+        .and_then(|u| url::Url::parse(&u).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "localhost".into());
+    let config = crate::receipts::ReceiptConfig {
+        smtp_url: smtp_url.trim().to_string(),
+        from: var("HUNDI_SMTP_FROM").unwrap_or_else(|| format!("receipts@{host}")),
+        test_mode: var("HUNDI_SMTP_TEST_RECEIPTS")
+            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes")),
+        poll: Duration::from_secs(1),
+    };
+    config.check().map_err(|message| ConfigError::Invalid {
+        name: "HUNDI_SMTP_URL",
+        message,
+    })?;
+    Ok(Some(config))
 }
 
 #[cfg(test)]

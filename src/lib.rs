@@ -12,6 +12,7 @@ pub mod http;
 pub mod i18n;
 pub mod inbox;
 pub mod methods;
+pub mod receipts;
 pub mod secrets;
 pub mod service;
 pub mod startup;

@@ -322,9 +322,26 @@ async fn spawn_workers(
         tokio::spawn(async {})
     };
     let mailboxes = spawn_readers(state, opts, stopped)?;
+    let receipts = spawn_receipts(store, opts, stopped)?;
     Ok(vec![
-        expiry, usage, limits, rollup, webhooks, keys, waiting, mailboxes,
+        expiry, usage, limits, rollup, webhooks, keys, waiting, mailboxes, receipts,
     ])
+}
+
+/// The receipt sender (`receipts/`), when a mail server is set, until `stopped` turns true.
+fn spawn_receipts(
+    store: &Arc<dyn Store>,
+    opts: &Config,
+    stopped: &watch::Receiver<bool>,
+) -> std::io::Result<JoinHandle<()>> {
+    Ok(match &opts.receipts {
+        Some(config) => {
+            let sender = crate::receipts::Sender::new(store.clone(), config)
+                .map_err(std::io::Error::other)?;
+            tokio::spawn(sender.run(stopped.clone()))
+        }
+        None => tokio::spawn(async {}),
+    })
 }
 
 /// The readers of the merchants' alert mailboxes (`inbox/`), until `stopped` turns true.

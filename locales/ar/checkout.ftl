@@ -98,3 +98,13 @@ busy-text = هناك دفعات كثيرة معلّقة لهذا الرابط؛ 
 error-title = حدث خطأ ما
 error-text = لم يُخصم أي مبلغ. يرجى المحاولة مرة أخرى بعد قليل.
 error-text-id = لم يُخصم أي مبلغ. يرجى المحاولة مرة أخرى بعد قليل؛ وإن تكرر ذلك فأعطِ المتجر رقم الطلب هذا: { $id }
+
+## The receipt e-mailed to the customer
+receipt-subject = إيصال من { $merchant } · { $amount }
+refund-subject = استرداد من { $merchant } · { $amount }
+receipt-thanks = شكرًا لدفعتك إلى { $merchant }.
+refund-sent = ردّ { $merchant } مبلغ { $amount } من دفعتك.
+refunded = المبلغ المسترد
+refunded-on = تاريخ الاسترداد
+receipt-for = مقابل
+receipt-keep = احتفظ بهذه الرسالة إيصالًا لدفعتك. لأي سؤال عن هذه الدفعة تواصل مع { $merchant }.

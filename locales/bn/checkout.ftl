@@ -98,3 +98,13 @@ busy-text = এই লিংকের অনেক পেমেন্ট অপ�
 error-title = কিছু একটা ভুল হয়েছে
 error-text = কোনো টাকা কাটা হয়নি। একটু পরে আবার চেষ্টা করুন।
 error-text-id = কোনো টাকা কাটা হয়নি। একটু পরে আবার চেষ্টা করুন; আবার এমন হলে দোকানকে এই অনুরোধ নম্বরটি দিন: { $id }
+
+## The receipt e-mailed to the customer
+receipt-subject = { $merchant }-এর রসিদ · { $amount }
+refund-subject = { $merchant } থেকে রিফান্ড · { $amount }
+receipt-thanks = { $merchant }-কে পেমেন্ট করার জন্য ধন্যবাদ।
+refund-sent = { $merchant } আপনার পেমেন্ট থেকে { $amount } ফেরত দিয়েছে।
+refunded = ফেরত দেওয়া পরিমাণ
+refunded-on = ফেরতের তারিখ
+receipt-for = বাবদ
+receipt-keep = এই ই-মেইলটি আপনার রসিদ হিসেবে রেখে দিন। এই পেমেন্ট নিয়ে প্রশ্ন থাকলে { $merchant }-এর সাথে যোগাযোগ করুন।

@@ -98,3 +98,13 @@ busy-text = Too many payments of this link are waiting; try again in a few minut
 error-title = Something went wrong
 error-text = Nothing was charged. Please try again in a moment.
 error-text-id = Nothing was charged. Please try again in a moment; if it happens again, give the shop this request id: { $id }
+
+## The receipt e-mailed to the customer
+receipt-subject = Receipt from { $merchant } · { $amount }
+refund-subject = Refund from { $merchant } · { $amount }
+receipt-thanks = Thank you for your payment to { $merchant }.
+refund-sent = { $merchant } has refunded { $amount } of your payment.
+refunded = Refunded
+refunded-on = Refunded on
+receipt-for = For
+receipt-keep = Keep this e-mail as your receipt. For questions about this payment, contact { $merchant }.

@@ -98,3 +98,13 @@ busy-text = इस लिंक के बहुत से भुगतान �
 error-title = कुछ गड़बड़ हो गई
 error-text = कोई पैसा नहीं कटा। कृपया थोड़ी देर बाद फिर कोशिश करें।
 error-text-id = कोई पैसा नहीं कटा। कृपया थोड़ी देर बाद फिर कोशिश करें; अगर फिर से ऐसा हो, तो दुकान को यह अनुरोध नंबर दें: { $id }
+
+## The receipt e-mailed to the customer
+receipt-subject = { $merchant } की रसीद · { $amount }
+refund-subject = { $merchant } से रिफ़ंड · { $amount }
+receipt-thanks = { $merchant } को भुगतान करने के लिए धन्यवाद।
+refund-sent = { $merchant } ने आपके भुगतान में से { $amount } वापस कर दिए हैं।
+refunded = रिफ़ंड की गई राशि
+refunded-on = रिफ़ंड की तारीख
+receipt-for = किसके लिए
+receipt-keep = इस ई-मेल को अपनी रसीद के रूप में रखें। इस भुगतान के बारे में सवालों के लिए { $merchant } से संपर्क करें।

@@ -98,3 +98,13 @@ busy-text = اس لنک کی بہت سی ادائیگیاں زیرِ التوا 
 error-title = کچھ غلط ہو گیا
 error-text = کوئی رقم نہیں کاٹی گئی۔ براہِ کرم تھوڑی دیر بعد دوبارہ کوشش کریں۔
 error-text-id = کوئی رقم نہیں کاٹی گئی۔ براہِ کرم تھوڑی دیر بعد دوبارہ کوشش کریں؛ اگر پھر ایسا ہو تو دکان کو یہ درخواست نمبر دیں: { $id }
+
+## The receipt e-mailed to the customer
+receipt-subject = { $merchant } کی رسید · { $amount }
+refund-subject = { $merchant } کی طرف سے رقم کی واپسی · { $amount }
+receipt-thanks = { $merchant } کو ادائیگی کا شکریہ۔
+refund-sent = { $merchant } نے آپ کی ادائیگی میں سے { $amount } واپس کر دیے ہیں۔
+refunded = واپس کی گئی رقم
+refunded-on = تاریخِ واپسی
+receipt-for = برائے
+receipt-keep = یہ ای میل اپنی رسید کے طور پر محفوظ رکھیں۔ اس ادائیگی کے بارے میں سوالات کے لیے { $merchant } سے رابطہ کریں۔

@@ -11,7 +11,8 @@ CREATE TABLE receipts (
     -- The refund a refund receipt is for (NULL: a payment receipt).
     refund_id       TEXT,
     to_email        TEXT NOT NULL,
-    -- pending, sent, failed (gave up after the last try) or expired (older than a day unsent)
+    -- pending, sent, failed (refused for good, or every try failed), expired (not sent within
+    -- a day) or skipped (a test-mode payment's, when test receipts are not sent)
     status          TEXT NOT NULL,
     attempts        INTEGER NOT NULL,
     next_attempt_at INTEGER NOT NULL,

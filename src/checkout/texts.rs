@@ -3,7 +3,6 @@
 //! code; the code picks the message, and an unknown code keeps the method's English words.
 
 use crate::domain::attempt::Attempt;
-use crate::domain::payment::Payment;
 use crate::domain::wallet::Wallet;
 use crate::i18n::{Locale, Texts};
 use crate::methods::FieldError;
@@ -55,21 +54,5 @@ pub fn otp_prompt(t: &Texts, a: &Attempt) -> String {
         (Some(l4), _) => t.with("otp-card", "last4", l4),
         (_, Some(l4)) => t.with("otp-phone", "last4", l4),
         _ => t.get("otp-other"),
-    }
-}
-
-/// How the payment was paid, as the receipt says it.
-pub fn paid_with(t: &Texts, p: &Payment) -> Option<String> {
-    match (p.paid_with.as_deref(), &p.method_reference) {
-        (Some("upi"), Some(utr)) => Some(t.with("paid-with-upi", "utr", utr)),
-        (Some(method), Some(id)) if p.transfer.is_some() => {
-            let label = match Wallet::parse(method) {
-                Some(w) => w.label(),
-                None => method,
-            };
-            Some(t.with2("paid-with-transfer", &("wallet", label), &("id", id)))
-        }
-        (Some("test"), _) => Some(t.get("test-mode")),
-        (_, reference) => reference.clone(),
     }
 }

@@ -349,7 +349,7 @@ impl Page {
             embedded,
             embed_origin: embed_origin.map(str::to_string),
             page_query: query,
-            paid_with: texts::paid_with(&t, p),
+            paid_with: crate::i18n::paid_with(&t, p),
             paid_on: (p.status == PaymentStatus::Succeeded).then(|| {
                 (
                     t.date(p.updated_at),

@@ -12,6 +12,8 @@ pub enum ReceiptStatus {
     /// Not sent within a day of the payment (no mail server was set, or it was down): a
     /// receipt that late is given up rather than sent.
     Expired,
+    /// A test-mode payment's, not sent (unless the server sends test receipts).
+    Skipped,
 }
 
 impl ReceiptStatus {
@@ -21,6 +23,7 @@ impl ReceiptStatus {
             ReceiptStatus::Sent => "sent",
             ReceiptStatus::Failed => "failed",
             ReceiptStatus::Expired => "expired",
+            ReceiptStatus::Skipped => "skipped",
         }
     }
 
@@ -30,6 +33,7 @@ impl ReceiptStatus {
             ReceiptStatus::Sent,
             ReceiptStatus::Failed,
             ReceiptStatus::Expired,
+            ReceiptStatus::Skipped,
         ]
         .into_iter()
         .find(|r| r.as_str() == s)
@@ -109,7 +113,7 @@ mod tests {
         let t = Utc::now();
         assert!(!too_late(t, t + Duration::hours(23)));
         assert!(too_late(t, t + Duration::hours(25)));
-        for s in ["pending", "sent", "failed", "expired"] {
+        for s in ["pending", "sent", "failed", "expired", "skipped"] {
             assert_eq!(ReceiptStatus::parse(s).map(ReceiptStatus::as_str), Some(s));
         }
     }

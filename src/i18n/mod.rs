@@ -7,12 +7,14 @@
 
 mod dates;
 mod numbers;
+mod words;
 
 pub use crate::domain::locale::Locale;
 use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader};
 use std::borrow::Cow;
 use std::collections::HashMap;
+pub use words::paid_with;
 
 fluent_templates::static_loader! {
     static MESSAGES = {

@@ -35,6 +35,7 @@ mod payment_links;
 mod payment_links_browser;
 mod process;
 mod ratelimit;
+mod receipts;
 mod rotation;
 mod sign_in_throttle;
 mod sms;
