@@ -280,6 +280,30 @@ pub struct RefundRow {
     pub at: String,
 }
 
+/// A receipt e-mailed to the customer, as the payment page lists it.
+pub struct ReceiptRow {
+    /// "Payment" or the refund's id.
+    pub about: String,
+    pub to: String,
+    pub status: &'static str,
+    /// When it was sent, or the tries so far and the mail server's last words.
+    pub detail: String,
+}
+
+fn receipt_row(r: &crate::domain::receipt::Receipt) -> ReceiptRow {
+    let detail = match (r.sent_at, &r.last_error) {
+        (Some(at), _) => format!("sent {}", when(at)),
+        (None, Some(e)) => format!("{} tries; last: {e}", r.attempts),
+        (None, None) => format!("{} tries", r.attempts),
+    };
+    ReceiptRow {
+        about: r.refund_id.clone().unwrap_or_else(|| "Payment".into()),
+        to: r.to_email.clone(),
+        status: r.status.as_str(),
+        detail,
+    }
+}
+
 #[derive(Template)]
 #[template(path = "dashboard/payment.html")]
 pub struct PaymentPage {
@@ -291,6 +315,7 @@ pub struct PaymentPage {
     pub attempts: Vec<AttemptRow>,
     pub events: Vec<EventRow>,
     pub refunds: Vec<RefundRow>,
+    pub receipts: Vec<ReceiptRow>,
     pub notice: Option<String>,
 }
 
@@ -366,6 +391,7 @@ pub async fn detail(
             at: when(r.created_at),
         })
         .collect();
+    let receipts = state.reads.receipts_of(&scope, &p.id).await?;
     let left = p.refundable_minor();
     render(&PaymentPage {
         chrome: Chrome::new(&dash, "payments", format!("/dashboard/payments/{}", p.id)),
@@ -376,6 +402,7 @@ pub async fn detail(
         attempts,
         events,
         refunds,
+        receipts: receipts.iter().map(receipt_row).collect(),
         notice: Some(q.notice).filter(|n| !n.is_empty()),
     })
 }

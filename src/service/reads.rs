@@ -78,6 +78,15 @@ impl Reads {
         self.store.list_refunds(scope, payment_id).await
     }
 
+    /// The receipts e-mailed (or to e-mail) for a payment and its refunds.
+    pub async fn receipts_of(
+        &self,
+        scope: &Scope,
+        payment_id: &str,
+    ) -> StoreResult<Vec<crate::domain::receipt::Receipt>> {
+        self.store.receipts_of(scope, payment_id).await
+    }
+
     pub async fn get_event(&self, scope: &Scope, id: &str) -> StoreResult<Event> {
         self.store.get_event(scope, id).await
     }
