@@ -41,7 +41,7 @@ card-number = رقم البطاقة
 card-expiry = تاريخ الانتهاء
 card-cvc = CVC
 pay = ادفع { $amount }
-wallet-number = رقم الجوال في { $wallet }
+wallet-number = رقم الهاتف المحمول في { $wallet }
 pay-with = ادفع { $amount } عبر { $wallet }
 
 ## What the customer must correct
@@ -50,7 +50,7 @@ error-card-number-invalid = رقم البطاقة هذا غير صالح
 error-expiry-format = أدخل تاريخ الانتهاء بصيغة MM/YY
 error-card-expired = انتهت صلاحية هذه البطاقة
 error-cvc = أدخل رمز الأمان المكوّن من 3 أو 4 أرقام
-error-phone = أدخل رقم جوالك بالشكل { $shape }
+error-phone = أدخل رقم هاتفك المحمول بالشكل { $shape }
 
 ## Why a try did not pay
 decline-card-declined = رُفضت بطاقتك. جرّب بطاقة أخرى.
@@ -103,7 +103,7 @@ error-text-id = لم يُخصم أي مبلغ. يرجى المحاولة مرة 
 receipt-subject = إيصال من { $merchant } · { $amount }
 refund-subject = استرداد من { $merchant } · { $amount }
 receipt-thanks = شكرًا لدفعتك إلى { $merchant }.
-refund-sent = ردّ { $merchant } مبلغ { $amount } من دفعتك.
+refund-sent = أعاد { $merchant } إليك { $amount } من دفعتك.
 refunded = المبلغ المسترد
 refunded-on = تاريخ الاسترداد
 receipt-for = مقابل

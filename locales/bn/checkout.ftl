@@ -53,9 +53,9 @@ error-cvc = 3 বা 4 সংখ্যার নিরাপত্তা কো�
 error-phone = আপনার মোবাইল নম্বর { $shape } আকারে দিন
 
 ## Why a try did not pay
-decline-card-declined = আপনার কার্ড প্রত্যাখ্যাত হয়েছে। অন্য কার্ড দিয়ে চেষ্টা করুন।
+decline-card-declined = আপনার কার্ডটি গ্রহণ করা হয়নি। অন্য কার্ড দিয়ে চেষ্টা করুন।
 decline-card-insufficient-funds = আপনার কার্ডে যথেষ্ট টাকা নেই। অন্য কার্ড দিয়ে চেষ্টা করুন।
-decline-wallet-declined = { $wallet } এই পেমেন্ট প্রত্যাখ্যান করেছে। অন্য পদ্ধতিতে চেষ্টা করুন।
+decline-wallet-declined = { $wallet } এই পেমেন্টটি গ্রহণ করেনি। অন্য পদ্ধতিতে চেষ্টা করুন।
 decline-wallet-insufficient-funds = আপনার { $wallet } ব্যালেন্স যথেষ্ট নয়।
 decline-incorrect-otp = কোডটি সঠিক ছিল না। নতুন কোড পেতে আবার শুরু করুন।
 decline-code-used = এই কোডটি আগেই ব্যবহার করা হয়েছে। আবার শুরু করুন।
@@ -80,7 +80,7 @@ failed-title = এই পেমেন্ট সম্পন্ন করা য�
 failed-text = কোনো টাকা কাটা হয়নি। { $merchant }-এর কাছে নতুন পেমেন্ট লিংক চান।
 
 ## A payment link's page
-link-amount = পরিমাণ ({ $currency }, { $min } থেকে { $max })
+link-amount = পরিমাণ ({ $currency }, { $min } থেকে { $max } পর্যন্ত)
 link-continue = পেমেন্টে এগিয়ে যান
 link-amount-invalid = পরিমাণ { $min } থেকে { $max } { $currency }-এর মধ্যে হতে হবে
 link-expired = এই পেমেন্ট লিংকের মেয়াদ শেষ হয়ে গেছে।

@@ -106,5 +106,5 @@ receipt-thanks = { $merchant } को भुगतान करने के ल
 refund-sent = { $merchant } ने आपके भुगतान में से { $amount } वापस कर दिए हैं।
 refunded = रिफ़ंड की गई राशि
 refunded-on = रिफ़ंड की तारीख
-receipt-for = किसके लिए
+receipt-for = विवरण
 receipt-keep = इस ई-मेल को अपनी रसीद के रूप में रखें। इस भुगतान के बारे में सवालों के लिए { $merchant } से संपर्क करें।

@@ -20,7 +20,7 @@ cancel = منسوخ کریں اور { $merchant } پر واپس جائیں
 
 ## The one-time code
 enter-code = کوڈ درج کریں
-otp-label = ون ٹائم کوڈ
+otp-label = ون ٹائم کوڈ (OTP)
 otp-card = آپ کے بینک نے { $last4 } پر ختم ہونے والے کارڈ کے لیے کوڈ بھیجا ہے۔ ٹیسٹ موڈ میں یہ 123456 ہے۔
 otp-phone = ہم نے { $last4 } پر ختم ہونے والے نمبر پر کوڈ بھیجا ہے۔ ٹیسٹ موڈ میں یہ 123456 ہے۔
 otp-other = موصول ہونے والا کوڈ درج کریں۔ ٹیسٹ موڈ میں یہ 123456 ہے۔
@@ -29,7 +29,7 @@ confirm-and-pay = تصدیق کریں اور { $amount } ادا کریں
 ## UPI and wallet transfers: the customer sends the exact amount from their own app
 upi-scan = کسی بھی UPI ایپ سے اسکین کریں، یا اسی فون پر ایپ کھولیں۔ بالکل اتنی رقم ادا کریں:
 # { $payee } is the name of who is paid, followed by their UPI id or wallet number.
-to-payee = بنام { $payee }
+to-payee = { $payee } کو
 upi-open = UPI ایپ میں کھولیں
 transfer-send = اپنی { $wallet } ایپ میں اس اکاؤنٹ پر رقم بھیجیں۔ بالکل اتنی رقم بھیجیں:
 transfer-reference = حوالہ (اگر ایپ پوچھے):

@@ -182,6 +182,8 @@ async fn js(b: &Browser, script: &str) -> serde_json::Value {
 /// shop's initial on the reading side), nothing wider than the phone; a screenshot of each.
 async fn each_language_at_a_phones_width(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    // INR payments offer UPI too, with its own panel of words.
+    app.set_upi("shop@okbank", "Shop").await;
     let b = Browser::start(360, 800).await;
     let cases = [
         (Locale::En, "INR", "INR 1,00,000.00"),
@@ -233,11 +235,25 @@ async fn each_language_at_a_phones_width(backend: Backend) {
         let card = b.text("details[data-method=card] summary").await;
         assert_eq!(card, t.get("method-card"), "{locale}");
         if locale != Locale::En {
-            let text = b.text("main").await;
-            assert!(
-                !text.contains("Pay within") && !text.contains("Card number"),
-                "{locale}: {text}"
-            );
+            // No English words left in the page, hidden panels included.
+            let html = b.client.source().await.expect("page source");
+            let en = Texts::new(Locale::En);
+            for key in [
+                "waiting",
+                "upi-scan",
+                "upi-open",
+                "card-number",
+                "card-expiry",
+                "test-mode",
+                "secured-by",
+                "language",
+            ] {
+                assert!(
+                    !html.contains(&en.get(key)),
+                    "{locale}: English {key} in {html}"
+                );
+            }
+            assert!(!html.contains("Pay within"), "{locale}: {html}");
         }
         if locale == Locale::Bn {
             // The countdown ticks in Bengali digits.
