@@ -60,12 +60,15 @@ async fn error_pages(req: axum::extract::Request, next: axum::middleware::Next) 
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(100).collect::<String>())
         .unwrap_or_default();
-    let t = Visit::of(req.uri(), req.headers()).texts(None, None);
+    // Kept (cheap clones) to read the page's language only if the render fails.
+    let uri = req.uri().clone();
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
     let res = next.run(req).await;
     let Some(RenderFailed(error)) = res.extensions().get::<RenderFailed>().cloned() else {
         return res;
     };
     tracing::error!(%error, %request_id, "checkout template failed");
+    let t = Visit::new(&uri, accept_language.as_ref()).texts(None, None);
     message_page(
         &t,
         StatusCode::INTERNAL_SERVER_ERROR,

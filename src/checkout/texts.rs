@@ -1,5 +1,5 @@
 //! What the methods and the engine say to a customer (field errors, declines, one-time code
-//! prompts, how a payment was paid), in the page's language. Methods speak English and give a
+//! prompts), in the page's language. Methods speak English and give a
 //! code; the code picks the message, and an unknown code keeps the method's English words.
 
 use crate::domain::attempt::Attempt;
@@ -9,16 +9,13 @@ use crate::methods::FieldError;
 
 /// A field of `method`'s form the customer must correct.
 pub fn field_error(t: &Texts, method: &str, e: &FieldError) -> String {
-    match e.code {
-        "card_number_missing" => t.get("error-card-number-missing"),
-        "card_number_invalid" => t.get("error-card-number-invalid"),
-        "expiry_format" => t.get("error-expiry-format"),
-        "card_expired" => t.get("error-card-expired"),
-        "cvc" => t.get("error-cvc"),
-        "phone" => match Wallet::parse(method) {
-            Some(w) => t.with("error-phone", "shape", w.number_shape()),
-            None => untranslated(t, &e.message, "decline-other"),
-        },
+    match (e.code, Wallet::parse(method)) {
+        ("card_number_missing", _) => t.get("error-card-number-missing"),
+        ("card_number_invalid", _) => t.get("error-card-number-invalid"),
+        ("expiry_format", _) => t.get("error-expiry-format"),
+        ("card_expired", _) => t.get("error-card-expired"),
+        ("cvc", _) => t.get("error-cvc"),
+        ("phone", Some(w)) => t.with("error-phone", "shape", w.number_shape()),
         _ => untranslated(t, &e.message, "decline-other"),
     }
 }

@@ -227,7 +227,6 @@ fn upi_view(t: &Texts, p: &Payment, open: bool) -> Option<UpiView> {
 /// The live wallets the payment offers and the merchant has a number for; the first starts
 /// open unless the notice names another method.
 fn transfer_views(t: &Texts, p: &Payment, merchant: &Merchant, open: bool) -> Vec<TransferView> {
-    let texts = t;
     let Some(transfer) = p.transfer.as_ref().filter(|_| p.upi().is_none()) else {
         return Vec::new();
     };
@@ -239,7 +238,7 @@ fn transfer_views(t: &Texts, p: &Payment, merchant: &Merchant, open: bool) -> Ve
         .map(|(i, (w, number))| TransferView {
             name: w.name(),
             label: w.label(),
-            amount: texts.exact_amount(transfer.payable_minor, p.currency()),
+            amount: t.exact_amount(transfer.payable_minor, p.currency()),
             number: number.to_string(),
             open: open && i == 0,
         })

@@ -5,7 +5,7 @@
 use crate::i18n::{self, Locale, Texts};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use serde::Deserialize;
 use std::convert::Infallible;
 
@@ -24,12 +24,16 @@ pub struct Visit {
 impl Visit {
     /// Reads a request's query and headers; a query that does not parse asks for nothing.
     pub fn of(uri: &Uri, headers: &HeaderMap) -> Visit {
+        Visit::new(uri, headers.get(header::ACCEPT_LANGUAGE))
+    }
+
+    /// `of`, from the query and the `Accept-Language` header alone.
+    pub fn new(uri: &Uri, accept_language: Option<&HeaderValue>) -> Visit {
         let params = uri
             .query()
             .and_then(|q| serde_urlencoded::from_str::<Params>(q).ok())
             .unwrap_or_default();
-        let accept_language = headers
-            .get(header::ACCEPT_LANGUAGE)
+        let accept_language = accept_language
             .and_then(|v| v.to_str().ok())
             .map(|v| v.chars().take(500).collect());
         Visit {

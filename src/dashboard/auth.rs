@@ -145,6 +145,22 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for Posted<T> {
 /// A POSTed form as its list of fields (for repeated fields such as checkboxes).
 pub struct PostedFields(pub Dash, pub Vec<(String, String)>);
 
+/// The first value of the posted field `name` (empty when absent).
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// Every value of a repeated posted field (`methods=card&methods=upi`).
+pub fn every<'a>(fields: &'a [(String, String)], name: &'a str) -> impl Iterator<Item = &'a str> {
+    fields
+        .iter()
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
 impl FromRequest<AppState> for PostedFields {
     type Rejection = DashError;
 

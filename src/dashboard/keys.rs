@@ -145,18 +145,8 @@ struct KeyForm {
 
 impl KeyForm {
     fn read(fields: &[(String, String)]) -> Result<KeyForm, DashError> {
-        let field = |name: &str| {
-            fields
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or_default()
-        };
-        let wanted: Vec<&str> = fields
-            .iter()
-            .filter(|(k, _)| k == "permission")
-            .map(|(_, v)| v.as_str())
-            .collect();
+        let field = |name: &str| super::auth::field(fields, name).trim().to_string();
+        let wanted: Vec<&str> = super::auth::every(fields, "permission").collect();
         Ok(KeyForm {
             label: field("label"),
             permissions: crate::domain::key::parse_permissions(&wanted.join(","))

@@ -119,16 +119,9 @@ pub async fn create(
     State(state): State<AppState>,
     PostedFields(dash, fields): PostedFields,
 ) -> Result<Response, DashError> {
-    let field = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    let methods: Vec<String> = fields
-        .iter()
-        .filter(|(k, _)| k == "methods")
-        .map(|(_, v)| v.clone())
+    let field = |name: &str| super::auth::field(&fields, name);
+    let methods: Vec<String> = super::auth::every(&fields, "methods")
+        .map(str::to_string)
         .take(crate::domain::payment::METHODS.len())
         .collect();
     let days = number("expires in (days)", field("expires_in_days"), 3650)?;

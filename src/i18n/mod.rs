@@ -72,7 +72,7 @@ impl Texts {
 
     /// The message `key` with `$name` set to `value`.
     pub fn with(&self, key: &str, name: &str, value: impl std::fmt::Display) -> String {
-        self.lookup(key, Some(&args(&[(name, value.to_string())])))
+        self.with_args(key, &[(name, &value.to_string())])
     }
 
     /// The message `key` with two values.
@@ -82,8 +82,7 @@ impl Texts {
 
     /// The message `key` with its values by name.
     pub fn with_args(&self, key: &str, values: &[(&str, &str)]) -> String {
-        let pairs: Vec<(&str, String)> = values.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        self.lookup(key, Some(&args(&pairs)))
+        self.lookup(key, Some(&args(values)))
     }
 
     /// The message `key` cut where `$name` goes, for pages that put markup there (a live
@@ -137,10 +136,10 @@ impl Texts {
     }
 }
 
-fn args(pairs: &[(&str, String)]) -> HashMap<Cow<'static, str>, FluentValue<'static>> {
+fn args<'v>(pairs: &[(&str, &'v str)]) -> HashMap<Cow<'static, str>, FluentValue<'v>> {
     pairs
         .iter()
-        .map(|(k, v)| (Cow::Owned(k.to_string()), FluentValue::from(v.clone())))
+        .map(|(k, v)| (Cow::Owned(k.to_string()), FluentValue::from(*v)))
         .collect()
 }
 
