@@ -49,6 +49,13 @@ if ! command -v dovecot >/dev/null 2>&1 || ! command -v openssl >/dev/null 2>&1;
   apt_install dovecot-imapd openssl
 fi
 
+# HTTPS by ACME is tested against Debian's pebble (Let's Encrypt's test server) and its DNS
+# companion pebble-challtestsrv, started on 127.0.0.1 by tests/it/common/acme_server.rs.
+if ! command -v pebble >/dev/null 2>&1 || ! command -v pebble-challtestsrv >/dev/null 2>&1; then
+  log "installing pebble (a test ACME server)"
+  apt_install pebble
+fi
+
 # The checkout's screenshots in Bengali, Hindi and Urdu need fonts with those scripts (a
 # customer's phone has them; a bare server does not). Debian's Noto fonts, about 12 MB.
 if ! fc-list 2>/dev/null | grep -q "Noto Sans Bengali"; then

@@ -71,6 +71,8 @@ pub struct Config {
     pub inbox: crate::inbox::InboxConfig,
     /// How receipts are e-mailed (`HUNDI_SMTP_*`); none are sent without a mail server.
     pub receipts: Option<crate::receipts::ReceiptConfig>,
+    /// HTTPS for the node's own domain, with its certificate by ACME (`serve --domain`).
+    pub https: Option<crate::tls::HttpsConfig>,
 }
 
 impl Default for DialectSettings {
@@ -109,6 +111,7 @@ impl Default for Config {
             registry: crate::dialects::registry(),
             inbox: Default::default(),
             receipts: None,
+            https: None,
         }
     }
 }

@@ -17,4 +17,5 @@ pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod tls;
 pub mod webhooks;

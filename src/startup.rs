@@ -21,6 +21,8 @@ use tokio::task::JoinHandle;
 /// A server that is accepting requests.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// Where plain HTTP answers ACME challenges and redirects, when serving HTTPS.
+    pub port80_addr: Option<SocketAddr>,
     /// Where `/metrics` is served when it has its own listener.
     pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
@@ -30,7 +32,10 @@ pub struct RunningServer {
 
 impl RunningServer {
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match self.port80_addr {
+            Some(_) => format!("https://{}", self.addr),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish, stops the workers.
@@ -180,10 +185,11 @@ pub fn router(state: AppState, dialects: &crate::dialects::Registry) -> Router {
 /// Binds, starts the workers and serves until told to stop.
 pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<RunningServer> {
     let listeners = Listeners::bind(&opts).await?;
-    let public_url = opts
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{}", listeners.addr));
+    let public_url = match (&opts.public_url, &opts.https) {
+        (Some(url), _) => url.clone(),
+        (None, Some(https)) => https.public_url(listeners.addr.port()),
+        (None, None) => format!("http://{}", listeners.addr),
+    };
     let secret = prepare_store(&*store, &opts).await?;
     let metrics = crate::http::metrics::MetricsAccess {
         separate_listener: listeners.metrics.is_some(),
@@ -192,16 +198,25 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     let state = app_state(
         store.clone(),
         &opts,
-        public_url,
+        public_url.clone(),
         secret.into_bytes(),
         metrics,
     );
     let (stop, stopped) = watch::channel(false);
     let mut workers = spawn_workers(&state, &store, &opts, &stopped).await?;
     workers.push(serve_metrics(listeners.metrics, &state, &stopped));
+    let tls = listeners.port80.map(|port80| {
+        let (front, renewal) = tls_front(&opts, port80, &public_url, &stopped);
+        workers.push(renewal);
+        front
+    });
     let app = router(state.clone(), &opts.registry);
+    let app = match tls {
+        Some(_) => with_hsts(app),
+        None => app,
+    };
     let task = serve(
-        listeners.app,
+        (listeners.app, tls),
         app,
         workers,
         &state,
@@ -211,6 +226,7 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     );
     Ok(RunningServer {
         addr: listeners.addr,
+        port80_addr: listeners.port80_addr,
         metrics_addr: listeners.metrics_addr,
         state,
         stop,
@@ -218,18 +234,33 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     })
 }
 
-/// The app's listener and, when `/metrics` has its own address, the metrics listener.
+/// The app's listener (HTTPS with a domain), port 80's with a domain, and, when `/metrics`
+/// has its own address, the metrics listener.
 struct Listeners {
     app: TcpListener,
     addr: SocketAddr,
+    port80: Option<TcpListener>,
+    port80_addr: Option<SocketAddr>,
     metrics: Option<TcpListener>,
     metrics_addr: Option<SocketAddr>,
 }
 
 impl Listeners {
     async fn bind(opts: &Config) -> std::io::Result<Listeners> {
-        let app = TcpListener::bind(&opts.listen).await?;
+        let app_address = match &opts.https {
+            Some(https) => &https.https_listen,
+            None => &opts.listen,
+        };
+        let app = TcpListener::bind(app_address).await?;
         let addr = app.local_addr()?;
+        let port80 = match &opts.https {
+            Some(https) => Some(TcpListener::bind(&https.http_listen).await?),
+            None => None,
+        };
+        let port80_addr = match &port80 {
+            Some(l) => Some(l.local_addr()?),
+            None => None,
+        };
         let metrics = match &opts.metrics_listen {
             Some(address) => Some(TcpListener::bind(address).await?),
             None => None,
@@ -241,6 +272,8 @@ impl Listeners {
         Ok(Listeners {
             app,
             addr,
+            port80,
+            port80_addr,
             metrics,
             metrics_addr,
         })
@@ -359,6 +392,45 @@ fn spawn_readers(
     Ok(tokio::spawn(Arc::new(readers).run(stopped.clone())))
 }
 
+/// With a domain: what serving HTTPS needs (the certificate's resolver, the challenges port
+/// 80 answers) and the worker that obtains and renews the certificate.
+fn tls_front(
+    opts: &Config,
+    port80: TcpListener,
+    public_url: &str,
+    stopped: &watch::Receiver<bool>,
+) -> (crate::tls::TlsFront, JoinHandle<()>) {
+    let resolver = crate::tls::CertResolver::new();
+    let challenges = crate::tls::Challenges::default();
+    let renewal = match &opts.https {
+        Some(https) => tokio::spawn(crate::tls::renewal_worker(
+            https.clone(),
+            resolver.clone(),
+            challenges.clone(),
+            stopped.clone(),
+        )),
+        None => tokio::spawn(async {}),
+    };
+    let front = crate::tls::TlsFront {
+        resolver,
+        challenges,
+        port80,
+        https_base: public_url.to_string(),
+    };
+    (front, renewal)
+}
+
+/// Browsers that reached the node over HTTPS keep to it for a year (RFC 6797).
+fn with_hsts(app: Router) -> Router {
+    use axum::http::{header, HeaderValue};
+    app.layer(
+        tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ),
+    )
+}
+
 /// `/metrics` on its own listener, when it has one, until `stopped` turns true.
 fn serve_metrics(
     listener: Option<TcpListener>,
@@ -382,7 +454,7 @@ fn serve_metrics(
 /// Serves the app until `stopped` turns true, then waits for the workers and flushes the
 /// request counts they had not written yet.
 fn serve(
-    listener: TcpListener,
+    (listener, tls): (TcpListener, Option<crate::tls::TlsFront>),
     app: Router,
     workers: Vec<JoinHandle<()>>,
     state: &AppState,
@@ -395,20 +467,27 @@ fn serve(
     let flush_state = state.clone();
     let waiting = state.waiting.clone();
     tokio::spawn(async move {
-        // The peer's address is what the sign-in throttle and the per-address rate limits count.
-        let serving = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let shutdown = async move {
             let _ = on_stop.wait_for(|s| *s).await;
             // Waiting checkout pages end their streams, so their connections can close.
             waiting.close();
-        });
+        };
+        let serving: futures::future::BoxFuture<'static, std::io::Result<()>> = match tls {
+            Some(front) => Box::pin(crate::tls::serve_tls(listener, app, front, shutdown)),
+            // The peer's address is what the sign-in throttle and the per-address rate limits
+            // count.
+            None => Box::pin(std::future::IntoFuture::into_future(
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown),
+            )),
+        };
         // A request still running `drain` after the stop (a client trickling its body, say)
         // does not hold the node up: it is cut off when the process ends.
         let served = tokio::select! {
-            served = std::future::IntoFuture::into_future(serving) => served,
+            served = serving => served,
             _ = async {
                 let _ = drain_bound.wait_for(|s| *s).await;
                 tokio::time::sleep(drain).await;

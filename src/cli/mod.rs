@@ -17,6 +17,7 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod https;
 mod inbox;
 
 #[derive(Parser)]
@@ -148,6 +149,8 @@ struct ServeArgs {
     /// Serves `/metrics` on this address instead of the main one (e.g. 127.0.0.1:9100).
     #[arg(long, env = "HUNDI_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    #[command(flatten)]
+    https: https::HttpsArgs,
 }
 
 #[derive(Subcommand)]
@@ -596,6 +599,7 @@ async fn serve(args: ServeArgs, config: Config) -> Result<()> {
             ..Default::default()
         },
         metrics_listen: args.metrics_listen,
+        https: args.https.config(&args.db.database_url)?,
         ..config
     };
     let demo = merchants::ensure_demo(&*store).await?;

@@ -24,6 +24,7 @@ mod dialect_waypay;
 mod dialect_xpay;
 mod fleet;
 mod growing;
+mod https_acme;
 mod idempotency;
 mod key_revocation;
 mod mailbox;

@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod clients;
 pub mod docs;
+pub mod acme_server;
 pub mod mail_server;
 pub mod receiver;
 
