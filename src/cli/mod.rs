@@ -17,11 +17,23 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod doctor;
 mod https;
 mod inbox;
 
 #[derive(Parser)]
-#[command(name = "hundi", version, about = "A self-hosted payment gateway")]
+#[command(
+    name = "hundi",
+    version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (commit ",
+        env!("HUNDI_BUILD_COMMIT"),
+        ", ",
+        env!("HUNDI_BUILD_DATE"),
+        ")"
+    ),
+    about = "A self-hosted payment gateway"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -109,6 +121,10 @@ enum Command {
         #[command(subcommand)]
         command: inbox::InboxCommand,
     },
+    /// Check what can be checked without sending money: the database and its migrations,
+    /// the master key, the public URL, the clock, webhook endpoints, live methods, the
+    /// certificate. Exit status 1 on any error.
+    Doctor(doctor::DoctorArgs),
     /// Manage dashboard logins.
     User {
         #[command(flatten)]
@@ -436,6 +452,12 @@ pub async fn run() -> Result<()> {
             let secrets = master_key(&db, &config)?;
             store.seal_endpoint_secrets(&secrets).await?;
             key(&*store, &config, command).await
+        }
+        Command::Doctor(args) => {
+            if !doctor::doctor(args, &config).await? {
+                std::process::exit(1);
+            }
+            Ok(())
         }
         Command::User { db, command } => user(&*open(&db, &config).await?, command).await,
         Command::Inbox { db, command } => {

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod audit;
 pub mod checkout;
+pub mod doctor;
 pub mod credentials;
 pub mod error;
 pub mod idempotency;

@@ -105,7 +105,7 @@ pub async fn reseal_all(store: &dyn Store, ring: &SecretBox) -> Result<u64, Stor
 }
 
 /// Opens every sealed value with the ring, writing nothing.
-async fn check_all(store: &dyn Store, ring: &SecretBox) -> Result<(), StoreError> {
+pub async fn check_all(store: &dyn Store, ring: &SecretBox) -> Result<(), StoreError> {
     store
         .reseal_all(&|value| {
             let (sealed, context) = seal_of(value);

@@ -5,6 +5,13 @@ use super::*;
 use crate::domain::role::Role;
 use crate::domain::session::Stage;
 
+/// Versions of the migrations applied (successfully) and embedded in the binary, ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Migrations {
+    pub applied: Vec<i64>,
+    pub known: Vec<i64>,
+}
+
 /// A user's columns, in the order `create_user` writes them.
 pub const USER_COLUMNS: &str = "id, merchant_id, email, password_hash, role, created_at";
 
@@ -12,6 +19,11 @@ pub const USER_COLUMNS: &str = "id, merchant_id, email, password_hash, role, cre
 pub trait AccountStore: Send + Sync + 'static {
     /// Applies the embedded migrations for this backend; applying twice is a no-op.
     async fn migrate(&self) -> StoreResult<()>;
+    /// The migrations applied to the database and the ones this binary embeds.
+    async fn migrations(&self) -> StoreResult<Migrations>;
+    /// The database server's clock (PostgreSQL); `None` for an embedded database, whose clock
+    /// is this machine's.
+    async fn database_clock(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// A cheap round trip, for health checks.
     async fn ping(&self) -> StoreResult<()>;
     fn backend(&self) -> &'static str;

@@ -317,6 +317,27 @@ super::accounts::accounts_sql! {
         Ok(())
     }
 
+    async fn migrations(&self) -> StoreResult<super::accounts::Migrations> {
+        let exists: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        let applied = if exists > 0 {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(self.reader())
+                .await?
+        } else {
+            Vec::new()
+        };
+        let known = sqlx::migrate!("./migrations/sqlite").iter().map(|m| m.version).collect();
+        Ok(super::accounts::Migrations { applied, known })
+    }
+
+    async fn database_clock(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(None)
+    }
+
     fn backend(&self) -> &'static str {
         "sqlite"
     }

@@ -185,6 +185,26 @@ super::accounts::accounts_sql! {
         Ok(())
     }
 
+    async fn migrations(&self) -> StoreResult<crate::store::accounts::Migrations> {
+        let exists: bool =
+            sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                .fetch_one(&self.pool)
+                .await?;
+        let applied = if exists {
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?
+        } else {
+            Vec::new()
+        };
+        let known = sqlx::migrate!("./migrations/postgres").iter().map(|m| m.version).collect();
+        Ok(crate::store::accounts::Migrations { applied, known })
+    }
+
+    async fn database_clock(&self) -> StoreResult<Option<DateTime<Utc>>> {
+        Ok(Some(sqlx::query_scalar("SELECT now()").fetch_one(&self.pool).await?))
+    }
+
     fn backend(&self) -> &'static str {
         "postgres"
     }
