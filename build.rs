@@ -16,10 +16,13 @@ fn main() {
     // Rebuilt when HEAD moves (a commit, a checkout), not on every build.
     if let Some(git_dir) = git(&["rev-parse", "--git-dir"]) {
         let git_dir = Path::new(&git_dir);
-        println!("cargo:rerun-if-changed={}", git_dir.join("HEAD").display());
-        println!("cargo:rerun-if-changed={}", git_dir.join("packed-refs").display());
+        let mut watched = vec![git_dir.join("HEAD"), git_dir.join("packed-refs")];
         if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
-            println!("cargo:rerun-if-changed={}", git_dir.join(head).display());
+            watched.push(git_dir.join(head));
+        }
+        // A path that does not exist would make Cargo run this script on every build.
+        for path in watched.iter().filter(|p| p.exists()) {
+            println!("cargo:rerun-if-changed={}", path.display());
         }
     }
     let given = std::env::var("HUNDI_BUILD_COMMIT")

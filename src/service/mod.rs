@@ -12,8 +12,8 @@
 pub mod access;
 pub mod audit;
 pub mod checkout;
-pub mod doctor;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod idempotency;
 pub mod inbox;

@@ -2,10 +2,10 @@
 //! database), and the real server on an ephemeral port.
 #![allow(dead_code)]
 
+pub mod acme_server;
 pub mod browser;
 pub mod clients;
 pub mod docs;
-pub mod acme_server;
 pub mod mail_server;
 pub mod receiver;
 
