@@ -205,11 +205,14 @@ pub async fn start(store: Arc<dyn Store>, opts: Config) -> std::io::Result<Runni
     let (stop, stopped) = watch::channel(false);
     let mut workers = spawn_workers(&state, &store, &opts, &stopped).await?;
     workers.push(serve_metrics(listeners.metrics, &state, &stopped));
-    let tls = listeners.port80.map(|port80| {
-        let (front, renewal) = tls_front(&opts, port80, &public_url, &stopped);
-        workers.push(renewal);
-        front
-    });
+    let tls = listeners
+        .port80
+        .zip(opts.https.as_ref())
+        .map(|(port80, https)| {
+            let (front, renewal) = tls_front(https, port80, &public_url, &stopped);
+            workers.push(renewal);
+            front
+        });
     let app = router(state.clone(), &opts.registry);
     let app = match tls {
         Some(_) => with_hsts(app),
@@ -395,22 +398,19 @@ fn spawn_readers(
 /// With a domain: what serving HTTPS needs (the certificate's resolver, the challenges port
 /// 80 answers) and the worker that obtains and renews the certificate.
 fn tls_front(
-    opts: &Config,
+    https: &crate::tls::HttpsConfig,
     port80: TcpListener,
     public_url: &str,
     stopped: &watch::Receiver<bool>,
 ) -> (crate::tls::TlsFront, JoinHandle<()>) {
     let resolver = crate::tls::CertResolver::new();
     let challenges = crate::tls::Challenges::default();
-    let renewal = match &opts.https {
-        Some(https) => tokio::spawn(crate::tls::renewal_worker(
-            https.clone(),
-            resolver.clone(),
-            challenges.clone(),
-            stopped.clone(),
-        )),
-        None => tokio::spawn(async {}),
-    };
+    let renewal = tokio::spawn(crate::tls::renewal_worker(
+        https.clone(),
+        resolver.clone(),
+        challenges.clone(),
+        stopped.clone(),
+    ));
     let front = crate::tls::TlsFront {
         resolver,
         challenges,

@@ -6,7 +6,6 @@ use crate::config::Config;
 use crate::service::doctor::{examine, overall, Finding, Setup, Status};
 use crate::store;
 use clap::Args;
-use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DoctorArgs {
@@ -15,12 +14,9 @@ pub struct DoctorArgs {
     /// The public URL `serve` is given (HUNDI_PUBLIC_URL).
     #[arg(long, env = "HUNDI_PUBLIC_URL")]
     public_url: Option<String>,
-    /// The domain `serve` serves HTTPS for (HUNDI_DOMAIN): its certificate is checked too.
-    #[arg(long, env = "HUNDI_DOMAIN")]
-    domain: Option<String>,
-    /// Where the certificate is kept (HUNDI_CERT_DIR).
-    #[arg(long, env = "HUNDI_CERT_DIR")]
-    cert_dir: Option<PathBuf>,
+    /// `serve`'s HTTPS settings: with a domain, its certificate is checked too.
+    #[command(flatten)]
+    https: super::https::HttpsArgs,
     #[arg(long)]
     json: bool,
 }
@@ -28,7 +24,7 @@ pub struct DoctorArgs {
 /// Runs every check; returns whether none was an error.
 pub async fn doctor(args: DoctorArgs, config: &Config) -> anyhow::Result<bool> {
     let findings = match store::connect(&args.db.database_url, 1).await {
-        Ok(store) => examine(&*store, &setup(&args, config)).await,
+        Ok(store) => examine(&*store, &setup(&args, config)?).await,
         Err(e) => vec![Finding {
             check: "database.connect",
             status: Status::Error,
@@ -46,28 +42,23 @@ pub async fn doctor(args: DoctorArgs, config: &Config) -> anyhow::Result<bool> {
     Ok(status != Status::Error)
 }
 
-fn setup(args: &DoctorArgs, config: &Config) -> Setup {
-    let domain = args
-        .domain
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty());
-    let public_url = match (&args.public_url, domain) {
-        (Some(url), _) if !url.trim().is_empty() => Some(url.trim().to_string()),
-        (_, Some(domain)) => Some(format!("https://{domain}")),
+/// What `serve` would run with: the same HTTPS settings (the domain checked as serve checks
+/// it) give the same public URL and certificate directory.
+fn setup(args: &DoctorArgs, config: &Config) -> anyhow::Result<Setup> {
+    let url = &args.db.database_url;
+    let https = args.https.config(url)?;
+    let public_url = match (&args.public_url, &https) {
+        (Some(given), _) if !given.trim().is_empty() => Some(given.trim().to_string()),
+        (_, Some(https)) => Some(https.public_url(https.listen_port())),
         _ => None,
     };
-    let cert_dir = args
-        .cert_dir
-        .clone()
-        .unwrap_or_else(|| crate::tls::default_cert_dir(&args.db.database_url));
-    Setup {
-        ring: read_ring(&args.db.database_url, config),
+    Ok(Setup {
+        ring: read_ring(url, config),
         public_url,
-        certificate: domain.map(|d| (cert_dir, d.to_ascii_lowercase())),
+        certificate: https.map(|h| (h.cert_dir, h.domain)),
         allow_private_webhooks: config.webhooks.allow_private,
         built_on: env!("HUNDI_BUILD_DATE").parse().ok(),
-    }
+    })
 }
 
 /// The master key ring as `serve` reads it, but never created here (a doctor writes nothing).

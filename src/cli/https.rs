@@ -11,7 +11,7 @@ pub struct HttpsArgs {
     /// 443 and on 80 (challenges, and a redirect to HTTPS), the public URL becomes
     /// https://NAME and responses carry HSTS. The name must point at this machine.
     #[arg(long, env = "HUNDI_DOMAIN")]
-    pub domain: Option<String>,
+    domain: Option<String>,
     /// Where HTTPS is served with --domain.
     #[arg(long, env = "HUNDI_HTTPS_LISTEN", default_value = "0.0.0.0:443")]
     https_listen: String,
@@ -30,7 +30,7 @@ pub struct HttpsArgs {
     /// Where the certificate and the ACME account are kept (default: `certs` beside the
     /// SQLite database, `./certs` with PostgreSQL).
     #[arg(long, env = "HUNDI_CERT_DIR")]
-    pub cert_dir: Option<PathBuf>,
+    cert_dir: Option<PathBuf>,
     /// Renew the certificate this many days before it expires.
     #[arg(long, env = "HUNDI_ACME_RENEW_DAYS", default_value_t = 30)]
     acme_renew_days: u64,

@@ -4,6 +4,7 @@ pub mod attempt;
 pub mod audit;
 pub mod credential;
 pub mod credit;
+pub mod database_file;
 pub mod delivery;
 pub mod email;
 pub mod event;

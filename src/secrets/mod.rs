@@ -234,15 +234,7 @@ fn parse_key(text: &str) -> Result<[u8; 32], SecretError> {
 
 /// `hundi.key` beside a SQLite database file; the working directory otherwise.
 fn default_key_file(database_url: &str) -> PathBuf {
-    let file = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest))
-        .filter(|p| !p.is_empty() && *p != ":memory:");
-    match file.and_then(|f| Path::new(f).parent()) {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join("hundi.key"),
-        _ => PathBuf::from("hundi.key"),
-    }
+    crate::domain::database_file::beside_database(database_url, "hundi.key")
 }
 
 #[cfg(test)]

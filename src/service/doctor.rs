@@ -276,7 +276,15 @@ async fn webhooks(store: &dyn Store, allow_private: bool) -> Vec<Finding> {
                 merchant_id: merchant.id.clone(),
                 livemode,
             };
-            for endpoint in endpoints(store, &scope).await {
+            let listed = match endpoints(store, &scope).await {
+                Ok(listed) => listed,
+                Err(e) => {
+                    let detail = format!("cannot list {}'s endpoints: {e}", merchant.id);
+                    findings.push(Finding::error(ID, detail, "check the database"));
+                    continue;
+                }
+            };
+            for endpoint in listed {
                 checked += 1;
                 if let Some(f) = endpoint_finding(&endpoint, allow_private).await {
                     findings.push(f);
@@ -294,21 +302,23 @@ async fn webhooks(store: &dyn Store, allow_private: bool) -> Vec<Finding> {
 }
 
 /// A merchant's enabled endpoints in one mode, page by page.
-async fn endpoints(store: &dyn Store, scope: &Scope) -> Vec<crate::domain::webhook::Endpoint> {
+async fn endpoints(
+    store: &dyn Store,
+    scope: &Scope,
+) -> Result<Vec<crate::domain::webhook::Endpoint>, crate::store::StoreError> {
     let mut all = Vec::new();
     let mut page = Page {
         starting_after: None,
         limit: 100,
     };
-    while let Ok(batch) = store.list_endpoints(scope, &page).await {
-        let last = batch.last().map(|e| e.id.clone());
+    loop {
+        let batch = store.list_endpoints(scope, &page).await?;
+        let Some(last) = batch.last().map(|e| e.id.clone()) else {
+            return Ok(all);
+        };
         all.extend(batch.into_iter().filter(|e| e.enabled));
-        match last {
-            Some(id) => page.starting_after = Some(id),
-            None => break,
-        }
+        page.starting_after = Some(last);
     }
-    all
 }
 
 async fn endpoint_finding(

@@ -41,8 +41,8 @@ pub struct HttpsConfig {
     pub http_listen: String,
     /// The ACME server's directory URL.
     pub directory: String,
-    /// A PEM root trusted for the ACME server's own HTTPS besides the public roots (a private
-    /// ACME server, a test one).
+    /// The one PEM root trusted for the ACME server's own HTTPS, instead of the system's roots
+    /// (a private ACME server, a test one).
     pub directory_ca: Option<PathBuf>,
     /// A contact address the certificate authority may write to about the certificate.
     pub email: Option<String>,
@@ -68,6 +68,15 @@ impl HttpsConfig {
             renew_before: Duration::from_secs(30 * 24 * 3600),
             check_every: Duration::from_secs(12 * 3600),
         })
+    }
+
+    /// The port `https_listen` names (443 when it names none).
+    pub fn listen_port(&self) -> u16 {
+        self.https_listen
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(443)
     }
 
     /// The public URL the domain gives: `https://NAME`, with the port when it is not 443.
@@ -116,14 +125,7 @@ fn valid_domain(name: &str) -> Result<String, TlsError> {
 
 /// `certs/` beside a SQLite database; `./certs` for PostgreSQL, whose data is elsewhere.
 pub fn default_cert_dir(database_url: &str) -> PathBuf {
-    let path = database_url
-        .strip_prefix("sqlite://")
-        .or_else(|| database_url.strip_prefix("sqlite:"))
-        .map(|rest| rest.split('?').next().unwrap_or(rest));
-    match path.map(Path::new).and_then(Path::parent) {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.join("certs"),
-        _ => PathBuf::from("certs"),
-    }
+    crate::domain::database_file::beside_database(database_url, "certs")
 }
 
 /// When the certificate stored for `domain` expires; `None` when none is stored yet.
@@ -155,26 +157,13 @@ mod tests {
     }
 
     #[test]
-    fn certificates_live_beside_a_sqlite_database() {
-        assert_eq!(
-            default_cert_dir("sqlite:///var/lib/hundi/hundi.db"),
-            PathBuf::from("/var/lib/hundi/certs")
-        );
-        assert_eq!(
-            default_cert_dir("sqlite://hundi.db?mode=rwc"),
-            PathBuf::from("certs")
-        );
-        assert_eq!(
-            default_cert_dir("postgres://postgres@127.0.0.1/hundi"),
-            PathBuf::from("certs")
-        );
-    }
-
-    #[test]
     fn the_public_url_names_a_port_other_than_443() {
         let mut c = HttpsConfig::new("pay.example.com", "sqlite://x.db").unwrap();
         assert_eq!(c.public_url(443), "https://pay.example.com");
         c.domain = "pay.hundi.test".into();
         assert_eq!(c.public_url(8443), "https://pay.hundi.test:8443");
+        assert_eq!(c.listen_port(), 443);
+        c.https_listen = "[::]:8443".into();
+        assert_eq!(c.listen_port(), 8443);
     }
 }
