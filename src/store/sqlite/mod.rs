@@ -3,12 +3,13 @@
 //! One writer connection serializes every write transaction inside the process (SQLite
 //! allows one writer at a time anyway; queueing in the pool avoids busy-retry storms), and
 //! a small pool of readers serves queries concurrently thanks to WAL. Timestamps are
-//! INTEGER microseconds since the Unix epoch, booleans 0/1.
+//! INTEGER microseconds since the Unix epoch, booleans 0/1. Creates go through the group
+//! writer (`group.rs`).
 
 use super::accounts::USER_COLUMNS;
 use super::rows::{
     self, ts, ATTEMPT_COLUMNS, CREDIT_COLUMNS, ENDPOINT_COLUMNS, EVENT_COLUMNS, KEY_COLUMNS,
-    MERCHANT_COLUMNS, PAYMENT_COLUMNS, PAYMENT_VALUES, REFUND_COLUMNS,
+    MERCHANT_COLUMNS, PAYMENT_COLUMNS, REFUND_COLUMNS,
 };
 use super::*;
 use crate::domain::attempt::{Attempt, AttemptStatus};
@@ -25,12 +26,13 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+
+mod group;
 
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
-    inserts: mpsc::Sender<InsertJob>,
+    group: group::GroupWriter,
     deliveries: Arc<tokio::sync::Notify>,
     sealer: super::sealing::EndpointSealer,
     /// Never sent on: SQLite has no notifications between processes.
@@ -140,13 +142,12 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        let (inserts, jobs) = mpsc::channel(4 * GROUP_MAX);
         let deliveries = Arc::new(tokio::sync::Notify::new());
-        tokio::spawn(group_commit(writer.clone(), jobs, deliveries.clone()));
+        let group = group::GroupWriter::start(writer.clone(), deliveries.clone())?;
         Ok(SqliteStore {
             writer,
             reader,
-            inserts,
+            group,
             deliveries,
             sealer: Default::default(),
             key_changes: tokio::sync::broadcast::channel(1).0,
@@ -184,132 +185,6 @@ async fn announce_payments(_tx: &mut Conn, _ids: &[String]) -> StoreResult<()> {
 }
 
 rows::decoders!();
-
-impl SqliteStore {
-    /// Hands a payment insert to the group commit and waits for its commit.
-    async fn group_insert(
-        &self,
-        p: &Payment,
-        e: &NewEvent,
-        key: Option<KeyCompletion>,
-    ) -> StoreResult<()> {
-        let stopped = || StoreError::Write("the SQLite writer has stopped".into());
-        let (done, result) = oneshot::channel();
-        let job = InsertJob {
-            payment: p.clone(),
-            event: e.clone(),
-            key,
-            done,
-        };
-        self.inserts.send(job).await.map_err(|_| stopped())?;
-        result.await.map_err(|_| stopped())?
-    }
-}
-
-/// A payment to insert with its `payment.created` event, and where to say it is committed.
-struct InsertJob {
-    payment: Payment,
-    event: NewEvent,
-    /// The idempotency key whose response is kept in the same transaction.
-    key: Option<KeyCompletion>,
-    done: oneshot::Sender<StoreResult<()>>,
-}
-
-/// Most inserts committed together in one transaction.
-const GROUP_MAX: usize = 256;
-
-/// Group commit for creates: SQLite's durable commit costs one fsync, so inserts waiting at the
-/// same moment share one transaction (each inside its own savepoint, so one bad row fails
-/// alone). Nobody is answered before the commit that holds their row.
-async fn group_commit(
-    writer: SqlitePool,
-    mut jobs: mpsc::Receiver<InsertJob>,
-    deliveries: Arc<tokio::sync::Notify>,
-) {
-    while let Some(first) = jobs.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < GROUP_MAX {
-            match jobs.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
-            }
-        }
-        match write_group(&writer, &batch).await {
-            Ok((results, wake)) => {
-                if wake {
-                    deliveries.notify_one();
-                }
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.done.send(result);
-                }
-            }
-            Err(e) => {
-                let message = e.to_string();
-                for job in batch {
-                    let _ = job.done.send(Err(StoreError::Write(message.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// Inserts a group in one transaction. The fast path inserts every row straight away; if
-/// any row fails, the group is rolled back and written again with a savepoint per row, so
-/// that only the bad row fails. Returns each row's result and whether any webhook
-/// deliveries were scheduled.
-async fn write_group(
-    writer: &SqlitePool,
-    batch: &[InsertJob],
-) -> StoreResult<(Vec<StoreResult<()>>, bool)> {
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut wake = false;
-    let mut failed = false;
-    for job in batch {
-        match insert_one(&mut tx, &job.payment, &job.event, job.key.as_ref()).await {
-            Ok(w) => wake |= w,
-            Err(_) => {
-                failed = true;
-                break;
-            }
-        }
-    }
-    if !failed {
-        tx.commit().await?;
-        return Ok((batch.iter().map(|_| Ok(())).collect(), wake));
-    }
-    tx.rollback().await?;
-    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await?;
-    let mut wake = false;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        sqlx::query("SAVEPOINT one").execute(&mut *tx).await?;
-        let result = insert_one(&mut tx, &job.payment, &job.event, job.key.as_ref()).await;
-        if result.is_err() {
-            sqlx::query("ROLLBACK TO one").execute(&mut *tx).await?;
-        }
-        sqlx::query("RELEASE one").execute(&mut *tx).await?;
-        results.push(result.map(|w| wake |= w));
-    }
-    tx.commit().await?;
-    Ok((results, wake))
-}
-
-async fn insert_one(
-    tx: &mut sqlx::SqliteConnection,
-    p: &Payment,
-    event: &NewEvent,
-    key: Option<&KeyCompletion>,
-) -> StoreResult<bool> {
-    if let Some(key) = key {
-        complete_key_in(tx, &scope_of(p), key).await?;
-    }
-    let sql = format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({PAYMENT_VALUES})");
-    bind_payment(sqlx::query(&sql), p)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-    insert_event(tx, &scope_of(p), event).await
-}
 
 super::accounts::accounts_sql! {
     async fn migrate(&self) -> StoreResult<()> {
@@ -377,7 +252,7 @@ super::keys::keys_sql! {
 
 super::payments::payments_sql! {
     async fn insert_payment(&self, p: &Payment, event: &NewEvent) -> StoreResult<()> {
-        self.group_insert(p, event, None).await
+        self.group.insert(p, event, None).await
     }
 
     async fn watch_payments(&self)
@@ -408,7 +283,7 @@ super::rollups::rollups_sql! {}
 super::idempotency::idempotency_sql! {
     async fn insert_payment_completing(&self, p: &Payment, event: &NewEvent,
         key: &KeyCompletion) -> StoreResult<()> {
-        self.group_insert(p, event, Some(key.clone())).await
+        self.group.insert(p, event, Some(key.clone())).await
     }
 }
 
