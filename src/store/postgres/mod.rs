@@ -95,11 +95,11 @@ impl PgStore {
             .max_connections(max)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         let deliveries = Arc::new(tokio::sync::Notify::new());
         Ok(PgStore {
-            inserts: group::GroupWriter::start(pool.clone(), deliveries.clone()),
+            inserts: group::GroupWriter::start(options, pool.clone(), deliveries.clone())?,
             pool,
             deliveries,
             listening: tokio::sync::OnceCell::new(),
