@@ -271,6 +271,27 @@ impl Scope {
     }
 }
 
+/// Runs a writer on a thread of its own with a one-thread runtime (the group writers): on
+/// the shared runtime, each wake from the database's side waits behind the HTTP tasks. `task`
+/// builds the writer's future on that thread, so what it opens (a connection's socket) is
+/// driven by that runtime. The thread ends when the future does.
+pub(crate) fn spawn_writer_thread<F, Fut>(name: &str, task: F) -> StoreResult<()>
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let failed = |e: std::io::Error| StoreError::Write(format!("cannot start {name}: {e}"));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(failed)?;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || runtime.block_on(task()))
+        .map_err(failed)?;
+    Ok(())
+}
+
 /// A duration as a whole number of microseconds, never negative.
 fn micros(d: chrono::Duration) -> i64 {
     d.num_microseconds().unwrap_or(i64::MAX).max(0)

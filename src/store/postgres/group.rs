@@ -54,28 +54,16 @@ impl GroupWriter {
         pool: PgPool,
         deliveries: Arc<Notify>,
     ) -> StoreResult<GroupWriter> {
-        let failed = |e: std::io::Error| {
-            StoreError::Write(format!("cannot start the PostgreSQL group writer: {e}"))
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(failed)?;
         let (sender, jobs) = mpsc::channel(4 * GROUP_MAX);
         let writers = Arc::new(Semaphore::new(WRITERS));
         let (group_writers, group_deliveries) = (writers.clone(), deliveries.clone());
-        std::thread::Builder::new()
-            .name("hundi-pg-group".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    let own = PgPoolOptions::new()
-                        .max_connections(WRITERS as u32)
-                        .acquire_timeout(Duration::from_secs(30))
-                        .connect_lazy_with(options);
-                    run(own, jobs, group_writers, group_deliveries).await
-                })
-            })
-            .map_err(failed)?;
+        crate::store::spawn_writer_thread("hundi-pg-group", move || async move {
+            let own = PgPoolOptions::new()
+                .max_connections(WRITERS as u32)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_lazy_with(options);
+            run(own, jobs, group_writers, group_deliveries).await
+        })?;
         Ok(GroupWriter {
             jobs: sender,
             writers,

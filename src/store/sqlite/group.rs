@@ -24,7 +24,9 @@ use super::{
 };
 use crate::domain::payment::Payment;
 use crate::store::rows::{self, ts, PAYMENT_COLUMNS};
-use crate::store::{classify, KeyCompletion, NewEvent, StoreError, StoreResult};
+use crate::store::{
+    classify, spawn_writer_thread, KeyCompletion, NewEvent, StoreError, StoreResult,
+};
 use sqlx::SqlitePool;
 use std::sync::{Arc, LazyLock};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -94,18 +96,8 @@ pub(super) struct GroupWriter {
 impl GroupWriter {
     /// Starts the writer on its own thread and one-thread runtime.
     pub(super) fn start(writer: SqlitePool, deliveries: Arc<Notify>) -> StoreResult<GroupWriter> {
-        let failed = |e: std::io::Error| {
-            StoreError::Write(format!("cannot start the SQLite group writer: {e}"))
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(failed)?;
         let (sender, jobs) = mpsc::channel(4 * GROUP_MAX);
-        std::thread::Builder::new()
-            .name("hundi-sqlite-group".into())
-            .spawn(move || runtime.block_on(run(writer, jobs, deliveries)))
-            .map_err(failed)?;
+        spawn_writer_thread("hundi-sqlite-group", move || run(writer, jobs, deliveries))?;
         Ok(GroupWriter { jobs: sender })
     }
 
