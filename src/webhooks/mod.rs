@@ -557,13 +557,11 @@ async fn write_results(
     mut results: tokio::sync::mpsc::Receiver<FinishedDelivery>,
 ) {
     const MAX: usize = 512;
-    while let Some(first) = results.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX {
-            match results.try_recv() {
-                Ok(r) => batch.push(r),
-                Err(_) => break,
-            }
+    loop {
+        // Waits for one result, then takes every other one already finished.
+        let mut batch = Vec::new();
+        if results.recv_many(&mut batch, MAX).await == 0 {
+            return;
         }
         if let Err(e) = store.finish_deliveries(&batch).await {
             tracing::warn!(error = %e, n = batch.len(), "could not record deliveries; they will be sent again");

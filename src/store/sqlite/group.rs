@@ -5,7 +5,7 @@
 //! - **Statements per group, not per create.** sqlx runs each statement on its connection's
 //!   own thread and hands the result back; a group's payments and events go as multi-row
 //!   inserts in a few fixed sizes (`CHUNKS`), and their webhook deliveries as one statement,
-//!   so a group of thirty costs about five hand-offs instead of ninety.
+//!   so a group of thirty (16 + 8 + 4 + 2) costs eleven hand-offs instead of ninety-two.
 //! - **A thread of its own.** On the shared runtime every hand-off back waits behind the HTTP
 //!   tasks (a wake from another thread is taken only between dozens of them); on its own
 //!   one-thread runtime the writer resumes at once. Measured at 64 connections: 9,800-11,700
@@ -123,13 +123,11 @@ impl GroupWriter {
 
 /// Takes what is waiting (up to `GROUP_MAX`), writes it, answers each create, and again.
 async fn run(writer: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>, deliveries: Arc<Notify>) {
-    while let Some(first) = jobs.recv().await {
-        let mut group = vec![first];
-        while group.len() < GROUP_MAX {
-            match jobs.try_recv() {
-                Ok(job) => group.push(job),
-                Err(_) => break,
-            }
+    loop {
+        // Waits for one create, then takes every other one already waiting.
+        let mut group = Vec::new();
+        if jobs.recv_many(&mut group, GROUP_MAX).await == 0 {
+            return;
         }
         match write_group(&writer, &group).await {
             Ok((results, wake)) => {
