@@ -13,6 +13,9 @@ fn git(args: &[&str]) -> Option<String> {
 
 fn main() {
     println!("cargo:rerun-if-env-changed=HUNDI_BUILD_COMMIT");
+    // `sqlx::migrate!` embeds the migrations when the crate compiles: a new migration alone
+    // must rebuild it too.
+    println!("cargo:rerun-if-changed=migrations");
     // Rebuilt when HEAD moves (a commit, a checkout), not on every build.
     if let Some(git_dir) = git(&["rev-parse", "--git-dir"]) {
         let git_dir = Path::new(&git_dir);

@@ -8,12 +8,18 @@
 //! before. If a group's statement fails (a unique reference, say), each of its creates is
 //! written again on its own, so only the one at fault fails. A create is acknowledged only
 //! after its statement committed.
+//!
+//! One writer, with one connection: creates that arrive while a group is written wait for the
+//! next one, so groups grow with the load. Measured at 32 connections, one writer made groups
+//! of 15 creates on average and 9,000 creates a second; two made groups of 10 and 8,500; four,
+//! groups of 8 and 6,900 (PostgreSQL spends more per row on many small concurrent inserts into
+//! the same index pages than on fewer larger ones).
 
 use super::{NEW_ID, PAYMENT_COLUMNS};
 use crate::domain::payment::Payment;
 use crate::store::{rows, NewEvent, StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, PgPool};
 use std::sync::Arc;
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -21,12 +27,6 @@ use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 /// The most creates one statement writes.
 pub const GROUP_MAX: usize = 64;
-/// Groups written at the same time. One: creates that arrive while a group is written wait
-/// for the next one, so groups grow with the load. Measured at 32 connections, one writer
-/// made groups of 15 creates on average and 9,000 creates a second; two made groups of 10
-/// and 8,500; four, groups of 8 and 6,900 (PostgreSQL spends more per row on many small
-/// concurrent inserts into the same index pages than on fewer larger ones).
-const WRITERS: usize = 1;
 
 struct InsertJob {
     pub payment: Payment,
@@ -44,24 +44,24 @@ pub struct GroupWriter {
 
 impl GroupWriter {
     /// Starts the writer on a thread of its own, with its own one-thread runtime and its own
-    /// connections (`WRITERS`, beside the pool's), made on that runtime so that its sockets
-    /// are watched by it: the answer to a group's statement wakes the writer at once, where
-    /// on the shared runtime it waited behind the HTTP tasks (readiness is polled only
-    /// between dozens of them). A lone create still goes through `pool`, in its own task.
-    /// Dropping the writer ends the thread once the group being written is answered.
+    /// connection (beside the pool's), made on that runtime so that its socket is watched by
+    /// it: the answer to a group's statement wakes the writer at once, where on the shared
+    /// runtime it waited behind the HTTP tasks (readiness is polled only between dozens of
+    /// them). A lone create still goes through `pool`, in its own task. Dropping the writer
+    /// ends the thread once the creates already handed to it are answered.
     pub fn start(
         options: PgConnectOptions,
         pool: PgPool,
         deliveries: Arc<Notify>,
     ) -> StoreResult<GroupWriter> {
         let (sender, jobs) = mpsc::channel(4 * GROUP_MAX);
-        let writers = Arc::new(Semaphore::new(WRITERS));
+        let writers = Arc::new(Semaphore::new(1));
         let (group_writers, group_deliveries) = (writers.clone(), deliveries.clone());
         crate::store::spawn_writer_thread("hundi-pg-group", move || async move {
-            let own = PgPoolOptions::new()
-                .max_connections(WRITERS as u32)
-                .acquire_timeout(Duration::from_secs(30))
-                .connect_lazy_with(options);
+            let own = OwnConnection {
+                options,
+                conn: None,
+            };
             run(own, jobs, group_writers, group_deliveries).await
         })?;
         Ok(GroupWriter {
@@ -74,7 +74,7 @@ impl GroupWriter {
 
     /// Writes a create and returns once it is committed.
     pub async fn insert(&self, payment: &Payment, event: &NewEvent) -> StoreResult<()> {
-        // Alone (a writer free and nothing queued): written at once, in this task, with no
+        // Alone (the writer idle and nothing queued): written at once, in this task, with no
         // hand-over, so a lone client waits no longer than without the group writer.
         if self.jobs.capacity() == self.jobs.max_capacity() {
             if let Ok(writer) = self.writers.clone().try_acquire_owned() {
@@ -98,16 +98,63 @@ impl GroupWriter {
     }
 }
 
+/// The writer's one connection, held outside any pool: a pool checks a connection with a
+/// round trip when it is handed back (sqlx pings on release) and when it is taken after
+/// lying idle, so a group written through one cost three round trips where one is needed.
+/// Opened when first needed, and again after it was lost.
+struct OwnConnection {
+    options: PgConnectOptions,
+    conn: Option<PgConnection>,
+}
+
+impl OwnConnection {
+    async fn get(&mut self) -> StoreResult<&mut PgConnection> {
+        if self.conn.is_none() {
+            let opening = PgConnection::connect_with(&self.options);
+            let conn = tokio::time::timeout(CONNECT_TIMEOUT, opening)
+                .await
+                .map_err(|_| StoreError::Unavailable(sqlx::Error::PoolTimedOut))??;
+            self.conn = Some(conn);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Write("the group writer has no connection".into()))
+    }
+
+    /// After a failure the database did not answer itself (a lost socket, a broken
+    /// exchange), the connection is not trusted again: the next group opens a new one.
+    fn forget_unless_answered(&mut self, results: &[StoreResult<bool>]) {
+        let answered = |r: &StoreResult<bool>| match r {
+            Ok(_) | Err(StoreError::Duplicate(_)) => true,
+            Err(StoreError::Database(e)) => matches!(e, sqlx::Error::Database(_)),
+            Err(_) => false,
+        };
+        if !results.iter().all(answered) {
+            self.conn = None;
+        }
+    }
+
+    async fn close(self) {
+        if let Some(conn) = self.conn {
+            let _ = conn.close().await;
+        }
+    }
+}
+
+/// How long the writer waits for PostgreSQL to accept its connection (as the pool waits).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 async fn run(
-    pool: PgPool,
+    mut own: OwnConnection,
     mut jobs: mpsc::Receiver<InsertJob>,
     writers: Arc<Semaphore>,
     deliveries: Arc<Notify>,
 ) {
     while let Some(first) = jobs.recv().await {
-        // Creates that arrive while every writer is busy wait here and join the next group.
-        let Ok(writer) = writers.clone().acquire_owned().await else {
-            return;
+        // Creates that arrive while a group is written wait here and join the next group;
+        // the permit also tells a lone create that the writer is busy.
+        let Ok(_writing) = writers.acquire().await else {
+            break;
         };
         let mut group = vec![first];
         while group.len() < GROUP_MAX {
@@ -116,55 +163,64 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let (pool, deliveries) = (pool.clone(), deliveries.clone());
-        tokio::spawn(async move {
-            let results = write(&pool, &group).await;
-            if results.iter().any(|r| matches!(r, Ok(true))) {
-                deliveries.notify_one();
-            }
-            for (job, result) in group.into_iter().zip(results) {
-                let _ = job.done.send(result.map(|_| ()));
-            }
-            drop(writer);
-        });
+        let results = write(&mut own, &group).await;
+        own.forget_unless_answered(&results);
+        if results.iter().any(|r| matches!(r, Ok(true))) {
+            deliveries.notify_one();
+        }
+        for (job, result) in group.into_iter().zip(results) {
+            let _ = job.done.send(result.map(|_| ()));
+        }
     }
-    // The store is gone: let the groups being written finish before the runtime stops.
-    let _ = writers.acquire_many(WRITERS as u32).await;
+    // The store is gone and every create handed over was answered.
+    own.close().await;
 }
 
 /// Writes a group; each create's result (`true`: webhook deliveries were scheduled).
-async fn write(pool: &PgPool, group: &[InsertJob]) -> Vec<StoreResult<bool>> {
+async fn write(own: &mut OwnConnection, group: &[InsertJob]) -> Vec<StoreResult<bool>> {
+    let conn = match own.get().await {
+        Ok(conn) => conn,
+        Err(e) => return every_one(group, e),
+    };
     if group.len() > 1 {
-        match insert_group(pool, group).await {
+        match insert_group(&mut *conn, group).await {
             Ok(scheduled) => return group.iter().map(|_| Ok(scheduled)).collect(),
             // The database is gone: every create of the group fails as such (a 503 at every
             // front door), without trying each again.
-            Err(StoreError::Unavailable(e)) => {
-                let message = e.to_string();
-                return group
-                    .iter()
-                    .map(|_| {
-                        let lost = std::io::Error::other(message.clone());
-                        Err(StoreError::Unavailable(sqlx::Error::Io(lost)))
-                    })
-                    .collect();
-            }
+            Err(e @ StoreError::Unavailable(_)) => return every_one(group, e),
             // One of them broke a rule: each on its own, so that only that one fails.
             Err(_) => {}
         }
     }
     let mut results = Vec::with_capacity(group.len());
     for job in group {
-        results.push(insert_payments_on(pool, &[(&job.payment, &job.event)]).await);
+        results.push(insert_payments_on(&mut *conn, &[(&job.payment, &job.event)]).await);
     }
+    results
+}
+
+/// The same failure for each create of the group (`sqlx::Error` cannot be cloned: each gets
+/// an I/O error with the first one's message, still `Unavailable` when it was).
+fn every_one(group: &[InsertJob], e: StoreError) -> Vec<StoreResult<bool>> {
+    let unavailable = matches!(e, StoreError::Unavailable(_));
+    let message = e.to_string();
+    let mut results: Vec<StoreResult<bool>> = vec![Err(e)];
+    results.extend(group.iter().skip(1).map(|_| {
+        if unavailable {
+            let lost = std::io::Error::other(message.clone());
+            Err(StoreError::Unavailable(sqlx::Error::Io(lost)))
+        } else {
+            Err(StoreError::Write(message.clone()))
+        }
+    }));
     results
 }
 
 /// The group's payments, events and deliveries in one statement; `true` when a delivery was
 /// scheduled (the statement then also wakes every node's dispatcher).
-async fn insert_group(pool: &PgPool, group: &[InsertJob]) -> StoreResult<bool> {
+async fn insert_group(conn: &mut PgConnection, group: &[InsertJob]) -> StoreResult<bool> {
     let creates: Vec<_> = group.iter().map(|j| (&j.payment, &j.event)).collect();
-    insert_payments_on(pool, &creates).await
+    insert_payments_on(conn, &creates).await
 }
 
 /// Payments, each with its event and the event's webhook deliveries, in one statement: one

@@ -87,6 +87,9 @@ pub struct PgStore {
     listening_payments: tokio::sync::OnceCell<()>,
 }
 
+/// A pooled connection idle longer than this is pinged before it is used again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 impl PgStore {
     /// Opens a pool of at most `max` connections (`HUNDI_DB_POOL_SIZE`, read in `config.rs`).
     pub async fn connect(url: &str, max: u32) -> StoreResult<PgStore> {
@@ -95,6 +98,19 @@ impl PgStore {
             .max_connections(max)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings a connection each time it is taken from the pool, by default: a
+            // round trip before every query. Under load a connection lies idle for
+            // microseconds; only one idle for a while (long enough for the server to have
+            // gone) is checked before use.
+            .test_before_acquire(false)
+            .before_acquire(|conn, idle| {
+                Box::pin(async move {
+                    if idle.idle_for > IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await?;
         let deliveries = Arc::new(tokio::sync::Notify::new());
