@@ -130,3 +130,46 @@ on_both_backends!(
     fifty_creates_one_idempotency_key,
     twenty_partial_refunds_never_exceed,
 );
+
+/// Thirty creates at once, all answered 201, and how many payments the list then holds.
+async fn thirty_creates_at_once(app: &Arc<TestApp>) {
+    let barrier = Arc::new(tokio::sync::Barrier::new(30));
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let (app, barrier) = (app.clone(), barrier.clone());
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let body = json!({"amount": "5.00", "currency": "PKR"});
+            app.post(&app.shop.test_key, "/v1/payments", body).await
+        }));
+    }
+    for t in tasks {
+        let (status, body) = t.await.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+}
+
+/// PostgreSQL drops every connection of the database (as a restart does) between two busy
+/// spells: the creates after it are still all written, since a connection idle for a while
+/// is checked before use, by the pool and by the group writer's own connection alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_after_postgres_dropped_every_connection() {
+    let app = Arc::new(TestApp::spawn(Backend::Postgres).await);
+    thirty_creates_at_once(&app).await;
+    let admin = sqlx::PgPool::connect(&app.db.url).await.unwrap();
+    let dropped: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+    )
+    .fetch_one(&admin)
+    .await
+    .unwrap();
+    assert!(dropped >= 2, "the pool's and the group writer's: {dropped}");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    thirty_creates_at_once(&app).await;
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM payments")
+        .fetch_one(&admin)
+        .await
+        .unwrap();
+    assert_eq!(count, 60);
+}

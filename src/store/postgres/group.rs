@@ -22,7 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, PgPool};
 use std::sync::Arc;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 /// The most creates one statement writes.
@@ -58,11 +58,13 @@ impl GroupWriter {
         let writers = Arc::new(Semaphore::new(1));
         let (group_writers, group_deliveries) = (writers.clone(), deliveries.clone());
         crate::store::spawn_writer_thread("hundi-pg-group", move || async move {
-            let own = OwnConnection {
-                options,
-                conn: None,
-            };
-            run(own, jobs, group_writers, group_deliveries).await
+            run(
+                OwnConnection::new(options),
+                jobs,
+                group_writers,
+                group_deliveries,
+            )
+            .await
         })?;
         Ok(GroupWriter {
             jobs: sender,
@@ -101,14 +103,33 @@ impl GroupWriter {
 /// The writer's one connection, held outside any pool: a pool checks a connection with a
 /// round trip when it is handed back (sqlx pings on release) and when it is taken after
 /// lying idle, so a group written through one cost three round trips where one is needed.
-/// Opened when first needed, and again after it was lost.
+/// Opened when first needed, and again after it was lost; like the pool's connections, it is
+/// pinged before use only after lying idle (when the server may have gone meanwhile), so a
+/// restart of PostgreSQL between two busy spells fails no create.
 struct OwnConnection {
     options: PgConnectOptions,
     conn: Option<PgConnection>,
+    last_used: Instant,
 }
 
 impl OwnConnection {
+    fn new(options: PgConnectOptions) -> OwnConnection {
+        OwnConnection {
+            options,
+            conn: None,
+            last_used: Instant::now(),
+        }
+    }
+
     async fn get(&mut self) -> StoreResult<&mut PgConnection> {
+        if self.last_used.elapsed() > super::IDLE_BEFORE_PING {
+            if let Some(conn) = self.conn.as_mut() {
+                if conn.ping().await.is_err() {
+                    self.conn = None;
+                }
+            }
+        }
+        self.last_used = Instant::now();
         if self.conn.is_none() {
             let opening = PgConnection::connect_with(&self.options);
             let conn = tokio::time::timeout(CONNECT_TIMEOUT, opening)

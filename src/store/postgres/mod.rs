@@ -87,8 +87,9 @@ pub struct PgStore {
     listening_payments: tokio::sync::OnceCell<()>,
 }
 
-/// A pooled connection idle longer than this is pinged before it is used again.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+/// A connection idle longer than this is pinged before it is used again (the pool's and the
+/// group writer's).
+pub(super) const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 impl PgStore {
     /// Opens a pool of at most `max` connections (`HUNDI_DB_POOL_SIZE`, read in `config.rs`).
