@@ -220,8 +220,9 @@ async fn write(own: &mut OwnConnection, group: &[InsertJob]) -> Vec<StoreResult<
     results
 }
 
-/// The same failure for each create of the group (`sqlx::Error` cannot be cloned: each gets
-/// an I/O error with the first one's message, still `Unavailable` when it was).
+/// The same failure for each create of the group. `sqlx::Error` cannot be cloned, so the
+/// first create gets the error itself and the others its message: as an `Unavailable` I/O
+/// error when it was one (a 503 at every front door), as a `Write` error otherwise.
 fn every_one(group: &[InsertJob], e: StoreError) -> Vec<StoreResult<bool>> {
     let unavailable = matches!(e, StoreError::Unavailable(_));
     let message = e.to_string();
