@@ -106,6 +106,9 @@ fn hour_list(hours: &[DateTime<Utc>]) -> String {
     serde_json::to_string(&micros).unwrap_or_default()
 }
 /// The write lock BEGIN IMMEDIATE takes is the claim: no other writer runs meanwhile.
+/// Asks for a statement's plan instead of running it.
+#[cfg(test)]
+const EXPLAIN: &str = "EXPLAIN QUERY PLAN";
 const SKIP_LOCKED: &str = "";
 /// Turns a number of microseconds into a duration: timestamps are microseconds already.
 const MICROS: &str = "";
