@@ -475,14 +475,8 @@ fn serve(
         let serving: futures::future::BoxFuture<'static, std::io::Result<()>> = match tls {
             Some(front) => Box::pin(crate::tls::serve_tls(listener, app, front, shutdown)),
             // The peer's address is what the sign-in throttle and the per-address rate limits
-            // count.
-            None => Box::pin(std::future::IntoFuture::into_future(
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown),
-            )),
+            // count; `serve_http1` passes it on as `ConnectInfo`.
+            None => Box::pin(crate::http::serve::serve_http1(listener, app, shutdown)),
         };
         // A request still running `drain` after the stop (a client trickling its body, say)
         // does not hold the node up: it is cut off when the process ends.
