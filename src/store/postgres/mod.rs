@@ -54,10 +54,10 @@ fn hours_from(param: &str) -> String {
 fn hour_list(hours: &[DateTime<Utc>]) -> Vec<DateTime<Utc>> {
     hours.to_vec()
 }
-/// A row another node is working on right now is left to that node.
 /// Asks for a statement's plan instead of running it.
 #[cfg(test)]
 const EXPLAIN: &str = "EXPLAIN";
+/// A row another node is working on right now is left to that node.
 const SKIP_LOCKED: &str = "FOR UPDATE SKIP LOCKED";
 /// Turns a number of microseconds into an interval.
 const MICROS: &str = " * INTERVAL '1 microsecond'";

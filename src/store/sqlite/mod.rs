@@ -105,10 +105,10 @@ fn hour_list(hours: &[DateTime<Utc>]) -> String {
     let micros: Vec<i64> = hours.iter().map(|h| h.timestamp_micros()).collect();
     serde_json::to_string(&micros).unwrap_or_default()
 }
-/// The write lock BEGIN IMMEDIATE takes is the claim: no other writer runs meanwhile.
 /// Asks for a statement's plan instead of running it.
 #[cfg(test)]
 const EXPLAIN: &str = "EXPLAIN QUERY PLAN";
+/// The write lock BEGIN IMMEDIATE takes is the claim: no other writer runs meanwhile.
 const SKIP_LOCKED: &str = "";
 /// Turns a number of microseconds into a duration: timestamps are microseconds already.
 const MICROS: &str = "";
